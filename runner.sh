@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Entry point of the project: every service and every developer command.
+# In the container image it is the ENTRYPOINT, so the service commands `exec`
+# node: signals (SIGTERM from `docker stop`) must reach the Node process.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")" && pwd)
+cd "$ROOT"
+
+usage() {
+  cat <<'USAGE'
+Usage: ./runner.sh <command> [args]
+
+Services (foreground; build the TypeScript first when dist/ is missing or stale):
+  worker            worker-prometheus: ISS -> Prometheus metrics on :8000
+  scraper           scraper: ISS -> Graphite (StatsD | plaintext) and InfluxDB, metrics on :8001
+  backend           backend: API, status and web page on :8998
+  iss-sim           MOEX ISS simulator on :8999
+
+The whole stack without Docker:
+  local up|down|status   Prometheus, node-exporter, carbon + graphite-web, StatsD,
+                         InfluxDB, worker, scraper and backend on the contract's ports
+  demo                   `local up` fed by the ISS simulator (simulated prices)
+
+Developer commands:
+  build             compile TypeScript to dist/
+  test              from a fresh machine: install what the tests need, build, run every test (CI's entry)
+  e2e               browser checks of a running stack via WebDriver (SELENIUM_URL), after wait-for-grid.sh
+  bench             the benchmark; prints a markdown table
+  help              this text
+
+Configuration is environment variables; see README.md.
+USAGE
+}
+
+# Sources that end up in dist/; a build is stale when any of them is newer than the stamp.
+BUILD_STAMP=dist/.build-stamp
+SOURCE_DIRS=(lib worker-prometheus/src scraper/src backend/src iss-sim/src)
+
+build() {
+  npx --no-install tsc -p tsconfig.json
+  touch "$BUILD_STAMP"
+}
+
+ensure_built() {
+  if [ ! -f "$BUILD_STAMP" ]; then
+    echo "runner: building TypeScript (dist/ missing)" >&2
+    build >&2
+    return
+  fi
+  local dirs=()
+  for d in "${SOURCE_DIRS[@]}"; do [ -d "$d" ] && dirs+=("$d"); done
+  if [ ${#dirs[@]} -gt 0 ] && [ -n "$(find "${dirs[@]}" tsconfig.json -newer "$BUILD_STAMP" -name '*.ts' -print -quit 2>/dev/null)" ]; then
+    echo "runner: rebuilding TypeScript (sources changed)" >&2
+    build >&2
+  fi
+}
+
+run_service() {
+  local entry=$1; shift
+  ensure_built
+  exec node "dist/$entry" "$@"
+}
+
+# Every test file, unit first; node's runner reads TypeScript through tsx.
+run_tests() {
+  local files
+  mapfile -t files < <(find test -name '*.test.ts' -not -path 'test/e2e/*' | sort)
+  mkdir -p test-results
+  node --import tsx --test --test-concurrency=2 \
+    --test-reporter=spec --test-reporter-destination=stdout \
+    --test-reporter=junit --test-reporter-destination=test-results/junit.xml \
+    "${files[@]}"
+}
+
+cmd=${1:-help}
+[ $# -gt 0 ] && shift
+
+case "$cmd" in
+  worker)   run_service worker-prometheus/src/main.js "$@" ;;
+  scraper)  run_service scraper/src/main.js "$@" ;;
+  backend)  run_service backend/src/main.js "$@" ;;
+  iss-sim)  run_service iss-sim/src/main.js "$@" ;;
+  build)    build ;;
+  local)    exec ops/local-stack.sh "$@" ;;
+  demo)     MOEX_ISS_URL=${MOEX_ISS_URL:-http://127.0.0.1:8999/iss} exec ops/local-stack.sh up --demo "$@" ;;
+  test)
+    ops/install-test-deps.sh
+    npm ci --no-audit --no-fund
+    build
+    run_tests
+    ;;
+  e2e)      exec ops/e2e.sh "$@" ;;
+  bench)    ensure_built; exec node --import tsx bench/main.ts "$@" ;;
+  help|-h|--help) usage ;;
+  *) echo "runner: unknown command '$cmd'" >&2; usage >&2; exit 2 ;;
+esac
