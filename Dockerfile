@@ -1,0 +1,52 @@
+# One image for every service of the stack: `docker run IMAGE worker|scraper|backend|iss-sim`.
+# Stages: deps (all npm deps) -> build (tsc once) -> dev (e2e runner, has dev deps)
+#                                                -> runtime (production deps + dist only; the default target).
+# The base is pinned to a full version of the maintained Node LTS line on Debian 12 (slim).
+ARG NODE_IMAGE=node:22.22.0-bookworm-slim
+
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+# Lockfile first so the dependency layer is reused while only sources change.
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+
+FROM deps AS build
+# .dockerignore keeps node_modules, dist, .git, .env and local state out of this copy.
+COPY . .
+# Build once, stamp the build (runner.sh rebuilds only when sources are newer than the
+# stamp), then gather what the runtime needs in /out: dist, the entry script, the
+# package files and any non-TypeScript assets of the services (e.g. the backend's page).
+RUN npx --no-install tsc -p tsconfig.json \
+ && touch dist/.build-stamp \
+ && mkdir -p /out \
+ && cp -a dist runner.sh package.json package-lock.json /out/ \
+ && for dir in lib worker-prometheus scraper backend iss-sim; do \
+      if [ -d "$dir" ]; then \
+        find "$dir" -type f ! -name '*.ts' -exec cp --parents -t /out/ {} + ; \
+      fi; \
+    done
+
+# Target for the compose `e2e` service: sources, tests and dev deps (selenium-webdriver, tsx).
+FROM build AS dev
+RUN mkdir -p test-results && chown node:node test-results
+USER node
+ENTRYPOINT ["./runner.sh"]
+CMD ["e2e"]
+
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY --from=build /out/ ./
+# The files stay owned by root: the service user can read and run them, not change them.
+USER node
+EXPOSE 8000 8001 8998 8999
+# Works for any service: PORT when set, else the contract's default port of the service
+# found in the container's process list (runner.sh execs node dist/<service>/src/main.js).
+# Node itself fetches: the slim image has neither curl nor wget.
+HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "const fs=require('fs');const ports={'worker-prometheus':8000,scraper:8001,backend:8998,'iss-sim':8999};let port=process.env.PORT;if(!port){for(const pid of fs.readdirSync('/proc').filter(p=>/^[0-9]+$/.test(p))){let cmd='';try{cmd=fs.readFileSync('/proc/'+pid+'/cmdline','utf8')}catch{continue}const svc=Object.keys(ports).find(s=>cmd.includes('dist/'+s+'/'));if(svc){port=ports[svc];break}}}if(!port){console.error('healthcheck: no service process found and PORT unset');process.exit(1)}fetch('http://127.0.0.1:'+port+'/healthz',{signal:AbortSignal.timeout(4000)}).then(r=>{if(!r.ok)console.error('healthcheck: /healthz answered '+r.status);process.exit(r.ok?0:1)},e=>{console.error('healthcheck: '+e.message);process.exit(1)})"]
+# runner.sh execs node, so SIGTERM from `docker stop` reaches the service process.
+ENTRYPOINT ["./runner.sh"]
+CMD ["help"]
