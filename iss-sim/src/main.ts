@@ -1,0 +1,183 @@
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import { loadConfig, logShape, port, positiveInt } from '../../lib/config';
+import { createLogger } from '../../lib/log';
+import { closeServer, exitOnSignals, listen, writeJson } from '../../lib/service';
+import { z } from 'zod';
+import { FaultPlan, FAULTS, isFault, type Fault } from './faults';
+import { boardSecuritiesJson } from './iss-response';
+import { Market, type SecurityOverride, type SecurityState } from './market';
+
+/**
+ * ISS simulator: serves `/iss/engines/{engine}/markets/{market}/boards/{board}/securities.json`
+ * as MOEX ISS does, with random-walking prices, plus a control API under /sim/ for tests:
+ *   GET/DELETE /sim/requests       the ISS request log
+ *   PUT /sim/faults {fault,count?}  the next `count` requests (default: all) get `fault`; DELETE clears
+ *   GET /sim/securities[?secids=A,B]  current simulated values
+ *   PATCH /sim/securities/:secid    set values or `session` (trading | pre-open | closed)
+ *   PUT /sim/walk {enabled}         start/stop the random walk (stopped = prices hold still)
+ */
+const config = loadConfig({
+  ...logShape,
+  PORT: port(8999),
+  SIM_BOARD: z.string().trim().default('TQBR').refine((v) => /^[A-Z0-9]+$/.test(v), 'must be an ISS board id'),
+  SIM_FAULT: z.string().trim().default('').refine((v) => v === '' || isFault(v), `must be one of ${FAULTS.join(', ')}`),
+  SIM_WALK: z.string().trim().default('on').pipe(z.enum(['on', 'off'], { error: 'must be on or off' })),
+  SIM_DELAY_MS: positiveInt(15_000),
+  SIM_RETRY_AFTER: positiveInt(1),
+  SIM_MISSING_TICKER: z.string().trim().default(''),
+});
+const log = createLogger('iss-sim', config.LOG_LEVEL);
+const market = new Market({ walking: config.SIM_WALK === 'on' });
+const faults = new FaultPlan(isFault(config.SIM_FAULT) ? config.SIM_FAULT : null);
+
+interface LoggedRequest {
+  at: string;
+  path: string;
+  securities: string | null;
+  fault: Fault | null;
+}
+const MAX_LOGGED = 10_000;
+const requestLog: LoggedRequest[] = [];
+
+const ISS_PATH = /^\/iss\/engines\/([^/]+)\/markets\/([^/]+)\/boards\/([^/]+)\/securities\.json$/;
+
+function listParam(params: URLSearchParams, name: string): string[] | null {
+  const value = params.get(name);
+  return value ? value.split(',').map((s) => s.trim()).filter(Boolean) : null;
+}
+
+function serveIss(req: IncomingMessage, res: ServerResponse, url: URL, engine: string, marketName: string, board: string): void {
+  const params = url.searchParams;
+  const requestedFault = params.get('sim.fault');
+  const fault = isFault(requestedFault) ? requestedFault : faults.take();
+  requestLog.push({ at: new Date().toISOString(), path: url.pathname, securities: params.get('securities'), fault });
+  if (requestLog.length > MAX_LOGGED) requestLog.splice(0, requestLog.length - MAX_LOGGED);
+
+  switch (fault) {
+    case 'http500':
+      res.writeHead(500, { 'Content-Type': 'text/plain' }).end('Internal Server Error');
+      return;
+    case 'http429':
+      res.writeHead(429, { 'Content-Type': 'text/plain', 'Retry-After': String(config.SIM_RETRY_AFTER) }).end('Too Many Requests');
+      return;
+    case 'reset':
+      req.socket.destroy();
+      return;
+    case 'html':
+      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+      res.end('<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>');
+      return;
+    case 'malformed-json':
+      res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8' }).end('{"securities": {"columns": ["SECID", "BOARDID"], "data": [["SBER", "TQ');
+      return;
+  }
+
+  market.advance();
+  const requested = listParam(params, 'securities');
+  const onThisBoard = engine === 'stock' && marketName === 'shares' && board === config.SIM_BOARD;
+  let states: SecurityState[] = onThisBoard
+    ? requested
+      ? requested.flatMap((secid) => market.securities.get(secid) ?? [])
+      : [...market.securities.values()]
+    : [];
+  if (fault === 'missing-ticker') {
+    const victim = config.SIM_MISSING_TICKER || requested?.[0] || 'GAZP';
+    states = states.filter((s) => s.listing.secid !== victim);
+  }
+  if (fault === 'pre-open' || fault === 'closed') states = states.map((s) => ({ ...s, session: fault }));
+
+  const only = listParam(params, 'iss.only');
+  const body = boardSecuritiesJson(states, board, new Date(), {
+    reorderColumns: fault === 'reordered-columns',
+    dropMarketdata: fault === 'no-marketdata',
+    withMetadata: params.get('iss.meta') !== 'off',
+    only: only ? new Set(only) : null,
+    columns: { securities: listParam(params, 'securities.columns'), marketdata: listParam(params, 'marketdata.columns') },
+  });
+  const send = () => {
+    if (res.destroyed) return;
+    const text = JSON.stringify(body);
+    res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+    res.end(text);
+  };
+  if (fault === 'timeout') setTimeout(send, config.SIM_DELAY_MS).unref();
+  else send();
+}
+
+function snapshotOf(s: SecurityState) {
+  const { listing, ...values } = s;
+  return { secid: listing.secid, shortName: listing.shortName, ...values };
+}
+
+async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+  let text = '';
+  for await (const chunk of req) text += chunk;
+  if (!text) return {};
+  const value: unknown = JSON.parse(text);
+  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new Error('body must be a JSON object');
+  return value as Record<string, unknown>;
+}
+
+async function serveControl(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  const path = url.pathname;
+  const method = req.method ?? 'GET';
+  if (path === '/sim/requests') {
+    if (method === 'DELETE') requestLog.length = 0;
+    return writeJson(res, 200, { requests: requestLog });
+  }
+  if (path === '/sim/faults') {
+    if (method === 'DELETE') faults.clear();
+    if (method === 'PUT') {
+      const body = await readJson(req);
+      if (!isFault(body.fault)) return writeJson(res, 400, { error: `fault must be one of ${FAULTS.join(', ')}` });
+      const count = typeof body.count === 'number' && body.count > 0 ? Math.floor(body.count) : null;
+      faults.set(body.fault, count);
+    }
+    return writeJson(res, 200, { faults: FAULTS, plan: faults.describe() });
+  }
+  if (path === '/sim/walk' && method === 'PUT') {
+    const body = await readJson(req);
+    market.advance();
+    market.walking = body.enabled !== false;
+    return writeJson(res, 200, { walking: market.walking });
+  }
+  if (path === '/sim/securities' && method === 'GET') {
+    market.advance();
+    const wanted = listParam(url.searchParams, 'secids');
+    const states = wanted ? wanted.flatMap((secid) => market.securities.get(secid) ?? []) : [...market.securities.values()];
+    return writeJson(res, 200, { securities: states.map(snapshotOf) });
+  }
+  const one = /^\/sim\/securities\/([A-Z0-9]+)$/.exec(path);
+  if (one && method === 'PATCH') {
+    market.advance();
+    const body = (await readJson(req)) as SecurityOverride;
+    const state = market.override(one[1]!, body);
+    return state ? writeJson(res, 200, snapshotOf(state)) : writeJson(res, 404, { error: `unknown security ${one[1]}` });
+  }
+  writeJson(res, 404, { error: `no route ${method} ${path}` });
+}
+
+const server = http.createServer((req, res) => {
+  const url = new URL(req.url ?? '/', 'http://iss-sim');
+  const iss = ISS_PATH.exec(url.pathname);
+  if (iss && (req.method === 'GET' || req.method === 'HEAD')) return serveIss(req, res, url, iss[1]!, iss[2]!, iss[3]!);
+  if (url.pathname === '/healthz' || url.pathname === '/readyz') return writeJson(res, 200, { status: 'ok' });
+  if (url.pathname.startsWith('/sim/')) {
+    serveControl(req, res, url).catch((err: unknown) => writeJson(res, 400, { error: err instanceof Error ? err.message : String(err) }));
+    return;
+  }
+  writeJson(res, 404, { error: `no route ${url.pathname}` });
+});
+
+listen(server, config.PORT, log)
+  .then(() => {
+    log.info({ board: config.SIM_BOARD, securities: market.securities.size, fault: config.SIM_FAULT || null }, 'ISS simulator ready');
+    exitOnSignals(log, () => {
+      server.closeAllConnections(); // a request held by the `timeout` fault must not delay the exit
+      return closeServer(server);
+    });
+  })
+  .catch((err: unknown) => {
+    process.stderr.write(`iss-sim failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  });

@@ -1,0 +1,106 @@
+import { CATALOGUE, decimalsFor, type Listing } from './catalogue';
+
+/** Where a security is in its trading day; drives which ISS cells are null. */
+export type Session = 'trading' | 'pre-open' | 'closed';
+
+/** The simulated state of one security; the numbers the ISS answer is built from. */
+export interface SecurityState {
+  listing: Listing;
+  decimals: number;
+  session: Session;
+  prevPrice: number;
+  last: number;
+  open: number;
+  high: number;
+  low: number;
+  bid: number;
+  offer: number;
+  volume: number;
+  value: number;
+  trades: number;
+}
+
+/** Fields a test may set by hand (PATCH /sim/securities/:secid). */
+export type SecurityOverride = Partial<
+  Pick<SecurityState, 'session' | 'prevPrice' | 'last' | 'open' | 'high' | 'low' | 'bid' | 'offer' | 'volume' | 'value' | 'trades'>
+>;
+
+const round = (x: number, decimals: number) => Math.round(x * 10 ** decimals) / 10 ** decimals;
+
+/** Standard normal sample (Box–Muller). */
+function gaussian(random: () => number): number {
+  return Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+}
+
+export function openingState(listing: Listing, random: () => number): SecurityState {
+  const decimals = decimalsFor(listing.startPrice);
+  const step = 10 ** -decimals;
+  const prevPrice = listing.startPrice;
+  const last = round(prevPrice * (1 + gaussian(random) * 0.004), decimals);
+  const volume = listing.lotSize * (1000 + Math.floor(random() * 50_000));
+  return {
+    listing,
+    decimals,
+    session: 'trading',
+    prevPrice,
+    last,
+    open: round(prevPrice * (1 + gaussian(random) * 0.002), decimals),
+    high: Math.max(last, prevPrice),
+    low: Math.min(last, prevPrice),
+    bid: round(last - step, decimals),
+    offer: round(last + step, decimals),
+    volume,
+    value: round(volume * last, 2),
+    trades: 100 + Math.floor(random() * 5000),
+  };
+}
+
+/** One second of trading: a small log-normal step of the price, with trades and volume. */
+export function tick(s: SecurityState, random: () => number): void {
+  if (s.session !== 'trading') return;
+  const step = 10 ** -s.decimals;
+  s.last = Math.max(step, round(s.last * Math.exp(gaussian(random) * 0.0005), s.decimals));
+  s.high = Math.max(s.high, s.last);
+  s.low = Math.min(s.low, s.last);
+  const spreadTicks = 1 + Math.floor(random() * 3);
+  s.bid = Math.max(step, round(s.last - spreadTicks * step, s.decimals));
+  s.offer = round(s.last + spreadTicks * step, s.decimals);
+  const newTrades = Math.floor(random() * 20);
+  const newVolume = newTrades * s.listing.lotSize * (1 + Math.floor(random() * 10));
+  s.trades += newTrades;
+  s.volume += newVolume;
+  s.value = round(s.value + newVolume * s.last, 2);
+}
+
+/** Every simulated security, walking once per elapsed second of the clock while `walking`. */
+export class Market {
+  readonly securities = new Map<string, SecurityState>();
+  walking: boolean;
+  private advancedTo: number;
+
+  constructor(
+    options: { walking?: boolean; random?: () => number; now?: () => number } = {},
+    private readonly random = options.random ?? Math.random,
+    private readonly now = options.now ?? Date.now,
+  ) {
+    this.walking = options.walking ?? true;
+    for (const listing of CATALOGUE) this.securities.set(listing.secid, openingState(listing, this.random));
+    this.advancedTo = this.now();
+  }
+
+  /** Catches the walk up with the clock (at most a minute of steps, so a long idle is cheap). */
+  advance(): void {
+    const now = this.now();
+    const seconds = Math.min(60, Math.floor((now - this.advancedTo) / 1000));
+    if (seconds <= 0) return;
+    this.advancedTo = seconds === 60 ? now : this.advancedTo + seconds * 1000;
+    if (!this.walking) return;
+    for (const s of this.securities.values()) for (let i = 0; i < seconds; i++) tick(s, this.random);
+  }
+
+  override(secid: string, values: SecurityOverride): SecurityState | undefined {
+    const s = this.securities.get(secid);
+    if (s) Object.assign(s, values);
+    return s;
+  }
+}

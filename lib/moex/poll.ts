@@ -1,0 +1,58 @@
+import type { Logger } from '../log';
+import type { PollMetrics } from '../poll-metrics';
+import { PollError } from './errors';
+import { parseBoardSnapshot, type BoardSnapshot, type TickerSelection } from './parse';
+
+export interface BoardPollerOptions {
+  fetchBoardSnapshot(): Promise<unknown>;
+  tickers: TickerSelection;
+  board: string;
+  metrics: PollMetrics;
+  log: Logger;
+}
+
+/**
+ * One poll of the board: fetch, parse, record the moex_poll_* metrics, log what changed.
+ * Resolves to the snapshot, or null when the poll failed (already counted and logged).
+ */
+export function createBoardPoller({ fetchBoardSnapshot, tickers, board, metrics, log }: BoardPollerOptions) {
+  // Logged once per change, not once per poll: a delisted ticker must not flood the log.
+  let lastMissing = '';
+  let lastInvalid = '';
+  let lastFailure = '';
+
+  return async function pollBoard(): Promise<BoardSnapshot | null> {
+    const started = performance.now();
+    const elapsed = () => (performance.now() - started) / 1000;
+    try {
+      const snapshot = parseBoardSnapshot(await fetchBoardSnapshot(), tickers, board);
+      if (snapshot.quotes.length === 0) {
+        throw new PollError('validation', `board ${board} returned none of the requested securities`);
+      }
+      metrics.recordSuccess(elapsed(), snapshot.missingTickers.length, snapshot.invalidValues.length);
+
+      const missing = snapshot.missingTickers.join(',');
+      if (missing !== lastMissing) {
+        if (missing) log.warn({ missingTickers: snapshot.missingTickers, board }, 'requested tickers not returned by the board');
+        else if (lastMissing) log.info({ board }, 'every requested ticker is back');
+        lastMissing = missing;
+      }
+      const invalid = snapshot.invalidValues.map((v) => `${v.ticker}.${v.field}`).join(',');
+      if (invalid !== lastInvalid) {
+        if (invalid) log.warn({ invalidValues: snapshot.invalidValues.slice(0, 20) }, 'ISS sent invalid values; left out');
+        lastInvalid = invalid;
+      }
+      if (lastFailure) log.info('ISS polls recovered');
+      lastFailure = '';
+      return snapshot;
+    } catch (err) {
+      const failure = err instanceof PollError ? err : new PollError('validation', String(err));
+      metrics.recordFailure(elapsed(), failure.reason);
+      const summary = `${failure.reason}: ${failure.message}`;
+      // Every failure is counted; the log says it again only when the kind of failure changes.
+      if (summary !== lastFailure) log.warn({ reason: failure.reason, error: failure.message }, 'ISS poll failed');
+      lastFailure = summary;
+      return null;
+    }
+  };
+}

@@ -1,0 +1,42 @@
+import cron from 'node-cron';
+import type { Logger } from './log';
+
+export interface Schedule {
+  /** Stops the timer and waits for the cycle in flight, so a shutdown never cuts one in half. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs `cycle` now and then on every tick of the node-cron `expression`; a tick that finds the
+ * previous cycle still running is skipped, so cycles never overlap. The guard is ours rather than
+ * node-cron's `noOverlap` because that option does not cover the first, immediate cycle.
+ */
+export function startSchedule(expression: string, cycle: () => Promise<void>, log: Logger): Schedule {
+  let inFlight: Promise<void> | null = null;
+  const runCycle = () => {
+    if (inFlight) {
+      log.warn('previous cycle still running; this tick is skipped');
+      return;
+    }
+    inFlight = cycle()
+      .catch((err: unknown) => log.error({ err }, 'cycle failed'))
+      .finally(() => {
+        inFlight = null;
+      });
+  };
+  const task = cron.schedule(expression, runCycle, {
+    logger: {
+      info: (msg) => log.debug(msg),
+      warn: (msg) => log.warn(msg),
+      error: (msg) => log.error(msg),
+      debug: (msg) => log.debug(msg),
+    },
+  });
+  runCycle();
+  return {
+    async stop() {
+      await task.destroy();
+      if (inFlight) await inFlight;
+    },
+  };
+}

@@ -1,0 +1,90 @@
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Logger } from './log';
+
+export type Readiness = { ready: true } | { ready: false; reason: string };
+
+export function writeJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/** /healthz: the process lives. /readyz: 200 once `readiness` says so, else 503 with the reason. */
+export function answerHealth(path: string, res: ServerResponse, readiness: () => Readiness): boolean {
+  if (path === '/healthz') {
+    writeJson(res, 200, { status: 'ok' });
+    return true;
+  }
+  if (path === '/readyz') {
+    const state = readiness();
+    writeJson(res, state.ready ? 200 : 503, state.ready ? { status: 'ready' } : { status: 'not ready', reason: state.reason });
+    return true;
+  }
+  return false;
+}
+
+export type Route = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+
+/** A small HTTP server for the pollers: /healthz, /readyz and the given GET routes; JSON 404/405/500 otherwise. */
+export function createPollerServer(routes: Record<string, Route>, readiness: () => Readiness, log: Logger): http.Server {
+  return http.createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    if (req.method !== 'GET' && req.method !== 'HEAD') return writeJson(res, 405, { error: 'method not allowed' });
+    if (answerHealth(path, res, readiness)) return;
+    const route = routes[path];
+    if (!route) return writeJson(res, 404, { error: `no route ${path}` });
+    Promise.resolve(route(req, res)).catch((err: unknown) => {
+      log.error({ err, path }, 'request failed');
+      if (!res.headersSent) writeJson(res, 500, { error: 'internal error' });
+      else res.destroy();
+    });
+  });
+}
+
+export function listen(server: http.Server, port: number, log: Logger): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, () => {
+      server.off('error', reject);
+      log.info({ port }, 'listening');
+      resolve();
+    });
+  });
+}
+
+/**
+ * On SIGTERM/SIGINT: run `shutdown` (stop polling, flush sinks, close the server) and exit 0;
+ * exit 1 if it takes longer than `graceMs`, so `docker stop` never has to SIGKILL us.
+ */
+export function exitOnSignals(log: Logger, shutdown: () => Promise<void>, graceMs = 9_000): void {
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    const timer = setTimeout(() => {
+      log.error({ graceMs }, 'shutdown took too long; exiting');
+      process.exit(1);
+    }, graceMs);
+    timer.unref();
+    shutdown().then(
+      () => {
+        log.info('stopped');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}
+
+export function closeServer(server: http.Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+  });
+}
