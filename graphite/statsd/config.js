@@ -1,0 +1,42 @@
+/*
+ * StatsD daemon configuration the stack ships (Etsy statsd, a JS object literal).
+ *
+ * Compose: mounted into graphiteapp/graphite-statsd as /opt/statsd/config/udp.js,
+ * where carbon runs in the same container, so graphiteHost is 127.0.0.1.
+ * Native: ops/native-daemons.sh reads this file and overrides only the
+ * addresses and ports (graphiteHost/graphitePort/port/address/mgmt_*).
+ *
+ * The worker side (hot-shots, prefix "stocks.") sends gauges such as
+ * "stocks.SBER.last"; with the settings below they land in carbon under exactly
+ * that name: no "stats.gauges." namespace (CONTRACT section 5).
+ * Keep this file a bare object literal: statsd evaluates it as `config = <file>`.
+ */
+{
+  graphiteHost: "127.0.0.1",
+  graphitePort: 2003,
+  port: 8125,
+  address: "0.0.0.0",
+  mgmt_address: "0.0.0.0",
+  mgmt_port: 8126,
+  backends: ["./backends/graphite"],
+
+  // Match the finest carbon retention for stocks.* (10s, see
+  // graphite/carbon/storage-schemas.conf): one point per flush per series.
+  flushInterval: 10000,
+
+  // A ticker whose field stopped arriving (null at ISS) is not repeated at
+  // every flush with its old value.
+  deleteGauges: true,
+  deleteCounters: false,
+
+  graphite: {
+    legacyNamespace: false,
+    globalPrefix: "",
+    prefixCounter: "",
+    prefixTimer: "",
+    prefixGauge: "",
+    prefixSet: "",
+    // statsd's own health series stay under "statsd." (not under stocks.).
+    prefixStats: "statsd"
+  }
+}
