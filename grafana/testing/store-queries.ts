@@ -1,0 +1,224 @@
+/**
+ * Runs a dashboard's queries against the stores' own HTTP APIs, the requests
+ * Grafana's datasource proxies would make, and reduces each answer to "how many
+ * non-null values came back". Used by test/integration/dashboards.test.ts.
+ */
+import type { GrafanaPanel, GrafanaTarget, GrafanaVariable } from './dashboards';
+import { calculateIntervalMs, type DatasourceKind, interpolate, type QueryContext, type VariableSelection } from './interpolate';
+
+/** Where each provisioned datasource uid is reachable in the stack under test. */
+export interface StoreEndpoints {
+  prometheus: string;
+  graphite: string;
+  influxdb: string;
+  influxDatabase: string;
+  backend: string;
+}
+
+export interface QueryOutcome {
+  /** What was sent, after interpolation (for failure messages). */
+  request: string;
+  /** Series / frames / columns returned. */
+  series: number;
+  /** Finite numbers, strings or booleans among the values (nulls and NaN excluded). */
+  nonNull: number;
+}
+
+async function getJson(url: string, init?: RequestInit): Promise<unknown> {
+  const res = await fetch(url, { ...init, signal: AbortSignal.timeout(10_000) });
+  const body = await res.text();
+  if (!res.ok) throw new Error(`${res.status} from ${url}: ${body.slice(0, 300)}`);
+  return JSON.parse(body) as unknown;
+}
+
+const isValue = (v: unknown) => v !== null && v !== undefined && !(typeof v === 'number' && !Number.isFinite(v));
+const isNumericValue = (v: unknown) => typeof v === 'string' && Number.isFinite(Number(v));
+
+// ---- variables ----
+
+/** Values of a query variable, the way Grafana's variable query would list them (sorted a→z). */
+export async function variableValues(variable: GrafanaVariable, kind: DatasourceKind, stores: StoreEndpoints, fromMs: number, toMs: number): Promise<string[]> {
+  let values: string[];
+  const query = variable.query;
+  switch (kind) {
+    case 'prometheus': {
+      const text = typeof query === 'string' ? query : String((query as { query?: string }).query ?? '');
+      const m = /^label_values\((.+),\s*(\w+)\)$/.exec(text.trim());
+      if (!m) throw new Error(`unsupported Prometheus variable query: ${text}`);
+      const params = new URLSearchParams({ 'match[]': m[1] as string, start: String(fromMs / 1000), end: String(toMs / 1000) });
+      const body = (await getJson(`${stores.prometheus}/api/v1/label/${m[2]}/values?${params}`)) as { data: string[] };
+      values = body.data;
+      break;
+    }
+    case 'graphite': {
+      const target = typeof query === 'string' ? query : String((query as { target?: string }).target ?? '');
+      const params = new URLSearchParams({ query: target, from: String(Math.floor(fromMs / 1000)), until: String(Math.floor(toMs / 1000)) });
+      const body = (await getJson(`${stores.graphite}/metrics/find?${params}`)) as Array<{ text: string }>;
+      values = body.map((n) => n.text);
+      break;
+    }
+    case 'influxdb': {
+      const body = await influxQuery(stores, String(query));
+      values = influxRows(body).map((row) => String(row[1]));
+      break;
+    }
+    default:
+      throw new Error(`variables of ${kind} are not emulated`);
+  }
+  if (variable.regex) {
+    const re = new RegExp(variable.regex.replace(/^\/|\/$/g, ''));
+    values = values.filter((v) => re.test(v));
+  }
+  return [...new Set(values)].sort();
+}
+
+/** The three selections a user typically makes: All, one value, two values. */
+export function selectionsFor(variable: GrafanaVariable, values: string[]): Array<{ label: string; selection: VariableSelection }> {
+  const multiValued = Boolean(variable.multi || variable.includeAll);
+  const out: Array<{ label: string; selection: VariableSelection }> = [];
+  if (variable.includeAll) {
+    out.push({ label: 'All', selection: { values, multiValued, ...(variable.allValue ? { customAll: variable.allValue } : {}) } });
+  }
+  out.push({ label: values[0] as string, selection: { values: values.slice(0, 1), multiValued } });
+  if (variable.multi && values.length >= 2) out.push({ label: values.slice(0, 2).join('+'), selection: { values: values.slice(0, 2), multiValued } });
+  return out;
+}
+
+// ---- targets ----
+
+export interface TargetRun {
+  kind: DatasourceKind;
+  panel: GrafanaPanel;
+  target: GrafanaTarget;
+  fromMs: number;
+  toMs: number;
+  /** "now-1h" style, for Graphite's relative from/until. */
+  rangeFrom: string;
+  scrapeIntervalS: number;
+  variables: Map<string, VariableSelection>;
+}
+
+/** Grafana sizes $__interval by the panel's pixel width: assume a 1800 px wide dashboard. */
+function maxDataPoints(panel: GrafanaPanel): number {
+  return panel.maxDataPoints ?? Math.round(((panel.gridPos?.w ?? 24) / 24) * 1800);
+}
+
+function contextFor(run: TargetRun, minIntervalS: number): QueryContext {
+  const intervalMs = calculateIntervalMs(run.toMs - run.fromMs, maxDataPoints(run.panel), minIntervalS * 1000);
+  return { kind: run.kind, fromMs: run.fromMs, toMs: run.toMs, intervalMs, scrapeIntervalS: run.scrapeIntervalS, variables: run.variables };
+}
+
+export async function runTarget(run: TargetRun, stores: StoreEndpoints): Promise<QueryOutcome> {
+  switch (run.kind) {
+    case 'prometheus':
+      return runPrometheus(run, stores);
+    case 'graphite':
+      return runGraphite(run, stores);
+    case 'influxdb':
+      return runInflux(run, stores);
+    case 'marcusolsson-json-datasource':
+      return runJsonApi(run, stores);
+  }
+}
+
+async function runPrometheus(run: TargetRun, stores: StoreEndpoints): Promise<QueryOutcome> {
+  const ctx = contextFor(run, run.scrapeIntervalS);
+  const expr = interpolate(String(run.target.expr), ctx);
+  const instant = run.target.instant === true && run.target.range !== true;
+  const params = new URLSearchParams({ query: expr });
+  let path: string;
+  if (instant) {
+    path = '/api/v1/query';
+    params.set('time', String(run.toMs / 1000));
+  } else {
+    path = '/api/v1/query_range';
+    // Grafana aligns start/end to the step so refreshes reuse cached results.
+    const step = ctx.intervalMs / 1000;
+    params.set('start', String(Math.floor(run.fromMs / 1000 / step) * step));
+    params.set('end', String(Math.floor(run.toMs / 1000 / step) * step));
+    params.set('step', String(step));
+  }
+  const body = (await getJson(`${stores.prometheus}${path}`, {
+    method: 'POST', // jsonData.httpMethod: POST
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: params,
+  })) as { data: { resultType: string; result: Array<{ value?: [number, string]; values?: Array<[number, string]> }> } };
+  const result = body.data.result;
+  const samples = result.flatMap((s) => (s.values ?? (s.value ? [s.value] : [])).map(([, v]) => v));
+  return { request: `${path} ${expr}`, series: result.length, nonNull: samples.filter(isNumericValue).length };
+}
+
+async function runGraphite(run: TargetRun, stores: StoreEndpoints): Promise<QueryOutcome> {
+  const ctx = contextFor(run, 0);
+  const target = interpolate(String(run.target.target), ctx);
+  // Grafana turns now-1h / now into graphite-web's relative -1h / now.
+  const params = new URLSearchParams({ target, from: run.rangeFrom.replace(/^now/, ''), until: 'now', format: 'json', maxDataPoints: String(maxDataPoints(run.panel)) });
+  const body = (await getJson(`${stores.graphite}/render`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: params,
+  })) as Array<{ target: string; datapoints: Array<[number | null, number]> }>;
+  const values = body.flatMap((s) => s.datapoints.map(([v]) => v));
+  return { request: `/render ${target}`, series: body.length, nonNull: values.filter(isValue).length };
+}
+
+async function influxQuery(stores: StoreEndpoints, q: string): Promise<InfluxAnswer> {
+  const params = new URLSearchParams({ db: stores.influxDatabase, q, epoch: 'ms' });
+  return (await getJson(`${stores.influxdb}/query?${params}`)) as InfluxAnswer;
+}
+
+interface InfluxAnswer {
+  results: Array<{ error?: string; series?: Array<{ columns: string[]; values: unknown[][] }> }>;
+}
+
+function influxRows(answer: InfluxAnswer): unknown[][] {
+  for (const r of answer.results) if (r.error) throw new Error(`InfluxDB: ${r.error}`);
+  return answer.results.flatMap((r) => r.series ?? []).flatMap((s) => s.values);
+}
+
+async function runInflux(run: TargetRun, stores: StoreEndpoints): Promise<QueryOutcome> {
+  const ctx = contextFor(run, 0);
+  const q = interpolate(String(run.target.query), ctx);
+  const answer = await influxQuery(stores, q);
+  const rows = influxRows(answer);
+  // Column 0 is time; a row counts when any field in it has a value.
+  const nonNull = rows.filter((row) => row.slice(1).some(isValue)).length;
+  const series = answer.results.flatMap((r) => r.series ?? []).length;
+  return { request: `/query ${q}`, series, nonNull };
+}
+
+// ---- JSON API (marcusolsson-json-datasource) ----
+
+/** The JSONPath subset dashboards use: `$.a.b[*].c`. */
+export function evaluateJsonPath(doc: unknown, jsonPath: string): unknown[] {
+  if (!jsonPath.startsWith('$')) throw new Error(`JSONPath must start with $: ${jsonPath}`);
+  const steps = jsonPath
+    .slice(1)
+    .split(/\.|(?=\[)/)
+    .filter(Boolean);
+  let nodes: unknown[] = [doc];
+  for (const step of steps) {
+    nodes = nodes.flatMap((n): unknown[] => {
+      if (step === '[*]') return Array.isArray(n) ? n : [];
+      const index = /^\[(\d+)\]$/.exec(step);
+      if (index) return Array.isArray(n) && Number(index[1]) < n.length ? [n[Number(index[1])]] : [];
+      if (n !== null && typeof n === 'object' && step in n) return [(n as Record<string, unknown>)[step]];
+      return []; // a missing key yields nothing, as in JSONPath-Plus
+    });
+  }
+  return nodes;
+}
+
+async function runJsonApi(run: TargetRun, stores: StoreEndpoints): Promise<QueryOutcome> {
+  const urlPath = interpolate(String(run.target.urlPath ?? ''), contextFor(run, 0));
+  const doc = await getJson(`${stores.backend}${urlPath}`);
+  const fields = (run.target.fields as Array<{ name: string; jsonPath: string }> | undefined) ?? [];
+  const columns = fields.map((f) => evaluateJsonPath(doc, f.jsonPath));
+  const lengths = new Set(columns.map((c) => c.length));
+  // The plugin refuses a frame whose fields differ in length ("Fields have different lengths").
+  if (lengths.size > 1) {
+    const detail = fields.map((f, i) => `${f.jsonPath}=${columns[i]?.length}`).join(', ');
+    throw new Error(`JSON API fields differ in length: ${detail}`);
+  }
+  return { request: `GET ${urlPath}`, series: columns.length, nonNull: columns.flat().filter(isValue).length };
+}

@@ -1,0 +1,304 @@
+// Grafana provisioning and dashboards, checked without Grafana or network: the files
+// parse, reference only provisioned datasources by uid, use only contract metric names,
+// and the JSON matches its generator. The interpolation helpers the integration test
+// relies on (test/integration/dashboards.test.ts) are pinned here to Grafana's formats.
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { renderDashboards } from '../../grafana/generator/main';
+import {
+  allPanels,
+  DASHBOARD_PROVIDERS_FILE,
+  type DatasourceRef,
+  GRAFANA_BUILTIN_UID,
+  type GrafanaDashboard,
+  type GrafanaPanel,
+  loadDashboards,
+  loadDatasources,
+  queryPanels,
+  QUERYLESS_PANEL_TYPES,
+  readYaml,
+  targetDatasourceUid,
+  variables,
+} from '../../grafana/testing/dashboards';
+import { calculateIntervalMs, interpolate, parseDurationS, type QueryContext, rateIntervalS, referencedNames, type VariableSelection } from '../../grafana/testing/interpolate';
+import { evaluateJsonPath, selectionsFor } from '../../grafana/testing/store-queries';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const datasources = loadDatasources();
+const dashboards = loadDashboards();
+const dsByUid = new Map(datasources.map((d) => [d.uid, d]));
+
+// CONTRACT §4 and §7, plus the exporters' standard families.
+const HISTOGRAMS = ['moex_price_relative_to_prev_close', 'moex_poll_duration_seconds', 'http_request_duration_seconds'];
+const CONTRACT_METRICS = new Set([
+  ...['last_price', 'bid_price', 'offer_price', 'open_price', 'high_price', 'low_price', 'waprice', 'prev_close_price'].map((m) => `moex_${m}`),
+  'moex_change_percent', 'moex_volume_today', 'moex_value_today', 'moex_trades_today', 'moex_trading', 'moex_quote_timestamp_seconds',
+  'moex_up', 'moex_polls_total', 'moex_poll_errors_total', 'moex_last_success_timestamp_seconds',
+  'scraper_points_written_total', 'scraper_write_errors_total', 'scraper_buffered_points', 'scraper_last_write_timestamp_seconds',
+  ...HISTOGRAMS.flatMap((h) => [`${h}_bucket`, `${h}_count`, `${h}_sum`]),
+]);
+const STANDARD_METRICS = new Set([
+  'up', 'process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_p99_seconds',
+  'node_cpu_seconds_total', 'node_load1', 'node_load5', 'node_load15', 'node_memory_MemAvailable_bytes', 'node_memory_MemTotal_bytes',
+  'node_filesystem_avail_bytes', 'node_filesystem_size_bytes',
+]);
+// CONTRACT §5 (Graphite nodes) and §6 (InfluxDB fields).
+const QUOTE_FIELDS = new Set(['last', 'bid', 'offer', 'open', 'high', 'low', 'waprice', 'prev_close', 'change_percent', 'volume', 'value', 'trades']);
+// Macros Grafana resolves in queries (global or per datasource).
+const MACROS = new Set(['__interval', '__interval_ms', '__rate_interval', '__range', '__range_s', '__range_ms', '__from', '__to', 'timeFilter', '__timeFilter', '__dashboard', '__org', '__user']);
+
+function isVariableRef(uid: string | undefined): boolean {
+  return typeof uid === 'string' && /^\$\{?\w+\}?$/.test(uid);
+}
+
+/** A datasource reference is valid when it is an object naming a provisioned uid of the right type. */
+function assertDatasourceRef(ref: unknown, where: string): void {
+  assert.ok(ref !== null && typeof ref === 'object', `${where}: datasource must be {type, uid}, got ${JSON.stringify(ref)}`);
+  const { type, uid } = ref as DatasourceRef;
+  assert.equal(typeof uid, 'string', `${where}: datasource has no uid`);
+  if (uid === GRAFANA_BUILTIN_UID || isVariableRef(uid)) return;
+  const ds = dsByUid.get(uid as string);
+  assert.ok(ds, `${where}: datasource uid "${uid}" is not provisioned`);
+  assert.equal(type, ds.type, `${where}: datasource "${uid}" has type ${ds.type}, reference says ${type}`);
+}
+
+/** The query text of a target, whatever its datasource. */
+function queryText(target: Record<string, unknown>): string {
+  const fields = target.fields as Array<{ jsonPath: string }> | undefined;
+  return [target.expr, target.target, target.query, target.urlPath, ...(fields ?? []).map((f) => f.jsonPath)].filter((q) => typeof q === 'string').join('\n');
+}
+
+describe('Grafana datasource provisioning', () => {
+  const doc = readYaml(path.join(ROOT, 'grafana/provisioning/datasources/datasources.yml')) as { apiVersion: number };
+
+  it('is apiVersion 1 with unique uids and names', () => {
+    assert.equal(doc.apiVersion, 1);
+    assert.equal(new Set(datasources.map((d) => d.uid)).size, datasources.length);
+    assert.equal(new Set(datasources.map((d) => d.name)).size, datasources.length);
+  });
+
+  it('provisions the four stores with fixed uids at their compose addresses', () => {
+    const summary = datasources.map((d) => [d.uid, d.type, d.url]);
+    assert.deepEqual(summary, [
+      ['prometheus', 'prometheus', 'http://prometheus:9090'],
+      ['graphite', 'graphite', 'http://graphite:80'],
+      ['influxdb', 'influxdb', 'http://influxdb:8086'],
+      ['backend-api', 'marcusolsson-json-datasource', 'http://backend:8998'],
+    ]);
+    assert.deepEqual(
+      datasources.filter((d) => d.isDefault).map((d) => d.uid),
+      ['prometheus'],
+    );
+  });
+
+  it('configures Graphite 1.1 and InfluxQL on pyexample with credentials from the environment', () => {
+    assert.equal(dsByUid.get('graphite')?.jsonData?.graphiteVersion, '1.1');
+    const influx = dsByUid.get('influxdb');
+    assert.equal(influx?.jsonData?.version, 'InfluxQL');
+    assert.equal(influx?.jsonData?.dbName, 'pyexample');
+    assert.equal(influx?.user, '$INFLUX_USERNAME');
+    assert.deepEqual(influx?.secureJsonData, { password: '$INFLUX_PASSWORD' });
+  });
+
+  it("tells Grafana Prometheus' real scrape interval (the base of $__rate_interval)", () => {
+    const prom = readYaml(path.join(ROOT, 'prometheus/prometheus.yml')) as { global: { scrape_interval: string } };
+    assert.equal(dsByUid.get('prometheus')?.jsonData?.timeInterval, prom.global.scrape_interval);
+  });
+});
+
+describe('Grafana dashboard provider', () => {
+  it('loads /var/lib/grafana/dashboards into the MOEX folder', () => {
+    const doc = readYaml(DASHBOARD_PROVIDERS_FILE) as { apiVersion: number; providers: Array<Record<string, unknown>> };
+    assert.equal(doc.apiVersion, 1);
+    assert.equal(doc.providers.length, 1);
+    const provider = doc.providers[0] as { type: string; folder: string; options: { path: string } };
+    assert.equal(provider.type, 'file');
+    assert.equal(provider.folder, 'MOEX');
+    assert.equal(provider.options.path, '/var/lib/grafana/dashboards');
+  });
+});
+
+describe('Grafana dashboards', () => {
+  it('are exactly what grafana/generator produces (run: node --import tsx grafana/generator/main.ts)', () => {
+    const generated = renderDashboards();
+    assert.deepEqual([...generated.keys()].sort(), [...dashboards.keys()]);
+    for (const [file, text] of generated) assert.deepEqual(dashboards.get(file), JSON.parse(text), `grafana/dashboards/${file} is stale`);
+  });
+
+  it('have unique uids and titles and a current schema', () => {
+    const list = [...dashboards.values()];
+    assert.ok(list.length >= 4);
+    assert.equal(new Set(list.map((d) => d.uid)).size, list.length);
+    assert.equal(new Set(list.map((d) => d.title)).size, list.length);
+    for (const d of list) {
+      assert.match(d.uid, /^[a-zA-Z0-9_-]{1,40}$/, `${d.title}: uid`);
+      assert.ok(d.schemaVersion >= 39, `${d.uid}: schemaVersion ${d.schemaVersion}`);
+    }
+  });
+
+  for (const [file, dashboard] of dashboards) {
+    describe(file, () => {
+      it('has unique panel ids and every panel on the 24-column grid without overlaps', () => {
+        const panels = allPanels(dashboard);
+        assert.equal(new Set(panels.map((p) => p.id)).size, panels.length, 'duplicate panel id');
+        const cells = new Map<string, string>();
+        for (const p of panels) {
+          const g = p.gridPos;
+          assert.ok(g, `panel "${p.title}" has no gridPos`);
+          for (const k of ['h', 'w', 'x', 'y'] as const) assert.ok(Number.isInteger(g[k]) && g[k] >= 0, `panel "${p.title}" gridPos.${k}`);
+          assert.ok(g.w > 0 && g.h > 0 && g.x + g.w <= 24, `panel "${p.title}" is outside the grid`);
+          for (let x = g.x; x < g.x + g.w; x++) {
+            for (let y = g.y; y < g.y + g.h; y++) {
+              const other = cells.get(`${x},${y}`);
+              assert.equal(other, undefined, `panel "${p.title}" overlaps "${other}"`);
+              cells.set(`${x},${y}`, p.title);
+            }
+          }
+        }
+      });
+
+      it('references every datasource (panels, targets, variables, annotations) by a provisioned uid', () => {
+        for (const p of allPanels(dashboard)) {
+          if (QUERYLESS_PANEL_TYPES.has(p.type)) {
+            assert.equal((p.targets ?? []).length, 0, `${p.type} "${p.title}" should not query`);
+            continue;
+          }
+          assertDatasourceRef(p.datasource, `panel "${p.title}"`);
+          assert.ok((p.targets ?? []).length > 0, `panel "${p.title}" has no targets`);
+          for (const t of p.targets ?? []) assertDatasourceRef(t.datasource, `panel "${p.title}" target ${t.refId}`);
+          assert.equal(new Set((p.targets ?? []).map((t) => t.refId)).size, (p.targets ?? []).length, `panel "${p.title}" refIds`);
+        }
+        for (const v of variables(dashboard)) if (v.type === 'query') assertDatasourceRef(v.datasource, `variable $${v.name}`);
+        for (const a of dashboard.annotations?.list ?? []) assertDatasourceRef(a.datasource, 'annotation');
+      });
+
+      it('queries only defined variables and Grafana macros', () => {
+        const defined = new Set(variables(dashboard).map((v) => v.name));
+        for (const p of queryPanels(dashboard)) {
+          for (const t of p.targets ?? []) {
+            for (const name of referencedNames(queryText(t))) {
+              assert.ok(defined.has(name) || MACROS.has(name), `panel "${p.title}" uses undefined $${name}`);
+            }
+          }
+        }
+      });
+
+      it('uses only the metric names, Graphite nodes and InfluxDB fields of the contract', () => {
+        for (const p of queryPanels(dashboard)) {
+          for (const t of p.targets ?? []) {
+            const uid = targetDatasourceUid(p, t);
+            const where = `panel "${p.title}" ${t.refId}`;
+            if (uid === 'prometheus') {
+              // Label values ("node-exporter") are not metric names.
+              const names = String(t.expr).replace(/"[^"]*"/g, '""').match(/\b(?:moex|scraper|http|process|nodejs|node|up)\w*\b/g) ?? [];
+              for (const n of names) assert.ok(CONTRACT_METRICS.has(n) || STANDARD_METRICS.has(n), `${where}: unknown metric ${n}`);
+              assert.ok(names.length > 0, `${where}: no metric`);
+            } else if (uid === 'graphite') {
+              const m = /stocks\.\$ticker\.(\{[\w,]+\}|\w+)/.exec(String(t.target));
+              assert.ok(m, `${where}: not a stocks.$ticker.<field> series`);
+              for (const f of (m[1] as string).replace(/[{}]/g, '').split(',')) assert.ok(QUOTE_FIELDS.has(f), `${where}: unknown field ${f}`);
+            } else if (uid === 'influxdb') {
+              const q = String(t.query);
+              assert.match(q, /FROM "stocks" WHERE "ticker" =~ \/\^\$ticker\$\/ AND \$timeFilter/, where);
+              for (const [, f] of q.matchAll(/\w+\("(\w+)"\)/g)) assert.ok(QUOTE_FIELDS.has(f as string), `${where}: unknown field ${f}`);
+            }
+          }
+        }
+      });
+    });
+  }
+
+  const byUid = new Map([...dashboards.values()].map((d) => [d.uid, d]));
+  const panelsOf = (uid: string): GrafanaPanel[] => allPanels(byUid.get(uid) as GrafanaDashboard);
+  const exprsOf = (uid: string) => panelsOf(uid).flatMap((p) => (p.targets ?? []).map((t) => String(t.expr ?? t.target ?? t.query)));
+
+  it('give each quote dashboard a multi-value ticker variable with All, from its own store', () => {
+    const expected: Record<string, [string, string]> = {
+      'moex-prometheus': ['prometheus', 'label_values(moex_last_price,ticker)'],
+      'moex-graphite': ['graphite', 'stocks.*'],
+      'moex-influxdb': ['influxdb', 'SHOW TAG VALUES FROM "stocks" WITH KEY = "ticker"'],
+    };
+    for (const [uid, [dsUid, definition]] of Object.entries(expected)) {
+      const ticker = variables(byUid.get(uid) as GrafanaDashboard).find((v) => v.name === 'ticker');
+      assert.ok(ticker, `${uid}: no $ticker`);
+      assert.deepEqual([(ticker.datasource as DatasourceRef).uid, ticker.definition, ticker.multi, ticker.includeAll], [dsUid, definition, true, true], uid);
+    }
+  });
+
+  it('cover what the brief asks of each dashboard', () => {
+    const prom = exprsOf('moex-prometheus').join('\n');
+    for (const m of ['moex_last_price', 'moex_bid_price', 'moex_offer_price', 'moex_change_percent', 'moex_volume_today', 'moex_trading', 'time() - moex_quote_timestamp_seconds']) {
+      assert.ok(prom.includes(m), `moex-prometheus lacks ${m}`);
+    }
+    assert.ok(panelsOf('moex-prometheus').some((p) => p.type === 'heatmap' && JSON.stringify(p.targets).includes('moex_price_relative_to_prev_close_bucket')));
+    assert.ok(exprsOf('moex-graphite').some((t) => t.includes('stocks.$ticker.last')));
+    assert.ok(exprsOf('moex-influxdb').includes('SELECT last("last") FROM "stocks" WHERE "ticker" =~ /^$ticker$/ AND $timeFilter GROUP BY time($__interval), "ticker" fill(none)'));
+    const health = exprsOf('moex-stack-health').join('\n');
+    for (const m of ['up{job=~', 'moex_up', 'moex_poll_duration_seconds_bucket', 'moex_poll_errors_total', 'scraper_points_written_total', 'scraper_write_errors_total', 'scraper_buffered_points', 'http_request_duration_seconds_count', 'http_request_duration_seconds_bucket', 'node_cpu_seconds_total', 'node_memory_MemAvailable_bytes', 'node_filesystem_avail_bytes']) {
+      assert.ok(health.includes(m), `stack-health lacks ${m}`);
+    }
+    assert.ok(panelsOf('moex-stack-health').some((p) => p.type === 'grafana-clock-panel'));
+    assert.ok([...dashboards.values()].some((d) => JSON.stringify(d).includes('"uid":"backend-api"')), 'no panel uses the backend API');
+  });
+});
+
+describe('Grafana query interpolation (as the integration test sends it)', () => {
+  const ctx = (kind: QueryContext['kind'], vars: Record<string, VariableSelection>): QueryContext => ({
+    kind,
+    fromMs: 1_700_000_000_000,
+    toMs: 1_700_003_600_000,
+    intervalMs: 15_000,
+    scrapeIntervalS: 15,
+    variables: new Map(Object.entries(vars)),
+  });
+  const two: VariableSelection = { values: ['SBER', 'GAZP'], multiValued: true };
+  const one: VariableSelection = { values: ['SBER'], multiValued: true };
+
+  it('formats multi-value variables like each Grafana datasource', () => {
+    assert.equal(interpolate('x{ticker=~"$ticker"}', ctx('prometheus', { ticker: two })), 'x{ticker=~"(SBER|GAZP)"}');
+    assert.equal(interpolate('x{ticker=~"$ticker"}', ctx('prometheus', { ticker: one })), 'x{ticker=~"SBER"}');
+    assert.equal(interpolate('"ticker" =~ /^$ticker$/', ctx('influxdb', { ticker: two })), '"ticker" =~ /^(SBER|GAZP)$/');
+    assert.equal(interpolate('stocks.$ticker.last', ctx('graphite', { ticker: two })), 'stocks.{SBER,GAZP}.last');
+    assert.equal(interpolate('stocks.${ticker}.last', ctx('graphite', { ticker: { ...two, customAll: '*' } })), 'stocks.*.last');
+    assert.equal(interpolate('a.[[ticker:pipe]]', ctx('graphite', { ticker: two })), 'a.SBER|GAZP');
+    assert.equal(interpolate('x{a=~"$ticker"}', ctx('prometheus', { ticker: { values: ['A.B'], multiValued: true } })), 'x{a=~"A\\\\.B"}');
+  });
+
+  it('expands the interval and time-range macros', () => {
+    assert.equal(interpolate('rate(x[$__rate_interval]) $__interval $__interval_ms $__range $__range_s', ctx('prometheus', {})), 'rate(x[1m]) 15s 15000 1h 3600');
+    assert.equal(interpolate('WHERE $timeFilter GROUP BY time($__interval)', ctx('influxdb', {})), 'WHERE time >= 1700000000000ms and time <= 1700003600000ms GROUP BY time(15s)');
+    assert.throws(() => interpolate('x{a="$nope"}', ctx('prometheus', {})), /\$nope/);
+    assert.throws(() => interpolate('$timeFilter', ctx('prometheus', {})), /timeFilter/);
+  });
+
+  it('computes $__interval and $__rate_interval as Grafana does', () => {
+    assert.equal(calculateIntervalMs(3_600_000, 900, 15_000), 15_000); // 4 s rounds to 5 s, floor 15 s
+    assert.equal(calculateIntervalMs(3_600_000, 900, 0), 5_000);
+    assert.equal(calculateIntervalMs(86_400_000, 900, 15_000), 120_000);
+    assert.equal(rateIntervalS(15_000, 15), 60);
+    assert.equal(rateIntervalS(120_000, 15), 135);
+    assert.equal(parseDurationS('15s'), 15);
+    assert.equal(parseDurationS('1m'), 60);
+  });
+
+  it('offers All, one and two values of a multi-value variable', () => {
+    const v = { name: 'ticker', type: 'query', multi: true, includeAll: true, allValue: '*' };
+    assert.deepEqual(
+      selectionsFor(v, ['GAZP', 'SBER', 'SBERP']).map((s) => [s.label, s.selection.values, s.selection.customAll]),
+      [
+        ['All', ['GAZP', 'SBER', 'SBERP'], '*'],
+        ['GAZP', ['GAZP'], undefined],
+        ['GAZP+SBER', ['GAZP', 'SBER'], undefined],
+      ],
+    );
+  });
+
+  it('evaluates the JSONPath subset of the backend API panels like JSONPath-Plus', () => {
+    const doc = { quotes: [{ ticker: 'SBER', bid: null }, { ticker: 'GAZP', bid: 1 }] };
+    assert.deepEqual(evaluateJsonPath(doc, '$.quotes[*].ticker'), ['SBER', 'GAZP']);
+    assert.deepEqual(evaluateJsonPath(doc, '$.quotes[*].bid'), [null, 1]);
+    assert.deepEqual(evaluateJsonPath(doc, '$.quotes[*].nope'), []);
+    assert.deepEqual(evaluateJsonPath(doc, '$.quotes[1].ticker'), ['GAZP']);
+  });
+});
