@@ -1,0 +1,79 @@
+// The backend's web page in a real browser: quotes for the configured tickers, a healthy pipeline.
+// Relies on the page's hooks: body[data-state], table#quotes tr[data-ticker] td.last|change|...,
+// ul#status li[data-component][data-ok].
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { By, type WebDriver } from 'selenium-webdriver';
+import { e2eConfig, parsePriceText, saveScreenshot, startBrowser, waitFor } from './browser';
+
+// Every component of /api/status (CONTRACT section 7); E2E_REQUIRED_COMPONENTS narrows it,
+// e.g. to leave out `moex` where the real ISS is not reachable.
+const REQUIRED_COMPONENTS = (process.env.E2E_REQUIRED_COMPONENTS ?? 'prometheus,worker,scraper,moex,graphite,influxdb')
+  .split(',').map((s) => s.trim()).filter(Boolean);
+const QUOTE_CELLS = ['last', 'change', 'bid', 'offer', 'volume', 'time', 'age'];
+
+async function describePage(driver: WebDriver): Promise<string> {
+  const state = await driver.findElement(By.css('body')).getAttribute('data-state');
+  const rows = await driver.findElements(By.css('table#quotes tr[data-ticker]'));
+  const tickers = await Promise.all(rows.map((r) => r.getAttribute('data-ticker')));
+  const status = await driver.findElements(By.css('ul#status li[data-component]'));
+  const components = await Promise.all(
+    status.map(async (li) => `${await li.getAttribute('data-component')}=${await li.getAttribute('data-ok')}`),
+  );
+  return `data-state=${state} rows=[${tickers.join(',')}] status=[${components.join(',')}] url=${await driver.getCurrentUrl()}`;
+}
+
+test('backend page shows quotes for the configured tickers and a healthy status', async (t) => {
+  const { driver, quit } = await startBrowser();
+  t.after(quit);
+  const describe = () => describePage(driver);
+
+  try {
+    await driver.get(`${e2eConfig.backendUrl}/`);
+
+    await waitFor('body[data-state="ok"]', async () => {
+      const state = await driver.findElement(By.css('body')).getAttribute('data-state');
+      return state === 'ok' ? state : undefined;
+    }, describe);
+
+    const wanted = e2eConfig.tickers.some((tk) => tk.toUpperCase() === 'ALL') ? [] : e2eConfig.tickers;
+    if (wanted.length === 0) {
+      // MOEX_TICKERS=ALL: every security on the board; at least one row with a price.
+      const rows = await driver.findElements(By.css('table#quotes tr[data-ticker]'));
+      assert.ok(rows.length > 0, 'MOEX_TICKERS=ALL but the quotes table has no rows');
+    }
+    for (const ticker of wanted) {
+      const price = await waitFor(`a price for ${ticker}`, async () => {
+        const rows = await driver.findElements(By.css(`table#quotes tr[data-ticker="${ticker}"]`));
+        if (rows.length !== 1) return undefined;
+        const last = parsePriceText(await rows[0]!.findElement(By.css('td.last')).getText());
+        return last !== undefined && last > 0 ? last : undefined;
+      }, describe);
+      const row = await driver.findElement(By.css(`table#quotes tr[data-ticker="${ticker}"]`));
+      for (const cell of QUOTE_CELLS) {
+        const cells = await row.findElements(By.css(`td.${cell}`));
+        assert.equal(cells.length, 1, `row ${ticker} has exactly one td.${cell}`);
+      }
+      t.diagnostic(`${ticker}: last ${price}`);
+    }
+
+    for (const component of REQUIRED_COMPONENTS) {
+      await waitFor(`status ${component} ok`, async () => {
+        const items = await driver.findElements(By.css(`ul#status li[data-component="${component}"]`));
+        if (items.length !== 1) return undefined;
+        return (await items[0]!.getAttribute('data-ok')) === 'true' ? true : undefined;
+      }, describe);
+    }
+    t.diagnostic(`status: ${await describe()}`);
+  } finally {
+    const shot = await saveScreenshot(driver, 'backend').catch((err: unknown) => `not saved: ${String(err)}`);
+    t.diagnostic(`screenshot: ${shot}`);
+  }
+});
+
+test('backend API under the page answers an unknown ticker with a JSON 404', async () => {
+  const res = await fetch(`${e2eConfig.backendUrl}/api/quotes/NOSUCH0`, { signal: AbortSignal.timeout(10_000) });
+  assert.equal(res.status, 404);
+  const body = (await res.json()) as { error?: unknown };
+  assert.equal(typeof body.error, 'string');
+});

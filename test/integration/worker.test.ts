@@ -1,0 +1,242 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { eventually, runToExit, scrape, startIssSim, startService, type IssSim, type RunningService } from '../support/services';
+
+const TICKERS = ['SBERP', 'SBER', 'GAZP'];
+const EVERY_SECOND = '* * * * * *';
+
+const QUOTE_FAMILIES = [
+  'moex_last_price', 'moex_bid_price', 'moex_offer_price', 'moex_open_price', 'moex_high_price', 'moex_low_price',
+  'moex_waprice', 'moex_prev_close_price', 'moex_change_percent', 'moex_volume_today', 'moex_value_today',
+  'moex_trades_today', 'moex_trading', 'moex_quote_timestamp_seconds',
+];
+
+const series = (name: string, ticker: string) => `${name}{ticker="${ticker}",board="TQBR"}`;
+
+/** No moex_* sample may ever be NaN, ±Inf or negative (-1 is the classic "unknown" lie). */
+function assertNoFakeValues(samples: Map<string, number>) {
+  for (const [key, value] of samples) {
+    if (!key.startsWith('moex_') || key.startsWith('moex_change_percent')) continue;
+    assert.ok(Number.isFinite(value) && value >= 0, `${key} = ${value}`);
+  }
+}
+
+describe('worker-prometheus against the ISS simulator', () => {
+  let sim: IssSim;
+  let worker: RunningService;
+
+  before(async () => {
+    sim = await startIssSim({ SIM_DELAY_MS: '2500', SIM_RETRY_AFTER: '1' });
+    await sim.control.walk(false);
+    worker = await startService('worker', { MOEX_ISS_URL: sim.issUrl, POLL_SCHEDULE: EVERY_SECOND, MOEX_TIMEOUT_MS: '1000' }, { waitFor: 'readyz' });
+  });
+  after(async () => {
+    await worker?.stop();
+    await sim?.stop();
+  });
+
+  test('serves every CONTRACT §4 family for each ticker with the simulator’s values, and moex_up 1', async () => {
+    const expected = await sim.control.securities(TICKERS);
+    const samples = await eventually(async () => {
+      const s = await scrape(worker.url);
+      return s.get('moex_up') === 1 ? s : null;
+    });
+    for (const ticker of TICKERS) {
+      for (const family of QUOTE_FAMILIES) assert.ok(samples.has(series(family, ticker)), `${family} for ${ticker}`);
+      assert.ok(samples.has(`moex_price_relative_to_prev_close_bucket{le="1.01",ticker="${ticker}",board="TQBR"}`));
+      const sim = expected.find((s) => s.secid === ticker)!;
+      assert.equal(samples.get(series('moex_last_price', ticker)), sim.last);
+      assert.equal(samples.get(series('moex_bid_price', ticker)), sim.bid);
+      assert.equal(samples.get(series('moex_offer_price', ticker)), sim.offer);
+      assert.equal(samples.get(series('moex_open_price', ticker)), sim.open);
+      assert.equal(samples.get(series('moex_high_price', ticker)), sim.high);
+      assert.equal(samples.get(series('moex_low_price', ticker)), sim.low);
+      assert.equal(samples.get(series('moex_prev_close_price', ticker)), sim.prevPrice);
+      assert.equal(samples.get(series('moex_volume_today', ticker)), sim.volume);
+      assert.equal(samples.get(series('moex_trades_today', ticker)), sim.trades);
+      assert.equal(samples.get(series('moex_trading', ticker)), 1);
+      const age = Date.now() / 1000 - samples.get(series('moex_quote_timestamp_seconds', ticker))!;
+      assert.ok(age >= -1 && age < 10, `quote age ${age}s`);
+    }
+    for (const name of ['moex_poll_duration_seconds_count', 'moex_last_success_timestamp_seconds', 'process_resident_memory_bytes']) {
+      assert.ok(samples.has(name), name);
+    }
+    assert.ok(samples.get('moex_polls_total{result="ok"}')! >= 1);
+    for (const reason of ['timeout', 'network', 'http', 'parse', 'validation']) {
+      assert.ok(samples.has(`moex_poll_errors_total{reason="${reason}"}`), reason);
+    }
+    assertNoFakeValues(samples);
+  });
+
+  const FAILURES: Array<[fault: string, reason: string]> = [
+    ['http500', 'http'],
+    ['http429', 'http'],
+    ['timeout', 'timeout'],
+    ['reset', 'network'],
+    ['malformed-json', 'parse'],
+    ['html', 'parse'],
+    ['no-marketdata', 'validation'],
+  ];
+  for (const [fault, reason] of FAILURES) {
+    test(`fault ${fault}: counted as reason="${reason}", moex_up 0, last good values kept, then recovers`, async () => {
+      const good = await scrape(worker.url);
+      const goodLast = good.get(series('moex_last_price', 'SBER'));
+      const errorsBefore = good.get(`moex_poll_errors_total{reason="${reason}"}`)!;
+      await sim.control.setFault(fault);
+      try {
+        const failing = await eventually(async () => {
+          const s = await scrape(worker.url);
+          return s.get('moex_up') === 0 && s.get(`moex_poll_errors_total{reason="${reason}"}`)! > errorsBefore ? s : null;
+        }, 20_000, `moex_up 0 after ${fault}`);
+        assert.equal(failing.get(series('moex_last_price', 'SBER')), goodLast, 'last good value still served');
+        assert.ok((await fetch(`${worker.url}/healthz`)).ok, 'worker stays up');
+        assertNoFakeValues(failing);
+      } finally {
+        await sim.control.clearFault();
+      }
+      await eventually(async () => (await scrape(worker.url)).get('moex_up') === 1, 20_000, 'recovery');
+    });
+  }
+
+  test('before the first trade: price series absent, not 0; counts are real zeros', async () => {
+    await sim.control.setFault('pre-open');
+    try {
+      const s = await eventually(async () => {
+        const x = await scrape(worker.url);
+        return x.get(series('moex_trades_today', 'GAZP')) === 0 ? x : null;
+      });
+      for (const ticker of TICKERS) {
+        for (const family of ['moex_last_price', 'moex_open_price', 'moex_high_price', 'moex_low_price', 'moex_waprice', 'moex_change_percent']) {
+          assert.equal(s.has(series(family, ticker)), false, `${family} ${ticker} must be absent`);
+        }
+        assert.equal(s.get(series('moex_prev_close_price', ticker)) !== undefined, true);
+        assert.equal(s.get(series('moex_trading', ticker)), 0);
+      }
+      assert.equal(s.get('moex_up'), 1);
+      assertNoFakeValues(s);
+    } finally {
+      await sim.control.clearFault();
+    }
+    await eventually(async () => (await scrape(worker.url)).has(series('moex_last_price', 'GAZP')), 15_000, 'prices back');
+  });
+
+  test('after the close: bid/offer absent, moex_trading 0, last price kept', async () => {
+    await sim.control.setFault('closed');
+    try {
+      const s = await eventually(async () => {
+        const x = await scrape(worker.url);
+        return x.get(series('moex_trading', 'SBER')) === 0 ? x : null;
+      });
+      assert.equal(s.has(series('moex_bid_price', 'SBER')), false);
+      assert.equal(s.has(series('moex_offer_price', 'SBER')), false);
+      assert.ok(s.get(series('moex_last_price', 'SBER'))! > 0);
+    } finally {
+      await sim.control.clearFault();
+    }
+    await eventually(async () => (await scrape(worker.url)).get(series('moex_trading', 'SBER')) === 1, 15_000, 'trading again');
+  });
+
+  test('a missing ticker is counted, not fatal; reordered columns change nothing', async () => {
+    await sim.control.setFault('missing-ticker');
+    try {
+      const s = await eventually(async () => {
+        const x = await scrape(worker.url);
+        return x.get('moex_missing_tickers') === 1 ? x : null;
+      });
+      assert.equal(s.get('moex_up'), 1);
+    } finally {
+      await sim.control.clearFault();
+    }
+    await eventually(async () => (await scrape(worker.url)).get('moex_missing_tickers') === 0, 15_000, 'ticker back');
+
+    const before = await scrape(worker.url);
+    const okBefore = before.get('moex_polls_total{result="ok"}')!;
+    await sim.control.setFault('reordered-columns');
+    try {
+      const s = await eventually(async () => {
+        const x = await scrape(worker.url);
+        return x.get('moex_polls_total{result="ok"}')! >= okBefore + 2 ? x : null;
+      });
+      assert.equal(s.get('moex_up'), 1);
+      assert.equal(s.get(series('moex_last_price', 'SBER')), before.get(series('moex_last_price', 'SBER')));
+    } finally {
+      await sim.control.clearFault();
+    }
+  });
+
+  test('one ISS request per cycle, for all tickers at once', async () => {
+    await sim.control.clearRequests();
+    const before = await scrape(worker.url);
+    await eventually(async () => (await sim.control.requests()).length >= 3, 10_000, 'three polls');
+    const requests = await sim.control.requests();
+    const after = await scrape(worker.url);
+    const polls = (s: Map<string, number>) => s.get('moex_polls_total{result="ok"}')! + s.get('moex_polls_total{result="error"}')!;
+    // The scrapes bracket the requests: every request is one poll.
+    assert.ok(Math.abs(polls(after) - polls(before) - requests.length) <= 1, `${requests.length} requests vs ${polls(after) - polls(before)} polls`);
+    for (const r of requests) assert.equal(r.securities, 'SBERP,SBER,GAZP');
+  });
+});
+
+describe('worker-prometheus edge cases', () => {
+  test('MOEX_TICKERS=ALL: one request per cycle without a securities filter, 250+ securities exported', async () => {
+    const sim = await startIssSim();
+    const worker = await startService('worker', { MOEX_ISS_URL: sim.issUrl, MOEX_TICKERS: 'ALL', POLL_SCHEDULE: EVERY_SECOND }, { waitFor: 'readyz' });
+    try {
+      await eventually(async () => (await sim.control.requests()).length >= 3, 10_000, 'three polls');
+      // Stop first so that no poll is in flight between reading the counter and the request log.
+      const samples = await scrape(worker.url);
+      await worker.stop();
+      const requests = await sim.control.requests();
+      const polls = samples.get('moex_polls_total{result="ok"}')! + samples.get('moex_polls_total{result="error"}')!;
+      assert.ok(requests.length === polls || requests.length === polls + 1, `${requests.length} requests for ${polls} polls`);
+      assert.ok(requests.every((r) => r.securities === null), 'no securities= filter for ALL');
+      const exported = [...samples.keys()].filter((k) => k.startsWith('moex_last_price{')).length;
+      assert.ok(exported >= 250, `${exported} securities exported`);
+    } finally {
+      await worker.stop();
+      await sim.stop();
+    }
+  });
+
+  test('a hanging ISS never makes two polls overlap', async () => {
+    const sim = await startIssSim({ SIM_FAULT: 'timeout', SIM_DELAY_MS: '3000' });
+    const worker = await startService('worker', { MOEX_ISS_URL: sim.issUrl, POLL_SCHEDULE: EVERY_SECOND, MOEX_TIMEOUT_MS: '10000' });
+    try {
+      await eventually(async () => (await sim.control.requests()).length >= 3, 15_000, 'three slow polls');
+      const starts = (await sim.control.requests()).map((r) => Date.parse(r.at));
+      for (let i = 1; i < starts.length; i++) {
+        assert.ok(starts[i]! - starts[i - 1]! >= 2900, `request ${i} started ${starts[i]! - starts[i - 1]!} ms after the previous one`);
+      }
+      const s = await scrape(worker.url);
+      assert.equal(s.get('moex_polls_total{result="ok"}')! + s.get('moex_polls_total{result="error"}')!, starts.length - 1);
+    } finally {
+      await worker.stop();
+      await sim.stop();
+    }
+  });
+
+  test('SIGTERM: exits 0 promptly', async () => {
+    const sim = await startIssSim();
+    const worker = await startService('worker', { MOEX_ISS_URL: sim.issUrl, POLL_SCHEDULE: EVERY_SECOND }, { waitFor: 'readyz' });
+    const started = Date.now();
+    assert.equal(await worker.stop('SIGTERM'), 0);
+    assert.ok(Date.now() - started < 5000);
+    await sim.stop();
+  });
+
+  for (const [variable, value] of [
+    ['MOEX_TICKERS', ''],
+    ['POLL_SCHEDULE', 'nonsense'],
+    ['PORT', 'abc'],
+    ['MOEX_ISS_URL', 'not a url'],
+    ['MOEX_TIMEOUT_MS', '-5'],
+  ] as const) {
+    test(`bad config ${variable}=${JSON.stringify(value)} exits 2 with one line naming it`, async () => {
+      const { code, output } = await runToExit('worker', { [variable]: value });
+      assert.equal(code, 2);
+      const lines = output.trim().split('\n');
+      assert.equal(lines.length, 1, output);
+      assert.match(lines[0]!, new RegExp(`^config error: ${variable}: `));
+    });
+  }
+});

@@ -1,0 +1,176 @@
+/**
+ * Runs this project's services as a user would (`./runner.sh <service>`) for integration tests:
+ * on free loopback ports, logs captured, stopped with SIGTERM.
+ *
+ *   const sim = await startIssSim();                 // sim.issUrl, sim.control.*
+ *   const worker = await startService('worker', { MOEX_ISS_URL: sim.issUrl });
+ *   await worker.stop();                             // SIGTERM; resolves with the exit code
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+
+export const REPO_ROOT = path.resolve(__dirname, '..', '..');
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls `check` until it returns a truthy value or `timeoutMs` passes; returns that value. */
+export async function eventually<T>(check: () => Promise<T | undefined | null | false>, timeoutMs = 15_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value) return value;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+    await sleep(100);
+  }
+}
+
+export type ServiceName = 'worker' | 'scraper' | 'backend' | 'iss-sim';
+
+export interface RunningService {
+  url: string;
+  port: number;
+  process: ChildProcess;
+  /** Everything the process wrote, stdout and stderr. */
+  output(): string;
+  /** SIGTERM (or `signal`) and the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  exited: Promise<number | null>;
+}
+
+/** Runs `./runner.sh <name>` with `env` until it exits (for config checks): exit code and output. */
+export function runToExit(name: ServiceName, env: Record<string, string>, timeoutMs = 15_000): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('./runner.sh', [name], { cwd: REPO_ROOT, env: { ...process.env, LOG_LEVEL: 'warn', ...env } });
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${name} did not exit within ${timeoutMs} ms: ${output}`));
+    }, timeoutMs);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    });
+  });
+}
+
+export async function startService(name: ServiceName, env: Record<string, string> = {}, opts: { waitFor?: 'healthz' | 'readyz' } = {}): Promise<RunningService> {
+  const port = Number(env.PORT ?? (await freePort()));
+  const child = spawn('./runner.sh', [name], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, LOG_LEVEL: 'info', ...env, PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const url = `http://127.0.0.1:${port}`;
+  const service: RunningService = {
+    url,
+    port,
+    process: child,
+    output: () => output,
+    exited,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+  trackForCleanup(service);
+  let exitedEarly = false;
+  void exited.then(() => (exitedEarly = true));
+  await eventually(async () => {
+    if (exitedEarly) throw new Error(`${name} exited: ${output}`);
+    const res = await fetch(`${url}/${opts.waitFor ?? 'healthz'}`);
+    return res.ok;
+  }, 30_000, `${name} on :${port}`).catch((err: unknown) => {
+    child.kill('SIGKILL');
+    throw err;
+  });
+  return service;
+}
+
+const running = new Set<RunningService>();
+function trackForCleanup(service: RunningService) {
+  running.add(service);
+  void service.exited.then(() => running.delete(service));
+}
+// A failed test must not leave services behind.
+process.on('exit', () => {
+  for (const s of running) s.process.kill('SIGKILL');
+});
+
+export interface IssSim extends RunningService {
+  /** MOEX_ISS_URL for the services. */
+  issUrl: string;
+  control: {
+    requests(): Promise<Array<{ at: string; path: string; securities: string | null; fault: string | null }>>;
+    clearRequests(): Promise<void>;
+    setFault(fault: string, count?: number): Promise<void>;
+    clearFault(): Promise<void>;
+    securities(secids?: string[]): Promise<Array<Record<string, unknown> & { secid: string; last: number }>>;
+    setSecurity(secid: string, values: Record<string, unknown>): Promise<void>;
+    walk(enabled: boolean): Promise<void>;
+  };
+}
+
+async function call(url: string, method: string, body?: unknown): Promise<unknown> {
+  const res = await fetch(url, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  if (!res.ok) throw new Error(`${method} ${url}: HTTP ${res.status} ${await res.text()}`);
+  return res.json();
+}
+
+export async function startIssSim(env: Record<string, string> = {}): Promise<IssSim> {
+  const sim = await startService('iss-sim', { LOG_LEVEL: 'warn', ...env });
+  const c = (p: string) => `${sim.url}/sim/${p}`;
+  return {
+    ...sim,
+    issUrl: `${sim.url}/iss`,
+    control: {
+      requests: async () => ((await call(c('requests'), 'GET')) as { requests: never[] }).requests,
+      clearRequests: async () => void (await call(c('requests'), 'DELETE')),
+      setFault: async (fault, count) => void (await call(c('faults'), 'PUT', { fault, count })),
+      clearFault: async () => void (await call(c('faults'), 'DELETE')),
+      securities: async (secids) =>
+        ((await call(c(`securities${secids ? `?secids=${secids.join(',')}` : ''}`), 'GET')) as { securities: never[] }).securities,
+      setSecurity: async (secid, values) => void (await call(c(`securities/${secid}`), 'PATCH', values)),
+      walk: async (enabled) => void (await call(c('walk'), 'PUT', { enabled })),
+    },
+  };
+}
+
+/** Parses a Prometheus text exposition into `name{labels}` → value (labels as written). */
+export function parseExposition(text: string): Map<string, number> {
+  const samples = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const at = line.lastIndexOf(' ');
+    samples.set(line.slice(0, at), Number(line.slice(at + 1)));
+  }
+  return samples;
+}
+
+export async function scrape(url: string): Promise<Map<string, number>> {
+  const res = await fetch(`${url}/metrics`);
+  if (!res.ok) throw new Error(`GET ${url}/metrics: HTTP ${res.status}`);
+  return parseExposition(await res.text());
+}

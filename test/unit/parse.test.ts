@@ -1,0 +1,157 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { PollError } from '../../lib/moex/errors';
+import { parseBoardSnapshot, parseMoscowTime } from '../../lib/moex/parse';
+import { issFixture } from '../support/fixtures';
+
+const TICKERS = ['SBERP', 'SBER', 'GAZP'];
+
+describe('parseBoardSnapshot', () => {
+  test('trading day: every field of every ticker, exactly', () => {
+    const { quotes, missingTickers, invalidValues } = parseBoardSnapshot(issFixture('trading-day'), TICKERS, 'TQBR');
+    assert.deepEqual(missingTickers, []);
+    assert.deepEqual(invalidValues, []);
+    assert.deepEqual(
+      quotes.map((q) => q.ticker),
+      TICKERS,
+    );
+    assert.deepEqual(quotes[1], {
+      ticker: 'SBER',
+      board: 'TQBR',
+      shortName: 'Сбербанк',
+      last: 315.56,
+      bid: 315.55,
+      offer: 315.57,
+      open: 312.9,
+      high: 316.2,
+      low: 311.1,
+      waprice: 314.02,
+      prevClose: 312.5,
+      changePercent: 0.9792,
+      volume: 25678900,
+      value: 8063687123,
+      trades: 120456,
+      trading: true,
+      time: new Date('2024-03-15T11:35:12Z'),
+    });
+    assert.equal(quotes[0]!.shortName, 'Сбербанк-п');
+    assert.equal(quotes[2]!.changePercent, -0.6854);
+  });
+
+  test('before the first trade: no last/open/high/low/waprice/bid/offer, zero trades stay real zeros', () => {
+    const { quotes } = parseBoardSnapshot(issFixture('before-first-trade'), TICKERS, 'TQBR');
+    const gazp = quotes.find((q) => q.ticker === 'GAZP')!;
+    assert.equal(gazp.last, null);
+    assert.equal(gazp.open, null);
+    assert.equal(gazp.high, null);
+    assert.equal(gazp.low, null);
+    assert.equal(gazp.waprice, null);
+    assert.equal(gazp.bid, null);
+    assert.equal(gazp.changePercent, null);
+    assert.equal(gazp.prevClose, 128.4);
+    assert.equal(gazp.trades, 0);
+    assert.equal(gazp.volume, 0);
+    assert.equal(gazp.value, 0);
+    assert.equal(gazp.trading, false);
+    assert.deepEqual(gazp.time, new Date('2024-03-15T03:55:01Z'));
+  });
+
+  test('after the close: bid/offer null, not trading, last price kept', () => {
+    const { quotes } = parseBoardSnapshot(issFixture('after-close'), TICKERS, 'TQBR');
+    const sber = quotes.find((q) => q.ticker === 'SBER')!;
+    assert.equal(sber.bid, null);
+    assert.equal(sber.offer, null);
+    assert.equal(sber.trading, false);
+    assert.equal(sber.last, 315.56);
+    assert.equal(sber.changePercent, 0.9792);
+  });
+
+  test('reordered and extra columns give the same quotes as the usual order', () => {
+    const usual = parseBoardSnapshot(issFixture('trading-day'), TICKERS, 'TQBR');
+    const reordered = parseBoardSnapshot(issFixture('reordered-extra-columns'), TICKERS, 'TQBR');
+    assert.deepEqual(reordered, usual);
+  });
+
+  test('a requested ticker missing from the board is reported, the others parse', () => {
+    const { quotes, missingTickers } = parseBoardSnapshot(issFixture('ticker-missing'), TICKERS, 'TQBR');
+    assert.deepEqual(missingTickers, ['GAZP']);
+    assert.deepEqual(
+      quotes.map((q) => [q.ticker, q.last]),
+      [
+        ['SBERP', 313.1],
+        ['SBER', 315.56],
+      ],
+    );
+  });
+
+  test('ALL takes every security the board returned, in board order', () => {
+    const { quotes, missingTickers } = parseBoardSnapshot(issFixture('ticker-missing'), 'ALL', 'TQBR');
+    assert.deepEqual(missingTickers, []);
+    assert.deepEqual(
+      quotes.map((q) => q.ticker),
+      ['SBERP', 'SBER'],
+    );
+  });
+
+  test('SYSTIME around midnight Moscow time lands on the right UTC day', () => {
+    const after = parseBoardSnapshot(issFixture('around-midnight'), TICKERS, 'TQBR').quotes[0]!;
+    assert.deepEqual(after.time, new Date('2024-03-15T21:00:05Z'));
+    const before = parseBoardSnapshot(issFixture('before-midnight'), TICKERS, 'TQBR').quotes[0]!;
+    assert.deepEqual(before.time, new Date('2024-03-15T20:59:59Z'));
+  });
+
+  test('bad cells are left out and reported, never turned into 0, NaN or -1', () => {
+    const json = issFixture('trading-day') as { marketdata: { columns: string[]; data: unknown[][] } };
+    const col = (name: string) => json.marketdata.columns.indexOf(name);
+    const sber = json.marketdata.data[1]!;
+    sber[col('LAST')] = 'n/a';
+    sber[col('BID')] = -1;
+    sber[col('OFFER')] = 0;
+    sber[col('VOLTODAY')] = 12.5;
+    sber[col('NUMTRADES')] = -3;
+    const { quotes, invalidValues } = parseBoardSnapshot(json, TICKERS, 'TQBR');
+    const q = quotes.find((x) => x.ticker === 'SBER')!;
+    assert.equal(q.last, null);
+    assert.equal(q.bid, null);
+    assert.equal(q.offer, null);
+    assert.equal(q.volume, null);
+    assert.equal(q.trades, null);
+    assert.equal(q.changePercent, null);
+    assert.equal(q.high, 316.2);
+    assert.deepEqual(
+      invalidValues.map((v) => v.field).sort(),
+      ['bid', 'last', 'offer', 'trades', 'volume'],
+    );
+  });
+
+  test('a row without a valid SYSTIME is skipped as missing', () => {
+    const json = issFixture('trading-day') as { marketdata: { columns: string[]; data: unknown[][] } };
+    json.marketdata.data[2]![json.marketdata.columns.indexOf('SYSTIME')] = '15.03.2024 14:35';
+    const { quotes, missingTickers, invalidValues } = parseBoardSnapshot(json, TICKERS, 'TQBR');
+    assert.deepEqual(missingTickers, ['GAZP']);
+    assert.equal(quotes.length, 2);
+    assert.deepEqual(invalidValues[0]?.field, 'time');
+  });
+
+  test('answers that are not ISS-shaped are validation errors', () => {
+    const noMarketdata = { securities: (issFixture('trading-day') as { securities: unknown }).securities };
+    for (const bad of [null, [], 'text', {}, noMarketdata, { securities: { columns: ['X'], data: [] }, marketdata: { columns: [], data: [] } }]) {
+      assert.throws(
+        () => parseBoardSnapshot(bad, TICKERS, 'TQBR'),
+        (err: unknown) => err instanceof PollError && err.reason === 'validation',
+      );
+    }
+  });
+});
+
+describe('parseMoscowTime', () => {
+  test('is UTC+3 all year, including summer', () => {
+    assert.deepEqual(parseMoscowTime('2024-07-01 10:00:00'), new Date('2024-07-01T07:00:00Z'));
+    assert.deepEqual(parseMoscowTime('2024-01-01 02:30:00'), new Date('2023-12-31T23:30:00Z'));
+  });
+  test('rejects what is not a SYSTIME', () => {
+    for (const bad of ['2024-02-30 10:00:00', '2024-13-01 10:00:00', '2024-01-01T10:00:00', '', null, 1710500000]) {
+      assert.equal(parseMoscowTime(bad), null, String(bad));
+    }
+  });
+});
