@@ -27,6 +27,7 @@ if [ ! -w "$E2E_RESULTS_DIR" ]; then
 fi
 
 driver_pid=
+# shellcheck disable=SC2317  # invoked by the EXIT trap
 stop_driver() {
   if [ -n "$driver_pid" ] && kill -0 "$driver_pid" 2>/dev/null; then
     kill "$driver_pid" 2>/dev/null || true
