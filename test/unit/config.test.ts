@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { ConfigError, logShape, moexShape, parseConfig, port } from '../../lib/config';
+
+const shape = { ...moexShape, ...logShape, PORT: port(8000) };
+
+describe('config', () => {
+  test('defaults are the contract’s', () => {
+    const c = parseConfig(shape, {});
+    assert.equal(c.MOEX_ISS_URL, 'https://iss.moex.com/iss');
+    assert.deepEqual([c.MOEX_ENGINE, c.MOEX_MARKET, c.MOEX_BOARD], ['stock', 'shares', 'TQBR']);
+    assert.deepEqual(c.MOEX_TICKERS, ['SBERP', 'SBER', 'GAZP']);
+    assert.equal(c.POLL_SCHEDULE, '*/30 * * * * *');
+    assert.equal(c.MOEX_TIMEOUT_MS, 10000);
+    assert.equal(c.LOG_LEVEL, 'info');
+    assert.equal(c.PORT, 8000);
+  });
+
+  test('tickers are trimmed, upper-cased and de-duplicated; ALL means the board', () => {
+    assert.deepEqual(parseConfig(shape, { MOEX_TICKERS: ' sber, GAZP,,SBER ' }).MOEX_TICKERS, ['SBER', 'GAZP']);
+    assert.equal(parseConfig(shape, { MOEX_TICKERS: 'all' }).MOEX_TICKERS, 'ALL');
+  });
+
+  test('a trailing slash on the ISS URL is dropped', () => {
+    assert.equal(parseConfig(shape, { MOEX_ISS_URL: 'http://127.0.0.1:8999/iss/' }).MOEX_ISS_URL, 'http://127.0.0.1:8999/iss');
+  });
+
+  const BAD: Array<[string, string]> = [
+    ['MOEX_TICKERS', ''],
+    ['MOEX_TICKERS', 'SBER,GAZ-P'],
+    ['POLL_SCHEDULE', 'nonsense'],
+    ['POLL_SCHEDULE', ''],
+    ['PORT', 'abc'],
+    ['PORT', '70000'],
+    ['MOEX_ISS_URL', 'not a url'],
+    ['MOEX_ISS_URL', 'ftp://iss.moex.com'],
+    ['MOEX_TIMEOUT_MS', '0'],
+    ['MOEX_BOARD', 'tq br'],
+    ['LOG_LEVEL', 'loud'],
+  ];
+  for (const [variable, value] of BAD) {
+    test(`${variable}=${JSON.stringify(value)} is rejected, naming the variable`, () => {
+      assert.throws(
+        () => parseConfig(shape, { [variable]: value }),
+        (err: unknown) => err instanceof ConfigError && err.variable === variable && err.message.startsWith(`${variable}: `),
+      );
+    });
+  }
+});
