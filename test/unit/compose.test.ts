@@ -1,0 +1,263 @@
+// docker-compose.yml: valid for `docker-compose config` (no engine needed) and true to the stack's
+// contract: ports, networks along the data flow, pinned images, healthchecks, secrets from .env,
+// profiles, start order.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parse } from 'yaml';
+
+const ROOT = resolve(__dirname, '../..');
+const COMPOSE_FILE = join(ROOT, 'docker-compose.yml');
+const ENV_EXAMPLE = join(ROOT, '.env.example');
+
+type Service = {
+  image?: string;
+  build?: { context: string; target?: string };
+  ports?: Array<string | { published: number | string; target: number | string }>;
+  networks?: Record<string, unknown> | string[];
+  healthcheck?: { test?: string[] | string; disable?: boolean };
+  restart?: string;
+  profiles?: string[];
+  depends_on?: Record<string, { condition?: string }> | string[];
+  environment?: Record<string, string | null>;
+  volumes?: Array<string | { type: string; source: string; target: string }>;
+  command?: string[] | string;
+};
+type Compose = { services: Record<string, Service>; networks: Record<string, { internal?: boolean } | null>; volumes: Record<string, unknown> };
+
+function readEnvFile(file: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const m = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line);
+    if (m) env[m[1]!] = m[2]!;
+  }
+  return env;
+}
+const exampleEnv = readEnvFile(ENV_EXAMPLE);
+
+/** `docker-compose --env-file FILE config`, with none of the stack's variables leaking in from the shell. */
+function composeConfig(envFile: string, extraEnv: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string } {
+  const env: Record<string, string | undefined> = { ...process.env };
+  for (const key of [...Object.keys(exampleEnv), 'MOEX_ISS_URL', 'COMPOSE_FILE', 'COMPOSE_PROFILES', 'COMPOSE_PROJECT_NAME']) delete env[key];
+  const r = spawnSync('docker-compose', ['--env-file', envFile, '-f', COMPOSE_FILE, 'config'], {
+    cwd: ROOT, encoding: 'utf8', env: { ...env, ...extraEnv },
+  });
+  assert.equal(r.error, undefined, `could not run docker-compose (Debian package docker-compose): ${String(r.error)}`);
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const resolved = composeConfig(ENV_EXAMPLE);
+const config: Compose = resolved.status === 0 ? (parse(resolved.stdout) as Compose) : { services: {}, networks: {}, volumes: {} };
+const services = config.services;
+
+const networksOf = (name: string): string[] => {
+  const n = services[name]?.networks ?? [];
+  return Array.isArray(n) ? n : Object.keys(n);
+};
+const portsOf = (name: string): string[] =>
+  (services[name]?.ports ?? []).map((p) => (typeof p === 'string' ? p.replace(/\/tcp$/, '') : `${p.published}:${p.target}`));
+
+const APP_SERVICES = ['worker-prometheus', 'scraper', 'backend', 'iss-sim'];
+
+test('docker-compose --env-file .env.example config succeeds', () => {
+  assert.equal(resolved.status, 0, resolved.stderr);
+  for (const name of ['grafana', 'prometheus', 'node-exporter', 'graphite', 'influxdb', 'worker-prometheus', 'scraper', 'backend', 'iss-sim', 'selenium', 'e2e']) {
+    assert.ok(services[name], `service ${name}`);
+  }
+});
+
+test('the file uses the Compose spec: no version key', () => {
+  const raw = parse(readFileSync(COMPOSE_FILE, 'utf8')) as Record<string, unknown>;
+  assert.equal('version' in raw, false);
+});
+
+test('published ports are exactly the contract: 3000, 9090, 18000:80, 8086, 8998, 28000:8000', () => {
+  const published = Object.keys(services).flatMap((name) => portsOf(name).map((p) => `${name} ${p}`)).sort();
+  assert.deepEqual(published, [
+    'backend 8998:8998', 'grafana 3000:3000', 'graphite 18000:80', 'influxdb 8086:8086', 'prometheus 9090:9090', 'worker-prometheus 28000:8000',
+  ]);
+});
+
+test('every image is pinned to a version tag (no :latest, no untagged)', () => {
+  for (const [name, svc] of Object.entries(services)) {
+    assert.ok(svc.image, `${name} names its image`);
+    const tag = /:([^/:@]+)$/.exec(svc.image)?.[1];
+    assert.ok(tag, `${name}: ${svc.image} has no tag`);
+    assert.notEqual(tag, 'latest', `${name}: ${svc.image}`);
+    assert.match(tag, /\d/, `${name}: ${svc.image} is pinned to a version`);
+  }
+});
+
+test('worker, scraper, backend and iss-sim are one image built from the Dockerfile; e2e uses its dev target', () => {
+  const images = new Set(APP_SERVICES.map((n) => services[n]!.image));
+  assert.equal(images.size, 1, `one image, got ${[...images].join(', ')}`);
+  for (const name of APP_SERVICES) {
+    assert.equal(services[name]!.build?.target, 'runtime', name);
+    assert.equal(resolve(services[name]!.build!.context), ROOT, name);
+  }
+  assert.equal(services.e2e!.build?.target, 'dev');
+  assert.deepEqual(services['worker-prometheus']!.command, ['worker']);
+  assert.deepEqual(services.scraper!.command, ['scraper']);
+  assert.deepEqual(services.backend!.command, ['backend']);
+  assert.deepEqual(services['iss-sim']!.command, ['iss-sim']);
+  assert.deepEqual(services.e2e!.command, ['e2e']);
+});
+
+test('every long-running service has a healthcheck and restarts unless stopped; the one-shot e2e does not restart', () => {
+  for (const [name, svc] of Object.entries(services)) {
+    if (name === 'e2e') {
+      assert.equal(svc.restart, 'no');
+      continue;
+    }
+    assert.equal(svc.restart, 'unless-stopped', name);
+    assert.ok(svc.healthcheck && !svc.healthcheck.disable, `${name} has a healthcheck`);
+    const probe = Array.isArray(svc.healthcheck.test) ? svc.healthcheck.test : [svc.healthcheck.test];
+    assert.ok(['CMD', 'CMD-SHELL'].includes(probe[0] ?? ''), `${name}: ${JSON.stringify(probe)}`);
+    assert.ok(probe.length >= 2, `${name} healthcheck runs something`);
+  }
+});
+
+test('depends_on waits for healthy services, which all have healthchecks', () => {
+  let edges = 0;
+  for (const [name, svc] of Object.entries(services)) {
+    const deps = svc.depends_on ?? {};
+    assert.ok(!Array.isArray(deps), `${name}: depends_on must use conditions`);
+    for (const [dep, spec] of Object.entries(deps)) {
+      edges += 1;
+      assert.equal(spec.condition, 'service_healthy', `${name} -> ${dep}`);
+      assert.ok(services[dep]?.healthcheck, `${dep} (needed by ${name}) has a healthcheck`);
+    }
+  }
+  assert.ok(edges >= 6, `expected the start order to be declared, got ${edges} edges`);
+  assert.deepEqual(Object.keys(services.e2e!.depends_on ?? {}).sort(), ['backend', 'grafana', 'selenium']);
+});
+
+test('four networks, each used; members can reach whom the data flow needs', () => {
+  assert.deepEqual(Object.keys(config.networks).sort(), ['backend', 'browsers', 'frontend', 'prometheus']);
+  for (const net of Object.keys(config.networks)) {
+    assert.ok(Object.keys(services).some((s) => networksOf(s).includes(net)), `network ${net} is used`);
+  }
+  const mustReach: Array<[string, string]> = [
+    ['prometheus', 'node-exporter'], ['prometheus', 'worker-prometheus'], ['prometheus', 'scraper'], ['prometheus', 'backend'],
+    ['grafana', 'prometheus'], ['grafana', 'graphite'], ['grafana', 'influxdb'], ['grafana', 'backend'],
+    ['scraper', 'graphite'], ['scraper', 'influxdb'],
+    ['backend', 'prometheus'], ['backend', 'worker-prometheus'], ['backend', 'scraper'], ['backend', 'graphite'], ['backend', 'influxdb'],
+    ['worker-prometheus', 'iss-sim'], ['scraper', 'iss-sim'], ['backend', 'iss-sim'],
+    ['selenium', 'backend'], ['selenium', 'grafana'], ['e2e', 'selenium'], ['e2e', 'backend'], ['e2e', 'grafana'],
+  ];
+  for (const [from, to] of mustReach) {
+    const shared = networksOf(from).filter((n) => networksOf(to).includes(n));
+    assert.ok(shared.length > 0, `${from} must reach ${to}: ${networksOf(from)} vs ${networksOf(to)}`);
+  }
+  // Least privilege: host metrics and the browser stay on their own networks.
+  assert.deepEqual(networksOf('node-exporter'), ['prometheus']);
+  assert.deepEqual(networksOf('selenium'), ['browsers']);
+  assert.deepEqual(networksOf('e2e'), ['browsers']);
+  for (const name of ['influxdb', 'graphite', 'node-exporter']) assert.ok(!networksOf(name).includes('browsers'), name);
+  // Whoever polls MOEX or installs plugins needs a network with egress.
+  for (const name of ['worker-prometheus', 'scraper', 'backend', 'grafana']) {
+    assert.ok(networksOf(name).some((n) => !config.networks[n]?.internal), `${name} has egress`);
+  }
+});
+
+test('Grafana: admin password required from .env (never admin/admin), plugins preinstalled, provisioning mounted', () => {
+  const grafana = services.grafana!;
+  const password = grafana.environment?.GF_SECURITY_ADMIN_PASSWORD;
+  assert.equal(password, exampleEnv.GRAFANA_ADMIN_PASSWORD);
+  assert.ok(password && password !== 'admin' && password.length >= 12, 'a real password, not the default');
+  const raw = readFileSync(COMPOSE_FILE, 'utf8');
+  assert.match(raw, /GF_SECURITY_ADMIN_PASSWORD: \$\{GRAFANA_ADMIN_PASSWORD:\?/, 'the password variable is required (:?), with no fallback');
+  const plugins = (grafana.environment?.GF_PLUGINS_PREINSTALL ?? '').split(',');
+  assert.ok(plugins.includes('grafana-clock-panel'));
+  assert.ok(plugins.includes('marcusolsson-json-datasource'));
+  const targets = (grafana.volumes ?? []).map((v) => (typeof v === 'string' ? v.split(':')[1] : v.target));
+  assert.ok(targets.includes('/etc/grafana/provisioning'));
+  assert.ok(targets.includes('/var/lib/grafana/dashboards'));
+  assert.ok(targets.includes('/var/lib/grafana'));
+});
+
+test('without the passwords in the env file, compose refuses to render the stack', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'compose-env-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const envFile = join(dir, 'env');
+  writeFileSync(envFile, readFileSync(ENV_EXAMPLE, 'utf8').replace(/^GRAFANA_ADMIN_PASSWORD=.*$/m, ''));
+  const r = composeConfig(envFile);
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /GRAFANA_ADMIN_PASSWORD/);
+});
+
+test('named volumes keep Prometheus, Grafana, Graphite and InfluxDB data', () => {
+  assert.deepEqual(Object.keys(config.volumes).sort(), ['grafana-data', 'graphite-data', 'influxdb-data', 'prometheus-data']);
+  const mounts = (name: string) => (services[name]!.volumes ?? []).map((v) => (typeof v === 'string' ? v : `${v.source}:${v.target}`));
+  assert.ok(mounts('prometheus').some((m) => m.startsWith('prometheus-data:/prometheus')));
+  assert.ok(mounts('grafana').some((m) => m.startsWith('grafana-data:/var/lib/grafana')));
+  assert.ok(mounts('graphite').some((m) => m.startsWith('graphite-data:/opt/graphite/storage')));
+  assert.ok(mounts('influxdb').some((m) => m.startsWith('influxdb-data:/var/lib/influxdb')));
+});
+
+test('bind-mounted configs exist in the repository where compose expects them', () => {
+  const raw = parse(readFileSync(COMPOSE_FILE, 'utf8')) as Compose;
+  const sources = Object.values(raw.services).flatMap((s) => (s.volumes ?? []) as string[])
+    .map((v) => v.split(':')[0]!)
+    .filter((src) => src.startsWith('./') && src !== './test-results');
+  assert.ok(sources.length >= 6, `bind mounts: ${sources.join(', ')}`);
+  for (const src of sources) assert.ok(existsSync(join(ROOT, src)), `${src} exists`);
+  const graphiteTargets = (raw.services.graphite!.volumes as string[]).map((v) => v.split(':')[1]);
+  assert.ok(graphiteTargets.includes('/opt/statsd/config/udp.js'));
+  assert.ok(graphiteTargets.includes('/opt/graphite/conf/storage-schemas.conf'));
+  assert.ok(graphiteTargets.includes('/opt/graphite/conf/storage-aggregation.conf'));
+  const prometheusCommand = raw.services.prometheus!.command as string[];
+  assert.ok(prometheusCommand.includes('--web.enable-lifecycle'));
+});
+
+test('services are wired to each other by service name, InfluxDB with auth and the v2 write API', () => {
+  const scraper = services.scraper!.environment!;
+  assert.equal(scraper.GRAPHITE_TRANSPORT, 'statsd');
+  assert.equal(scraper.STATSD_HOST, 'graphite');
+  assert.equal(scraper.STATSD_PORT, '8125');
+  assert.equal(scraper.INFLUX_URL, 'http://influxdb:8086');
+  assert.equal(scraper.INFLUX_API, 'v2');
+  assert.equal(scraper.INFLUX_TOKEN, `${exampleEnv.INFLUXDB_USER}:${exampleEnv.INFLUXDB_USER_PASSWORD}`);
+  assert.equal(scraper.INFLUX_BUCKET, 'pyexample/autogen');
+
+  const backend = services.backend!.environment!;
+  assert.equal(backend.PROMETHEUS_URL, 'http://prometheus:9090');
+  assert.equal(backend.WORKER_URL, 'http://worker-prometheus:8000');
+  assert.equal(backend.SCRAPER_URL, 'http://scraper:8001');
+  assert.equal(backend.GRAPHITE_URL, 'http://graphite:80');
+  assert.equal(backend.INFLUX_URL, 'http://influxdb:8086');
+
+  const influx = services.influxdb!.environment!;
+  assert.equal(influx.INFLUXDB_DB, 'pyexample');
+  assert.equal(influx.INFLUXDB_HTTP_AUTH_ENABLED, 'true');
+  assert.equal(influx.INFLUXDB_USER, exampleEnv.INFLUXDB_USER);
+  assert.equal(influx.INFLUXDB_USER_PASSWORD, exampleEnv.INFLUXDB_USER_PASSWORD);
+  assert.equal(influx.INFLUXDB_ADMIN_PASSWORD, exampleEnv.INFLUXDB_ADMIN_PASSWORD);
+
+  const e2e = services.e2e!.environment!;
+  assert.equal(e2e.SELENIUM_URL, 'http://selenium:4444');
+  assert.equal(e2e.BACKEND_URL, 'http://backend:8998');
+  assert.equal(e2e.GRAFANA_URL, 'http://grafana:3000');
+});
+
+test('profiles: iss-sim under demo, selenium and e2e under e2e, the rest always on', () => {
+  for (const [name, svc] of Object.entries(services)) {
+    const expected = name === 'iss-sim' ? ['demo'] : ['selenium', 'e2e'].includes(name) ? ['e2e'] : undefined;
+    assert.deepEqual(svc.profiles, expected, name);
+  }
+});
+
+test('MOEX_ISS_URL defaults to the real ISS and points every poller at the simulator when set', () => {
+  for (const name of ['worker-prometheus', 'scraper', 'backend']) {
+    assert.equal(services[name]!.environment!.MOEX_ISS_URL, 'https://iss.moex.com/iss', name);
+  }
+  const demo = composeConfig(ENV_EXAMPLE, { MOEX_ISS_URL: 'http://iss-sim:8999/iss' });
+  assert.equal(demo.status, 0, demo.stderr);
+  const demoServices = (parse(demo.stdout) as Compose).services;
+  for (const name of ['worker-prometheus', 'scraper', 'backend']) {
+    assert.equal(demoServices[name]!.environment!.MOEX_ISS_URL, 'http://iss-sim:8999/iss', name);
+  }
+});
