@@ -33,11 +33,11 @@ export function parseMoscowTime(text: unknown): Date | null {
   const m = SYSTIME_PATTERN.exec(text);
   if (!m) return null;
   const [year, month, day, hour, minute, second] = m.slice(1).map(Number) as [number, number, number, number, number, number];
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 59) return null;
-  const instant = new Date(Date.UTC(year, month - 1, day, hour - MOSCOW_UTC_OFFSET_HOURS, minute, second));
-  // Rejects dates such as 2024-02-30 that Date.UTC would roll over.
-  if (instant.getUTCDate() !== new Date(Date.UTC(year, month - 1, day)).getUTCDate()) return null;
-  return instant;
+  const calendarDay = new Date(Date.UTC(year, month - 1, day));
+  // Date.UTC rolls 2024-02-30 over to March; a real SYSTIME never does.
+  if (calendarDay.getUTCMonth() !== month - 1 || calendarDay.getUTCDate() !== day) return null;
+  if (hour > 23 || minute > 59 || second > 59) return null;
+  return new Date(Date.UTC(year, month - 1, day, hour - MOSCOW_UTC_OFFSET_HOURS, minute, second));
 }
 
 function asBlock(json: Record<string, unknown>, name: string): IssBlock {
