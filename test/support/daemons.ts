@@ -22,6 +22,9 @@
  * CARBON_QUERY_PORT, STATSD_MGMT_PORT); `urls` names each endpoint. Logs:
  * `${stateDir}/logs/<name>.log`. Every daemon still running when the test process exits
  * is stopped and its temp dir removed, even after a failure; still call close() in after().
+ *
+ * Also exported: getFreePort() (a loopback port free for TCP and UDP, never handed out
+ * twice), REPO_ROOT, registerExitCleanup(fn) (runs fn at exit and on SIGINT/SIGTERM).
  */
 import { execFile, execFileSync } from 'node:child_process';
 import dgram from 'node:dgram';
