@@ -406,12 +406,40 @@ prepare_backend() { prepare_service backend "$BACKEND_PORT"; }
 
 # ---------------------------------------------------------------- commands
 
+# The command each daemon needs and the Debian package that has it.
+requirement() {
+  case $1 in
+    prometheus) echo "prometheus prometheus" ;;
+    node-exporter) echo "prometheus-node-exporter prometheus-node-exporter" ;;
+    carbon) echo "carbon-cache graphite-carbon" ;;
+    graphite-web) echo "graphite-manage graphite-web" ;;
+    influxdb) echo "influxd influxdb" ;;
+    victoria-metrics) echo "victoria-metrics victoria-metrics" ;;
+    pushgateway) echo "prometheus-pushgateway prometheus-pushgateway" ;;
+    *) echo "node nodejs" ;;
+  esac
+}
+
+check_requirements() {
+  local cmd pkg tool
+  read -r cmd pkg < <(requirement "$1")
+  command -v "$cmd" >/dev/null 2>&1 ||
+    die "$1: '$cmd' not found; install it: ops/ensure-debian-packages.sh $pkg (./runner.sh local up does)"
+  for tool in curl ss setsid timeout; do
+    command -v "$tool" >/dev/null 2>&1 || die "'$tool' not found; install it: ops/ensure-debian-packages.sh curl iproute2 util-linux coreutils"
+  done
+  if [ "$1" = graphite-web ] && ! "$PYTHON" -c 'import gunicorn' 2>/dev/null; then
+    die "graphite-web: gunicorn missing for $PYTHON; install it: ops/ensure-debian-packages.sh python3-gunicorn"
+  fi
+}
+
 start_one() {
   local name=$1 pid busy log
   if pid=$(running_pid "$name"); then
     say "$name already running (pid $pid) at $(url_of "$name")"
     return 0
   fi
+  check_requirements "$name"
   busy=$(ports_in_use "$name")
   [ -z "$busy" ] || die "$name: port(s) $busy already in use by another process"
   mkdir -p "$STATE_DIR/run" "$STATE_DIR/logs"
