@@ -47,9 +47,3 @@ export async function runPollingService(options: PollingServiceOptions): Promise
     await closeServer(server);
   });
 }
-
-/** A service's `main()` failing before it runs: one line on stderr, exit 1. */
-export function exitOnStartupFailure(service: string, err: unknown): never {
-  process.stderr.write(`${service} failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-}

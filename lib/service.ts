@@ -88,3 +88,9 @@ export function closeServer(server: http.Server): Promise<void> {
     server.closeIdleConnections();
   });
 }
+
+/** A service failing before it runs (port in use...): one line on stderr, exit 1. */
+export function exitOnStartupFailure(service: string, err: unknown): never {
+  process.stderr.write(`${service} failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+}

@@ -1,7 +1,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { loadConfig, logShape, port, positiveInt } from '../../lib/config';
 import { createLogger } from '../../lib/log';
-import { closeServer, exitOnSignals, listen, writeJson } from '../../lib/service';
+import { closeServer, exitOnSignals, exitOnStartupFailure, listen, writeJson } from '../../lib/service';
 import { z } from 'zod';
 import { FaultPlan, FAULTS, isFault, type Fault } from './faults';
 import { boardSecuritiesJson } from './iss-response';
@@ -177,7 +177,4 @@ listen(server, config.PORT, log)
       return closeServer(server);
     });
   })
-  .catch((err: unknown) => {
-    process.stderr.write(`iss-sim failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
-  });
+  .catch((err: unknown) => exitOnStartupFailure('iss-sim', err));

@@ -1,7 +1,8 @@
 import { Registry } from 'prom-client';
 import { loadConfig } from '../../lib/config';
 import { createLogger, type Logger } from '../../lib/log';
-import { exitOnStartupFailure, runPollingService } from '../../lib/polling-service';
+import { runPollingService } from '../../lib/polling-service';
+import { exitOnStartupFailure } from '../../lib/service';
 import { scraperShape, type ScraperConfig } from './config';
 import { createInfluxSink } from './influx-sink';
 import { createPlaintextSink } from './plaintext-sink';

@@ -1,7 +1,8 @@
 import { Registry } from 'prom-client';
 import { loadConfig, logShape, moexShape, port } from '../../lib/config';
 import { createLogger } from '../../lib/log';
-import { exitOnStartupFailure, runPollingService } from '../../lib/polling-service';
+import { runPollingService } from '../../lib/polling-service';
+import { exitOnStartupFailure } from '../../lib/service';
 import { registerQuoteMetrics } from './quote-metrics';
 
 /** worker-prometheus: ISS → Prometheus metrics on :8000 (CONTRACT §4). */

@@ -1,0 +1,131 @@
+// The status page: polls the backend's own API and renders it. No framework, no CDN.
+'use strict';
+
+const REFRESH_MS = 5000;
+const HISTORY_MS = 30000;
+const STALE_AFTER_S = 1800; // ISS data is ~15 min delayed by design; beyond 30 min something is wrong.
+const charts = new Map();
+let lastHistoryAt = 0;
+
+const $ = (selector) => document.querySelector(selector);
+const fmt = (value, digits) => (value === null || value === undefined ? '—' : value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }));
+const price = (value) => (value === null ? '—' : value.toLocaleString('en-US', { maximumFractionDigits: 5 }));
+const age = (s) => (s === null ? '—' : s < 120 ? `${s} s` : s < 7200 ? `${Math.round(s / 60)} min` : `${Math.round(s / 3600)} h`);
+
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) node.setAttribute(key, value);
+  for (const child of children) node.append(child);
+  return node;
+}
+
+async function getJson(url) {
+  const res = await fetch(url, { cache: 'no-store' });
+  const body = await res.json().catch(() => ({}));
+  if (!res.ok) throw new Error(body.error || `HTTP ${res.status}`);
+  return body;
+}
+
+function showMessage(text) {
+  const box = $('#message');
+  box.hidden = !text;
+  box.textContent = text || '';
+}
+
+function renderQuotes(quotes) {
+  const body = $('#quotes tbody');
+  if (quotes.length === 0) {
+    body.replaceChildren(el('tr', { class: 'placeholder' }, el('td', { colspan: '8' }, 'No quotes in Prometheus yet: is worker-prometheus polling and being scraped?')));
+    return;
+  }
+  body.replaceChildren(
+    ...quotes.map((q) => {
+      const change = q.changePercent;
+      const row = el(
+        'tr',
+        { 'data-ticker': q.ticker },
+        el('td', { class: 'ticker', title: q.board }, q.ticker),
+        el('td', { class: 'last' }, price(q.last)),
+        el('td', { class: `change ${change > 0 ? 'up' : change < 0 ? 'down' : ''}` }, change === null ? '—' : `${change > 0 ? '+' : ''}${fmt(change, 2)} %`),
+        el('td', { class: 'bid' }, price(q.bid)),
+        el('td', { class: 'offer' }, price(q.offer)),
+        el('td', { class: 'volume' }, fmt(q.volume, 0)),
+        el('td', { class: 'time' }, q.time ? new Date(q.time).toLocaleString() : '—'),
+        el('td', { class: 'age' }, age(q.ageSeconds)),
+      );
+      if (q.ageSeconds !== null && q.ageSeconds > STALE_AFTER_S) row.classList.add('stale');
+      return row;
+    }),
+  );
+}
+
+function renderStatus(status) {
+  $('#status').replaceChildren(
+    ...status.components.map((c) =>
+      el(
+        'li',
+        { 'data-component': c.name, 'data-ok': String(c.ok) },
+        el('span', { class: 'name' }, `${c.ok ? '●' : '✖'} ${c.name}`),
+        ' ',
+        el('span', { class: 'latency' }, `${c.latencyMs} ms`),
+        el('div', { class: 'detail' }, c.detail),
+      ),
+    ),
+  );
+}
+
+async function renderChart(ticker) {
+  let holder = document.querySelector(`.chart[data-ticker="${ticker}"]`);
+  if (!holder) {
+    holder = el('div', { class: 'chart', 'data-ticker': ticker }, el('h3', {}, ticker), el('div', { class: 'plot' }));
+    $('#charts').append(holder);
+  }
+  const plot = holder.querySelector('.plot');
+  const { points } = await getJson(`/api/quotes/${encodeURIComponent(ticker)}/history?range=1h&step=30s`);
+  const data = [points.map((p) => p[0]), points.map((p) => p[1])];
+  if (points.length === 0) {
+    charts.get(ticker)?.destroy();
+    charts.delete(ticker);
+    plot.replaceChildren(el('div', { class: 'empty' }, 'No history yet'));
+    return;
+  }
+  const existing = charts.get(ticker);
+  if (existing) return existing.setData(data);
+  plot.replaceChildren();
+  const width = Math.max(300, plot.clientWidth || 330);
+  charts.set(ticker, new uPlot({ width, height: 180, legend: { show: false }, series: [{}, { label: ticker, stroke: '#0969da', width: 1.5 }], axes: [{}, { size: 60 }] }, data, plot));
+}
+
+async function refresh() {
+  const [quotes, status] = await Promise.allSettled([getJson('/api/quotes'), getJson('/api/status')]);
+  if (status.status === 'fulfilled') renderStatus(status.value);
+  if (quotes.status === 'rejected') {
+    document.body.dataset.state = 'error';
+    showMessage(`Cannot read quotes: ${quotes.reason.message}. Showing the last data received.`);
+  } else {
+    const list = quotes.value.quotes;
+    renderQuotes(list);
+    document.body.dataset.state = list.length ? 'ok' : 'empty';
+    const stale = list.filter((q) => q.ageSeconds !== null && q.ageSeconds > STALE_AFTER_S).map((q) => q.ticker);
+    const down = status.status === 'fulfilled' ? status.value.components.filter((c) => !c.ok).map((c) => c.name) : [];
+    showMessage(
+      [stale.length ? `Stale quotes (older than ${STALE_AFTER_S / 60} min): ${stale.join(', ')}.` : '', down.length ? `Unhealthy: ${down.join(', ')}.` : '']
+        .filter(Boolean)
+        .join(' '),
+    );
+    if (Date.now() - lastHistoryAt > HISTORY_MS) {
+      lastHistoryAt = Date.now();
+      await Promise.allSettled(list.map((q) => renderChart(q.ticker)));
+    }
+  }
+  $('#updated').textContent = `updated ${new Date().toLocaleTimeString()}`;
+}
+
+async function loop() {
+  try {
+    await refresh();
+  } finally {
+    setTimeout(loop, REFRESH_MS);
+  }
+}
+loop();

@@ -1,0 +1,125 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import helmet from 'helmet';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { TICKER_PATTERN } from '../../lib/moex/quote';
+import type { Logger } from '../../lib/log';
+import { ShortCache } from './cache';
+import { historyWindow } from './durations';
+import { httpMetricsMiddleware } from './http-metrics';
+import { UpstreamError, type PrometheusClient } from './prometheus-client';
+import { lastPricePromql, QUOTES_PROMQL, quotesFromSamples, type ApiQuote } from './quotes';
+import type { StackStatus } from './status';
+
+export interface BackendDeps {
+  prometheus: PrometheusClient;
+  checkStatus: () => Promise<StackStatus>;
+  /** Prometheus readiness, for /readyz. */
+  prometheusReady: () => Promise<boolean>;
+  log: Logger;
+}
+
+// backend/public next to the sources (tests run them through tsx) or, from the build in dist/backend/src, at the repo root.
+const PUBLIC_DIR = [path.join(__dirname, '..', 'public'), path.join(__dirname, '..', '..', '..', 'backend', 'public')].find((dir) => fs.existsSync(dir))!;
+const UPLOT_DIR = path.dirname(require.resolve('uplot/dist/uPlot.iife.min.js'));
+const CACHE_TTL_MS = 1000;
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Express wraps this for async routes: a rejection reaches the error handler, never the process. */
+type AsyncRoute = (req: Request, res: Response) => Promise<void>;
+
+export function createApp({ prometheus, checkStatus, prometheusReady, log }: BackendDeps): express.Express {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const quotesCache = new ShortCache<ApiQuote[]>(CACHE_TTL_MS, 1);
+  const historyCache = new ShortCache<Array<[number, number]>>(CACHE_TTL_MS);
+  const statusCache = new ShortCache<StackStatus>(CACHE_TTL_MS, 1);
+
+  const quotes = () => quotesCache.get('all', async () => quotesFromSamples(await prometheus.query(QUOTES_PROMQL), Date.now() / 1000));
+
+  const validTicker = (req: Request): string => {
+    const ticker = String(req.params.ticker);
+    if (!TICKER_PATTERN.test(ticker)) throw new HttpError(400, 'ticker must be 1-12 upper-case letters or digits, such as SBER');
+    return ticker;
+  };
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(helmet());
+  app.use(httpMetricsMiddleware(registry));
+
+  app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
+  app.get('/readyz', (async (_req, res) => {
+    const ready = await prometheusReady().catch(() => false);
+    res.status(ready ? 200 : 503).json(ready ? { status: 'ready' } : { status: 'not ready', reason: 'Prometheus is not reachable' });
+  }) as AsyncRoute);
+
+  app.get('/metrics', (async (_req, res) => {
+    res.type(registry.contentType).send(await registry.metrics());
+  }) as AsyncRoute);
+
+  app.get('/api/quotes', (async (_req, res) => {
+    res.json({ quotes: await quotes() });
+  }) as AsyncRoute);
+
+  app.get('/api/quotes/:ticker', (async (req, res) => {
+    const ticker = validTicker(req);
+    const quote = (await quotes()).find((q) => q.ticker === ticker);
+    if (!quote) throw new HttpError(404, `no quote for ${ticker}`);
+    res.json(quote);
+  }) as AsyncRoute);
+
+  app.get('/api/quotes/:ticker/history', (async (req, res) => {
+    const ticker = validTicker(req);
+    const window = historyWindow(req.query.range ?? '1h', req.query.step ?? '30s');
+    if (!window.ok) throw new HttpError(400, window.error);
+    const { rangeSeconds, stepSeconds } = window;
+    const points = await historyCache.get(`${ticker} ${rangeSeconds} ${stepSeconds}`, async () => {
+      // Aligned to the step so that concurrent and repeated requests ask Prometheus the same question.
+      const end = Math.floor(Date.now() / 1000 / stepSeconds) * stepSeconds;
+      const series = await prometheus.queryRange(lastPricePromql(ticker), end - rangeSeconds, end, stepSeconds);
+      return (series[0]?.values ?? []).map(([t, v]): [number, number] => [t, Number(v)]);
+    });
+    if (points.length === 0 && !(await quotes()).some((q) => q.ticker === ticker)) throw new HttpError(404, `no quote for ${ticker}`);
+    res.json({ ticker, points });
+  }) as AsyncRoute);
+
+  app.get('/api/status', (async (_req, res) => {
+    res.json(await statusCache.get('status', checkStatus));
+  }) as AsyncRoute);
+
+  // The original example's latency demo: a random delay under a second, so dashboards have latency to show.
+  app.get('/api/demo/:id', (async (req, res) => {
+    const id = String(req.params.id).slice(0, 64);
+    await new Promise((resolve) => setTimeout(resolve, Math.random() * 1000));
+    res.json({ id });
+  }) as AsyncRoute);
+
+  app.use('/vendor/uplot', express.static(UPLOT_DIR, { maxAge: '1d', index: false }));
+  app.use(express.static(PUBLIC_DIR, { index: 'index.html', maxAge: 0 }));
+
+  app.use('/api', (req, _res, next) => next(new HttpError(404, `no route ${req.method} ${req.baseUrl}${req.path}`)));
+  app.use((req, _res, next) => next(new HttpError(404, `no route ${req.method} ${req.path}`)));
+
+  // Every error is JSON with the right status; stack traces stay in the log.
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    let status = 500;
+    let message = 'internal error';
+    if (err instanceof HttpError) [status, message] = [err.status, err.message];
+    else if (err instanceof UpstreamError) [status, message] = [503, err.message];
+    else if (err instanceof URIError || (err as { status?: number }).status === 400) [status, message] = [400, 'malformed URL'];
+    else log.error({ err, path: req.path }, 'request failed');
+    res.status(status).json({ error: message });
+  });
+  return app;
+}

@@ -1,0 +1,52 @@
+/** Prometheus' HTTP API, the parts the backend reads: instant and range queries, readiness. */
+
+export class UpstreamError extends Error {
+  constructor(
+    readonly upstream: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'UpstreamError';
+  }
+}
+
+export interface VectorSample {
+  metric: Record<string, string>;
+  value: [number, string];
+}
+
+export interface MatrixSeries {
+  metric: Record<string, string>;
+  values: Array<[number, string]>;
+}
+
+async function getJson(url: string, timeoutMs: number): Promise<unknown> {
+  let res: Response;
+  try {
+    res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+  } catch (err) {
+    const reason = err instanceof Error && err.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : 'unreachable';
+    throw new UpstreamError('prometheus', `Prometheus ${reason}`);
+  }
+  const body = (await res.json().catch(() => null)) as { status?: string; data?: unknown; error?: string } | null;
+  if (!res.ok || body?.status !== 'success') {
+    throw new UpstreamError('prometheus', `Prometheus answered HTTP ${res.status}${body?.error ? `: ${body.error}` : ''}`);
+  }
+  return body.data;
+}
+
+export function createPrometheusClient(baseUrl: string, timeoutMs: number) {
+  return {
+    async query(promql: string): Promise<VectorSample[]> {
+      const data = (await getJson(`${baseUrl}/api/v1/query?${new URLSearchParams({ query: promql })}`, timeoutMs)) as { result: VectorSample[] };
+      return data.result;
+    },
+    async queryRange(promql: string, startSeconds: number, endSeconds: number, stepSeconds: number): Promise<MatrixSeries[]> {
+      const params = new URLSearchParams({ query: promql, start: String(startSeconds), end: String(endSeconds), step: String(stepSeconds) });
+      const data = (await getJson(`${baseUrl}/api/v1/query_range?${params}`, timeoutMs)) as { result: MatrixSeries[] };
+      return data.result;
+    },
+  };
+}
+
+export type PrometheusClient = ReturnType<typeof createPrometheusClient>;

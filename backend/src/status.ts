@@ -1,0 +1,99 @@
+import type { BackendConfig } from './config';
+import type { PrometheusClient } from './prometheus-client';
+
+export interface ComponentStatus {
+  name: string;
+  ok: boolean;
+  detail: string;
+  latencyMs: number;
+}
+
+export interface StackStatus {
+  ok: boolean;
+  components: ComponentStatus[];
+}
+
+type Probe = (signal: AbortSignal) => Promise<{ ok: boolean; detail: string }>;
+
+const ageText = (seconds: number) => (seconds < 120 ? `${Math.round(seconds)} s` : seconds < 7200 ? `${Math.round(seconds / 60)} min` : `${Math.round(seconds / 3600)} h`);
+
+async function readyz(url: string, signal: AbortSignal) {
+  const res = await fetch(`${url}/readyz`, { signal });
+  if (res.ok) return { ok: true, detail: 'ready' };
+  const body = (await res.json().catch(() => null)) as { reason?: string } | null;
+  return { ok: false, detail: `not ready (HTTP ${res.status}${body?.reason ? `: ${body.reason}` : ''})` };
+}
+
+/** How fresh a store's newest point is: ok while younger than `staleAfter` seconds. */
+function freshness(newest: number | null, what: string, staleAfter: number) {
+  if (newest === null) return { ok: false, detail: `no ${what} yet` };
+  const age = Math.max(0, Date.now() / 1000 - newest);
+  return { ok: age <= staleAfter, detail: `newest ${what} ${ageText(age)} old${age > staleAfter ? ' (stale)' : ''}` };
+}
+
+/** fetch() says "fetch failed"; the useful part (ECONNREFUSED, ENOTFOUND...) is in its cause. */
+function describeError(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const code = (err.cause as { code?: string } | undefined)?.code;
+  return code ?? err.message;
+}
+
+/** One probe per component (CONTRACT §7), run in parallel, each bounded by PROBE_TIMEOUT_MS. */
+export function createStatusCheck(config: BackendConfig, prometheus: PrometheusClient): () => Promise<StackStatus> {
+  const stale = config.STALE_AFTER_SECONDS;
+  const influxAuth: Record<string, string> = config.INFLUX_USERNAME ? { u: config.INFLUX_USERNAME, p: config.INFLUX_PASSWORD } : {};
+
+  const probes: Record<string, Probe> = {
+    prometheus: async (signal) => {
+      const res = await fetch(`${config.PROMETHEUS_URL}/-/ready`, { signal });
+      return { ok: res.ok, detail: res.ok ? 'ready' : `not ready (HTTP ${res.status})` };
+    },
+    worker: (signal) => readyz(config.WORKER_URL, signal),
+    scraper: (signal) => readyz(config.SCRAPER_URL, signal),
+    moex: async () => {
+      const [sample] = await prometheus.query('moex_up{job="worker-prometheus"}');
+      if (!sample) return { ok: false, detail: 'worker not scraped by Prometheus yet' };
+      return sample.value[1] === '1' ? { ok: true, detail: 'last ISS poll succeeded' } : { ok: false, detail: 'last ISS poll failed (moex_up 0)' };
+    },
+    graphite: async (signal) => {
+      const params = new URLSearchParams({ target: `${config.GRAPHITE_PREFIX}.*.last`, format: 'json', from: '-2h' });
+      const res = await fetch(`${config.GRAPHITE_URL}/render?${params}`, { signal });
+      if (!res.ok) return { ok: false, detail: `graphite-web answered HTTP ${res.status}` };
+      const series = (await res.json()) as Array<{ datapoints: Array<[number | null, number]> }>;
+      let newest: number | null = null;
+      for (const s of series) for (const [v, t] of s.datapoints) if (v !== null && (newest === null || t > newest)) newest = t;
+      return freshness(newest, `${config.GRAPHITE_PREFIX}.*.last point`, stale);
+    },
+    influxdb: async (signal) => {
+      if (config.INFLUX_URL === 'off') return { ok: true, detail: 'not configured (INFLUX_URL=off)' };
+      const ping = await fetch(`${config.INFLUX_URL}/ping`, { signal });
+      if (!ping.ok) return { ok: false, detail: `ping answered HTTP ${ping.status}` };
+      const q = `SELECT * FROM "${config.INFLUX_MEASUREMENT}" ORDER BY time DESC LIMIT 1`;
+      const res = await fetch(`${config.INFLUX_URL}/query?${new URLSearchParams({ db: config.INFLUX_DATABASE, q, epoch: 's', ...influxAuth })}`, { signal });
+      if (!res.ok) return { ok: false, detail: `query answered HTTP ${res.status}` };
+      const body = (await res.json()) as { results?: Array<{ series?: Array<{ values: unknown[][] }>; error?: string }> };
+      const result = body.results?.[0];
+      if (result?.error) return { ok: false, detail: result.error };
+      const newest = result?.series?.[0]?.values[0]?.[0];
+      return freshness(typeof newest === 'number' ? newest : null, `${config.INFLUX_MEASUREMENT} point`, stale);
+    },
+  };
+
+  return async () => {
+    const components = await Promise.all(
+      Object.entries(probes).map(async ([name, probe]): Promise<ComponentStatus> => {
+        const started = performance.now();
+        const latency = () => Math.round(performance.now() - started);
+        try {
+          const { ok, detail } = await probe(AbortSignal.timeout(config.PROBE_TIMEOUT_MS));
+          return { name, ok, detail, latencyMs: latency() };
+        } catch (err) {
+          const timedOut = err instanceof Error && err.name === 'TimeoutError';
+          const detail = timedOut ? `no answer within ${config.PROBE_TIMEOUT_MS} ms` : `unreachable (${describeError(err)})`;
+          return { name, ok: false, detail, latencyMs: latency() };
+        }
+      }),
+    );
+    return { ok: components.every((c) => c.ok), components };
+  };
+}
