@@ -61,6 +61,9 @@ if [ ${#tests[@]} -eq 0 ]; then
   exit 1
 fi
 # Not exec: the EXIT trap must stop the local chromedriver afterwards.
+# When this script runs inside another node --test run (the test command's own browser test),
+# the inherited NODE_TEST_CONTEXT would make this run skip every file and still exit 0.
+unset NODE_TEST_CONTEXT
 status=0
 node --import tsx --test --test-concurrency=1 --test-reporter=spec "${tests[@]}" || status=$?
 echo "e2e: screenshots in $E2E_RESULTS_DIR" >&2

@@ -9,7 +9,7 @@ let lastHistoryAt = 0;
 
 const $ = (selector) => document.querySelector(selector);
 const fmt = (value, digits) => (value === null || value === undefined ? '—' : value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }));
-const price = (value) => (value === null ? '—' : value.toLocaleString('en-US', { maximumFractionDigits: 5 }));
+const price = (value) => (value === null ? '—' : value.toLocaleString('en-US', { maximumFractionDigits: 5, useGrouping: false }));
 const age = (s) => (s === null ? '—' : s < 120 ? `${s} s` : s < 7200 ? `${Math.round(s / 60)} min` : `${Math.round(s / 3600)} h`);
 
 function el(tag, attrs, ...children) {
@@ -93,7 +93,16 @@ async function renderChart(ticker) {
   if (existing) return existing.setData(data);
   plot.replaceChildren();
   const width = Math.max(300, plot.clientWidth || 330);
-  charts.set(ticker, new uPlot({ width, height: 180, legend: { show: false }, series: [{}, { label: ticker, stroke: '#0969da', width: 1.5 }], axes: [{}, { size: 60 }] }, data, plot));
+  const options = {
+    width,
+    height: 180,
+    legend: { show: false },
+    // Always the past hour, so a fresh series with one point is not stretched over years.
+    scales: { x: { time: true, range: () => [Date.now() / 1000 - 3600, Date.now() / 1000] } },
+    series: [{}, { label: ticker, stroke: '#0969da', width: 1.5, points: { show: points.length < 3 } }],
+    axes: [{}, { size: 60 }],
+  };
+  charts.set(ticker, new uPlot(options, data, plot));
 }
 
 async function refresh() {

@@ -11,6 +11,15 @@ import { e2eConfig, parsePriceText, saveScreenshot, startBrowser, waitFor } from
 const REQUIRED_COMPONENTS = (process.env.E2E_REQUIRED_COMPONENTS ?? 'prometheus,worker,scraper,moex,graphite,influxdb')
   .split(',').map((s) => s.trim()).filter(Boolean);
 const QUOTE_CELLS = ['last', 'change', 'bid', 'offer', 'volume', 'time', 'age'];
+// Set when the stack is fed by the ISS simulator with its walk stopped (the test command does):
+// the page must then show exactly the simulator's prices.
+const SIM_CONTROL_URL = process.env.E2E_SIM_CONTROL_URL ?? '';
+
+async function simulatorPrices(): Promise<Map<string, number>> {
+  const res = await fetch(`${SIM_CONTROL_URL}/sim/securities?secids=${e2eConfig.tickers.join(',')}`);
+  const body = (await res.json()) as { securities: Array<{ secid: string; last: number }> };
+  return new Map(body.securities.map((s) => [s.secid, s.last]));
+}
 
 async function describePage(driver: WebDriver): Promise<string> {
   const state = await driver.findElement(By.css('body')).getAttribute('data-state');
@@ -54,6 +63,7 @@ test('backend page shows quotes for the configured tickers and a healthy status'
         const cells = await row.findElements(By.css(`td.${cell}`));
         assert.equal(cells.length, 1, `row ${ticker} has exactly one td.${cell}`);
       }
+      if (SIM_CONTROL_URL) assert.equal(price, (await simulatorPrices()).get(ticker), `${ticker} shows the simulator's price`);
       t.diagnostic(`${ticker}: last ${price}`);
     }
 
