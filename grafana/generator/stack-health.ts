@@ -82,13 +82,29 @@ export const stackHealth = new DashboardBuilder()
     8,
   )
   .add(timeseries({ title: 'Time since last successful poll', targets: [prom(`time() - moex_last_success_timestamp_seconds{${pollers}}`, '{{job}}')], unit: 's', min: 0 }), 12, 8)
+  .add(
+    timeseries({
+      title: 'ISS data quality',
+      description: 'Requested tickers the board did not return, and ISS cells that were not valid values (left out, never exported as 0).',
+      targets: [
+        prom(`moex_missing_tickers{${pollers}}`, '{{job}} missing tickers'),
+        prom(`sum by (job) (increase(moex_invalid_values_total{${pollers}}[$__rate_interval]))`, '{{job}} invalid values'),
+      ],
+      min: 0,
+    }),
+    24,
+    7,
+  )
   .row('Scraper sinks')
   .add(timeseries({ title: 'Points written by sink', targets: [prom('sum by (sink) (rate(scraper_points_written_total{job="scraper"}[$__rate_interval]))', '{{sink}}')], unit: 'wps', min: 0 }), 8, 8)
   .add(
     timeseries({
-      title: 'Write errors by sink',
-      description: 'Failed writes per interval. No error counted yet is a true zero.',
-      targets: [prom('sum by (sink) (increase(scraper_write_errors_total{job="scraper"}[$__rate_interval])) or on () label_replace(vector(0), "sink", "none", "", "")', '{{sink}}')],
+      title: 'Write errors and dropped points by sink',
+      description: 'Failed writes and points given up on (buffer full or rejected), per interval. Both start at 0 for every sink.',
+      targets: [
+        prom('sum by (sink) (increase(scraper_write_errors_total{job="scraper"}[$__rate_interval]))', '{{sink}} write errors'),
+        prom('sum by (sink) (increase(scraper_dropped_points_total{job="scraper"}[$__rate_interval]))', '{{sink}} dropped points'),
+      ],
       min: 0,
       bars: true,
     }),
