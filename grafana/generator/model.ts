@@ -1,5 +1,5 @@
 /**
- * A small builder for Grafana dashboard JSON (schemaVersion 39, Grafana 10.4+/11).
+ * A small builder for Grafana dashboard JSON (schemaVersion 39; Grafana 11 and 12 migrate it on load).
  *
  * Why generate: four dashboards share dozens of panels of the same few shapes;
  * writing them once as functions keeps ids unique, grid positions tidy and every
