@@ -122,7 +122,9 @@ async function refresh() {
         .filter(Boolean)
         .join(' '),
     );
-    if (Date.now() - lastHistoryAt > HISTORY_MS) {
+    // Charts refresh every 30 s, and on every refresh while one is still without a line.
+    const incomplete = list.some((q) => !charts.has(q.ticker) || charts.get(q.ticker).data[0].length < 2);
+    if (incomplete || Date.now() - lastHistoryAt > HISTORY_MS) {
       lastHistoryAt = Date.now();
       await Promise.allSettled(list.map((q) => renderChart(q.ticker)));
     }

@@ -85,8 +85,9 @@ export function createApp({ prometheus, checkStatus, prometheusReady, log }: Bac
     if (!window.ok) throw new HttpError(400, window.error);
     const { rangeSeconds, stepSeconds } = window;
     const points = await historyCache.get(`${ticker} ${rangeSeconds} ${stepSeconds}`, async () => {
-      // Aligned to the step so that concurrent and repeated requests ask Prometheus the same question.
-      const end = Math.floor(Date.now() / 1000 / stepSeconds) * stepSeconds;
+      // Aligned to the step so that repeated requests ask Prometheus the same question; rounded up,
+      // so the last point is the latest value rather than one up to a step old (or none on a young series).
+      const end = Math.ceil(Date.now() / 1000 / stepSeconds) * stepSeconds;
       const series = await prometheus.queryRange(lastPricePromql(ticker), end - rangeSeconds, end, stepSeconds);
       return (series[0]?.values ?? []).map(([t, v]): [number, number] => [t, Number(v)]);
     });
