@@ -1,14 +1,17 @@
 // Each daemon of the native stack starts through ops/native-daemons.sh (via the test
 // harness), answers with real data, stops (its ports are free again) and starts again
 // with its data intact. The StatsD round trip proves the shipped graphite/statsd/config.js
-// lands gauges as `stocks.X.y`, without the `stats.gauges.` namespace.
+// lands gauges as `stocks.X.y`, without the `stats.gauges.` namespace. Last, the whole
+// stack through ops/local-stack.sh: data in every store, `up` idempotent, `down` complete.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type Daemon, startDaemon } from '../support/daemons';
+import { type Daemon, REPO_ROOT, startDaemon } from '../support/daemons';
+import { type NativeStack, startNativeStack } from '../support/native-stack';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -44,6 +47,15 @@ function tcpAccepts(port: number): Promise<boolean> {
   });
 }
 
+/** Resolves true when the UDP port can be bound (nothing holds it). */
+function udpBindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = dgram.createSocket('udp4');
+    socket.once('error', () => resolve(false));
+    socket.bind(port, '127.0.0.1', () => socket.close(() => resolve(true)));
+  });
+}
+
 function sendCarbonLine(carbon: Daemon, line: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host: '127.0.0.1', port: portOf(carbon.url) }, () => socket.end(`${line}\n`));
@@ -72,13 +84,13 @@ async function getJson(url: string): Promise<unknown> {
 type GraphiteSeries = { target: string; datapoints: [number | null, number][] };
 
 /** Non-null values of one Graphite series over the last hour. */
-async function graphiteValues(web: Daemon, target: string): Promise<number[]> {
-  const series = (await getJson(`${web.url}/render?target=${encodeURIComponent(target)}&format=json&from=-1h`)) as GraphiteSeries[];
+async function graphiteValues(webUrl: string, target: string): Promise<number[]> {
+  const series = (await getJson(`${webUrl}/render?target=${encodeURIComponent(target)}&format=json&from=-1h`)) as GraphiteSeries[];
   return series.flatMap((s) => s.datapoints.map(([v]) => v).filter((v): v is number => v !== null));
 }
 
-async function graphiteFind(web: Daemon, query: string): Promise<string[]> {
-  const nodes = (await getJson(`${web.url}/metrics/find?query=${encodeURIComponent(query)}`)) as { id: string }[];
+async function graphiteFind(webUrl: string, query: string): Promise<string[]> {
+  const nodes = (await getJson(`${webUrl}/metrics/find?query=${encodeURIComponent(query)}`)) as { id: string }[];
   return nodes.map((n) => n.id);
 }
 
@@ -104,7 +116,7 @@ describe('native daemons', { timeout: 10 * 60_000 }, () => {
       await sendCarbonLine(carbon, `stocks.TEST.last 271.25 ${now - 60}`);
       // fresh points are served from carbon's cache (CARBONLINK_HOSTS) or from the file
       assert.deepEqual(await eventually('stocks.TEST.last in graphite-web', async () => {
-        const values = await graphiteValues(web, 'stocks.TEST.last');
+        const values = await graphiteValues(web.url, 'stocks.TEST.last');
         return values.length ? values : undefined;
       }), [271.25]);
 
@@ -112,12 +124,12 @@ describe('native daemons', { timeout: 10 * 60_000 }, () => {
       await carbon.stop();
       assert.equal(await tcpAccepts(carbonPort), false, 'carbon port still accepts connections after stop');
       // while carbon is down graphite-web still serves what is on disk
-      assert.deepEqual(await graphiteValues(web, 'stocks.TEST.last'), [271.25]);
+      assert.deepEqual(await graphiteValues(web.url, 'stocks.TEST.last'), [271.25]);
       await carbon.start();
       assert.equal(await tcpAccepts(carbonPort), true);
       await sendCarbonLine(carbon, `stocks.TEST.last 272.5 ${now}`);
       assert.deepEqual(await eventually('both points after the restart', async () => {
-        const values = await graphiteValues(web, 'stocks.TEST.last');
+        const values = await graphiteValues(web.url, 'stocks.TEST.last');
         return values.length === 2 ? values : undefined;
       }), [271.25, 272.5]);
     });
@@ -138,7 +150,7 @@ describe('native daemons', { timeout: 10 * 60_000 }, () => {
       await web.stop();
       assert.equal(await tcpAccepts(port), false);
       await web.start();
-      assert.deepEqual(await graphiteValues(web, 'stocks.TEST.last'), [271.25, 272.5]);
+      assert.deepEqual(await graphiteValues(web.url, 'stocks.TEST.last'), [271.25, 272.5]);
     });
   });
 
@@ -161,15 +173,15 @@ describe('native daemons', { timeout: 10 * 60_000 }, () => {
       await sendUdp(statsd.url, 'stocks.SBER.last:301.5|g\nstocks.SBER.volume:12345|g');
       // StatsD flushes every 10 s
       const values = await eventually('stocks.SBER.last from statsd', async () => {
-        const v = await graphiteValues(web, 'stocks.SBER.last');
+        const v = await graphiteValues(web.url, 'stocks.SBER.last');
         return v.length ? v : undefined;
       });
       assert.ok(values.every((v) => v === 301.5), `values ${values}`);
-      assert.deepEqual((await graphiteFind(web, 'stocks.SBER.*')).sort(), ['stocks.SBER.last', 'stocks.SBER.volume']);
-      assert.deepEqual(await graphiteFind(web, 'stats'), [], 'a stats.* namespace was created');
-      assert.deepEqual(await graphiteFind(web, 'stats_counts'), []);
+      assert.deepEqual((await graphiteFind(web.url, 'stocks.SBER.*')).sort(), ['stocks.SBER.last', 'stocks.SBER.volume']);
+      assert.deepEqual(await graphiteFind(web.url, 'stats'), [], 'a stats.* namespace was created');
+      assert.deepEqual(await graphiteFind(web.url, 'stats_counts'), []);
       // StatsD's own health series stay under statsd.*
-      assert.ok((await graphiteFind(web, 'statsd.*')).length > 0);
+      assert.ok((await graphiteFind(web.url, 'statsd.*')).length > 0);
     });
 
     it('statsd stops (management and UDP port freed) and starts again', async () => {
@@ -177,12 +189,13 @@ describe('native daemons', { timeout: 10 * 60_000 }, () => {
       assert.equal(await tcpAccepts(mgmtPort), true);
       await statsd.stop();
       assert.equal(await tcpAccepts(mgmtPort), false);
+      assert.equal(await udpBindable(statsd.ports.STATSD_PORT as number), true);
       assert.equal(statsd.pid(), undefined);
       await statsd.start();
       await sendUdp(statsd.url, 'stocks.GAZP.last:150.25|g');
       assert.ok(
         (await eventually('stocks.GAZP.last after the restart', async () => {
-          const v = await graphiteValues(web, 'stocks.GAZP.last');
+          const v = await graphiteValues(web.url, 'stocks.GAZP.last');
           return v.length ? v : undefined;
         })).includes(150.25),
       );
@@ -303,6 +316,79 @@ describe('native daemons', { timeout: 10 * 60_000 }, () => {
       assert.equal(res.status, 200);
       const text = await (await fetch(`${pushgateway.url}/metrics`)).text();
       assert.match(text, /^moex_up\{instance="",job="native-test"\} 1$/m);
+    });
+  });
+
+  describe('ops/local-stack.sh (the whole stack, demo)', () => {
+    let stack: NativeStack | undefined;
+    before(async () => {
+      stack = await startNativeStack({ demo: true, env: { POLL_SCHEDULE: '*/2 * * * * *' } });
+    });
+    after(async () => {
+      await stack?.stop();
+    });
+
+    const pids = (s: NativeStack) =>
+      Object.fromEntries(fs.readdirSync(path.join(s.stateDir, 'run')).map((f) => [f, fs.readFileSync(path.join(s.stateDir, 'run', f), 'utf8').trim()]));
+
+    it('every part answers; quotes reach Prometheus, Graphite (via StatsD) and InfluxDB', async () => {
+      const s = stack as NativeStack;
+      const status = await s.status();
+      assert.equal(status.ok, true, status.output);
+      for (const part of ['prometheus', 'node-exporter', 'carbon', 'graphite-web', 'statsd', 'influxdb', 'iss-sim', 'worker', 'scraper', 'backend']) {
+        assert.match(status.output, new RegExp(`^${part} +up `, 'm'), status.output);
+      }
+      assert.match(status.output, /^grafana .*compose/m);
+
+      type Vector = { data: { result: { metric: Record<string, string>; value: [number, string] }[] } };
+      const inPrometheus = await eventually('moex_last_price{ticker="SBER"} in Prometheus', async () => {
+        const r = (await getJson(`${s.urls.prometheus}/api/v1/query?query=${encodeURIComponent('moex_last_price{ticker="SBER"}')}`)) as Vector;
+        return r.data.result[0];
+      });
+      assert.equal(inPrometheus.metric.job, 'worker-prometheus');
+      assert.ok(Number(inPrometheus.value[1]) > 0);
+
+      const graphite = await eventually('stocks.SBER.last in Graphite', async () => {
+        const v = await graphiteValues(s.urls.graphiteWeb, 'stocks.SBER.last');
+        return v.length ? v : undefined;
+      });
+      assert.ok(graphite.every((v) => v > 0));
+      assert.deepEqual(await graphiteFind(s.urls.graphiteWeb, 'stats'), []);
+
+      const influx = await eventually('SBER in InfluxDB', async () => {
+        const r = (await getJson(`${s.urls.influxdb}/query?db=pyexample&q=${encodeURIComponent("SELECT last FROM stocks WHERE ticker = 'SBER'")}`)) as {
+          results: { series?: { values: [string, number][] }[] }[];
+        };
+        return r.results[0]?.series?.[0]?.values;
+      });
+      assert.ok(influx.length > 0);
+    });
+
+    it('up twice starts nothing twice', async () => {
+      const s = stack as NativeStack;
+      const before = pids(s);
+      assert.equal(Object.keys(before).length, 10);
+      const again = await new Promise<{ code: number; output: string }>((resolve) => {
+        execFile(path.join(REPO_ROOT, 'ops', 'local-stack.sh'), ['up', '--demo'], { env: { ...process.env, ...s.env } }, (error, stdout, stderr) =>
+          resolve({ code: error ? 1 : 0, output: `${stdout}${stderr}` }),
+        );
+      });
+      assert.equal(again.code, 0, again.output);
+      assert.equal((again.output.match(/already running/g) ?? []).length, 10, again.output);
+      assert.deepEqual(pids(s), before);
+    });
+
+    it('down stops everything: no port of the stack answers, status fails', async () => {
+      const s = stack as NativeStack;
+      await s.stop();
+      stack = undefined;
+      const tcpPorts = Object.entries(s.ports).filter(([name]) => name !== 'STATSD_PORT');
+      for (const [name, port] of tcpPorts) assert.equal(await tcpAccepts(port), false, `${name} ${port} still accepts connections`);
+      assert.equal(await udpBindable(s.ports.STATSD_PORT as number), true, 'StatsD UDP port still bound');
+      assert.equal(fs.existsSync(s.stateDir), false, 'temp state dir left behind');
+      const status = await s.status();
+      assert.equal(status.ok, false, status.output);
+      assert.match(status.output, /^backend +stopped/m);
     });
   });
 });
