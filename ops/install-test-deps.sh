@@ -6,4 +6,4 @@ here=$(cd "$(dirname "$0")" && pwd)
 exec "$here/ensure-debian-packages.sh" \
   prometheus prometheus-node-exporter prometheus-pushgateway \
   graphite-carbon graphite-web python3-gunicorn influxdb victoria-metrics \
-  chromium chromium-driver docker-compose shellcheck
+  chromium chromium-driver docker-compose shellcheck curl iproute2
