@@ -38,15 +38,17 @@ export function openingState(listing: Listing, random: () => number): SecuritySt
   const prevPrice = listing.startPrice;
   const last = round(prevPrice * (1 + gaussian(random) * 0.004), decimals);
   const volume = listing.lotSize * (1000 + Math.floor(random() * 50_000));
+  const open = round(prevPrice * (1 + gaussian(random) * 0.002), decimals);
   return {
     listing,
     decimals,
     session: 'trading',
     prevPrice,
     last,
-    open: round(prevPrice * (1 + gaussian(random) * 0.002), decimals),
-    high: Math.max(last, prevPrice),
-    low: Math.min(last, prevPrice),
+    open,
+    // The day's range so far holds the open and the last trade.
+    high: Math.max(last, open),
+    low: Math.min(last, open),
     bid: round(last - step, decimals),
     offer: round(last + step, decimals),
     volume,
