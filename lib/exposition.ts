@@ -7,20 +7,31 @@ const gzipAsync = promisify(gzip);
 
 interface Rendered {
   text: string;
+  body?: Buffer;
   gzipped?: Promise<Buffer>;
 }
+
+/** The text as bytes, encoded once per render: a large string handed to res.end() is encoded again per scrape. */
+const bodyOf = (r: Rendered): Buffer => (r.body ??= Buffer.from(r.text, 'utf8'));
+const gzipOf = (r: Rendered): Promise<Buffer> => (r.gzipped ??= gzipAsync(bodyOf(r), { level: 6 }));
 
 /**
  * Serves /metrics from text rendered ahead of time instead of per scrape.
  * `cycle` holds what changes once per poll (quote series): rendered when the owner calls
- * `cycleChanged()`. `live` holds what changes on its own (process metrics, sink counters):
- * rendered at most once per `liveMaxAgeMs`. Concurrent scrapes share one render and one gzip.
+ * `cycleChanged()`, and the next scrape waits for that render, so it never gets the old quotes.
+ * `live` holds what changes on its own (process metrics, sink counters): re-rendered in the
+ * background at most once per `liveMaxAgeMs` while scrapes keep getting the previous render, so
+ * no scrape waits on it. Concurrent scrapes share one render, one encoding and one gzip.
  */
 export class CachedExposition {
   private cycleText = '';
   private cycleStale = true;
-  private liveRenderedAt = -Infinity;
+  /** Bumped by cycleChanged(): a background render started before it must not be served after it. */
+  private generation = 0;
   private current: Promise<Rendered> | null = null;
+  private renderedAt = -Infinity;
+  private refreshing = false;
+  private gzipAsked = false;
 
   constructor(
     private readonly cycle: Registry,
@@ -33,6 +44,7 @@ export class CachedExposition {
   /** The cycle registry changed: the next scrape renders it again. */
   cycleChanged(): void {
     this.cycleStale = true;
+    this.generation += 1;
     this.current = null;
   }
 
@@ -47,24 +59,46 @@ export class CachedExposition {
     res.setHeader('Content-Type', this.contentType);
     res.setHeader('Vary', 'Accept-Encoding');
     if (wantsGzip) {
-      rendered.gzipped ??= gzipAsync(rendered.text, { level: 6 });
+      this.gzipAsked = true;
+      const gzipped = await gzipOf(rendered);
       res.setHeader('Content-Encoding', 'gzip');
-      res.end(await rendered.gzipped);
+      res.end(gzipped);
     } else {
-      res.end(rendered.text);
+      res.end(bodyOf(rendered));
     }
   }
 
   private rendered(): Promise<Rendered> {
-    if (!this.current || performance.now() - this.liveRenderedAt > this.liveMaxAgeMs) {
-      this.liveRenderedAt = performance.now();
-      this.current = this.render();
+    if (!this.current) {
+      this.renderedAt = performance.now();
+      const rendering = this.render();
+      this.current = rendering;
       // A failed render must not be served forever.
-      this.current.catch(() => {
-        this.current = null;
+      rendering.catch(() => {
+        if (this.current === rendering) this.current = null;
       });
+    } else if (!this.refreshing && performance.now() - this.renderedAt > this.liveMaxAgeMs) {
+      this.refreshInBackground();
     }
     return this.current;
+  }
+
+  /** Renders anew (with its bytes and, once scrapers ask for it, its gzip) and only then serves it. */
+  private refreshInBackground(): void {
+    const generation = this.generation;
+    this.refreshing = true;
+    this.renderedAt = performance.now();
+    this.render()
+      .then(async (rendered) => {
+        bodyOf(rendered);
+        if (this.gzipAsked) await gzipOf(rendered);
+        if (generation === this.generation) this.current = Promise.resolve(rendered);
+      })
+      // The previous render stays served; the next scrape after liveMaxAgeMs tries again.
+      .catch(() => {})
+      .finally(() => {
+        this.refreshing = false;
+      });
   }
 
   private async render(): Promise<Rendered> {
