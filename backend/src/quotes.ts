@@ -1,24 +1,15 @@
+import type { Quote } from '../../lib/moex/quote';
 import type { VectorSample } from './prometheus-client';
 
-/** A quote as the API answers it (CONTRACT §7); null where the worker exports no series. */
-export interface ApiQuote {
-  ticker: string;
-  board: string;
-  last: number | null;
-  bid: number | null;
-  offer: number | null;
-  open: number | null;
-  high: number | null;
-  low: number | null;
-  prevClose: number | null;
-  changePercent: number | null;
-  volume: number | null;
-  value: number | null;
-  trades: number | null;
+/**
+ * A quote as the API answers it (CONTRACT §7): the quote model's fields as the worker exports them
+ * (no short name or waprice), with null where Prometheus has no series, the time as ISO text and its age.
+ */
+export type ApiQuote = Omit<Quote, 'shortName' | 'waprice' | 'trading' | 'time'> & {
   trading: boolean | null;
   time: string | null;
   ageSeconds: number | null;
-}
+};
 
 type NumericKey = 'last' | 'bid' | 'offer' | 'open' | 'high' | 'low' | 'prevClose' | 'changePercent' | 'volume' | 'value' | 'trades';
 

@@ -3,7 +3,7 @@
 // (served from loopback), and the errors without root or without systemd.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import {
@@ -13,24 +13,15 @@ import {
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
+import { runProcess, type RunResult } from '../support/run';
 
 const SCRIPT = resolve(__dirname, '../../install-node-exporter.sh');
 const DEBIAN_BINARY = '/usr/bin/prometheus-node-exporter';
 
-interface RunResult { code: number | null; stdout: string; stderr: string }
-
 // Async on purpose: the release test's HTTP server lives in this process.
 function run(args: string[], env: Record<string, string> = {}, command: string[] = [SCRIPT]): Promise<RunResult> {
-  return new Promise((resolvePromise, reject) => {
-    const [cmd, ...rest] = command;
-    const child = spawn(cmd!, [...rest, ...args], { env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    child.on('error', reject);
-    child.on('close', (code) => resolvePromise({ code, stdout, stderr }));
-  });
+  const [cmd, ...rest] = command;
+  return runProcess(cmd!, [...rest, ...args], env);
 }
 
 function tempDir(t: { after: (fn: () => void) => void }, prefix: string): string {

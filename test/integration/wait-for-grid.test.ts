@@ -7,32 +7,15 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { AddressInfo } from 'node:net';
+import { runProcess } from '../support/run';
+import { getFreePort as freePort } from '../support/daemons';
 
 const SCRIPT = resolve(__dirname, '../../wait-for-grid.sh');
 const CHROMEDRIVER = process.env.CHROMEDRIVER ?? '/usr/bin/chromedriver';
 
-interface RunResult { code: number | null; stderr: string; stdout: string }
+// Through /bin/sh, so the test also proves the script is plain POSIX sh.
+const runScript = (args: string[], env: Record<string, string> = {}) => runProcess('/bin/sh', [SCRIPT, ...args], env);
 
-function runScript(args: string[], env: Record<string, string> = {}): Promise<RunResult> {
-  return new Promise((resolvePromise, reject) => {
-    // Run through /bin/sh so the test also proves the script is plain POSIX sh.
-    const child = spawn('/bin/sh', [SCRIPT, ...args], { env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    child.on('error', reject);
-    child.on('close', (code) => resolvePromise({ code, stdout, stderr }));
-  });
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 function listen(server: Server): Promise<number> {
   return new Promise((r) => server.listen(0, '127.0.0.1', () => r((server.address() as AddressInfo).port)));

@@ -7,21 +7,11 @@
  *   await worker.stop();                             // SIGTERM; resolves with the exit code
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
-import path from 'node:path';
+import { getFreePort, REPO_ROOT } from './daemons';
+import { runProcess } from './run';
 
-export const REPO_ROOT = path.resolve(__dirname, '..', '..');
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { REPO_ROOT };
+export const freePort = getFreePort;
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -55,21 +45,9 @@ export interface RunningService {
 }
 
 /** Runs `./runner.sh <name>` with `env` until it exits (for config checks): exit code and output. */
-export function runToExit(name: ServiceName, env: Record<string, string>, timeoutMs = 15_000): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('./runner.sh', [name], { cwd: REPO_ROOT, env: { ...process.env, LOG_LEVEL: 'warn', ...env } });
-    let output = '';
-    child.stdout.on('data', (d) => (output += d));
-    child.stderr.on('data', (d) => (output += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${name} did not exit within ${timeoutMs} ms: ${output}`));
-    }, timeoutMs);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, output });
-    });
-  });
+export async function runToExit(name: ServiceName, env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+  const { code, stdout, stderr } = await runProcess('./runner.sh', [name], { LOG_LEVEL: 'warn', ...env }, REPO_ROOT);
+  return { code, output: stdout + stderr };
 }
 
 export async function startService(name: ServiceName, env: Record<string, string> = {}, opts: { waitFor?: 'healthz' | 'readyz' } = {}): Promise<RunningService> {
