@@ -5,15 +5,16 @@ import { Registry } from 'prom-client';
 
 const gzipAsync = promisify(gzip);
 
+/**
+ * One render, kept as bytes only: encoded once, not per scrape (a large string handed to res.end()
+ * is encoded again each time), and no string copy of it stays in the heap.
+ */
 interface Rendered {
-  text: string;
-  body?: Buffer;
+  body: Buffer;
   gzipped?: Promise<Buffer>;
 }
 
-/** The text as bytes, encoded once per render: a large string handed to res.end() is encoded again per scrape. */
-const bodyOf = (r: Rendered): Buffer => (r.body ??= Buffer.from(r.text, 'utf8'));
-const gzipOf = (r: Rendered): Promise<Buffer> => (r.gzipped ??= gzipAsync(bodyOf(r), { level: 6 }));
+const gzipOf = (r: Rendered): Promise<Buffer> => (r.gzipped ??= gzipAsync(r.body, { level: 6 }));
 
 /**
  * Serves /metrics from text rendered ahead of time instead of per scrape.
@@ -24,7 +25,7 @@ const gzipOf = (r: Rendered): Promise<Buffer> => (r.gzipped ??= gzipAsync(bodyOf
  * no scrape waits on it. Concurrent scrapes share one render, one encoding and one gzip.
  */
 export class CachedExposition {
-  private cycleText = '';
+  private cycleBody = Buffer.alloc(0);
   private cycleStale = true;
   /** Bumped by cycleChanged(): a background render started before it must not be served after it. */
   private generation = 0;
@@ -50,7 +51,7 @@ export class CachedExposition {
 
   /** The whole exposition text, as a scrape would get it. */
   async text(): Promise<string> {
-    return (await this.rendered()).text;
+    return (await this.rendered()).body.toString('utf8');
   }
 
   async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -64,7 +65,7 @@ export class CachedExposition {
       res.setHeader('Content-Encoding', 'gzip');
       res.end(gzipped);
     } else {
-      res.end(bodyOf(rendered));
+      res.end(rendered.body);
     }
   }
 
@@ -83,14 +84,13 @@ export class CachedExposition {
     return this.current;
   }
 
-  /** Renders anew (with its bytes and, once scrapers ask for it, its gzip) and only then serves it. */
+  /** Renders anew (with its gzip, once scrapers ask for it) and only then serves it. */
   private refreshInBackground(): void {
     const generation = this.generation;
     this.refreshing = true;
     this.renderedAt = performance.now();
     this.render()
       .then(async (rendered) => {
-        bodyOf(rendered);
         if (this.gzipAsked) await gzipOf(rendered);
         if (generation === this.generation) this.current = Promise.resolve(rendered);
       })
@@ -104,15 +104,17 @@ export class CachedExposition {
   private async render(): Promise<Rendered> {
     if (this.cycleStale) {
       this.cycleStale = false;
-      this.cycleText = await this.cycle.metrics();
+      this.cycleBody = Buffer.from(await this.cycle.metrics(), 'utf8');
     }
-    const liveText = await this.live.metrics();
-    return { text: joinExpositions(this.cycleText, liveText) };
+    const liveBody = Buffer.from(await this.live.metrics(), 'utf8');
+    return { body: joinExpositions(this.cycleBody, liveBody) };
   }
 }
 
-function joinExpositions(a: string, b: string): string {
-  if (!a) return b;
-  if (!b) return a;
-  return a.endsWith('\n') ? a + b : `${a}\n${b}`;
+const NEWLINE = Buffer.from('\n');
+
+function joinExpositions(a: Buffer, b: Buffer): Buffer {
+  if (a.length === 0) return b;
+  if (b.length === 0) return a;
+  return Buffer.concat(a[a.length - 1] === NEWLINE[0] ? [a, b] : [a, NEWLINE, b]);
 }
