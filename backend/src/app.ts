@@ -45,6 +45,16 @@ export function createApp({ prometheus, checkStatus, prometheusReady, log }: Bac
   const statusCache = new ShortCache<StackStatus>(CACHE_TTL_MS, 1);
 
   const quotes = () => quotesCache.get('all', async () => quotesFromSamples(await prometheus.query(QUOTES_PROMQL), Date.now() / 1000));
+  // /api/quotes serialized once per cached answer, not per request (at MOEX_TICKERS=ALL it is ~70 KB of JSON).
+  const quotesBodies = new WeakMap<ApiQuote[], Buffer>();
+  const quotesBody = (list: ApiQuote[]): Buffer => {
+    let body = quotesBodies.get(list);
+    if (!body) {
+      body = Buffer.from(JSON.stringify({ quotes: list }));
+      quotesBodies.set(list, body);
+    }
+    return body;
+  };
 
   const validTicker = (req: Request): string => {
     const ticker = String(req.params.ticker);
@@ -69,7 +79,7 @@ export function createApp({ prometheus, checkStatus, prometheusReady, log }: Bac
   }) as AsyncRoute);
 
   app.get('/api/quotes', (async (_req, res) => {
-    res.json({ quotes: await quotes() });
+    res.type('application/json').send(quotesBody(await quotes()));
   }) as AsyncRoute);
 
   app.get('/api/quotes/:ticker', (async (req, res) => {
