@@ -1,20 +1,32 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { promisify } from 'node:util';
-import { gzip } from 'node:zlib';
+import { createGzip } from 'node:zlib';
 import { Registry } from 'prom-client';
-
-const gzipAsync = promisify(gzip);
 
 /**
  * One render, kept as bytes only: encoded once, not per scrape (a large string handed to res.end()
- * is encoded again each time), and no string copy of it stays in the heap.
+ * is encoded again each time), and no string copy of it stays in the heap. The parts are the cycle's
+ * bytes (shared by every render until the next poll) and the live ones: never copied into one buffer,
+ * so a live refresh allocates only the small live part and the gzip.
  */
 interface Rendered {
-  body: Buffer;
+  parts: Buffer[];
+  length: number;
   gzipped?: Promise<Buffer>;
 }
 
-const gzipOf = (r: Rendered): Promise<Buffer> => (r.gzipped ??= gzipAsync(r.body, { level: 6 }));
+function gzipParts(parts: readonly Buffer[]): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const gz = createGzip({ level: 6 });
+    gz.on('data', (chunk: Buffer) => chunks.push(chunk));
+    gz.on('end', () => resolve(Buffer.concat(chunks)));
+    gz.on('error', reject);
+    for (const part of parts) gz.write(part);
+    gz.end();
+  });
+}
+
+const gzipOf = (r: Rendered): Promise<Buffer> => (r.gzipped ??= gzipParts(r.parts));
 
 /**
  * Serves /metrics from text rendered ahead of time instead of per scrape.
@@ -51,7 +63,7 @@ export class CachedExposition {
 
   /** The whole exposition text, as a scrape would get it. */
   async text(): Promise<string> {
-    return (await this.rendered()).body.toString('utf8');
+    return Buffer.concat((await this.rendered()).parts).toString('utf8');
   }
 
   async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -65,7 +77,9 @@ export class CachedExposition {
       res.setHeader('Content-Encoding', 'gzip');
       res.end(gzipped);
     } else {
-      res.end(rendered.body);
+      res.setHeader('Content-Length', rendered.length);
+      for (const part of rendered.parts.slice(0, -1)) res.write(part);
+      res.end(rendered.parts.at(-1));
     }
   }
 
@@ -107,14 +121,15 @@ export class CachedExposition {
       this.cycleBody = Buffer.from(await this.cycle.metrics(), 'utf8');
     }
     const liveBody = Buffer.from(await this.live.metrics(), 'utf8');
-    return { body: joinExpositions(this.cycleBody, liveBody) };
+    const parts = joinExpositions(this.cycleBody, liveBody);
+    return { parts, length: parts.reduce((sum, part) => sum + part.length, 0) };
   }
 }
 
 const NEWLINE = Buffer.from('\n');
 
-function joinExpositions(a: Buffer, b: Buffer): Buffer {
-  if (a.length === 0) return b;
-  if (b.length === 0) return a;
-  return Buffer.concat(a[a.length - 1] === NEWLINE[0] ? [a, b] : [a, NEWLINE, b]);
+function joinExpositions(a: Buffer, b: Buffer): Buffer[] {
+  if (a.length === 0) return [b];
+  if (b.length === 0) return [a];
+  return a[a.length - 1] === NEWLINE[0] ? [a, b] : [a, NEWLINE, b];
 }
