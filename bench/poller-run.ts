@@ -1,0 +1,195 @@
+/**
+ * One run of the pollers at both scales, observed from outside: worker and scraper with 3 tickers
+ * and with MOEX_TICKERS=ALL, polling every second, the ISS simulator and InfluxDB behind counting
+ * proxies and a UDP counter in place of StatsD. footprint.ts and wire-cost.ts turn what it saw
+ * into rows. A Pushgateway per scale, fed and scraped once per cycle, runs alongside as the
+ * reference for the worker's cost per cycle.
+ */
+import { startDaemon, type Daemon } from '../test/support/daemons';
+import { parseExposition, startIssSim, startService, type RunningService } from '../test/support/services';
+import { startBareNode } from './bare-node';
+import { startCountingProxy, type CountingProxy } from './counting-proxy';
+import { filterFamilies, getRaw } from './exposition-text';
+import type { BenchOptions } from './options';
+import { sampleProcess, type ProcSample } from './proc';
+import { sleep } from './stats';
+import { startUdpCounter, type UdpCounter } from './udp-counter';
+
+export const POLL_EVERY_SECOND = '* * * * * *';
+export type Scale = '3' | 'ALL';
+export const SCALES: Scale[] = ['3', 'ALL'];
+export const scaleLabel = (s: Scale) => (s === 'ALL' ? 'MOEX_TICKERS=ALL' : '3 tickers');
+
+/** What changed over the measured cycles of one service. */
+export interface ServiceObservation {
+  cycles: number;
+  failedCycles: number;
+  cpuSeconds: number;
+  end: ProcSample;
+  issRequests: number;
+  issResponseBytes: number;
+}
+
+export interface ScaleObservation {
+  worker: ServiceObservation;
+  scraper: ServiceObservation;
+  securities: number;
+  statsd: { datagrams: number; bytes: number; lines: number };
+  influx: { requests: number; requestBytes: number; failed: number };
+  /** Pushgateway given the worker's moex_* series and one gzip scrape per cycle. */
+  pushgateway: { cycles: number; cpuSeconds: number; end: ProcSample };
+  /** ISS answers for the same board: as ISS answers by default (meta on, every block), and narrowed to the columns a quote reads. */
+  issDefaultBytes: number;
+  issNarrowedBytes: number;
+}
+
+export interface PollerRun {
+  scales: Record<Scale, ScaleObservation>;
+  bareNode: ProcSample;
+  /** ISS requests the simulator logged over the measured window, all services together... */
+  simLoggedRequests: number;
+  /** ...and what the counting proxies saw in the same window (a cross-check). */
+  proxiedRequests: number;
+}
+
+async function pollCounts(service: RunningService): Promise<{ ok: number; error: number }> {
+  const samples = parseExposition(await (await fetch(`${service.url}/metrics`)).text());
+  return { ok: samples.get('moex_polls_total{result="ok"}') ?? 0, error: samples.get('moex_polls_total{result="error"}') ?? 0 };
+}
+
+const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+
+interface Rig {
+  scale: Scale;
+  issForWorker: CountingProxy;
+  issForScraper: CountingProxy;
+  influxProxy: CountingProxy;
+  udp: UdpCounter;
+  worker: RunningService;
+  scraper: RunningService;
+  pushgateway: Daemon;
+}
+
+export async function runPollers(options: BenchOptions, log: (line: string) => void): Promise<PollerRun> {
+  const stops: Array<() => Promise<unknown>> = [];
+  try {
+    const sim = await startIssSim({ LOG_LEVEL: 'warn' });
+    stops.push(() => sim.stop());
+    const influx = await startDaemon('influxdb');
+    stops.push(() => influx.close());
+    const bare = await startBareNode();
+    stops.push(() => bare.stop());
+
+    const rigs: Rig[] = [];
+    for (const scale of SCALES) {
+      const issForWorker = await startCountingProxy(sim.issUrl);
+      const issForScraper = await startCountingProxy(sim.issUrl);
+      const influxProxy = await startCountingProxy(influx.url);
+      const udp = await startUdpCounter();
+      stops.push(() => issForWorker.close(), () => issForScraper.close(), () => influxProxy.close(), () => udp.close());
+      const common = { MOEX_TICKERS: scale === 'ALL' ? 'ALL' : 'SBERP,SBER,GAZP', POLL_SCHEDULE: POLL_EVERY_SECOND, LOG_LEVEL: 'warn' };
+      const worker = await startService('worker', { ...common, MOEX_ISS_URL: issForWorker.url }, { waitFor: 'readyz' });
+      stops.push(() => worker.stop());
+      const scraper = await startService(
+        'scraper',
+        {
+          ...common,
+          MOEX_ISS_URL: issForScraper.url,
+          GRAPHITE_TRANSPORT: 'statsd',
+          STATSD_HOST: udp.host,
+          STATSD_PORT: String(udp.port),
+          INFLUX_URL: influxProxy.url,
+          INFLUX_API: 'v1',
+        },
+        { waitFor: 'readyz' },
+      );
+      stops.push(() => scraper.stop());
+      const pushgateway = await startDaemon('pushgateway');
+      stops.push(() => pushgateway.close());
+      rigs.push({ scale, issForWorker, issForScraper, influxProxy, udp, worker, scraper, pushgateway });
+    }
+
+    log(`pollers: warming up for ${options.warmupCycles} cycles`);
+    await sleep(options.warmupCycles * 1000);
+
+    await sim.control.clearRequests();
+    const proxiedAtClear = sum(rigs.map((r) => r.issForWorker.log.length + r.issForScraper.log.length));
+    const start = await Promise.all(
+      rigs.map(async (rig) => ({
+        worker: { polls: await pollCounts(rig.worker), proc: sampleProcess(rig.worker.process.pid!), iss: rig.issForWorker.log.length },
+        scraper: { polls: await pollCounts(rig.scraper), proc: sampleProcess(rig.scraper.process.pid!), iss: rig.issForScraper.log.length },
+        udp: { datagrams: rig.udp.datagrams, bytes: rig.udp.bytes, lines: rig.udp.lines },
+        influx: rig.influxProxy.log.length,
+        pushgateway: sampleProcess(rig.pushgateway.pid()!),
+      })),
+    );
+
+    // Once per cycle, as Prometheus would: scrape each worker with gzip; and give each Pushgateway
+    // the same series once (a push) and one gzip scrape.
+    log(`pollers: measuring ${options.cycles} cycles`);
+    const pushgatewayCycles = [0, 0];
+    for (let cycle = 0; cycle < options.cycles; cycle++) {
+      const tick = sleep(1000);
+      await Promise.all(
+        rigs.map(async (rig, i) => {
+          const workerText = (await getRaw(`${rig.worker.url}/metrics`, 'gzip')).text;
+          const put = await fetch(`${rig.pushgateway.url}/metrics/job/moex-bench`, { method: 'PUT', body: filterFamilies(workerText, /^moex_/) });
+          if (!put.ok) throw new Error(`Pushgateway rejected a push: HTTP ${put.status}`);
+          await getRaw(`${rig.pushgateway.url}/metrics`, 'gzip');
+          pushgatewayCycles[i]! += 1;
+        }),
+      );
+      await tick;
+    }
+    // Let every service finish the cycle in flight and its sinks send it (hot-shots buffers up to 1 s).
+    await sleep(1500);
+    const simLoggedRequests = (await sim.control.requests()).length;
+    const proxiedRequests = sum(rigs.map((r) => r.issForWorker.log.length + r.issForScraper.log.length)) - proxiedAtClear;
+
+    const scales = {} as Record<Scale, ScaleObservation>;
+    for (const [i, rig] of rigs.entries()) {
+      const s = start[i]!;
+      const observe = async (service: RunningService, proxy: CountingProxy, before: typeof s.worker): Promise<ServiceObservation> => {
+        const polls = await pollCounts(service);
+        const end = sampleProcess(service.process.pid!);
+        const requests = proxy.log.slice(before.iss);
+        return {
+          cycles: polls.ok - before.polls.ok + (polls.error - before.polls.error),
+          failedCycles: polls.error - before.polls.error,
+          cpuSeconds: end.cpuSeconds - before.proc.cpuSeconds,
+          end,
+          issRequests: requests.length,
+          issResponseBytes: sum(requests.map((r) => r.responseBytes)),
+        };
+      };
+      const influxRequests = rig.influxProxy.log.slice(s.influx).filter((r) => r.method === 'POST');
+      const pgEnd = sampleProcess(rig.pushgateway.pid()!);
+      const boardUrl = `${sim.issUrl}/engines/stock/markets/shares/boards/TQBR/securities.json`;
+      const tickers = rig.scale === 'ALL' ? '' : '&securities=SBERP,SBER,GAZP';
+      const issDefault = await getRaw(`${boardUrl}?${tickers.slice(1)}`);
+      const issNarrowed = await getRaw(
+        `${boardUrl}?iss.meta=off&iss.only=securities,marketdata${tickers}` +
+          '&securities.columns=SECID,BOARDID,SHORTNAME,PREVPRICE' +
+          '&marketdata.columns=SECID,BOARDID,LAST,BID,OFFER,OPEN,HIGH,LOW,WAPRICE,VOLTODAY,VALTODAY,NUMTRADES,TRADINGSTATUS,SYSTIME',
+      );
+      const body = JSON.parse(issNarrowed.text) as { securities: { data: unknown[] } };
+      scales[rig.scale] = {
+        worker: await observe(rig.worker, rig.issForWorker, s.worker),
+        scraper: await observe(rig.scraper, rig.issForScraper, s.scraper),
+        securities: body.securities.data.length,
+        statsd: { datagrams: rig.udp.datagrams - s.udp.datagrams, bytes: rig.udp.bytes - s.udp.bytes, lines: rig.udp.lines - s.udp.lines },
+        influx: {
+          requests: influxRequests.length,
+          requestBytes: sum(influxRequests.map((r) => r.requestBytes)),
+          failed: influxRequests.filter((r) => r.status >= 300).length,
+        },
+        pushgateway: { cycles: pushgatewayCycles[i]!, cpuSeconds: pgEnd.cpuSeconds - s.pushgateway.cpuSeconds, end: pgEnd },
+        issDefaultBytes: issDefault.wireBytes,
+        issNarrowedBytes: issNarrowed.wireBytes,
+      };
+    }
+    return { scales, bareNode: sampleProcess(bare.pid), simLoggedRequests, proxiedRequests };
+  } finally {
+    for (const stop of stops.reverse()) await stop().catch(() => {});
+  }
+}
