@@ -4,7 +4,7 @@
  * MOEX_TICKERS=ALL. Rounds alternate ours / reference.
  */
 import { QUOTES_PROMQL } from '../backend/src/quotes';
-import { startDaemon } from '../test/support/daemons';
+import { startBenchDaemon as startDaemon } from './signals';
 import { eventually, startIssSim, startService } from '../test/support/services';
 import type { BenchOptions } from './options';
 import { kb, median, ms, num, ratio } from './stats';

@@ -4,7 +4,8 @@
  * whole benchmark, next to the same services with ISS unreachable (Node, the modules and the
  * server, no quotes: the floor the quotes are added to). Started first, read last.
  */
-import { startDaemon, type Daemon } from '../test/support/daemons';
+import type { Daemon } from '../test/support/daemons';
+import { startBenchDaemon as startDaemon } from './signals';
 import { freePort, parseExposition, startIssSim, startService, type IssSim, type RunningService } from '../test/support/services';
 import { getRaw } from './exposition-text';
 import { sampleProcess, type ProcSample } from './proc';

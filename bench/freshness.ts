@@ -8,7 +8,8 @@
  * so the moment the answer carrying the new price reached the service is known, and what each
  * path adds after it is measured apart from the wait for the next poll.
  */
-import { startDaemon, type Daemon } from '../test/support/daemons';
+import type { Daemon } from '../test/support/daemons';
+import { startBenchDaemon as startDaemon } from './signals';
 import { startIssSim, startService, type IssSim, type RunningService } from '../test/support/services';
 import { graphiteLast, influxQuery } from '../test/support/stores';
 import { startCountingProxy, type CountingProxy } from './counting-proxy';

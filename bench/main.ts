@@ -11,6 +11,7 @@ import { footprintRows } from './footprint';
 import { measureFreshness } from './freshness';
 import { runPollers, type PollerRun } from './poller-run';
 import { measureScrapeCost } from './scrape-cost';
+import { exitCleanlyOnSignals } from './signals';
 import { wireCostRows } from './wire-cost';
 
 type Part = { name: string; run: () => Promise<Row[]> };
@@ -19,6 +20,7 @@ async function main() {
   const options = benchOptions(process.argv.slice(2));
   const machine = describeMachine();
   const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
+  exitCleanlyOnSignals(log);
   const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
   const wanted = (name: string) => !only || only.includes(name);
   // Started first and read last, so the default-poll footprint spans the whole run.

@@ -5,7 +5,8 @@
  * into rows. A Pushgateway per scale, fed and scraped once per cycle, runs alongside as the
  * reference for the worker's cost per cycle.
  */
-import { startDaemon, type Daemon } from '../test/support/daemons';
+import type { Daemon } from '../test/support/daemons';
+import { startBenchDaemon as startDaemon } from './signals';
 import { parseExposition, startIssSim, startService, type RunningService } from '../test/support/services';
 import { startBareNode } from './bare-node';
 import { startCountingProxy, type CountingProxy } from './counting-proxy';

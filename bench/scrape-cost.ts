@@ -3,7 +3,7 @@
  * Pushgateway (Go) serving the same moex_* series, pushed from the worker's own output.
  * Rounds alternate ours / reference, so drift on a busy machine hits both alike.
  */
-import { startDaemon } from '../test/support/daemons';
+import { startBenchDaemon as startDaemon } from './signals';
 import { startIssSim, startService } from '../test/support/services';
 import { startBareNode } from './bare-node';
 import { countSamples, filterFamilies, getRaw } from './exposition-text';
