@@ -1,5 +1,5 @@
 import type { Registry } from 'prom-client';
-import type { moexShape } from './config';
+import type { ConfigOf, moexShape } from './config';
 import type { Logger } from './log';
 import { createIssClient } from './moex/iss-client';
 import type { BoardSnapshot } from './moex/parse';
@@ -7,9 +7,8 @@ import { createBoardPoller } from './moex/poll';
 import { registerPollMetrics } from './poll-metrics';
 import { startSchedule, type Schedule } from './schedule';
 import type { Readiness } from './service';
-import type { z } from 'zod';
 
-export type MoexConfig = z.output<z.ZodObject<typeof moexShape>>;
+export type MoexConfig = ConfigOf<typeof moexShape>;
 
 export interface QuotePolling extends Schedule {
   /** Ready once a poll has succeeded (CONTRACT §1 /readyz). */

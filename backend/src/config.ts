@@ -1,7 +1,4 @@
-import { z } from 'zod';
-import { httpUrl, isHttpUrl, logShape, port, positiveInt } from '../../lib/config';
-
-const text = (fallback: string) => z.string().trim().default(fallback);
+import { graphitePrefix, httpUrl, httpUrlOrOff, logShape, matching, nonEmpty, port, positiveInt, text, type ConfigOf } from '../../lib/config';
 
 /** The backend's environment (CONTRACT §2): where Prometheus is and what the status page probes. */
 export const backendShape = {
@@ -11,12 +8,10 @@ export const backendShape = {
   WORKER_URL: httpUrl('http://127.0.0.1:8000'),
   SCRAPER_URL: httpUrl('http://127.0.0.1:8001'),
   GRAPHITE_URL: httpUrl('http://127.0.0.1:18000'),
-  GRAPHITE_PREFIX: text('stocks').refine((v) => /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(v), 'must be dot-separated Graphite nodes such as stocks'),
-  INFLUX_URL: text('http://127.0.0.1:8086')
-    .refine((v) => v === 'off' || isHttpUrl(v), 'must be an http(s) URL or off')
-    .transform((v) => v.replace(/\/+$/, '')),
-  INFLUX_DATABASE: text('pyexample').refine((v) => v !== '', 'must name a database'),
-  INFLUX_MEASUREMENT: text('stocks').refine((v) => /^[A-Za-z0-9_]+$/.test(v), 'must be a plain measurement name'),
+  GRAPHITE_PREFIX: graphitePrefix('stocks'),
+  INFLUX_URL: httpUrlOrOff('http://127.0.0.1:8086'),
+  INFLUX_DATABASE: nonEmpty('pyexample', 'must name a database'),
+  INFLUX_MEASUREMENT: matching('stocks', /^[A-Za-z0-9_]+$/, 'must be a plain measurement name'),
   INFLUX_USERNAME: text(''),
   INFLUX_PASSWORD: text(''),
   /** Per-probe and per-Prometheus-query timeout. */
@@ -25,4 +20,4 @@ export const backendShape = {
   STALE_AFTER_SECONDS: positiveInt(1800),
 };
 
-export type BackendConfig = z.output<z.ZodObject<typeof backendShape>>;
+export type BackendConfig = ConfigOf<typeof backendShape>;

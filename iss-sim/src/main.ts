@@ -1,8 +1,8 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import { loadConfig, logShape, port, positiveInt } from '../../lib/config';
+import { gzipSync } from 'node:zlib';
+import { check, loadConfig, logShape, matching, oneOf, port, positiveInt, text } from '../../lib/config';
 import { createLogger } from '../../lib/log';
 import { closeServer, exitOnSignals, exitOnStartupFailure, listen, writeJson } from '../../lib/service';
-import { z } from 'zod';
 import { FaultPlan, FAULTS, isFault, type Fault } from './faults';
 import { boardSecuritiesJson } from './iss-response';
 import { Market, type SecurityOverride, type SecurityState } from './market';
@@ -19,12 +19,12 @@ import { Market, type SecurityOverride, type SecurityState } from './market';
 const config = loadConfig({
   ...logShape,
   PORT: port(8999),
-  SIM_BOARD: z.string().trim().default('TQBR').refine((v) => /^[A-Z0-9]+$/.test(v), 'must be an ISS board id'),
-  SIM_FAULT: z.string().trim().default('').refine((v) => v === '' || isFault(v), `must be one of ${FAULTS.join(', ')}`),
-  SIM_WALK: z.string().trim().default('on').pipe(z.enum(['on', 'off'], { error: 'must be on or off' })),
+  SIM_BOARD: matching('TQBR', /^[A-Z0-9]+$/, 'must be an ISS board id'),
+  SIM_FAULT: check(text(''), (v) => v === '' || isFault(v), `must be one of ${FAULTS.join(', ')}`),
+  SIM_WALK: oneOf('on', ['on', 'off']),
   SIM_DELAY_MS: positiveInt(15_000),
   SIM_RETRY_AFTER: positiveInt(1),
-  SIM_MISSING_TICKER: z.string().trim().default(''),
+  SIM_MISSING_TICKER: text(''),
 });
 const log = createLogger('iss-sim', config.LOG_LEVEL);
 const market = new Market({ walking: config.SIM_WALK === 'on' });
@@ -35,6 +35,8 @@ interface LoggedRequest {
   path: string;
   securities: string | null;
   fault: Fault | null;
+  /** The client asked for a gzip answer, as ISS gives one. */
+  gzip: boolean;
 }
 const MAX_LOGGED = 10_000;
 const requestLog: LoggedRequest[] = [];
@@ -50,7 +52,8 @@ function serveIss(req: IncomingMessage, res: ServerResponse, url: URL, engine: s
   const params = url.searchParams;
   const requestedFault = params.get('sim.fault');
   const fault = isFault(requestedFault) ? requestedFault : faults.take();
-  requestLog.push({ at: new Date().toISOString(), path: url.pathname, securities: params.get('securities'), fault });
+  const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
+  requestLog.push({ at: new Date().toISOString(), path: url.pathname, securities: params.get('securities'), fault, gzip });
   if (requestLog.length > MAX_LOGGED) requestLog.splice(0, requestLog.length - MAX_LOGGED);
 
   switch (fault) {
@@ -96,9 +99,14 @@ function serveIss(req: IncomingMessage, res: ServerResponse, url: URL, engine: s
   });
   const send = () => {
     if (res.destroyed) return;
-    const text = JSON.stringify(body);
-    res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
-    res.end(text);
+    const text = Buffer.from(JSON.stringify(body));
+    const payload = gzip ? gzipSync(text) : text;
+    res.writeHead(200, {
+      'Content-Type': 'application/json; charset=utf-8',
+      'Content-Length': payload.length,
+      ...(gzip ? { 'Content-Encoding': 'gzip' } : {}),
+    });
+    res.end(payload);
   };
   if (fault === 'timeout') setTimeout(send, config.SIM_DELAY_MS).unref();
   else send();

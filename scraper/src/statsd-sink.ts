@@ -91,8 +91,10 @@ export function createStatsdSink(options: { host: string; port: number; prefix: 
     },
     failed(err) {
       stats.failed();
-      if (err.message !== lastError) log.warn({ err: err.message, host: options.host, port: options.port }, 'StatsD write failed');
-      lastError = err.message;
+      // By code: a refusal is reported by both send and recvmsg, with different messages.
+      const kind = (err as NodeJS.ErrnoException).code ?? err.message;
+      if (kind !== lastError) log.warn({ err: err.message, host: options.host, port: options.port }, 'StatsD write failed');
+      lastError = kind;
     },
   });
   const client = new StatsD({
@@ -100,7 +102,9 @@ export function createStatsdSink(options: { host: string; port: number; prefix: 
     stream,
     prefix: `${options.prefix}.`,
     maxBufferSize: MTU_PAYLOAD,
-    bufferFlushInterval: 1000,
+    // A cycle's gauges are queued at once, so full datagrams go out immediately; this only bounds how
+    // long the last, partly filled one waits (hot-shots' default of 1 s would add up to a second).
+    bufferFlushInterval: 100,
     // Errors are counted by the stream; this only keeps hot-shots from throwing or printing.
     errorHandler: () => {},
   });

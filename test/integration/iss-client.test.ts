@@ -37,6 +37,7 @@ describe('ISS client against the simulator', () => {
     assert.deepEqual(quotes.map((q) => q.ticker), ['SBER', 'GAZP']);
     const [request] = await sim.control.requests();
     assert.equal(request?.securities, 'SBER,GAZP');
+    assert.equal(request?.gzip, true, 'asks for gzip, which ISS answers with');
   });
 
   test('retries 5xx at most twice, then succeeds or gives up with reason http', async () => {
