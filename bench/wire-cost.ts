@@ -21,8 +21,8 @@ export function wireCostRows(run: PollerRun): Row[] {
     rows.push({
       section: '5',
       what: `ISS per cycle, ${label} (scraper; the worker's is the same request)`,
-      ours: `${num(per(obs.scraper.issRequests), 2)} request, ${kb(issBytes)} (uncompressed: the simulator does not gzip)`,
-      reference: `ISS default answer (iss.meta on, all blocks) ${kb(obs.issDefaultBytes)}; narrowed to the columns a quote reads ${kb(obs.issNarrowedBytes)}`,
+      ours: `${num(per(obs.scraper.issRequests), 2)} request, ${kb(issBytes)} on the wire (gzip, which the client asks for and ISS serves)`,
+      reference: `uncompressed: ISS default answer (iss.meta on, all blocks) ${kb(obs.issDefaultBytes)}; narrowed to the columns a quote reads ${kb(obs.issNarrowedBytes)}`,
       target: `${ratio(issBytes, obs.issDefaultBytes)} the default's bytes; ${ratio(issBytes, obs.issNarrowedBytes)} the narrowed`,
       verdict: 'info',
     });
