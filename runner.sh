@@ -93,7 +93,13 @@ case "$cmd" in
     run_tests
     ;;
   e2e)      exec ops/e2e.sh "$@" ;;
-  bench)    ensure_built; exec node --import tsx bench/main.ts "$@" ;;
+  bench)
+    # The references and the load generator are real programs: install them when missing.
+    ops/ensure-debian-packages.sh wrk prometheus prometheus-pushgateway graphite-carbon graphite-web \
+      python3-gunicorn influxdb curl iproute2
+    ensure_built
+    exec node --import tsx bench/main.ts "$@"
+    ;;
   help|-h|--help) usage ;;
   *) echo "runner: unknown command '$cmd'" >&2; usage >&2; exit 2 ;;
 esac
