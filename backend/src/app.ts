@@ -15,8 +15,6 @@ import type { StackStatus } from './status';
 export interface BackendDeps {
   prometheus: PrometheusClient;
   checkStatus: () => Promise<StackStatus>;
-  /** Prometheus readiness, for /readyz. */
-  prometheusReady: () => Promise<boolean>;
   log: Logger;
 }
 
@@ -37,7 +35,7 @@ class HttpError extends Error {
 /** Express wraps this for async routes: a rejection reaches the error handler, never the process. */
 type AsyncRoute = (req: Request, res: Response) => Promise<void>;
 
-export function createApp({ prometheus, checkStatus, prometheusReady, log }: BackendDeps): express.Express {
+export function createApp({ prometheus, checkStatus, log }: BackendDeps): express.Express {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const quotesCache = new ShortCache<ApiQuote[]>(CACHE_TTL_MS, 1);
@@ -70,7 +68,7 @@ export function createApp({ prometheus, checkStatus, prometheusReady, log }: Bac
 
   app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
   app.get('/readyz', (async (_req, res) => {
-    const ready = await prometheusReady().catch(() => false);
+    const ready = await prometheus.readiness().then((status) => status === 200, () => false);
     res.status(ready ? 200 : 503).json(ready ? { status: 'ready' } : { status: 'not ready', reason: 'Prometheus is not reachable' });
   }) as AsyncRoute);
 

@@ -15,7 +15,6 @@ const prometheus = createPrometheusClient(config.PROMETHEUS_URL, config.PROBE_TI
 const app = createApp({
   prometheus,
   checkStatus: createStatusCheck(config, prometheus),
-  prometheusReady: async () => (await fetch(`${config.PROMETHEUS_URL}/-/ready`, { signal: AbortSignal.timeout(config.PROBE_TIMEOUT_MS) })).ok,
   log,
 });
 const server = http.createServer(app);

@@ -37,6 +37,10 @@ async function getJson(url: string, timeoutMs: number): Promise<unknown> {
 
 export function createPrometheusClient(baseUrl: string, timeoutMs: number) {
   return {
+    /** Prometheus' own readiness (`/-/ready`): the HTTP status, or a thrown error when it does not answer. */
+    async readiness(signal: AbortSignal = AbortSignal.timeout(timeoutMs)): Promise<number> {
+      return (await fetch(`${baseUrl}/-/ready`, { signal })).status;
+    },
     async query(promql: string): Promise<VectorSample[]> {
       const data = (await getJson(`${baseUrl}/api/v1/query?${new URLSearchParams({ query: promql })}`, timeoutMs)) as { result: VectorSample[] };
       return data.result;

@@ -45,8 +45,8 @@ export function createStatusCheck(config: BackendConfig, prometheus: PrometheusC
 
   const probes: Record<string, Probe> = {
     prometheus: async (signal) => {
-      const res = await fetch(`${config.PROMETHEUS_URL}/-/ready`, { signal });
-      return { ok: res.ok, detail: res.ok ? 'ready' : `not ready (HTTP ${res.status})` };
+      const status = await prometheus.readiness(signal);
+      return status === 200 ? { ok: true, detail: 'ready' } : { ok: false, detail: `not ready (HTTP ${status})` };
     },
     worker: (signal) => readyz(config.WORKER_URL, signal),
     scraper: (signal) => readyz(config.SCRAPER_URL, signal),
