@@ -25,8 +25,7 @@ async function readyz(url: string, signal: AbortSignal) {
 }
 
 /** How fresh a store's newest point is: ok while younger than `staleAfter` seconds. */
-function freshness(newest: number | null, what: string, staleAfter: number) {
-  if (newest === null) return { ok: false, detail: `no ${what} yet` };
+function freshness(newest: number, what: string, staleAfter: number) {
   const age = Math.max(0, Date.now() / 1000 - newest);
   return { ok: age <= staleAfter, detail: `newest ${what} ${ageText(age)} old${age > staleAfter ? ' (stale)' : ''}` };
 }
@@ -56,26 +55,29 @@ export function createStatusCheck(config: BackendConfig, prometheus: PrometheusC
       return sample.value[1] === '1' ? { ok: true, detail: 'last ISS poll succeeded' } : { ok: false, detail: 'last ISS poll failed (moex_up 0)' };
     },
     graphite: async (signal) => {
-      const params = new URLSearchParams({ target: `${config.GRAPHITE_PREFIX}.*.last`, format: 'json', from: '-2h' });
+      const params = new URLSearchParams({ target: `${config.GRAPHITE_PREFIX}.*.last`, format: 'json', from: `-${2 * stale}s` });
       const res = await fetch(`${config.GRAPHITE_URL}/render?${params}`, { signal });
       if (!res.ok) return { ok: false, detail: `graphite-web answered HTTP ${res.status}` };
       const series = (await res.json()) as Array<{ datapoints: Array<[number | null, number]> }>;
       let newest: number | null = null;
       for (const s of series) for (const [v, t] of s.datapoints) if (v !== null && (newest === null || t > newest)) newest = t;
+      if (newest === null) return { ok: false, detail: `no ${config.GRAPHITE_PREFIX}.*.last point in the last ${ageText(2 * stale)}` };
       return freshness(newest, `${config.GRAPHITE_PREFIX}.*.last point`, stale);
     },
     influxdb: async (signal) => {
       if (config.INFLUX_URL === 'off') return { ok: true, detail: 'not configured (INFLUX_URL=off)' };
       const ping = await fetch(`${config.INFLUX_URL}/ping`, { signal });
       if (!ping.ok) return { ok: false, detail: `ping answered HTTP ${ping.status}` };
-      const q = `SELECT * FROM "${config.INFLUX_MEASUREMENT}" ORDER BY time DESC LIMIT 1`;
+      // Bounded in time: an unbounded newest-point query reads every series' history on a big database.
+      const q = `SELECT * FROM "${config.INFLUX_MEASUREMENT}" WHERE time > now() - ${2 * stale}s ORDER BY time DESC LIMIT 1`;
       const res = await fetch(`${config.INFLUX_URL}/query?${new URLSearchParams({ db: config.INFLUX_DATABASE, q, epoch: 's', ...influxAuth })}`, { signal });
       if (!res.ok) return { ok: false, detail: `query answered HTTP ${res.status}` };
       const body = (await res.json()) as { results?: Array<{ series?: Array<{ values: unknown[][] }>; error?: string }> };
       const result = body.results?.[0];
       if (result?.error) return { ok: false, detail: result.error };
       const newest = result?.series?.[0]?.values[0]?.[0];
-      return freshness(typeof newest === 'number' ? newest : null, `${config.INFLUX_MEASUREMENT} point`, stale);
+      if (typeof newest !== 'number') return { ok: false, detail: `no ${config.INFLUX_MEASUREMENT} point in the last ${ageText(2 * stale)}` };
+      return freshness(newest, `${config.INFLUX_MEASUREMENT} point`, stale);
     },
   };
 
