@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { runProcess } from '../support/run';
 import { eventually, runToExit, scrape, startIssSim, startService, type IssSim, type RunningService } from '../support/services';
 
 const TICKERS = ['SBERP', 'SBER', 'GAZP'];
@@ -66,6 +67,15 @@ describe('worker-prometheus against the ISS simulator', () => {
       assert.ok(samples.has(`moex_poll_errors_total{reason="${reason}"}`), reason);
     }
     assertNoFakeValues(samples);
+  });
+
+  test('promtool check metrics finds nothing to say about the moex_* families', async () => {
+    const text = await (await fetch(`${worker.url}/metrics`)).text();
+    const { stdout, stderr } = await runProcess('promtool', ['check', 'metrics'], {}, undefined, text);
+    const complaints = `${stdout}\n${stderr}`.split('\n').filter((line) => line.includes('moex_'));
+    assert.deepEqual(complaints, []);
+    // It does lint: prom-client's own nodejs_* gauges named *_total are reported.
+    assert.match(`${stdout}${stderr}`, /nodejs_active_handles_total/);
   });
 
   const FAILURES: Array<[fault: string, reason: string]> = [
