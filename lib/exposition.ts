@@ -61,11 +61,6 @@ export class CachedExposition {
     this.current = null;
   }
 
-  /** The whole exposition text, as a scrape would get it. */
-  async text(): Promise<string> {
-    return Buffer.concat((await this.rendered()).parts).toString('utf8');
-  }
-
   async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const rendered = await this.rendered();
     const wantsGzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
