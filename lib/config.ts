@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import cron from 'node-cron';
 import { TICKER_PATTERN } from './moex/quote';
 
@@ -108,6 +109,16 @@ export const logShape = {
   LOG_LEVEL: oneOf('info', LOG_LEVELS),
 };
 
+/** Settings whose value is never echoed in an error line (passwords, tokens). */
+const SECRET_SETTINGS = new WeakSet<Setting<unknown>>();
+
+/** A password or token: like `text`, but a refused value is never printed. */
+export function secret(fallback = ''): Setting<string> {
+  const setting = text(fallback);
+  SECRET_SETTINGS.add(setting);
+  return setting;
+}
+
 export type ConfigShape = Record<string, Setting<unknown>>;
 export type ConfigOf<S extends ConfigShape> = { [K in keyof S]: ReturnType<S[K]> };
 
@@ -121,15 +132,34 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * The raw value of `variable`: from the environment, or (the Docker secrets convention) from the
+ * file that `<variable>_FILE` names, without its trailing newline. Setting both is refused.
+ */
+function rawValue(variable: string, env: NodeJS.ProcessEnv): { raw: string | undefined; fromFile: boolean } {
+  const fileVariable = `${variable}_FILE`;
+  const file = env[fileVariable];
+  if (file === undefined || file === '') return { raw: env[variable], fromFile: false };
+  if (env[variable] !== undefined) throw new ConfigError(variable, `set either ${variable} or ${fileVariable}, not both`);
+  try {
+    return { raw: fs.readFileSync(file, 'utf8').replace(/\r?\n$/, ''), fromFile: true };
+  } catch (err) {
+    throw new ConfigError(fileVariable, `cannot read ${JSON.stringify(file)}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+}
+
 /** Reads every variable of `shape` from `env`; throws ConfigError for the first bad one. */
 export function parseConfig<S extends ConfigShape>(shape: S, env: NodeJS.ProcessEnv): ConfigOf<S> {
   const config: Record<string, unknown> = {};
   for (const [variable, setting] of Object.entries(shape)) {
+    const { raw, fromFile } = rawValue(variable, env);
     try {
-      config[variable] = setting(env[variable]);
+      config[variable] = setting(raw);
     } catch (err) {
       if (!(err instanceof Problem)) throw err;
-      throw new ConfigError(variable, `${err.message} (got ${JSON.stringify(env[variable] ?? '')})`);
+      // A secret, or anything read from a secret file, is never echoed back into a log.
+      const shown = fromFile || SECRET_SETTINGS.has(setting) ? '' : ` (got ${JSON.stringify(raw ?? '')})`;
+      throw new ConfigError(variable, `${err.message}${shown}`);
     }
   }
   return config as ConfigOf<S>;

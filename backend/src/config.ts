@@ -1,4 +1,4 @@
-import { graphitePrefix, httpUrl, httpUrlOrOff, logShape, matching, nonEmpty, port, positiveInt, text, type ConfigOf } from '../../lib/config';
+import { graphitePrefix, httpUrl, httpUrlOrOff, logShape, matching, nonEmpty, port, positiveInt, secret, text, type ConfigOf } from '../../lib/config';
 
 /** The backend's environment (CONTRACT §2): where Prometheus is and what the status page probes. */
 export const backendShape = {
@@ -13,7 +13,7 @@ export const backendShape = {
   INFLUX_DATABASE: nonEmpty('pyexample', 'must name a database'),
   INFLUX_MEASUREMENT: matching('stocks', /^[A-Za-z0-9_]+$/, 'must be a plain measurement name'),
   INFLUX_USERNAME: text(''),
-  INFLUX_PASSWORD: text(''),
+  INFLUX_PASSWORD: secret(),
   /** Per-probe and per-Prometheus-query timeout. */
   PROBE_TIMEOUT_MS: positiveInt(2000),
   /** A store whose newest point is older than this is shown as stale; ISS data itself is ~15 min delayed. */

@@ -1,4 +1,4 @@
-import { graphitePrefix, hostname, httpUrlOrOff, logShape, moexShape, nonEmpty, oneOf, port, positiveInt, text, type ConfigOf } from '../../lib/config';
+import { graphitePrefix, hostname, httpUrlOrOff, logShape, moexShape, nonEmpty, oneOf, port, positiveInt, secret, text, type ConfigOf } from '../../lib/config';
 
 /** The scraper's environment (CONTRACT §2): the poller's plus the Graphite and InfluxDB sinks. */
 export const scraperShape = {
@@ -13,13 +13,13 @@ export const scraperShape = {
   GRAPHITE_PORT: port(2003),
   INFLUX_URL: httpUrlOrOff('http://127.0.0.1:8086'),
   INFLUX_API: oneOf('v2', ['v1', 'v2'], 'must be v2 (/api/v2/write: InfluxDB 1.8+, 2.x, 3.x) or v1 (/write: every 1.x)'),
-  INFLUX_TOKEN: text(''),
+  INFLUX_TOKEN: secret(),
   INFLUX_ORG: text(''),
   INFLUX_BUCKET: nonEmpty('pyexample/autogen', 'must name a bucket (1.8: database/retention-policy)'),
   INFLUX_DATABASE: nonEmpty('pyexample', 'must name a database'),
   INFLUX_RETENTION_POLICY: text(''),
   INFLUX_USERNAME: text(''),
-  INFLUX_PASSWORD: text(''),
+  INFLUX_PASSWORD: secret(),
   INFLUX_MEASUREMENT: nonEmpty('stocks', 'must name a measurement'),
   /** Points each sink keeps while its store is unreachable (oldest dropped beyond). */
   SCRAPER_BUFFER_POINTS: positiveInt(200_000),

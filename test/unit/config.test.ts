@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, test } from 'node:test';
-import { ConfigError, logShape, moexShape, parseConfig, port } from '../../lib/config';
+import { ConfigError, logShape, moexShape, nonEmpty, parseConfig, port, secret } from '../../lib/config';
 
 const shape = { ...moexShape, ...logShape, PORT: port(8000) };
 
@@ -46,4 +49,33 @@ describe('config', () => {
       );
     });
   }
+
+  describe('<NAME>_FILE (Docker secrets)', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'config-secret-'));
+    const file = path.join(dir, 'token');
+    fs.writeFileSync(file, 's3cret-token\n');
+    const secretShape = { TOKEN: secret(), NAME: nonEmpty('x', 'must not be empty') };
+
+    test('a variable is read from the file its _FILE names, without the trailing newline', () => {
+      assert.equal(parseConfig(secretShape, { TOKEN_FILE: file }).TOKEN, 's3cret-token');
+      assert.equal(parseConfig(secretShape, { TOKEN: 'inline' }).TOKEN, 'inline');
+    });
+
+    test('both set, or an unreadable file, is a ConfigError naming the variable', () => {
+      assert.throws(() => parseConfig(secretShape, { TOKEN: 'a', TOKEN_FILE: file }), (e: unknown) => e instanceof ConfigError && e.variable === 'TOKEN');
+      assert.throws(
+        () => parseConfig(secretShape, { TOKEN_FILE: path.join(dir, 'absent') }),
+        (e: unknown) => e instanceof ConfigError && e.variable === 'TOKEN_FILE' && /ENOENT/.test(e.message),
+      );
+    });
+
+    test('a refused value read from a file is not echoed in the error', () => {
+      const emptyFile = path.join(dir, 'empty');
+      fs.writeFileSync(emptyFile, '   \n');
+      assert.throws(
+        () => parseConfig({ NAME: nonEmpty('x', 'must not be empty') }, { NAME_FILE: emptyFile }),
+        (e: unknown) => e instanceof ConfigError && e.message === 'NAME: must not be empty',
+      );
+    });
+  });
 });
