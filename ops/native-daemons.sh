@@ -8,6 +8,7 @@
 #   ops/native-daemons.sh status [NAME...] one line each: running/answering, pid, URL (exit 1 if a named one is down)
 #   ops/native-daemons.sh url NAME         the URL (or udp:// / tcp:// address) a client uses
 #   ops/native-daemons.sh config prometheus   print the generated prometheus.yml
+#   ops/native-daemons.sh scheme           https when WEB_CONFIG_FILE has tls_server_config, else http
 #   ops/native-daemons.sh list             the names below
 #
 # Names: prometheus node-exporter carbon graphite-web statsd influxdb victoria-metrics
@@ -32,6 +33,12 @@
 #   PROMETHEUS_RETENTION (15d), PROMETHEUS_TARGETS ("job=host:port[,host:port][;job2=...]": replaces
 #   every scrape job of prometheus/prometheus.yml with exactly these; default: the file's jobs with
 #   their compose hostnames rewritten to 127.0.0.1 and the ports above).
+#   WEB_CONFIG_FILE (unset): exporter-toolkit web config (docs/security.md). When set, Prometheus and
+#   node-exporter get --web.config.file, our services read it (https, basic auth), every scrape job
+#   uses https (trusting the config's cert_file) and basic_auth with PROMETHEUS_USERNAME (prometheus)
+#   and PROMETHEUS_PASSWORD_FILE (default: prometheus_password next to the web config, as
+#   ./runner.sh secrets writes it); the backend trusts the certificate through NODE_EXTRA_CA_CERTS.
+#   Our services listen on BIND_ADDRESS (LISTEN_ADDRESS).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -63,6 +70,38 @@ NAMES=(prometheus node-exporter carbon graphite-web statsd influxdb victoria-met
 
 # Clients connect here; a wildcard bind is still reached through loopback.
 case $BIND_ADDRESS in 0.0.0.0 | '') HOST=127.0.0.1 ;; *) HOST=$BIND_ADDRESS ;; esac
+
+# WEB_CONFIG_FILE: "CERT_FILE HAS_USERS" (cert absolute, - when no TLS; 1/0), read with the YAML
+# parser the services use, so both sides understand the file alike.
+web_config_facts() {
+  (cd "$ROOT" && node -e '
+    const fs = require("fs"), path = require("path"), file = path.resolve(process.argv[1]);
+    const doc = require("yaml").parse(fs.readFileSync(file, "utf8")) || {};
+    const cert = doc.tls_server_config && doc.tls_server_config.cert_file;
+    const users = Object.keys(doc.basic_auth_users || {}).length > 0;
+    console.log(`${cert ? path.resolve(path.dirname(file), cert) : "-"} ${users ? 1 : 0}`);' "$1")
+}
+WEB_CERT=''
+WEB_USERS=0
+SCHEME=http
+if [ -n "${WEB_CONFIG_FILE:-}" ]; then
+  [ -r "$WEB_CONFIG_FILE" ] || { echo "native-daemons: WEB_CONFIG_FILE: cannot read '$WEB_CONFIG_FILE'" >&2; exit 2; }
+  WEB_CONFIG_FILE=$(realpath "$WEB_CONFIG_FILE")
+  read -r WEB_CERT WEB_USERS < <(web_config_facts "$WEB_CONFIG_FILE") ||
+    { echo "native-daemons: WEB_CONFIG_FILE: '$WEB_CONFIG_FILE' is not a web config" >&2; exit 2; }
+  [ "$WEB_CERT" != - ] || WEB_CERT=''
+  if [ -n "$WEB_CERT" ]; then
+    SCHEME=https
+    export NODE_EXTRA_CA_CERTS=${NODE_EXTRA_CA_CERTS:-$WEB_CERT}
+  fi
+  if [ "$WEB_USERS" = 1 ]; then
+    export PROMETHEUS_USERNAME=${PROMETHEUS_USERNAME:-prometheus}
+    if [ -z "${PROMETHEUS_PASSWORD_FILE:-}" ] && [ -z "${PROMETHEUS_PASSWORD:-}" ] && [ -r "$(dirname "$WEB_CONFIG_FILE")/prometheus_password" ]; then
+      export PROMETHEUS_PASSWORD_FILE=$(dirname "$WEB_CONFIG_FILE")/prometheus_password
+    fi
+  fi
+  export WEB_CONFIG_FILE
+fi
 
 # Debian's interpreter: the python3 first on PATH may be another build without Django.
 PYTHON=/usr/bin/python3
@@ -125,12 +164,22 @@ ports_in_use() {
   echo "${busy[*]}"
 }
 
-http_ok() { curl -fsS -o /dev/null --max-time 3 "$1" 2>/dev/null; }
+# With WEB_CONFIG_FILE: the certificate to trust, and the stack's user (curl reads it from
+# stdin, so the password never shows in the process list).
+http_ok() {
+  local args=(-fsS -o /dev/null --max-time 3)
+  [ -z "$WEB_CERT" ] || args+=(--cacert "$WEB_CERT")
+  if [ "$WEB_USERS" = 1 ] && [ -n "${PROMETHEUS_PASSWORD_FILE:-}" ]; then
+    printf 'user = "%s:%s"\n' "$PROMETHEUS_USERNAME" "$(cat "$PROMETHEUS_PASSWORD_FILE")" | curl -K - "${args[@]}" "$1" 2>/dev/null
+  else
+    curl "${args[@]}" "$1" 2>/dev/null
+  fi
+}
 
 url_of() {
   case $1 in
-    prometheus) echo "http://$HOST:$PROMETHEUS_PORT" ;;
-    node-exporter) echo "http://$HOST:$NODE_EXPORTER_PORT/metrics" ;;
+    prometheus) echo "$SCHEME://$HOST:$PROMETHEUS_PORT" ;;
+    node-exporter) echo "$SCHEME://$HOST:$NODE_EXPORTER_PORT/metrics" ;;
     carbon) echo "tcp://$HOST:$CARBON_PORT" ;;
     graphite-web) echo "http://$HOST:$GRAPHITE_WEB_PORT" ;;
     statsd) echo "udp://$HOST:$STATSD_PORT" ;;
@@ -138,9 +187,9 @@ url_of() {
     victoria-metrics) echo "http://$HOST:$VICTORIA_METRICS_PORT" ;;
     pushgateway) echo "http://$HOST:$PUSHGATEWAY_PORT" ;;
     iss-sim) echo "http://$HOST:$ISS_SIM_PORT/iss" ;;
-    worker) echo "http://$HOST:$WORKER_PORT" ;;
-    scraper) echo "http://$HOST:$SCRAPER_PORT" ;;
-    backend) echo "http://$HOST:$BACKEND_PORT" ;;
+    worker) echo "$SCHEME://$HOST:$WORKER_PORT" ;;
+    scraper) echo "$SCHEME://$HOST:$SCRAPER_PORT" ;;
+    backend) echo "$SCHEME://$HOST:$BACKEND_PORT" ;;
   esac
 }
 
@@ -156,8 +205,8 @@ statsd_healthy() {
 # True when NAME answers as its clients need it.
 answers() {
   case $1 in
-    prometheus) http_ok "http://$HOST:$PROMETHEUS_PORT/-/ready" ;;
-    node-exporter) http_ok "http://$HOST:$NODE_EXPORTER_PORT/metrics" ;;
+    prometheus) http_ok "$SCHEME://$HOST:$PROMETHEUS_PORT/-/ready" ;;
+    node-exporter) http_ok "$SCHEME://$HOST:$NODE_EXPORTER_PORT/metrics" ;;
     carbon) tcp_listening "$CARBON_PORT" && tcp_listening "$CARBON_QUERY_PORT" ;;
     graphite-web) http_ok "http://$HOST:$GRAPHITE_WEB_PORT/metrics/find?query=*" ;;
     statsd) udp_bound "$STATSD_PORT" && statsd_healthy ;;
@@ -165,17 +214,39 @@ answers() {
     victoria-metrics) http_ok "http://$HOST:$VICTORIA_METRICS_PORT/health" ;;
     pushgateway) http_ok "http://$HOST:$PUSHGATEWAY_PORT/-/ready" ;;
     iss-sim) http_ok "http://$HOST:$ISS_SIM_PORT/healthz" ;;
-    worker) http_ok "http://$HOST:$WORKER_PORT/healthz" ;;
-    scraper) http_ok "http://$HOST:$SCRAPER_PORT/healthz" ;;
-    backend) http_ok "http://$HOST:$BACKEND_PORT/healthz" ;;
+    worker) http_ok "$SCHEME://$HOST:$WORKER_PORT/healthz" ;;
+    scraper) http_ok "$SCHEME://$HOST:$SCRAPER_PORT/healthz" ;;
+    backend) http_ok "$SCHEME://$HOST:$BACKEND_PORT/healthz" ;;
   esac
 }
 
 # ---------------------------------------------------------------- configs
 
+# With WEB_CONFIG_FILE, what every scrape job needs: all targets are ours or trusted exporters,
+# which share the one web config (empty without it).
+scrape_security() {
+  [ -z "$WEB_CERT" ] || printf '    scheme: https\n    tls_config:\n      ca_file: "%s"\n' "$WEB_CERT"
+  if [ "$WEB_USERS" = 1 ]; then
+    [ -n "${PROMETHEUS_PASSWORD_FILE:-}" ] ||
+      die "WEB_CONFIG_FILE has basic_auth_users: set PROMETHEUS_PASSWORD_FILE (the password Prometheus scrapes with)"
+    printf '    basic_auth:\n      username: "%s"\n      password_file: "%s"\n' "$PROMETHEUS_USERNAME" "$(realpath "$PROMETHEUS_PASSWORD_FILE")"
+  fi
+}
+
+# Adds scrape_security's lines to every job of a prometheus.yml on stdin.
+with_scrape_security() {
+  local block; block=$(scrape_security)
+  if [ -z "$block" ]; then cat; return; fi
+  awk -v block="$block" '{ print } /^  - job_name:/ { print block }'
+}
+
 # prometheus/prometheus.yml with absolute rule paths, 127.0.0.1 targets and,
 # when asked, another interval or another set of scrape jobs.
 prometheus_config() {
+  prometheus_jobs | with_scrape_security
+}
+
+prometheus_jobs() {
   local src=$ROOT/prometheus/prometheus.yml
   local sed_args=(
     -e "s#^\([[:space:]]*-[[:space:]]*\)rules/#\1$ROOT/prometheus/rules/#"
@@ -226,11 +297,15 @@ prepare_prometheus() {
 $check"
   CMD=(prometheus "--config.file=$d/prometheus.yml" "--storage.tsdb.path=$d/data"
        "--storage.tsdb.retention.time=${PROMETHEUS_RETENTION:-15d}"
-       "--web.listen-address=$BIND_ADDRESS:$PROMETHEUS_PORT" --web.enable-lifecycle)
+       "--web.listen-address=$BIND_ADDRESS:$PROMETHEUS_PORT")
+  # /-/reload and /-/quit: only behind the web config's authentication.
+  [ -z "${WEB_CONFIG_FILE:-}" ] || CMD+=("--web.config.file=$WEB_CONFIG_FILE")
+  [ "$WEB_USERS" = 0 ] || CMD+=(--web.enable-lifecycle)
 }
 
 prepare_node-exporter() {
   CMD=(prometheus-node-exporter "--web.listen-address=$BIND_ADDRESS:$NODE_EXPORTER_PORT")
+  [ -z "${WEB_CONFIG_FILE:-}" ] || CMD+=("--web.config.file=$WEB_CONFIG_FILE")
   # Debian enables the systemd collector; without systemd (containers) it logs an error per scrape.
   [ -S /run/systemd/private ] || CMD+=(--no-collector.systemd)
 }
@@ -397,7 +472,7 @@ prepare_pushgateway() {
 prepare_service() {
   local svc=$1 port=$2
   mkdir -p "$(data_dir "$svc")"
-  CMD=(env "PORT=$port" "$ROOT/runner.sh" "$svc")
+  CMD=(env "PORT=$port" "LISTEN_ADDRESS=$BIND_ADDRESS" "$ROOT/runner.sh" "$svc")
 }
 prepare_iss-sim() { prepare_service iss-sim "$ISS_SIM_PORT"; }
 prepare_worker() { prepare_service worker "$WORKER_PORT"; }
@@ -538,6 +613,7 @@ main() {
     config) [ "${1:-}" = prometheus ] || die "config: only 'prometheus' has a generated config to print"
       prometheus_config ;;
     list) printf '%s\n' "${NAMES[@]}" ;;
+    scheme) echo "$SCHEME" ;;
     help | -h | --help) usage ;;
     *) usage >&2; die "unknown command '$cmd'" ;;
   esac
