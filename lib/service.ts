@@ -1,5 +1,6 @@
 import http, { type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
 import https from 'node:https';
+import type { Duplex } from 'node:stream';
 import { createAuthGuard } from './http-auth';
 import type { Logger } from './log';
 import type { WebConfig } from './web-config';
@@ -36,7 +37,25 @@ export type Route = (req: IncomingMessage, res: ServerResponse) => void | Promis
 export function createServer(handler: RequestListener, web: WebConfig | null, log: Logger, { authenticate = true } = {}): http.Server {
   const guard = authenticate && web && web.users.size > 0 ? createAuthGuard(web.users, log) : null;
   const guarded: RequestListener = guard ? (req, res) => guard(req, res, () => handler(req, res)) : handler;
-  return web?.tls ? https.createServer({ cert: web.tls.cert, key: web.tls.key }, guarded) : http.createServer(guarded);
+  const server = web?.tls ? https.createServer({ cert: web.tls.cert, key: web.tls.key }, guarded) : http.createServer(guarded);
+  server.on('clientError', answerMalformedRequest);
+  return server;
+}
+
+/**
+ * A request node's parser refuses (bytes outside ASCII in the request line, oversized headers...)
+ * never reaches a handler; it still gets a JSON answer, like every other error.
+ */
+function answerMalformedRequest(err: NodeJS.ErrnoException, socket: Duplex): void {
+  // As node's own handler: nothing to answer once an answer has started on this connection.
+  const answering = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent;
+  if (!socket.writable || answering || !err.code?.startsWith('HPE_')) return void socket.destroy();
+  const [status, text] = err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large'] : [400, 'Bad Request'];
+  const body = JSON.stringify({ error: 'malformed request' });
+  // A HEAD answer has no body, or the client reads it as the start of a next answer.
+  const head = (err as { rawPacket?: Buffer }).rawPacket?.subarray(0, 5).toString('latin1') === 'HEAD ';
+  const headers = `HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`;
+  socket.end(head ? headers : headers + body);
 }
 
 /** A small HTTP server for the pollers: /healthz, /readyz and the given GET routes; JSON 404/405/500 otherwise. */

@@ -80,10 +80,14 @@ export function createApp({ prometheus, checkStatus, log, users, rateLimitPerMin
       standardHeaders: 'draft-8',
       legacyHeaders: false,
       skip: (req) => req.path === '/healthz',
+      // No proxy in front by default: X-Forwarded-For is the client's own claim, ignored (not an error to log).
+      validate: { xForwardedForHeader: false },
       handler: (_req, _res, next) => next(new HttpError(429, `more than ${rateLimitPerMinute} requests per minute from this client; retry later`)),
     }),
   );
   if (users && users.size > 0) app.use(createAuthGuard(users, log));
+  // No CORS here: Express's automatic OPTIONS answer (text/plain) is replaced by a JSON 405.
+  app.use((req, _res, next) => next(req.method === 'OPTIONS' ? new HttpError(405, 'method not allowed') : undefined));
   app.use(express.json({ limit: MAX_BODY_BYTES }));
 
   app.get('/healthz', SCHEMAS.none, (_req, res) => void res.json({ status: 'ok' }));
@@ -149,7 +153,9 @@ export function createApp({ prometheus, checkStatus, log, users, rateLimitPerMin
     else if (err instanceof URIError) [status, message] = [400, 'malformed URL'];
     else if (isClientError(err)) [status, message] = [err.status, err.expose && err.status !== 400 ? err.message : 'malformed request'];
     else log.error({ err, path: req.path }, 'request failed');
-    res.status(status).json({ error: message });
+    // A static file's headers may already be set (send sets Content-Type before a 416): the error is JSON.
+    res.removeHeader('Content-Range');
+    res.status(status).type('application/json').json({ error: message });
   });
   return app;
 }
