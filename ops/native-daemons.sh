@@ -74,6 +74,7 @@ case $BIND_ADDRESS in 0.0.0.0 | '') HOST=127.0.0.1 ;; *) HOST=$BIND_ADDRESS ;; e
 # WEB_CONFIG_FILE: "CERT_FILE HAS_USERS" (cert absolute, - when no TLS; 1/0), read with the YAML
 # parser the services use, so both sides understand the file alike.
 web_config_facts() {
+  # shellcheck disable=SC2016 # JavaScript, not shell
   (cd "$ROOT" && node -e '
     const fs = require("fs"), path = require("path"), file = path.resolve(process.argv[1]);
     const doc = require("yaml").parse(fs.readFileSync(file, "utf8")) || {};
@@ -97,7 +98,8 @@ if [ -n "${WEB_CONFIG_FILE:-}" ]; then
   if [ "$WEB_USERS" = 1 ]; then
     export PROMETHEUS_USERNAME=${PROMETHEUS_USERNAME:-prometheus}
     if [ -z "${PROMETHEUS_PASSWORD_FILE:-}" ] && [ -z "${PROMETHEUS_PASSWORD:-}" ] && [ -r "$(dirname "$WEB_CONFIG_FILE")/prometheus_password" ]; then
-      export PROMETHEUS_PASSWORD_FILE=$(dirname "$WEB_CONFIG_FILE")/prometheus_password
+      PROMETHEUS_PASSWORD_FILE=$(dirname "$WEB_CONFIG_FILE")/prometheus_password
+      export PROMETHEUS_PASSWORD_FILE
     fi
   fi
   export WEB_CONFIG_FILE
@@ -255,6 +257,9 @@ prometheus_jobs() {
     -e "s#\bworker-prometheus:8000\b#$HOST:$WORKER_PORT#"
     -e "s#\bscraper:8001\b#$HOST:$SCRAPER_PORT#"
     -e "s#\bbackend:8998\b#$HOST:$BACKEND_PORT#"
+    # The compose secrets' scrape security; with_scrape_security puts in WEB_CONFIG_FILE's.
+    -e '/^    scheme: https$/d' -e '/^    tls_config:$/d' -e '/^      ca_file: /d'
+    -e '/^    basic_auth:$/d' -e '/^      username: /d' -e '/^      password_file: /d'
   )
   if [ -n "${PROMETHEUS_SCRAPE_INTERVAL:-}" ]; then
     [[ $PROMETHEUS_SCRAPE_INTERVAL =~ ^[0-9]+(ms|s|m|h)$ ]] ||
