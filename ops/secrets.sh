@@ -9,10 +9,10 @@
 #                                  user names and settings, since compose reads passwords from
 #                                  the files below (docs/security.md)
 #   secrets/web-config.yml         exporter-toolkit web config: tls_server_config (the files
-#                                  below) and basic_auth_users {STACK_USER: bcrypt hash}
+#                                  below) and basic_auth_users {prometheus: bcrypt hash}
 #   secrets/tls.crt, tls.key       self-signed certificate (10 years) for localhost, 127.0.0.1
 #                                  and the compose service names
-#   secrets/prometheus_password    STACK_USER's password in clear: what Prometheus
+#   secrets/prometheus_password    the user prometheus's password in clear: what Prometheus
 #                                  (password_file), the backend and Grafana send
 #   secrets/grafana_admin_password, influxdb_admin_password, influxdb_user_password,
 #   secrets/influxdb_token         INFLUXDB_USER:influxdb_user_password (the scraper's v2 token)
@@ -20,14 +20,15 @@
 #
 # --env-only   only .env (what ops/containers.sh may call when .env is missing)
 # --force      replace existing files (new passwords: see docs/security.md, rotation)
-# Environment: ENV_FILE (<repo>/.env), SECRETS_DIR (<repo>/secrets), STACK_USER (prometheus).
+# Environment: ENV_FILE (<repo>/.env), SECRETS_DIR (<repo>/secrets).
 # Needs openssl and node (bcryptjs from node_modules). Prints file names, never a secret.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 ENV_FILE=${ENV_FILE:-$ROOT/.env}
 SECRETS_DIR=${SECRETS_DIR:-$ROOT/secrets}
-STACK_USER=${STACK_USER:-prometheus}
+# The stack's one user of the web config; prometheus/prometheus.yml and docker-compose.yml name it too.
+STACK_USER=prometheus
 
 force=false
 env_only=false
