@@ -56,8 +56,9 @@ export function createApp({ prometheus, checkStatus, log }: BackendDeps): expres
 
   const validTicker = (req: Request): string => {
     const ticker = String(req.params.ticker);
-    if (!TICKER_PATTERN.test(ticker)) throw new HttpError(400, 'ticker must be 1-12 upper-case letters or digits, such as SBER');
-    return ticker;
+    if (!TICKER_PATTERN.test(ticker)) throw new HttpError(400, 'ticker must be a SECID: 1-20 letters, digits or _, such as SBER or USD000UTSTOM');
+    // SECIDs are matched case-insensitively (futures such as SiZ7); the cache key is the canonical form.
+    return ticker.toUpperCase();
   };
 
   const app = express();
@@ -82,7 +83,7 @@ export function createApp({ prometheus, checkStatus, log }: BackendDeps): expres
 
   app.get('/api/quotes/:ticker', (async (req, res) => {
     const ticker = validTicker(req);
-    const quote = (await quotes()).find((q) => q.ticker === ticker);
+    const quote = (await quotes()).find((q) => q.ticker.toUpperCase() === ticker);
     if (!quote) throw new HttpError(404, `no quote for ${ticker}`);
     res.json(quote);
   }) as AsyncRoute);
@@ -99,7 +100,7 @@ export function createApp({ prometheus, checkStatus, log }: BackendDeps): expres
       const series = await prometheus.queryRange(lastPricePromql(ticker), end - rangeSeconds, end, stepSeconds);
       return (series[0]?.values ?? []).map(([t, v]): [number, number] => [t, Number(v)]);
     });
-    if (points.length === 0 && !(await quotes()).some((q) => q.ticker === ticker)) throw new HttpError(404, `no quote for ${ticker}`);
+    if (points.length === 0 && !(await quotes()).some((q) => q.ticker.toUpperCase() === ticker)) throw new HttpError(404, `no quote for ${ticker}`);
     res.json({ ticker, points });
   }) as AsyncRoute);
 
