@@ -2,7 +2,9 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { POLL_FAILURE_REASONS, type PollFailureReason } from './moex/errors';
 
 /** How one board's poll ended. */
-export type BoardPollResult = { ok: true; missingTickers: number; invalidValues: number } | { ok: false; reason: PollFailureReason };
+export type BoardPollResult =
+  | { ok: true; missingTickers: number; invalidValues: number; simulated: boolean }
+  | { ok: false; reason: PollFailureReason };
 
 /** The moex_up / moex_board_up / moex_poll_* family (CONTRACT §4), shared by every service that polls ISS. */
 export interface PollMetrics {
@@ -45,7 +47,14 @@ export function registerPollMetrics(registry: Registry, boards: readonly string[
     boardUp.set({ board }, 0);
   }
   up.set(0);
+  const simulatedFeed = new Gauge({
+    name: 'moex_simulated_feed',
+    help: '1 while a board is answered by the ISS simulator (made-up prices), 0 for MOEX itself',
+    registers,
+  });
+  simulatedFeed.set(0);
   const missingByBoard = new Map<string, number>();
+  const simulatedBoards = new Set<string>();
 
   return {
     recordBoard(board, result) {
@@ -56,6 +65,9 @@ export function registerPollMetrics(registry: Registry, boards: readonly string[
         return;
       }
       missingByBoard.set(board, result.missingTickers);
+      if (result.simulated) simulatedBoards.add(board);
+      else simulatedBoards.delete(board);
+      simulatedFeed.set(simulatedBoards.size > 0 ? 1 : 0);
       missing.set([...missingByBoard.values()].reduce((a, b) => a + b, 0));
       invalid.inc(result.invalidValues);
     },

@@ -65,7 +65,7 @@ export function startQuotePolling(
       token: config.MOEX_ISS_TOKEN,
     });
     log.info({ url: client.url, market: source.kind }, 'polling ISS board');
-    return createBoardPoller({ fetchBoardSnapshot: client.fetchBoardSnapshot, source, metrics, log });
+    return createBoardPoller({ ...client, source, metrics, log });
   });
   log.info({ boards: sources.length, schedule: config.POLL_SCHEDULE, token: config.MOEX_ISS_TOKEN ? 'set' : 'none' }, 'polling ISS');
 

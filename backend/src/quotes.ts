@@ -29,8 +29,19 @@ const FIELD_OF_METRIC: Record<string, NumericField | 'trading' | 'timestamp' | '
   moex_data_delay_seconds: 'delaySeconds',
 };
 
-/** One query for every quote family of every ticker. */
-export const QUOTES_PROMQL = `{__name__=~"${Object.keys(FIELD_OF_METRIC).join('|')}"}`;
+/** One query for every quote family of every ticker, and whether the feed is the simulator. */
+export const QUOTES_PROMQL = `{__name__=~"${[...Object.keys(FIELD_OF_METRIC), 'moex_simulated_feed'].join('|')}"}`;
+
+/** What /api/quotes answers: the quotes, and `simulated` when their prices come from the ISS simulator. */
+export interface QuotesAnswer {
+  quotes: ApiQuote[];
+  simulated: boolean;
+}
+
+export function quotesAnswerFromSamples(samples: readonly VectorSample[], nowSeconds: number): QuotesAnswer {
+  const simulated = samples.some((s) => s.metric.__name__ === 'moex_simulated_feed' && s.value[1] === '1');
+  return { quotes: quotesFromSamples(samples, nowSeconds), simulated };
+}
 
 /**
  * The price series of one ticker, for history: its last price, or an index's value. SECIDs match

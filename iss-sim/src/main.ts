@@ -123,6 +123,8 @@ function serveIss(req: IncomingMessage, res: ServerResponse, url: URL, engine: s
     const text = Buffer.from(JSON.stringify(body));
     const payload = gzip ? gzipSync(text) : text;
     res.writeHead(200, {
+      // Says plainly that these prices are made up: the stack shows SIMULATED wherever it shows them.
+      'X-MOEX-Simulator': '1',
       'Content-Type': 'application/json; charset=utf-8',
       'Content-Length': payload.length,
       ...(gzip ? { 'Content-Encoding': 'gzip' } : {}),

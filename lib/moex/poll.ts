@@ -6,6 +6,8 @@ import { parseBoardSnapshot, type BoardSnapshot } from './parse';
 
 export interface BoardPollerOptions {
   fetchBoardSnapshot(): Promise<unknown>;
+  /** The last answer came from the ISS simulator. */
+  lastAnswerSimulated(): boolean;
   source: BoardSource;
   metrics: PollMetrics;
   log: Logger;
@@ -15,7 +17,7 @@ export interface BoardPollerOptions {
  * One poll of one board: fetch, parse, record the board's moex_poll_* metrics, log what changed.
  * Resolves to the snapshot, or null when the poll failed (already counted and logged).
  */
-export function createBoardPoller({ fetchBoardSnapshot, source, metrics, log: parentLog }: BoardPollerOptions) {
+export function createBoardPoller({ fetchBoardSnapshot, lastAnswerSimulated, source, metrics, log: parentLog }: BoardPollerOptions) {
   const { board } = source;
   const log = parentLog.child({ board });
   // Logged once per change, not once per poll: a delisted ticker must not flood the log.
@@ -29,7 +31,8 @@ export function createBoardPoller({ fetchBoardSnapshot, source, metrics, log: pa
       if (snapshot.quotes.length === 0) {
         throw new PollError('validation', `board ${board} returned none of the requested securities`);
       }
-      metrics.recordBoard(board, { ok: true, missingTickers: snapshot.missingTickers.length, invalidValues: snapshot.invalidValues.length });
+      const simulated = lastAnswerSimulated();
+      metrics.recordBoard(board, { ok: true, missingTickers: snapshot.missingTickers.length, invalidValues: snapshot.invalidValues.length, simulated });
 
       const missing = snapshot.missingTickers.join(',');
       if (missing !== lastMissing) {
