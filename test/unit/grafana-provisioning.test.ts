@@ -3,11 +3,13 @@
 // and the JSON matches its generator. The interpolation helpers the integration test
 // relies on (test/integration/dashboards.test.ts) are pinned here to Grafana's formats.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { renderDashboards } from '../../grafana/generator/main';
 import {
   allPanels,
+  DASHBOARD_DIR,
   DASHBOARD_PROVIDERS_FILE,
   type DatasourceRef,
   GRAFANA_BUILTIN_UID,
@@ -21,8 +23,9 @@ import {
   targetDatasourceUid,
   variables,
 } from '../../grafana/testing/dashboards';
+import { ANY_VALUE_FIXES, dashboardValidator, readDashboardSchema, withAnyValueFixes } from '../../grafana/testing/schema';
 import { calculateIntervalMs, interpolate, parseDurationS, type QueryContext, rateIntervalS, referencedNames, type VariableSelection } from '../../grafana/testing/interpolate';
-import { evaluateJsonPath, selectionsFor } from '../../grafana/testing/store-queries';
+import { infinityRows, selectionsFor, selectPath } from '../../grafana/testing/store-queries';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const datasources = loadDatasources();
@@ -67,8 +70,8 @@ function assertDatasourceRef(ref: unknown, where: string): void {
 
 /** The query text of a target, whatever its datasource. */
 function queryText(target: Record<string, unknown>): string {
-  const fields = target.fields as Array<{ jsonPath: string }> | undefined;
-  return [target.expr, target.target, target.query, target.urlPath, ...(fields ?? []).map((f) => f.jsonPath)].filter((q) => typeof q === 'string').join('\n');
+  const columns = target.columns as Array<{ selector: string }> | undefined;
+  return [target.expr, target.target, target.query, target.url, target.root_selector, ...(columns ?? []).map((c) => c.selector)].filter((q) => typeof q === 'string').join('\n');
 }
 
 describe('Grafana datasource provisioning', () => {
@@ -86,7 +89,7 @@ describe('Grafana datasource provisioning', () => {
       ['prometheus', 'prometheus', 'http://prometheus:9090'],
       ['graphite', 'graphite', 'http://graphite:80'],
       ['influxdb', 'influxdb', 'http://influxdb:8086'],
-      ['backend-api', 'marcusolsson-json-datasource', 'http://backend:8998'],
+      ['backend-api', 'yesoreyeram-infinity-datasource', 'http://backend:8998'],
     ]);
     assert.deepEqual(
       datasources.filter((d) => d.isDefault).map((d) => d.uid),
@@ -122,10 +125,10 @@ describe('Grafana dashboard provider', () => {
 });
 
 describe('Grafana dashboards', () => {
-  it('are exactly what grafana/generator produces (run: node --import tsx grafana/generator/main.ts)', () => {
+  it('are byte for byte what grafana/generator produces (run: node --import tsx grafana/generator/main.ts)', () => {
     const generated = renderDashboards();
     assert.deepEqual([...generated.keys()].sort(), [...dashboards.keys()]);
-    for (const [file, text] of generated) assert.deepEqual(dashboards.get(file), JSON.parse(text), `grafana/dashboards/${file} is stale`);
+    for (const [file, text] of generated) assert.equal(readFileSync(path.join(DASHBOARD_DIR, file), 'utf8'), text, `grafana/dashboards/${file} is stale`);
   });
 
   it('have unique uids and titles and a current schema', () => {
@@ -245,6 +248,46 @@ describe('Grafana dashboards', () => {
   });
 });
 
+describe("Grafana dashboards against Grafana's dashboard JSON schema (grafana/schema/)", () => {
+  const validate = dashboardValidator();
+  const copyOf = (uid: string): GrafanaDashboard => structuredClone([...dashboards.values()].find((d) => d.uid === uid) as GrafanaDashboard);
+
+  for (const [file, dashboard] of dashboards) {
+    it(`${file} is valid`, () => {
+      assert.deepEqual(validate(dashboard), [], `${file} does not match grafana/schema/dashboard.jsonschema.json`);
+    });
+  }
+
+  it('rejects a broken dashboard, naming each problem', () => {
+    const broken = copyOf('moex-prometheus') as GrafanaDashboard & Record<string, unknown>;
+    const [, panel] = broken.panels as [GrafanaPanel, GrafanaPanel];
+    delete (panel.gridPos as Partial<NonNullable<GrafanaPanel['gridPos']>>).w;
+    panel.fieldConfig = { defaults: { thresholds: { mode: 'absolute', steps: [{ color: 'green', value: 'zero' }] } }, overrides: [] };
+    broken.schemaVersion = '42' as unknown as number;
+    broken.panelz = [];
+    delete broken.templating;
+    const errors = validate(broken).join('\n');
+    for (const expected of [
+      "/panels/1/gridPos: must have required property 'w'",
+      '/panels/1/fieldConfig/defaults/thresholds/steps/0/value: must be number',
+      '/schemaVersion: must be integer',
+      '/: must NOT have additional properties (panelz)',
+      "/: must have required property 'templating'",
+    ]) {
+      assert.ok(errors.includes(expected), `expected "${expected}" among:\n${errors}`);
+    }
+  });
+
+  it('relaxes the exported schema only where a committed dashboard needs it', () => {
+    for (const fix of ANY_VALUE_FIXES) {
+      const strict = dashboardValidator(withAnyValueFixes(readDashboardSchema(), ANY_VALUE_FIXES.filter((f) => f !== fix)));
+      const rejected = [...dashboards.values()].filter((d) => strict(d).length > 0);
+      assert.ok(rejected.length > 0, `${fix.pointer} (${fix.why}) is relaxed but no dashboard needs it`);
+    }
+    assert.throws(() => withAnyValueFixes(readDashboardSchema(), [{ pointer: '/definitions/Nope/properties/x', why: '' }]), /no \/definitions\/Nope/);
+  });
+});
+
 describe('Grafana query interpolation (as the integration test sends it)', () => {
   const ctx = (kind: QueryContext['kind'], vars: Record<string, VariableSelection>): QueryContext => ({
     kind,
@@ -296,11 +339,15 @@ describe('Grafana query interpolation (as the integration test sends it)', () =>
     );
   });
 
-  it('evaluates the JSONPath subset of the backend API panels like JSONPath-Plus', () => {
-    const doc = { quotes: [{ ticker: 'SBER', bid: null }, { ticker: 'GAZP', bid: 1 }] };
-    assert.deepEqual(evaluateJsonPath(doc, '$.quotes[*].ticker'), ['SBER', 'GAZP']);
-    assert.deepEqual(evaluateJsonPath(doc, '$.quotes[*].bid'), [null, 1]);
-    assert.deepEqual(evaluateJsonPath(doc, '$.quotes[*].nope'), []);
-    assert.deepEqual(evaluateJsonPath(doc, '$.quotes[1].ticker'), ['GAZP']);
+  it('makes rows of an Infinity JSON answer the way its backend parser does', () => {
+    const doc = { quotes: [{ ticker: 'SBER', bid: null }, { ticker: 'GAZP', bid: 1 }], nested: { list: [] } };
+    assert.equal(selectPath(doc, '$.quotes'), doc.quotes);
+    assert.deepEqual(selectPath(doc, '$.nested.list'), []);
+    assert.equal(selectPath(doc, '$.nope.deeper'), undefined);
+    assert.throws(() => selectPath(doc, 'quotes[*]'), /not of the form/);
+    const columns = [{ selector: 'ticker', text: 'Ticker', type: 'string' }, { selector: 'bid', text: 'Bid', type: 'number' }];
+    assert.deepEqual(infinityRows(doc, '$.quotes', columns), [['SBER', null], ['GAZP', 1]]);
+    assert.throws(() => infinityRows(doc, '$.nested', columns), /not an array/);
+    assert.throws(() => infinityRows({ quotes: [1] }, '$.quotes', columns), /not an object/);
   });
 });
