@@ -112,6 +112,19 @@ describe('Grafana datasource provisioning', () => {
   });
 });
 
+describe('Grafana plugins', () => {
+  it('installs, at a pinned version and before provisioning, every plugin the provisioning uses', () => {
+    const compose = readYaml(path.join(ROOT, 'docker-compose.yml')) as { services: { grafana: { environment: Record<string, string> } } };
+    const installed = compose.services.grafana.environment.GF_PLUGINS_PREINSTALL_SYNC?.split(',') ?? [];
+    for (const p of installed) assert.match(p, /^[a-z0-9-]+@\d+\.\d+\.\d+$/, `${p}: id@version`);
+    // Plugin ids are <org>-<name>-<type>; Grafana's built-in datasources and panels have no dash.
+    const types = [...datasources.map((d) => d.type), ...[...dashboards.values()].flatMap((d) => allPanels(d).map((p) => p.type))];
+    const needed = [...new Set(types.filter((t) => t.includes('-')))].sort();
+    assert.deepEqual(needed, ['grafana-clock-panel', 'yesoreyeram-infinity-datasource']);
+    assert.deepEqual(installed.map((p) => p.split('@')[0]).sort(), needed);
+  });
+});
+
 describe('Grafana dashboard provider', () => {
   it('loads /var/lib/grafana/dashboards into the MOEX folder', () => {
     const doc = readYaml(DASHBOARD_PROVIDERS_FILE) as { apiVersion: number; providers: Array<Record<string, unknown>> };
