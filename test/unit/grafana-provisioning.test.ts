@@ -1,9 +1,12 @@
-// Grafana provisioning and dashboards, checked without Grafana or network: the files
-// parse, reference only provisioned datasources by uid, use only contract metric names,
-// and the JSON matches its generator. The interpolation helpers the integration test
-// relies on (test/integration/dashboards.test.ts) are pinned here to Grafana's formats.
+// Grafana provisioning and dashboards, checked without Grafana or network (a loopback
+// server at most): the files parse, reference only provisioned datasources by uid, use only
+// contract metric names, match Grafana's dashboard schema and are exactly the generator's
+// output. The helpers the integration test relies on (test/integration/dashboards.test.ts)
+// are pinned here to Grafana's and the datasources' formats.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { renderDashboards } from '../../grafana/generator/main';
@@ -25,7 +28,7 @@ import {
 } from '../../grafana/testing/dashboards';
 import { ANY_VALUE_FIXES, dashboardValidator, readDashboardSchema, withAnyValueFixes } from '../../grafana/testing/schema';
 import { calculateIntervalMs, interpolate, parseDurationS, type QueryContext, rateIntervalS, referencedNames, type VariableSelection } from '../../grafana/testing/interpolate';
-import { infinityRows, selectionsFor, selectPath } from '../../grafana/testing/store-queries';
+import { infinityRows, runTarget, selectionsFor, selectPath } from '../../grafana/testing/store-queries';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const datasources = loadDatasources();
@@ -350,6 +353,33 @@ describe('Grafana query interpolation (as the integration test sends it)', () =>
         ['GAZP+SBER', ['GAZP', 'SBER'], undefined],
       ],
     );
+  });
+
+  it("runs the committed Infinity panels' queries against the backend URL and rejects a column no row has", async (t) => {
+    const answers: Record<string, unknown> = {
+      '/api/quotes': { quotes: [{ ticker: 'SBER', last: 300.5, changePercent: 1.2, volume: 10, trading: true, ageSeconds: 900 }] },
+      '/api/status': { components: [{ name: 'prometheus', ok: true, latencyMs: 3, detail: 'up' }] },
+    };
+    const requested: string[] = [];
+    const server = createServer((req, res) => {
+      requested.push(req.url ?? '');
+      res.writeHead(answers[req.url ?? ''] ? 200 : 404, { 'content-type': 'application/json' }).end(JSON.stringify(answers[req.url ?? ''] ?? {}));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    t.after(() => server.close());
+    const stores = { prometheus: '', graphite: '', influxdb: '', influxDatabase: '', backend: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+    const infinityPanels = [...dashboards.values()].flatMap((d) => queryPanels(d)).filter((p) => (p.datasource as DatasourceRef | undefined)?.uid === 'backend-api');
+    assert.equal(infinityPanels.length, 2);
+    const run = (panel: GrafanaPanel, target: Record<string, unknown>) =>
+      runTarget({ kind: 'yesoreyeram-infinity-datasource', panel, target: { refId: 'A', ...target }, fromMs: 0, toMs: 3_600_000, rangeFrom: 'now-1h', scrapeIntervalS: 15, variables: new Map() }, stores);
+    for (const panel of infinityPanels) {
+      const target = (panel.targets ?? [])[0] as Record<string, unknown>;
+      const outcome = await run(panel, target);
+      assert.equal(outcome.nonNull, (target.columns as unknown[]).length, `${panel.title}: one value per column of the one row`);
+      await assert.rejects(run(panel, { ...target, columns: [...(target.columns as unknown[]), { selector: 'nope', text: 'Nope', type: 'string' }] }), /no row has nope/);
+      await assert.rejects(run(panel, { ...target, root_selector: '$.missing' }), /is not an array/);
+    }
+    assert.deepEqual([...new Set(requested)].sort(), ['/api/quotes', '/api/status']);
   });
 
   it('makes rows of an Infinity JSON answer the way its backend parser does', () => {
