@@ -132,7 +132,6 @@ export function stat(spec: QueryPanelSpec & { sparkline?: boolean; fields?: stri
 export function table(spec: QueryPanelSpec & { overrides?: Array<{ name: string; properties: dashboard.DynamicConfigValue[] }> }): tablePanel.PanelBuilder {
   const panel = queryPanel(new tablePanel.PanelBuilder(), spec)
     .align(common.FieldTextAlignment.Auto)
-    .cellOptions({ type: common.TableCellDisplayMode.Auto })
     .inspect(false)
     .showHeader(true)
     .cellHeight(common.TableCellHeight.Sm);

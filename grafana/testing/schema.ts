@@ -1,7 +1,7 @@
 /**
- * Grafana's dashboard JSON schema (vendored in grafana/schema/, see its README) as a
- * validator for the tests: test/unit/grafana-provisioning.test.ts checks every
- * provisioned dashboard with it.
+ * Grafana's dashboard and panel JSON schemas (vendored in grafana/schema/, see its README)
+ * as validators for the tests: test/unit/grafana-provisioning.test.ts checks every
+ * provisioned dashboard, and every panel's options and custom field config, with them.
  */
 import Ajv, { type ErrorObject } from 'ajv';
 import { readFileSync } from 'node:fs';
@@ -47,13 +47,56 @@ export function withAnyValueFixes(schema: JsonObject, fixes = ANY_VALUE_FIXES): 
 /** "/panels/3/gridPos: must have required property 'w'" per problem; [] when valid. */
 export type DashboardValidator = (dashboard: unknown) => string[];
 
-export function dashboardValidator(schema: JsonObject = withAnyValueFixes(readDashboardSchema())): DashboardValidator {
+function newAjv(): Ajv {
   const ajv = new Ajv({ allErrors: true, strict: false });
   // Snapshot timestamps are RFC 3339; no dashboard here has one.
   ajv.addFormat('date-time', (s: string) => !Number.isNaN(Date.parse(s)));
-  const validate = ajv.compile(schema);
-  return (dashboard) => {
-    if (validate(dashboard)) return [];
-    return (validate.errors ?? []).map((e: ErrorObject) => `${e.instancePath || '/'}: ${e.message ?? e.keyword}${e.keyword === 'additionalProperties' ? ` (${String((e.params as { additionalProperty?: string }).additionalProperty)})` : ''}`);
+  return ajv;
+}
+
+function describeErrors(errors: ErrorObject[] | null | undefined, prefix = ''): string[] {
+  return (errors ?? []).map((e) => {
+    const extra = e.keyword === 'additionalProperties' ? ` (${String((e.params as { additionalProperty?: string }).additionalProperty)})` : '';
+    return `${prefix}${e.instancePath || '/'}: ${e.message ?? e.keyword}${extra}`;
+  });
+}
+
+export function dashboardValidator(schema: JsonObject = withAnyValueFixes(readDashboardSchema())): DashboardValidator {
+  const validate = newAjv().compile(schema);
+  return (dashboard) => (validate(dashboard) ? [] : describeErrors(validate.errors));
+}
+
+/** Panel types with a vendored schema (grafana/schema/<type>.jsonschema.json): their `Options` and `FieldConfig`. */
+export const PANEL_SCHEMA_TYPES = ['timeseries', 'stat', 'table', 'heatmap'] as const;
+
+export interface PanelLike {
+  type: string;
+  options?: unknown;
+  fieldConfig?: { defaults?: { custom?: unknown } };
+}
+
+/**
+ * Checks a panel's `options` against its plugin's `Options` and `fieldConfig.defaults.custom`
+ * against its `FieldConfig` (the dashboard schema leaves both open: they depend on the panel
+ * plugin). A type without a vendored schema is an error, so a new panel type needs one.
+ */
+export function panelValidator(): (panel: PanelLike) => string[] {
+  const ajv = newAjv();
+  const byType = new Map(
+    PANEL_SCHEMA_TYPES.map((type) => {
+      const schema = JSON.parse(readFileSync(path.join(GRAFANA_DIR, 'schema', `${type}.jsonschema.json`), 'utf8')) as { definitions: JsonObject };
+      ajv.addSchema(schema, type);
+      const part = (name: string) => (name in schema.definitions ? ajv.getSchema(`${type}#/definitions/${name}`) : undefined);
+      return [type as string, { options: part('Options'), custom: part('FieldConfig') }];
+    }),
+  );
+  return (panel) => {
+    const parts = byType.get(panel.type);
+    if (!parts) return [`panel type ${panel.type} has no schema in grafana/schema/`];
+    const errors: string[] = [];
+    if (parts.options && !parts.options(panel.options ?? {})) errors.push(...describeErrors(parts.options.errors, 'options'));
+    const custom = panel.fieldConfig?.defaults?.custom ?? {};
+    if (parts.custom && !parts.custom(custom)) errors.push(...describeErrors(parts.custom.errors, 'fieldConfig.defaults.custom'));
+    return errors;
   };
 }

@@ -26,7 +26,7 @@ import {
   targetDatasourceUid,
   variables,
 } from '../../grafana/testing/dashboards';
-import { ANY_VALUE_FIXES, dashboardValidator, readDashboardSchema, withAnyValueFixes } from '../../grafana/testing/schema';
+import { ANY_VALUE_FIXES, dashboardValidator, panelValidator, readDashboardSchema, withAnyValueFixes } from '../../grafana/testing/schema';
 import { calculateIntervalMs, interpolate, parseDurationS, type QueryContext, rateIntervalS, referencedNames, type VariableSelection } from '../../grafana/testing/interpolate';
 import { infinityRows, runTarget, selectionsFor, selectPath } from '../../grafana/testing/store-queries';
 
@@ -268,11 +268,27 @@ describe("Grafana dashboards against Grafana's dashboard JSON schema (grafana/sc
   const validate = dashboardValidator();
   const copyOf = (uid: string): GrafanaDashboard => structuredClone([...dashboards.values()].find((d) => d.uid === uid) as GrafanaDashboard);
 
+  const validatePanel = panelValidator();
+
   for (const [file, dashboard] of dashboards) {
-    it(`${file} is valid`, () => {
+    it(`${file} is valid, and so is each panel's options and field config for its plugin`, () => {
       assert.deepEqual(validate(dashboard), [], `${file} does not match grafana/schema/dashboard.jsonschema.json`);
+      for (const p of allPanels(dashboard)) {
+        if (QUERYLESS_PANEL_TYPES.has(p.type)) continue; // rows have no options; the clock plugin publishes no schema
+        assert.deepEqual(validatePanel(p), [], `${file} panel "${p.title}" (${p.type})`);
+      }
     });
   }
+
+  it("rejects a panel whose options or field config its plugin's schema does not allow", () => {
+    const panel = structuredClone(allPanels(copyOf('moex-prometheus')).find((p) => p.type === 'timeseries') as GrafanaPanel);
+    (panel.options as { legend: { displayMode: string } }).legend.displayMode = 'tabel';
+    (panel.fieldConfig as { defaults: { custom: Record<string, unknown> } }).defaults.custom.lineWidht = 1;
+    const errors = validatePanel(panel).join('\n');
+    assert.match(errors, /options\/legend\/displayMode: must be equal to one of the allowed values/);
+    assert.match(errors, /fieldConfig.defaults.custom\/: must NOT have additional properties \(lineWidht\)/);
+    assert.deepEqual(validatePanel({ type: 'piechart' }), ['panel type piechart has no schema in grafana/schema/']);
+  });
 
   it('rejects a broken dashboard, naming each problem', () => {
     const broken = copyOf('moex-prometheus') as GrafanaDashboard & Record<string, unknown>;
