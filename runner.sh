@@ -37,7 +37,19 @@ USAGE
 BUILD_STAMP=dist/.build-stamp
 SOURCE_DIRS=(lib worker-prometheus/src scraper/src backend/src iss-sim/src)
 
+# A fresh clone has no node_modules: install the locked dependencies first, or say in one line why not.
+ensure_deps() {
+  [ -x node_modules/.bin/tsc ] && return
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "runner: node_modules missing and npm not found: install Node.js 20+ with npm, then run: npm ci" >&2
+    exit 1
+  fi
+  echo "runner: installing dependencies (npm ci; node_modules missing)" >&2
+  npm ci --no-audit --no-fund >&2 || { echo "runner: npm ci failed; run it by hand to see why" >&2; exit 1; }
+}
+
 build() {
+  ensure_deps
   npx --no-install tsc -p tsconfig.json
   touch "$BUILD_STAMP"
 }

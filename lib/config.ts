@@ -32,6 +32,16 @@ export const check =
     return value;
   };
 
+/** Settings whose value is never echoed in an error line (passwords, tokens). */
+const SECRET_SETTINGS = new WeakSet<Setting<unknown>>();
+
+/** A password or token: like `text`, but a refused value is never printed. */
+export function secret(fallback = ''): Setting<string> {
+  const setting = text(fallback);
+  SECRET_SETTINGS.add(setting);
+  return setting;
+}
+
 export const matching = (fallback: string, pattern: RegExp, message: string) => check(text(fallback), (v) => pattern.test(v), message);
 
 export const nonEmpty = (fallback: string, message: string) => check(text(fallback), (v) => v !== '', message);
@@ -75,6 +85,8 @@ export const port = (fallback: number) => wholeNumber(fallback, (n) => n >= 1 &&
 
 export const positiveInt = (fallback: number) => wholeNumber(fallback, (n) => n > 0, 'must be a positive whole number');
 
+export const nonNegativeInt = (fallback: number) => wholeNumber(fallback, () => true, 'must be a whole number (0 or more)');
+
 export const hostname = (fallback: string) => check(text(fallback), (v) => v !== '' && !/\s/.test(v), 'must be a host name');
 
 export const graphitePrefix = (fallback: string) =>
@@ -103,21 +115,13 @@ export const moexShape = {
   MOEX_TICKERS: tickers,
   POLL_SCHEDULE: cronExpression,
   MOEX_TIMEOUT_MS: positiveInt(10_000),
+  /** Bearer token for MOEX's authenticated API (real-time for subscribers); or MOEX_ISS_TOKEN_FILE. */
+  MOEX_ISS_TOKEN: secret(),
 };
 
 export const logShape = {
   LOG_LEVEL: oneOf('info', LOG_LEVELS),
 };
-
-/** Settings whose value is never echoed in an error line (passwords, tokens). */
-const SECRET_SETTINGS = new WeakSet<Setting<unknown>>();
-
-/** A password or token: like `text`, but a refused value is never printed. */
-export function secret(fallback = ''): Setting<string> {
-  const setting = text(fallback);
-  SECRET_SETTINGS.add(setting);
-  return setting;
-}
 
 export type ConfigShape = Record<string, Setting<unknown>>;
 export type ConfigOf<S extends ConfigShape> = { [K in keyof S]: ReturnType<S[K]> };

@@ -33,8 +33,9 @@ export function startQuotePolling(
     board: config.MOEX_BOARD,
     tickers: config.MOEX_TICKERS,
     timeoutMs: config.MOEX_TIMEOUT_MS,
+    token: config.MOEX_ISS_TOKEN,
   });
-  log.info({ url: client.url, schedule: config.POLL_SCHEDULE }, 'polling ISS');
+  log.info({ url: client.url, schedule: config.POLL_SCHEDULE, token: config.MOEX_ISS_TOKEN ? 'set' : 'none' }, 'polling ISS');
   const pollBoard = createBoardPoller({
     fetchBoardSnapshot: client.fetchBoardSnapshot,
     tickers: config.MOEX_TICKERS,

@@ -35,7 +35,7 @@ function showMessage(text) {
 function renderQuotes(quotes) {
   const body = $('#quotes tbody');
   if (quotes.length === 0) {
-    body.replaceChildren(el('tr', { class: 'placeholder' }, el('td', { colspan: '8' }, 'No quotes in Prometheus yet: is worker-prometheus polling and being scraped?')));
+    body.replaceChildren(el('tr', { class: 'placeholder' }, el('td', { colspan: '9' }, 'No quotes in Prometheus yet: is worker-prometheus polling and being scraped?')));
     return;
   }
   body.replaceChildren(
@@ -52,11 +52,21 @@ function renderQuotes(quotes) {
         el('td', { class: 'volume' }, fmt(q.volume, 0)),
         el('td', { class: 'time' }, q.time ? new Date(q.time).toLocaleString() : '—'),
         el('td', { class: 'age' }, age(q.ageSeconds)),
+        el('td', { class: 'delay' }, age(q.delaySeconds)),
       );
       if (q.ageSeconds !== null && q.ageSeconds > STALE_AFTER_S) row.classList.add('stale');
       return row;
     }),
   );
+}
+
+/** What the feed's delay (SYSTIME − quote time, per quote) says about the source. */
+function feedNote(quotes) {
+  const delays = quotes.map((q) => q.delaySeconds).filter((d) => d !== null && d !== undefined);
+  if (delays.length === 0) return '';
+  const worst = Math.max(...delays);
+  if (worst < 60) return `Feed delay ${age(worst)}: real-time data.`;
+  return `Feed delay up to ${age(worst)}: quotes are that far behind the exchange (the anonymous MOEX ISS feed is delayed by 15 min; a subscriber's token gives real time). Ages include it.`;
 }
 
 function renderStatus(status) {
@@ -114,6 +124,7 @@ async function refresh() {
   } else {
     const list = quotes.value.quotes;
     renderQuotes(list);
+    $('#feed-note').textContent = feedNote(list);
     document.body.dataset.state = list.length ? 'ok' : 'empty';
     const stale = list.filter((q) => q.ageSeconds !== null && q.ageSeconds > STALE_AFTER_S).map((q) => q.ticker);
     const down = status.status === 'fulfilled' ? status.value.components.filter((c) => !c.ok).map((c) => c.name) : [];

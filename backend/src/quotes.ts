@@ -5,13 +5,14 @@ import type { VectorSample } from './prometheus-client';
  * A quote as the API answers it (CONTRACT §7): the quote model's fields as the worker exports them
  * (no short name or waprice), with null where Prometheus has no series, the time as ISO text and its age.
  */
-export type ApiQuote = Omit<Quote, 'shortName' | 'waprice' | 'trading' | 'time'> & {
+export type ApiQuote = Omit<Quote, 'shortName' | 'waprice' | 'trading' | 'time' | 'delaySeconds'> & {
+  delaySeconds: number | null;
   trading: boolean | null;
   time: string | null;
   ageSeconds: number | null;
 };
 
-type NumericKey = 'last' | 'bid' | 'offer' | 'open' | 'high' | 'low' | 'prevClose' | 'changePercent' | 'volume' | 'value' | 'trades';
+type NumericKey = 'last' | 'bid' | 'offer' | 'open' | 'high' | 'low' | 'prevClose' | 'changePercent' | 'volume' | 'value' | 'trades' | 'delaySeconds';
 
 /** Worker metric → API field (CONTRACT §4 → §7). */
 const FIELD_OF_METRIC: Record<string, NumericKey | 'trading' | 'timestamp'> = {
@@ -28,6 +29,7 @@ const FIELD_OF_METRIC: Record<string, NumericKey | 'trading' | 'timestamp'> = {
   moex_trades_today: 'trades',
   moex_trading: 'trading',
   moex_quote_timestamp_seconds: 'timestamp',
+  moex_data_delay_seconds: 'delaySeconds',
 };
 
 /** One query for every quote family of every ticker. */
@@ -49,7 +51,7 @@ export function quotesFromSamples(samples: readonly VectorSample[], nowSeconds: 
     if (!quote) {
       quote = {
         ticker, board: board ?? '', last: null, bid: null, offer: null, open: null, high: null, low: null, prevClose: null,
-        changePercent: null, volume: null, value: null, trades: null, trading: null, time: null, ageSeconds: null,
+        changePercent: null, volume: null, value: null, trades: null, trading: null, time: null, ageSeconds: null, delaySeconds: null,
       };
       byKey.set(key, quote);
     }

@@ -35,11 +35,11 @@ function securitiesRow(s: SecurityState, board: string): Row {
   };
 }
 
-function marketdataRow(s: SecurityState, board: string, systime: string): Row {
+function marketdataRow(s: SecurityState, board: string, systime: string, updatetime: string): Row {
   const trading = s.session === 'trading';
   const traded = s.session !== 'pre-open';
   const waprice = s.volume > 0 ? Math.round((s.value / s.volume) * 10 ** s.decimals) / 10 ** s.decimals : null;
-  const time = systime.slice(11);
+  const time = updatetime;
   return {
     SECID: s.listing.secid, BOARDID: board,
     // After the close the order book is empty; before the first trade there is no price yet.
@@ -77,15 +77,20 @@ function block(rows: Row[], template: Row, shape: ResponseShape, filter: readonl
   return { metadata, columns, data };
 }
 
-/** The ISS JSON for the given securities of one board, as `securities.json` answers it. */
-export function boardSecuritiesJson(states: readonly SecurityState[], board: string, at: Date, shape: ResponseShape) {
+/**
+ * The ISS JSON for the given securities of one board, as `securities.json` answers it at `at`.
+ * `delaySeconds` is the feed's delay: UPDATETIME and TIME run that far behind SYSTIME, as on ISS's
+ * anonymous feed (15 minutes); 0 is the real-time feed of a subscriber.
+ */
+export function boardSecuritiesJson(states: readonly SecurityState[], board: string, at: Date, shape: ResponseShape, delaySeconds = 0) {
   const systime = moscowSystime(at);
+  const updatetime = moscowSystime(new Date(at.getTime() - delaySeconds * 1000)).slice(11);
   const secRows = states.map((s) => securitiesRow(s, board));
-  const mdRows = states.map((s) => marketdataRow(s, board, systime));
+  const mdRows = states.map((s) => marketdataRow(s, board, systime, updatetime));
   const blank = states[0] ?? null;
   // Column lists come from a template row so an empty board still answers with its columns.
   const secTemplate = blank ? secRows[0]! : securitiesRow(templateState(), board);
-  const mdTemplate = blank ? mdRows[0]! : marketdataRow(templateState(), board, systime);
+  const mdTemplate = blank ? mdRows[0]! : marketdataRow(templateState(), board, systime, updatetime);
   const answer: Record<string, unknown> = {};
   const wants = (name: string) => shape.only === null || shape.only.has(name);
   if (wants('securities')) answer.securities = block(secRows, secTemplate, shape, shape.columns.securities);

@@ -1,6 +1,6 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { gzipSync } from 'node:zlib';
-import { check, loadConfig, logShape, matching, oneOf, port, positiveInt, text } from '../../lib/config';
+import { check, loadConfig, logShape, matching, nonNegativeInt, oneOf, port, positiveInt, secret, text } from '../../lib/config';
 import { createLogger } from '../../lib/log';
 import { closeServer, exitOnSignals, exitOnStartupFailure, listen, writeJson } from '../../lib/service';
 import { FaultPlan, FAULTS, isFault, type Fault } from './faults';
@@ -15,6 +15,9 @@ import { Market, type SecurityOverride, type SecurityState } from './market';
  *   GET /sim/securities[?secids=A,B]  current simulated values
  *   PATCH /sim/securities/:secid    set values or `session` (trading | pre-open | closed)
  *   PUT /sim/walk {enabled}         start/stop the random walk (stopped = prices hold still)
+ * Feeds: by default the anonymous one, whose UPDATETIME runs ISS_SIM_DELAY_SECONDS (900) behind
+ * SYSTIME. With ISS_SIM_TOKEN set it is the subscribers' feed: every ISS request needs
+ * `Authorization: Bearer <token>` (401 without, 403 with a wrong one) and the data is not delayed.
  */
 const config = loadConfig({
   ...logShape,
@@ -25,7 +28,10 @@ const config = loadConfig({
   SIM_DELAY_MS: positiveInt(15_000),
   SIM_RETRY_AFTER: positiveInt(1),
   SIM_MISSING_TICKER: text(''),
+  ISS_SIM_DELAY_SECONDS: nonNegativeInt(900),
+  ISS_SIM_TOKEN: secret(),
 });
+const feedDelaySeconds = config.ISS_SIM_TOKEN ? 0 : config.ISS_SIM_DELAY_SECONDS;
 const log = createLogger('iss-sim', config.LOG_LEVEL);
 const market = new Market({ walking: config.SIM_WALK === 'on' });
 const faults = new FaultPlan(isFault(config.SIM_FAULT) ? config.SIM_FAULT : null);
@@ -37,6 +43,8 @@ interface LoggedRequest {
   fault: Fault | null;
   /** The client asked for a gzip answer, as ISS gives one. */
   gzip: boolean;
+  /** The request carried `Authorization: Bearer …` (the token itself is never logged). */
+  bearer: boolean;
 }
 const MAX_LOGGED = 10_000;
 const requestLog: LoggedRequest[] = [];
@@ -53,8 +61,16 @@ function serveIss(req: IncomingMessage, res: ServerResponse, url: URL, engine: s
   const requestedFault = params.get('sim.fault');
   const fault = isFault(requestedFault) ? requestedFault : faults.take();
   const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
-  requestLog.push({ at: new Date().toISOString(), path: url.pathname, securities: params.get('securities'), fault, gzip });
+  const authorization = String(req.headers.authorization ?? '');
+  const bearer = /^Bearer \S/.test(authorization);
+  requestLog.push({ at: new Date().toISOString(), path: url.pathname, securities: params.get('securities'), fault, gzip, bearer });
   if (requestLog.length > MAX_LOGGED) requestLog.splice(0, requestLog.length - MAX_LOGGED);
+
+  if (config.ISS_SIM_TOKEN && authorization !== `Bearer ${config.ISS_SIM_TOKEN}`) {
+    const status = bearer ? 403 : 401;
+    res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8' }).end(JSON.stringify({ error: bearer ? 'invalid token' : 'authorization required' }));
+    return;
+  }
 
   switch (fault) {
     case 'http500':
@@ -96,7 +112,7 @@ function serveIss(req: IncomingMessage, res: ServerResponse, url: URL, engine: s
     withMetadata: params.get('iss.meta') !== 'off',
     only: only ? new Set(only) : null,
     columns: { securities: listParam(params, 'securities.columns'), marketdata: listParam(params, 'marketdata.columns') },
-  });
+  }, feedDelaySeconds);
   const send = () => {
     if (res.destroyed) return;
     const text = Buffer.from(JSON.stringify(body));
@@ -179,7 +195,7 @@ const server = http.createServer((req, res) => {
 
 listen(server, config.PORT, log)
   .then(() => {
-    log.info({ board: config.SIM_BOARD, securities: market.securities.size, fault: config.SIM_FAULT || null }, 'ISS simulator ready');
+    log.info({ board: config.SIM_BOARD, securities: market.securities.size, fault: config.SIM_FAULT || null, feed: config.ISS_SIM_TOKEN ? 'real-time (token required)' : `anonymous (${feedDelaySeconds} s delay)` }, 'ISS simulator ready');
     exitOnSignals(log, () => {
       server.closeAllConnections(); // a request held by the `timeout` fault must not delay the exit
       return closeServer(server);

@@ -24,8 +24,16 @@ export interface BoardSnapshot {
 /** Which tickers were asked for: a list, or every security on the board. */
 export type TickerSelection = readonly string[] | 'ALL';
 
-const MOSCOW_UTC_OFFSET_HOURS = 3; // Moscow has been UTC+3 all year since 2014.
+const MOSCOW_UTC_OFFSET_SECONDS = 3 * 3600; // Moscow has been UTC+3 all year since 2014.
+const SECONDS_PER_DAY = 86_400;
 const SYSTIME_PATTERN = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/;
+const TIME_OF_DAY_PATTERN = /^(\d{2}):(\d{2}):(\d{2})$/;
+/**
+ * How far UPDATETIME may run ahead of SYSTIME and still be the same day: a real-time feed's row can
+ * be stamped a moment after the snapshot's clock. Beyond this it is yesterday's (a snapshot just
+ * after midnight of a row last updated before it).
+ */
+const CLOCK_SKEW_SECONDS = 300;
 
 /** `YYYY-MM-DD HH:MM:SS` in Moscow time → the instant, or null if it is not such a string. */
 export function parseMoscowTime(text: unknown): Date | null {
@@ -37,7 +45,33 @@ export function parseMoscowTime(text: unknown): Date | null {
   // Date.UTC rolls 2024-02-30 over to March; a real SYSTIME never does.
   if (calendarDay.getUTCMonth() !== month - 1 || calendarDay.getUTCDate() !== day) return null;
   if (hour > 23 || minute > 59 || second > 59) return null;
-  return new Date(Date.UTC(year, month - 1, day, hour - MOSCOW_UTC_OFFSET_HOURS, minute, second));
+  return new Date(Date.UTC(year, month - 1, day, hour, minute, second) - MOSCOW_UTC_OFFSET_SECONDS * 1000);
+}
+
+/** `HH:MM:SS` → seconds since midnight, or null. */
+function secondsOfDay(text: unknown): number | null {
+  if (typeof text !== 'string') return null;
+  const m = TIME_OF_DAY_PATTERN.exec(text);
+  if (!m) return null;
+  const [hour, minute, second] = m.slice(1).map(Number) as [number, number, number];
+  if (hour > 23 || minute > 59 || second > 59) return null;
+  return hour * 3600 + minute * 60 + second;
+}
+
+/**
+ * The time a row's data belongs to (CONTRACT §3): UPDATETIME (Moscow time of day) on the Moscow date
+ * of SYSTIME, the snapshot time; a time of day later than the snapshot's is the previous day's.
+ * Without a usable UPDATETIME the snapshot time itself. On the anonymous feed this is 15 minutes
+ * before SYSTIME: that gap is the feed's delay, not an error.
+ */
+export function quoteTime(snapshot: Date, updateTime: unknown): Date {
+  const ofDay = secondsOfDay(updateTime);
+  if (ofDay === null) return snapshot;
+  const moscowSeconds = Math.floor(snapshot.getTime() / 1000) + MOSCOW_UTC_OFFSET_SECONDS;
+  const snapshotOfDay = ((moscowSeconds % SECONDS_PER_DAY) + SECONDS_PER_DAY) % SECONDS_PER_DAY;
+  const midnight = moscowSeconds - snapshotOfDay - MOSCOW_UTC_OFFSET_SECONDS;
+  const dayBack = ofDay > snapshotOfDay + CLOCK_SKEW_SECONDS ? SECONDS_PER_DAY : 0;
+  return new Date((midnight + ofDay - dayBack) * 1000);
 }
 
 function asBlock(json: Record<string, unknown>, name: string): IssBlock {
@@ -126,13 +160,14 @@ export function parseBoardSnapshot(json: unknown, requested: TickerSelection, bo
       missingTickers.push(ticker);
       continue;
     }
-    const time = parseMoscowTime(md('SYSTIME'));
-    if (!time) {
+    const snapshotTime = parseMoscowTime(md('SYSTIME'));
+    if (!snapshotTime) {
       // Without the exchange time a quote cannot be placed in any time series.
       invalidValues.push({ ticker, field: 'time', value: md('SYSTIME') });
       missingTickers.push(ticker);
       continue;
     }
+    const time = quoteTime(snapshotTime, md('UPDATETIME'));
     const numbers = readNumbers(ticker, sec, md, invalidValues);
     const board = md('BOARDID') ?? sec('BOARDID');
     const shortName = sec('SHORTNAME');
@@ -144,6 +179,8 @@ export function parseBoardSnapshot(json: unknown, requested: TickerSelection, bo
       changePercent: changePercent(numbers.last, numbers.prevClose),
       trading: md('TRADINGSTATUS') === 'T',
       time,
+      // A real-time row stamped a moment after the snapshot is not "negative delay".
+      delaySeconds: Math.max(0, (snapshotTime.getTime() - time.getTime()) / 1000),
     });
   }
   return { quotes, missingTickers, invalidValues };

@@ -25,8 +25,10 @@ export interface Quote {
   trades: number | null;
   /** TRADINGSTATUS is `T`. */
   trading: boolean;
-  /** SYSTIME (Moscow time) as an instant. */
+  /** When the row's data is from: UPDATETIME on SYSTIME's date (CONTRACT §3), as an instant. */
   time: Date;
+  /** SYSTIME − time: the feed's delay (about 900 on the anonymous feed, about 0 in real time). */
+  delaySeconds: number;
 }
 
 export type NumericField =

@@ -101,7 +101,7 @@ export interface IssSim extends RunningService {
   /** MOEX_ISS_URL for the services. */
   issUrl: string;
   control: {
-    requests(): Promise<Array<{ at: string; path: string; securities: string | null; fault: string | null; gzip: boolean }>>;
+    requests(): Promise<Array<{ at: string; path: string; securities: string | null; fault: string | null; gzip: boolean; bearer: boolean }>>;
     clearRequests(): Promise<void>;
     setFault(fault: string, count?: number): Promise<void>;
     clearFault(): Promise<void>;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { PollError } from '../../lib/moex/errors';
-import { parseBoardSnapshot, parseMoscowTime } from '../../lib/moex/parse';
+import { parseBoardSnapshot, parseMoscowTime, quoteTime } from '../../lib/moex/parse';
 import { issFixture } from '../support/fixtures';
 
 const TICKERS = ['SBERP', 'SBER', 'GAZP'];
@@ -33,6 +33,7 @@ describe('parseBoardSnapshot', () => {
       trades: 120456,
       trading: true,
       time: new Date('2024-03-15T11:35:12Z'),
+      delaySeconds: 0,
     });
     assert.equal(quotes[0]!.shortName, 'Сбербанк-п');
     assert.equal(quotes[2]!.changePercent, -0.6854);
@@ -153,5 +154,46 @@ describe('parseMoscowTime', () => {
     for (const bad of ['2024-02-30 10:00:00', '2024-13-01 10:00:00', '2024-01-01T10:00:00', '', null, 1710500000]) {
       assert.equal(parseMoscowTime(bad), null, String(bad));
     }
+  });
+});
+
+describe('quoteTime: UPDATETIME on SYSTIME\'s date', () => {
+  const at = (systime: string) => parseMoscowTime(systime)!;
+
+  test('the anonymous feed: 15 minutes before the snapshot, the same day', () => {
+    assert.deepEqual(quoteTime(at('2024-02-15 18:09:06'), '17:54:06'), new Date('2024-02-15T14:54:06Z'));
+  });
+
+  test('midnight: a row updated at 23:50 in a snapshot of 00:05 belongs to the day before', () => {
+    assert.deepEqual(quoteTime(at('2024-02-16 00:05:00'), '23:50:00'), new Date('2024-02-15T20:50:00Z'));
+    // ...and across a month and a year boundary.
+    assert.deepEqual(quoteTime(at('2024-01-01 00:10:00'), '23:55:00'), new Date('2023-12-31T20:55:00Z'));
+  });
+
+  test('a real-time row stamped a moment after the snapshot stays on the same day', () => {
+    assert.deepEqual(quoteTime(at('2024-02-15 18:09:06'), '18:09:07'), new Date('2024-02-15T15:09:07Z'));
+  });
+
+  test('no usable UPDATETIME: the snapshot time', () => {
+    for (const missing of [null, undefined, '', '25:00:00', '18:09', 64800]) {
+      assert.deepEqual(quoteTime(at('2024-02-15 18:09:06'), missing), new Date('2024-02-15T15:09:06Z'), String(missing));
+    }
+  });
+
+  test('parseBoardSnapshot: time and delaySeconds of a delayed row across midnight', () => {
+    const json = issFixture('trading-day') as { marketdata: { columns: string[]; data: unknown[][] } };
+    const col = (name: string) => json.marketdata.columns.indexOf(name);
+    for (const row of json.marketdata.data) {
+      row[col('SYSTIME')] = '2024-03-16 00:05:00';
+      row[col('UPDATETIME')] = '23:50:00';
+    }
+    json.marketdata.data[0]![col('UPDATETIME')] = null;
+    const { quotes } = parseBoardSnapshot(json, TICKERS, 'TQBR');
+    const sber = quotes.find((q) => q.ticker === 'SBER')!;
+    assert.deepEqual(sber.time, new Date('2024-03-15T20:50:00Z'));
+    assert.equal(sber.delaySeconds, 900);
+    const sberp = quotes.find((q) => q.ticker === 'SBERP')!;
+    assert.deepEqual(sberp.time, new Date('2024-03-15T21:05:00Z'), 'null UPDATETIME: SYSTIME');
+    assert.equal(sberp.delaySeconds, 0);
   });
 });

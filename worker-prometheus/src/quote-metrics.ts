@@ -18,7 +18,8 @@ const QUOTE_GAUGES: ReadonlyArray<{ name: string; help: string; read: (q: Quote)
   { name: 'moex_value_today', help: 'Money traded today (VALTODAY), board currency', read: (q) => q.value },
   { name: 'moex_trades_today', help: 'Trades today (NUMTRADES)', read: (q) => q.trades },
   { name: 'moex_trading', help: '1 while the security trades (TRADINGSTATUS T), else 0', read: (q) => (q.trading ? 1 : 0) },
-  { name: 'moex_quote_timestamp_seconds', help: 'Exchange time of the quote (SYSTIME), Unix seconds', read: (q) => q.time.getTime() / 1000 },
+  { name: 'moex_quote_timestamp_seconds', help: 'Exchange time the quote belongs to (UPDATETIME on SYSTIME\'s date), Unix seconds', read: (q) => q.time.getTime() / 1000 },
+  { name: 'moex_data_delay_seconds', help: 'SYSTIME minus the quote time: the feed\'s delay (about 900 anonymous, about 0 real-time)', read: (q) => q.delaySeconds },
 ];
 
 export const PRICE_RATIO_BUCKETS = [0.9, 0.95, 0.97, 0.98, 0.99, 0.995, 1, 1.005, 1.01, 1.02, 1.03, 1.05, 1.1];
