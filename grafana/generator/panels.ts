@@ -19,7 +19,7 @@ import { DS, type QueryBuilder } from './queries';
 
 export type Threshold = dashboard.Threshold;
 
-export const greenOnly: Threshold[] = [{ color: 'green', value: null }];
+const greenOnly: Threshold[] = [{ color: 'green', value: null }];
 
 /** 1 → okText (green), 0 → badText (red): for up, moex_up, moex_trading. */
 export function binaryMapping(okText: string, badText: string): dashboard.ValueMapping[] {

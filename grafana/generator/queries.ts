@@ -73,7 +73,7 @@ export function influx(query: string, alias = '$tag_ticker', resultFormat: 'time
   return new CustomQueryBuilder(DS.influxdb, { query, rawQuery: true, resultFormat, alias });
 }
 
-export interface InfinityColumn {
+interface InfinityColumn {
   /** Field of each row (a row is one element of the root selector's array). */
   selector: string;
   /** Column title. */
