@@ -95,7 +95,10 @@ case "$cmd" in
   iss-sim)  run_service iss-sim/src/main.js "$@" ;;
   build)    build ;;
   local)    exec ops/local-stack.sh "$@" ;;
-  demo)     MOEX_ISS_URL=${MOEX_ISS_URL:-http://127.0.0.1:8999/iss} exec ops/local-stack.sh up --demo "$@" ;;
+  # The demo shows every market the simulator has; without MOEX_SOURCES the stack polls the three shares.
+  demo)     MOEX_ISS_URL=${MOEX_ISS_URL:-http://127.0.0.1:8999/iss} \
+            MOEX_SOURCES=${MOEX_SOURCES-stock/shares/TQBR=SBERP,SBER,GAZP;stock/shares/TQTF=ALL;currency/selt/CETS=USD000UTSTOM,CNYRUB_TOM,EUR_RUB__TOM;stock/index/SNDX=IMOEX,MOEXBC,RGBI;stock/bonds/TQOB=ALL;futures/forts/RFUD=ALL} \
+            exec ops/local-stack.sh up --demo "$@" ;;
   test)
     ops/install-test-deps.sh
     npm ci --no-audit --no-fund

@@ -4,6 +4,7 @@ import { check, loadConfig, logShape, matching, nonNegativeInt, oneOf, port, pos
 import { createLogger } from '../../lib/log';
 import { closeServer, exitOnSignals, exitOnStartupFailure, listen, writeJson } from '../../lib/service';
 import { FaultPlan, FAULTS, isFault, type Fault } from './faults';
+import { simBoard } from './boards';
 import { boardSecuritiesJson } from './iss-response';
 import { Market, type SecurityOverride, type SecurityState } from './market';
 
@@ -11,8 +12,11 @@ import { Market, type SecurityOverride, type SecurityState } from './market';
  * ISS simulator: serves `/iss/engines/{engine}/markets/{market}/boards/{board}/securities.json`
  * as MOEX ISS does, with random-walking prices, plus a control API under /sim/ for tests:
  *   GET/DELETE /sim/requests       the ISS request log
- *   PUT /sim/faults {fault,count?}  the next `count` requests (default: all) get `fault`; DELETE clears
- *   GET /sim/securities[?secids=A,B]  current simulated values
+ *   PUT /sim/faults {fault,count?,board?}  the next `count` requests (default: all), to every board or
+ *                                   just `board`, get `fault`; DELETE clears
+ * Boards: every market of iss-sim/src/boards.ts (TQBR and TQTF shares and funds, CETS currencies,
+ * SNDX indices, TQOB bonds, RFUD futures), each in its market's real column set.
+ *   GET /sim/securities[?secids=A,B][&board=TQBR]  current simulated values
  *   PATCH /sim/securities/:secid    set values or `session` (trading | pre-open | closed)
  *   PUT /sim/walk {enabled}         start/stop the random walk (stopped = prices hold still)
  * Feeds: by default the anonymous one, whose UPDATETIME runs ISS_SIM_DELAY_SECONDS (900) behind
@@ -59,7 +63,7 @@ function listParam(params: URLSearchParams, name: string): string[] | null {
 function serveIss(req: IncomingMessage, res: ServerResponse, url: URL, engine: string, marketName: string, board: string): void {
   const params = url.searchParams;
   const requestedFault = params.get('sim.fault');
-  const fault = isFault(requestedFault) ? requestedFault : faults.take();
+  const fault = isFault(requestedFault) ? requestedFault : faults.take(board);
   const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
   const authorization = String(req.headers.authorization ?? '');
   const bearer = /^Bearer \S/.test(authorization);
@@ -93,12 +97,13 @@ function serveIss(req: IncomingMessage, res: ServerResponse, url: URL, engine: s
 
   market.advance();
   const requested = listParam(params, 'securities');
-  const onThisBoard = engine === 'stock' && marketName === 'shares' && board === config.SIM_BOARD;
-  let states: SecurityState[] = onThisBoard
-    ? requested
-      ? requested.flatMap((secid) => market.securities.get(secid) ?? [])
-      : [...market.securities.values()]
-    : [];
+  // SIM_BOARD renames the shares board (TQBR by default); every other board answers as itself.
+  const isSharesBoard = engine === 'stock' && marketName === 'shares' && board.toUpperCase() === config.SIM_BOARD;
+  const served = isSharesBoard ? simBoard('stock', 'shares', 'TQBR') : board.toUpperCase() === 'TQBR' ? undefined : simBoard(engine, marketName, board);
+  const securities = served ? market.boards.get(served.board)! : new Map<string, SecurityState>();
+  // ISS matches SECIDs case-insensitively (SiZ6 / SIZ6) and answers with its own spelling.
+  const byUpper = new Map([...securities.values()].map((s) => [s.listing.secid.toUpperCase(), s] as const));
+  let states: SecurityState[] = requested ? requested.flatMap((secid) => byUpper.get(secid.toUpperCase()) ?? []) : [...securities.values()];
   if (fault === 'missing-ticker') {
     const victim = config.SIM_MISSING_TICKER || requested?.[0] || 'GAZP';
     states = states.filter((s) => s.listing.secid !== victim);
@@ -106,7 +111,7 @@ function serveIss(req: IncomingMessage, res: ServerResponse, url: URL, engine: s
   if (fault === 'pre-open' || fault === 'closed') states = states.map((s) => ({ ...s, session: fault }));
 
   const only = listParam(params, 'iss.only');
-  const body = boardSecuritiesJson(states, board, new Date(), {
+  const body = boardSecuritiesJson(states, served ?? simBoard('stock', 'shares', 'TQBR')!, board, new Date(), {
     reorderColumns: fault === 'reordered-columns',
     dropMarketdata: fault === 'no-marketdata',
     withMetadata: params.get('iss.meta') !== 'off',
@@ -118,6 +123,8 @@ function serveIss(req: IncomingMessage, res: ServerResponse, url: URL, engine: s
     const text = Buffer.from(JSON.stringify(body));
     const payload = gzip ? gzipSync(text) : text;
     res.writeHead(200, {
+      // Says plainly that these prices are made up: the stack shows SIMULATED wherever it shows them.
+      'X-MOEX-Simulator': '1',
       'Content-Type': 'application/json; charset=utf-8',
       'Content-Length': payload.length,
       ...(gzip ? { 'Content-Encoding': 'gzip' } : {}),
@@ -155,7 +162,7 @@ async function serveControl(req: IncomingMessage, res: ServerResponse, url: URL)
       const body = await readJson(req);
       if (!isFault(body.fault)) return writeJson(res, 400, { error: `fault must be one of ${FAULTS.join(', ')}` });
       const count = typeof body.count === 'number' && body.count > 0 ? Math.floor(body.count) : null;
-      faults.set(body.fault, count);
+      faults.set(body.fault, count, typeof body.board === 'string' && body.board !== '' ? body.board : null);
     }
     return writeJson(res, 200, { faults: FAULTS, plan: faults.describe() });
   }
@@ -168,7 +175,9 @@ async function serveControl(req: IncomingMessage, res: ServerResponse, url: URL)
   if (path === '/sim/securities' && method === 'GET') {
     market.advance();
     const wanted = listParam(url.searchParams, 'secids');
-    const states = wanted ? wanted.flatMap((secid) => market.securities.get(secid) ?? []) : [...market.securities.values()];
+    const board = market.boards.get((url.searchParams.get('board') ?? 'TQBR').toUpperCase());
+    if (!board) return writeJson(res, 404, { error: `unknown board ${url.searchParams.get('board')}` });
+    const states = wanted ? wanted.flatMap((secid) => board.get(secid) ?? []) : [...board.values()];
     return writeJson(res, 200, { securities: states.map(snapshotOf) });
   }
   const one = /^\/sim\/securities\/([A-Z0-9]+)$/.exec(path);

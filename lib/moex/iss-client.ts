@@ -48,6 +48,8 @@ interface IssAnswer {
   retryAfter: string | undefined;
   contentType: string;
   body: string;
+  /** Answered by this project's ISS simulator (header X-MOEX-Simulator), not by MOEX. */
+  simulated: boolean;
 }
 
 /**
@@ -74,6 +76,7 @@ function getText(url: URL, agent: http.Agent, headers: http.OutgoingHttpHeaders,
             status: response.statusCode ?? 0,
             retryAfter: response.headers['retry-after'],
             contentType: String(response.headers['content-type'] ?? ''),
+            simulated: response.headers['x-moex-simulator'] === '1',
             body: Buffer.concat(chunks).toString('utf8'),
           }),
         );
@@ -86,7 +89,7 @@ function getText(url: URL, agent: http.Agent, headers: http.OutgoingHttpHeaders,
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Fetches one board snapshot from ISS and returns its JSON; throws PollError with the failure reason. */
-export function createIssClient(options: IssClientOptions): { url: string; fetchBoardSnapshot(): Promise<unknown> } {
+export function createIssClient(options: IssClientOptions): { url: string; fetchBoardSnapshot(): Promise<unknown>; lastAnswerSimulated(): boolean } {
   const { timeoutMs, maxRetries = 2, backoffMs = 500, maxRetryAfterMs = 10_000, token } = options;
   const url = boardSnapshotUrl(options, options.tickers);
   const target = new URL(url);
@@ -95,6 +98,8 @@ export function createIssClient(options: IssClientOptions): { url: string; fetch
   if (token) headers.Authorization = `Bearer ${token}`;
 
   /** One attempt: the parsed JSON, or a PollError saying whether another attempt may help and when. */
+  let simulated = false;
+
   async function attempt(): Promise<{ json: unknown } | { error: PollError; retryable: boolean; waitMs: number | null }> {
     const signal = AbortSignal.timeout(timeoutMs);
     let answer: IssAnswer;
@@ -117,6 +122,7 @@ export function createIssClient(options: IssClientOptions): { url: string; fetch
       const retryable = answer.status >= 500 || answer.status === 429 || answer.status === 403;
       return { error: new PollError('http', `ISS answered HTTP ${answer.status}`), retryable, waitMs: retryAfterMs(answer.retryAfter) };
     }
+    simulated = answer.simulated;
     return { json: parseJsonBody(answer.body, answer.contentType) };
   }
 
@@ -130,7 +136,7 @@ export function createIssClient(options: IssClientOptions): { url: string; fetch
       await sleep(Math.max(backoff, waitMs ?? 0));
     }
   }
-  return { url, fetchBoardSnapshot };
+  return { url, fetchBoardSnapshot, lastAnswerSimulated: () => simulated };
 }
 
 function parseJsonBody(body: string, contentType: string): unknown {

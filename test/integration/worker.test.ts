@@ -15,7 +15,7 @@ const QUOTE_FAMILIES = [
   'moex_trades_today', 'moex_trading', 'moex_quote_timestamp_seconds', 'moex_data_delay_seconds',
 ];
 
-const series = (name: string, ticker: string) => `${name}{ticker="${ticker}",board="TQBR"}`;
+const series = (name: string, ticker: string) => `${name}{ticker="${ticker}",board="TQBR",engine="stock",market="shares"}`;
 
 /** No moex_* sample may ever be NaN, ±Inf or negative (-1 is the classic "unknown" lie). */
 function assertNoFakeValues(samples: Map<string, number>) {
@@ -47,7 +47,7 @@ describe('worker-prometheus against the ISS simulator', () => {
     });
     for (const ticker of TICKERS) {
       for (const family of QUOTE_FAMILIES) assert.ok(samples.has(series(family, ticker)), `${family} for ${ticker}`);
-      assert.ok(samples.has(`moex_price_relative_to_prev_close_bucket{le="1.01",ticker="${ticker}",board="TQBR"}`));
+      assert.ok(samples.has(`moex_price_relative_to_prev_close_bucket{le="1.01",ticker="${ticker}",board="TQBR",engine="stock",market="shares"}`));
       const sim = expected.find((s) => s.secid === ticker)!;
       assert.equal(samples.get(series('moex_last_price', ticker)), sim.last);
       assert.equal(samples.get(series('moex_bid_price', ticker)), sim.bid);
