@@ -10,8 +10,13 @@ const byTicker = (fields: string) => `aliasByNode(${series(fields)}, 1)`;
 const byTickerAndField = (fields: string) => `aliasByNode(${series(fields)}, 1, 2)`;
 
 // `*` for All keeps the target short with hundreds of tickers (MOEX_TICKERS=ALL) and
-// picks up new tickers before the variable refreshes.
-const tickerVariable = queryVariable('ticker', 'Ticker', DS.graphite, { queryType: 'Default', target: 'stocks.*', refId: 'A' }, 'stocks.*', '*');
+// picks up new tickers before the variable refreshes; `stocks.*.<field>` matches shares only.
+// The nodes of the other markets and of candles (`stocks.selt`, `stocks.candles`) sit beside
+// the tickers in lower case: the regex keeps them out of the list.
+const tickerVariable = queryVariable('ticker', 'Ticker', DS.graphite, { queryType: 'Default', target: 'stocks.*', refId: 'A' }, 'stocks.*', {
+  allValue: '*',
+  regex: '/^[A-Z0-9_-]+$/',
+});
 
 const signThresholds: Threshold[] = [
   { color: 'red', value: null },

@@ -179,14 +179,17 @@ export function clock(title: string): dashboard.PanelBuilder {
 
 // ---- variables and dashboards ----
 
-/** A multi-value query variable with "All"; `query` is the datasource's own variable query shape. */
+/**
+ * A multi-value query variable with "All"; `query` is the datasource's own variable query shape,
+ * `regex` keeps only the values it matches.
+ */
 export function queryVariable(
   name: string,
   label: string,
   datasource: common.DataSourceRef,
   query: string | Record<string, unknown>,
   definition: string,
-  allValue?: string,
+  opts: { allValue?: string; regex?: string } = {},
 ): dashboard.QueryVariableBuilder {
   const variable = new dashboard.QueryVariableBuilder(name)
     .label(label)
@@ -198,10 +201,10 @@ export function queryVariable(
     .includeAll(true)
     .current({ selected: true, text: ['All'], value: ['$__all'] })
     .options([])
-    .regex('')
+    .regex(opts.regex ?? '')
     .sort(dashboard.VariableSort.AlphabeticalAsc)
     .hide(dashboard.VariableHide.DontHide);
-  if (allValue !== undefined) variable.allValue(allValue);
+  if (opts.allValue !== undefined) variable.allValue(opts.allValue);
   return variable;
 }
 

@@ -245,6 +245,9 @@ describe('Grafana dashboards', () => {
       assert.ok(ticker, `${uid}: no $ticker`);
       assert.deepEqual([(ticker.datasource as DatasourceRef).uid, ticker.definition, ticker.multi, ticker.includeAll], [dsUid, definition, true, true], uid);
     }
+    // Graphite lists other markets' and candles' nodes beside the share tickers (CONTRACT §5).
+    const graphiteRegex = String(variables(byUid.get('moex-graphite') as GrafanaDashboard)[0]?.regex).replace(/^\/|\/$/g, '');
+    assert.deepEqual(['SBER', 'SBERP', 'selt', 'candles', 'index'].filter((n) => new RegExp(graphiteRegex).test(n)), ['SBER', 'SBERP']);
   });
 
   it('cover what the brief asks of each dashboard', () => {
