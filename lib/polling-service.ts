@@ -3,6 +3,7 @@ import { CachedExposition } from './exposition';
 import type { Logger } from './log';
 import type { Quote } from './moex/quote';
 import { boardSources, configOrExit } from './config';
+import { sourcesOfShard } from './moex/shard';
 import { startQuotePolling, type MoexConfig } from './quote-polling';
 import { closeServer, createPollerServer, exitOnSignals, listen } from './service';
 
@@ -25,7 +26,7 @@ export interface PollingServiceOptions {
  */
 export async function runPollingService(options: PollingServiceOptions): Promise<void> {
   const { config, log, cycleRegistry, liveRegistry, onQuotes, onShutdown } = options;
-  const sources = configOrExit(() => boardSources(config));
+  const sources = sourcesOfShard(configOrExit(() => boardSources(config)), config.MOEX_SHARD);
   collectDefaultMetrics({ register: liveRegistry });
   const exposition = new CachedExposition(cycleRegistry, liveRegistry);
 

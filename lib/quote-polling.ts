@@ -65,9 +65,10 @@ export function startQuotePolling(
       token: config.MOEX_ISS_TOKEN,
     });
     log.info({ url: client.url, market: source.kind }, 'polling ISS board');
-    return createBoardPoller({ ...client, source, metrics, log });
+    return createBoardPoller({ ...client, source, shard: config.MOEX_SHARD, metrics, log });
   });
-  log.info({ boards: sources.length, schedule: config.POLL_SCHEDULE, token: config.MOEX_ISS_TOKEN ? 'set' : 'none' }, 'polling ISS');
+  const shard = config.MOEX_SHARD ? `${config.MOEX_SHARD.index}/${config.MOEX_SHARD.count}` : 'all';
+  log.info({ boards: sources.length, shard, schedule: config.POLL_SCHEDULE, token: config.MOEX_ISS_TOKEN ? 'set' : 'none' }, 'polling ISS');
 
   let succeeded = false;
   const schedule = startSchedule(
