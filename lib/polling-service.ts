@@ -2,6 +2,8 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { CachedExposition } from './exposition';
 import type { Logger } from './log';
 import type { Quote } from './moex/quote';
+import { boardSources, configOrExit } from './config';
+import { sourcesOfShard } from './moex/shard';
 import { startQuotePolling, type MoexConfig } from './quote-polling';
 import { closeServer, createPollerServer, exitOnSignals, listen } from './service';
 import type { WebConfig } from './web-config';
@@ -25,6 +27,7 @@ export interface PollingServiceOptions {
  */
 export async function runPollingService(options: PollingServiceOptions): Promise<void> {
   const { config, log, cycleRegistry, liveRegistry, onQuotes, onShutdown } = options;
+  const sources = sourcesOfShard(configOrExit(() => boardSources(config)), config.MOEX_SHARD);
   collectDefaultMetrics({ register: liveRegistry });
   const exposition = new CachedExposition(cycleRegistry, liveRegistry);
 
@@ -38,8 +41,9 @@ export async function runPollingService(options: PollingServiceOptions): Promise
   // Listen first: a port already in use stops the service before it polls anything.
   await listen(server, config.PORT, log, config.LISTEN_ADDRESS);
 
-  polling = startQuotePolling(config, cycleRegistry, log, (snapshot) => {
-    if (snapshot) onQuotes(snapshot.quotes);
+  polling = startQuotePolling(config, sources, cycleRegistry, log, ({ quotes }) => {
+    // A failed board adds nothing: its last good quotes stay as they were in every output.
+    if (quotes.length > 0) onQuotes(quotes);
     exposition.cycleChanged();
   });
 

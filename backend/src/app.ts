@@ -11,7 +11,7 @@ import { ShortCache } from './cache';
 import { historyWindow, parseDurationSeconds } from './durations';
 import { httpMetricsMiddleware } from './http-metrics';
 import { UpstreamError, type PrometheusClient } from './prometheus-client';
-import { lastPricePromql, QUOTES_PROMQL, quotesFromSamples, type ApiQuote } from './quotes';
+import { lastPricePromql, QUOTES_PROMQL, quotesAnswerFromSamples, type QuotesAnswer } from './quotes';
 import { HttpError, matches, validate, type Check } from './request-schema';
 import type { StackStatus } from './status';
 
@@ -33,12 +33,15 @@ const CACHE_TTL_MS = 1000;
 export const MAX_BODY_BYTES = 64 * 1024;
 export const MAX_URL_LENGTH = 4096;
 
+const TICKER_CHECK = matches(TICKER_PATTERN, 'ticker must be a SECID: 1-20 letters, digits or _, such as SBER or USD000UTSTOM');
+/** SECIDs are matched case-insensitively (futures such as SiZ7); the cache key is the canonical form. */
+const canonicalTicker = (req: Request): string => String(req.params.ticker).toUpperCase();
 const duration: Check = (v) => (parseDurationSeconds(v) === null ? 'must be a duration such as 30s, 5m, 1h or 7d' : null);
 const SCHEMAS = {
   none: validate({}),
-  ticker: validate({ params: { ticker: matches(TICKER_PATTERN, 'ticker must be 1-12 upper-case letters or digits, such as SBER') } }),
+  ticker: validate({ params: { ticker: TICKER_CHECK } }),
   history: validate({
-    params: { ticker: matches(TICKER_PATTERN, 'ticker must be 1-12 upper-case letters or digits, such as SBER') },
+    params: { ticker: TICKER_CHECK },
     query: { range: (v) => (duration(v) ? `range ${duration(v)}` : null), step: (v) => (duration(v) ? `step ${duration(v)}` : null) },
   }),
   demo: validate({ params: { id: matches(/^[A-Za-z0-9_.-]{1,64}$/, 'id must be 1-64 letters, digits, _ . or -') } }),
@@ -50,17 +53,18 @@ type AsyncRoute = (req: Request, res: Response) => Promise<void>;
 export function createApp({ prometheus, checkStatus, log, users, rateLimitPerMinute }: BackendDeps): express.Express {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const quotesCache = new ShortCache<ApiQuote[]>(CACHE_TTL_MS, 1);
+  const quotesCache = new ShortCache<QuotesAnswer>(CACHE_TTL_MS, 1);
   const historyCache = new ShortCache<Array<[number, number]>>(CACHE_TTL_MS);
   const statusCache = new ShortCache<StackStatus>(CACHE_TTL_MS, 1);
 
-  const quotes = () => quotesCache.get('all', async () => quotesFromSamples(await prometheus.query(QUOTES_PROMQL), Date.now() / 1000));
+  const answer = () => quotesCache.get('all', async () => quotesAnswerFromSamples(await prometheus.query(QUOTES_PROMQL), Date.now() / 1000));
+  const quotes = async () => (await answer()).quotes;
   // /api/quotes serialized once per cached answer, not per request (at MOEX_TICKERS=ALL it is ~70 KB of JSON).
-  const quotesBodies = new WeakMap<ApiQuote[], Buffer>();
-  const quotesBody = (list: ApiQuote[]): Buffer => {
+  const quotesBodies = new WeakMap<QuotesAnswer, Buffer>();
+  const quotesBody = (list: QuotesAnswer): Buffer => {
     let body = quotesBodies.get(list);
     if (!body) {
-      body = Buffer.from(JSON.stringify({ quotes: list }));
+      body = Buffer.from(JSON.stringify(list));
       quotesBodies.set(list, body);
     }
     return body;
@@ -101,18 +105,18 @@ export function createApp({ prometheus, checkStatus, log, users, rateLimitPerMin
   }) as AsyncRoute);
 
   app.get('/api/quotes', SCHEMAS.none, (async (_req, res) => {
-    res.type('application/json').send(quotesBody(await quotes()));
+    res.type('application/json').send(quotesBody(await answer()));
   }) as AsyncRoute);
 
   app.get('/api/quotes/:ticker', SCHEMAS.ticker, (async (req, res) => {
-    const ticker = String(req.params.ticker);
-    const quote = (await quotes()).find((q) => q.ticker === ticker);
+    const ticker = canonicalTicker(req);
+    const quote = (await quotes()).find((q) => q.ticker.toUpperCase() === ticker);
     if (!quote) throw new HttpError(404, `no quote for ${ticker}`);
     res.json(quote);
   }) as AsyncRoute);
 
   app.get('/api/quotes/:ticker/history', SCHEMAS.history, (async (req, res) => {
-    const ticker = String(req.params.ticker);
+    const ticker = canonicalTicker(req);
     const window = historyWindow(req.query.range ?? '1h', req.query.step ?? '30s');
     if (!window.ok) throw new HttpError(400, window.error);
     const { rangeSeconds, stepSeconds } = window;
@@ -123,7 +127,7 @@ export function createApp({ prometheus, checkStatus, log, users, rateLimitPerMin
       const series = await prometheus.queryRange(lastPricePromql(ticker), end - rangeSeconds, end, stepSeconds);
       return (series[0]?.values ?? []).map(([t, v]): [number, number] => [t, Number(v)]);
     });
-    if (points.length === 0 && !(await quotes()).some((q) => q.ticker === ticker)) throw new HttpError(404, `no quote for ${ticker}`);
+    if (points.length === 0 && !(await quotes()).some((q) => q.ticker.toUpperCase() === ticker)) throw new HttpError(404, `no quote for ${ticker}`);
     res.json({ ticker, points });
   }) as AsyncRoute);
 
