@@ -25,7 +25,7 @@ describe('sharded workers', () => {
       startService('worker', { ...env, MOEX_SHARD: '1/2' }, { waitFor: 'readyz' }),
     ]);
     try {
-      const [all, first, second] = await Promise.all(workers.map(quoteSeries));
+      const [all, first, second] = (await Promise.all(workers.map(quoteSeries))) as [Set<string>, Set<string>, Set<string>];
       const overlap = [...first].filter((k) => second.has(k));
       assert.deepEqual(overlap, [], 'no series in both shards');
       assert.deepEqual([...first, ...second].sort(), [...all].sort(), 'together exactly the unsharded series');
