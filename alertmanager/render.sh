@@ -43,7 +43,8 @@ value() {
   eval "v=\${$1:-} f=\${$1_FILE:-}"
   if [ -n "$f" ]; then
     [ -z "$v" ] || fail "$1 and $1_FILE are both set; set one"
-    if [ ! -f "$f" ] || [ ! -r "$f" ]; then fail "$1_FILE: cannot read '$f'"; fi
+    # Not only regular files: compose mounts /dev/null for a secret that is not configured.
+    if [ ! -e "$f" ] || [ -d "$f" ] || [ ! -r "$f" ]; then fail "$1_FILE: cannot read '$f'"; fi
     v=$(cat "$f")
   fi
   printf '%s' "$v"
@@ -115,7 +116,10 @@ email=''
 smtp_to=${ALERT_SMTP_TO:-} smtp_from=${ALERT_SMTP_FROM:-} smarthost=${ALERT_SMTP_SMARTHOST:-}
 smtp_user=${ALERT_SMTP_AUTH_USERNAME:-} require_tls=${ALERT_SMTP_REQUIRE_TLS:-true}
 smtp_password_file=${ALERT_SMTP_AUTH_PASSWORD_FILE:-} smtp_password=${ALERT_SMTP_AUTH_PASSWORD:-}
-if [ -n "$smtp_to$smtp_from$smarthost$smtp_user$smtp_password$smtp_password_file" ]; then
+# An empty password file alone (compose's /dev/null) does not turn e-mail on.
+password_given=''
+if [ -n "$smtp_password_file" ] && { [ ! -e "$smtp_password_file" ] || [ -s "$smtp_password_file" ]; }; then password_given=yes; fi
+if [ -n "$smtp_to$smtp_from$smarthost$smtp_user$smtp_password$password_given" ]; then
   matches "$smtp_to" '^[^[:space:]@]+@[^[:space:]@]+(,[^[:space:]@]+@[^[:space:]@]+)*$' ||
     fail "ALERT_SMTP_TO must be one or more comma-separated e-mail addresses, got '$smtp_to'"
   matches "$smtp_from" '^[^[:space:]@]+@[^[:space:]@]+$' || fail "ALERT_SMTP_FROM must be an e-mail address, got '$smtp_from'"
@@ -133,8 +137,9 @@ if [ -n "$smtp_to$smtp_from$smarthost$smtp_user$smtp_password$smtp_password_file
   # Alertmanager reads this file itself at every send (supported since 0.25); an empty one
   # (compose mounts /dev/null when unset) means no password.
   if [ -n "$smtp_password_file" ]; then
-    [ -f "$smtp_password_file" ] || [ -c "$smtp_password_file" ] || fail "ALERT_SMTP_AUTH_PASSWORD_FILE: no such file '$smtp_password_file'"
-    [ -r "$smtp_password_file" ] || fail "ALERT_SMTP_AUTH_PASSWORD_FILE: cannot read '$smtp_password_file'"
+    if [ ! -e "$smtp_password_file" ] || [ -d "$smtp_password_file" ] || [ ! -r "$smtp_password_file" ]; then
+      fail "ALERT_SMTP_AUTH_PASSWORD_FILE: cannot read '$smtp_password_file'"
+    fi
     [ ! -s "$smtp_password_file" ] || email="$email
         auth_password_file: $(quoted ALERT_SMTP_AUTH_PASSWORD_FILE "$smtp_password_file")"
   fi
