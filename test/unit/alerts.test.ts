@@ -7,7 +7,7 @@ import { AlertStore, parseWebhookPayload, type StoredAlert } from '../../backend
 const NOW = new Date('2026-03-02T10:00:00Z');
 
 /** The shape Alertmanager 0.25+ posts (webhook_config, payload version 4). */
-function payload(status: 'firing' | 'resolved', alerts: Array<Record<string, unknown>>) {
+function payload(status: 'firing' | 'resolved', alerts: unknown[]) {
   return {
     version: '4',
     groupKey: '{}:{alertname="MoexPollsFailing"}',
