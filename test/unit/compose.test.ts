@@ -42,6 +42,7 @@ const exampleEnv = readEnvFile(ENV_EXAMPLE);
 function composeConfig(envFile: string, extraEnv: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string } {
   const env: Record<string, string | undefined> = { ...process.env };
   for (const key of [...Object.keys(exampleEnv), 'MOEX_ISS_URL', 'COMPOSE_FILE', 'COMPOSE_PROFILES', 'COMPOSE_PROJECT_NAME']) delete env[key];
+  for (const key of Object.keys(env)) if (key.startsWith('ALERT_')) delete env[key];
   const r = spawnSync('docker-compose', ['--env-file', envFile, '-f', COMPOSE_FILE, 'config'], {
     cwd: ROOT, encoding: 'utf8', env: { ...env, ...extraEnv },
   });
