@@ -133,18 +133,18 @@ export class AlertStore {
   }
 }
 
-/** GET and POST /api/alerts; every refusal is JSON with a 4xx status. */
+/** GET and POST /api/alerts (full paths, so request metrics label them `/api/alerts`); every refusal is JSON with a 4xx status. */
 export function alertsRouter(store: AlertStore): express.Router {
   const router = express.Router();
   // Any content type is read as JSON: Alertmanager sends application/json, and garbage must get a JSON answer.
-  router.post('/', express.json({ limit: ALERTS_BODY_LIMIT, type: () => true }), (req, res) => {
+  router.post('/api/alerts', express.json({ limit: ALERTS_BODY_LIMIT, type: () => true }), (req, res) => {
     const now = new Date();
     const parsed = parseWebhookPayload(req.body, now);
     if (!parsed.ok) return void res.status(400).json({ error: parsed.error });
     store.record(parsed.value, now);
     res.json({ accepted: parsed.value.length });
   });
-  router.get('/', (_req, res) => void res.json({ alerts: store.list(new Date()) }));
+  router.get('/api/alerts', (_req, res) => void res.json({ alerts: store.list(new Date()) }));
   // body-parser's errors carry a status and a type: too large, not JSON, an unknown charset.
   router.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
     const type = (err as { type?: string }).type;

@@ -109,7 +109,7 @@ export function createApp({ prometheus, checkStatus, log }: BackendDeps): expres
   }) as AsyncRoute);
 
   // Alertmanager's notifications (webhook receiver) and the page's alerts panel.
-  app.use('/api/alerts', alertsRouter(new AlertStore()));
+  app.use(alertsRouter(new AlertStore()));
 
   // The original example's latency demo: a random delay under a second, so dashboards have latency to show.
   app.get('/api/demo/:id', (async (req, res) => {

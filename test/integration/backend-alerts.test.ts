@@ -84,6 +84,13 @@ describe('backend /api/alerts', () => {
     assert.ok(list.every((a) => ['MoexQuotesStale', 'MoexPollsFailing'].includes(a.alertname)), 'nothing of the garbage was stored');
   });
 
+  test('request metrics label both methods with the route /api/alerts', async () => {
+    const res = await fetch(`${backend.url}/metrics`);
+    const text = await res.text();
+    assert.match(text, /http_request_duration_seconds_count\{[^}]*method="POST",route="\/api\/alerts",status_code="200"\}/);
+    assert.match(text, /http_request_duration_seconds_count\{[^}]*method="GET",route="\/api\/alerts",status_code="200"\}/);
+  });
+
   test('/api/status has an alertmanager component', async () => {
     const status = await request(`${backend.url}/api/status`, 'GET');
     const component = status.json.components.find((c: { name: string }) => c.name === 'alertmanager');
