@@ -70,15 +70,15 @@ describe('alertmanager/render.sh', () => {
     for (const c of [...receiver.webhook_configs!, ...receiver.telegram_configs!, ...receiver.email_configs!]) assert.equal(c.send_resolved, true);
   });
 
-  test('inhibition: TargetDown mutes its own job/instance quote alerts; MoexPollsFailing mutes staleness', () => {
+  test('inhibition: TargetDown mutes its own job/instance quote alerts; MoexPollsFailing mutes per-ticker staleness', () => {
     const { config } = render({});
     assert.deepEqual(config!.inhibit_rules, [
       { source_matchers: ['alertname="TargetDown"'], target_matchers: ['alertname=~"Moex.+|Scraper.+|Backend.+"'], equal: ['job', 'instance'] },
-      { source_matchers: ['alertname="MoexPollsFailing"'], target_matchers: ['alertname="MoexQuotesStale"'], equal: ['job', 'instance'] },
+      { source_matchers: ['alertname="MoexPollsFailing"'], target_matchers: ['alertname=~"MoexQuotesStale|MoexFeedDelayHigh"'], equal: ['job', 'instance'] },
     ]);
     // The alert names are those of the shipped rules.
     const rules = fs.readFileSync(path.join(REPO_ROOT, 'prometheus', 'rules', 'alerts.yml'), 'utf8');
-    for (const name of ['TargetDown', 'MoexPollsFailing', 'MoexQuotesStale']) assert.match(rules, new RegExp(`- alert: ${name}$`, 'm'));
+    for (const name of ['TargetDown', 'MoexPollsFailing', 'MoexQuotesStale', 'MoexFeedDelayHigh']) assert.match(rules, new RegExp(`- alert: ${name}$`, 'm'));
   });
 
   test('every receiver at once, under busybox sh (the prom/alertmanager image shell): valid, file readable by its owner only', () => {
