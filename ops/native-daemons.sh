@@ -32,7 +32,8 @@
 #   Prometheus: PROMETHEUS_SCRAPE_INTERVAL (scrape and rule evaluation interval; default: the file's 15s),
 #   PROMETHEUS_RETENTION (15d), PROMETHEUS_TARGETS ("job=host:port[,host:port][;job2=...]": replaces
 #   every scrape job of prometheus/prometheus.yml with exactly these; default: the file's jobs with
-#   their compose hostnames rewritten to 127.0.0.1 and the ports above), PROMETHEUS_RULES_DIR (the
+#   their compose hostnames rewritten to 127.0.0.1 and the ports above), PROMETHEUS_REMOTE_WRITE_URL
+#   (unset; else a remote_write target: prometheus/remote-write.sh), PROMETHEUS_RULES_DIR (the
 #   rule files loaded, default prometheus/rules; tests load a copy with short `for:` durations).
 #   Alertmanager: its config is alertmanager/alertmanager.yml rendered by alertmanager/render.sh
 #   from the ALERT_* variables (docs/alerting.md); ALERT_BACKEND_URL defaults to this backend's port.
@@ -203,6 +204,7 @@ prometheus_config() {
   fi
   if [ -z "${PROMETHEUS_TARGETS:-}" ]; then
     sed "${sed_args[@]}" "$src"
+    sh "$ROOT/prometheus/remote-write.sh"
     return
   fi
   sed "${sed_args[@]}" -e '/^scrape_configs:/,$d' "$src"
@@ -225,6 +227,7 @@ prometheus_config() {
     joined=$(IFS=','; echo "${list[*]}")
     printf '  - job_name: "%s"\n    static_configs:\n      - targets: [%s]\n' "$job" "$joined"
   done
+  sh "$ROOT/prometheus/remote-write.sh"
 }
 
 prepare_prometheus() {
