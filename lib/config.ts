@@ -129,13 +129,17 @@ const sources: Setting<BoardSource[] | null> = (raw) => {
   return list;
 };
 
-/** MOEX_SHARD `i/N` (0 ≤ i < N): poll only shard i of N of the configured instruments; unset = all. */
-const shard: Setting<Shard | null> = (raw) => {
+/**
+ * MOEX_SHARD `i/N` (0 ≤ i < N): poll only shard i of N of the configured instruments; `auto/N`:
+ * take a free shard by a claim in MOEX_SHARD_CLAIM_DIR (identical replicas); unset = all.
+ */
+const shard: Setting<Shard | { auto: true; count: number } | null> = (raw) => {
   if (raw === undefined || raw.trim() === '') return null;
-  const m = /^(\d+)\/(\d+)$/.exec(raw.trim());
-  const index = Number(m?.[1]);
+  const m = /^(\d+|auto)\/(\d+)$/.exec(raw.trim());
   const count = Number(m?.[2]);
-  if (!m || count < 1 || index >= count) throw new Problem('must be i/N with 0 <= i < N, e.g. 0/2 and 1/2 for two shards');
+  if (m && m[1] === 'auto' && count >= 1) return { auto: true, count };
+  const index = Number(m?.[1]);
+  if (!m || count < 1 || !(index < count)) throw new Problem('must be i/N with 0 <= i < N (e.g. 0/2 and 1/2 for two shards) or auto/N');
   return { index, count };
 };
 
@@ -152,6 +156,8 @@ export const moexShape = {
   MOEX_TICKERS: tickers,
   MOEX_SOURCES: sources,
   MOEX_SHARD: shard,
+  /** Where `MOEX_SHARD=auto/N` replicas claim their shards: a directory they all share. */
+  MOEX_SHARD_CLAIM_DIR: text(''),
   POLL_SCHEDULE: cronExpression,
   MOEX_TIMEOUT_MS: positiveInt(10_000),
   /** Bearer token for MOEX's authenticated API (real-time for subscribers); or MOEX_ISS_TOKEN_FILE. */

@@ -9,10 +9,11 @@
 #   ops/native-daemons.sh url NAME         the URL (or udp:// / tcp:// address) a client uses
 #   ops/native-daemons.sh config prometheus   print the generated prometheus.yml
 #   ops/native-daemons.sh scheme           https when WEB_CONFIG_FILE has tls_server_config, else http
+#   ops/native-daemons.sh config alertmanager print the rendered alertmanager.yml (it may hold the Telegram token)
 #   ops/native-daemons.sh list             the names below
 #
 # Names: prometheus node-exporter carbon graphite-web statsd influxdb victoria-metrics
-#        pushgateway, and the project's own services iss-sim worker scraper backend
+#        pushgateway alertmanager, and the project's own services iss-sim worker scraper backend
 #        (`./runner.sh <svc>` with PORT set; worker = worker-prometheus).
 #
 # Everything lives under STATE_DIR (default <repo>/.state):
@@ -28,12 +29,15 @@
 #   CARBON_PORT 2003 (plaintext), CARBON_PICKLE_PORT 2004, CARBON_QUERY_PORT 7002,
 #   STATSD_PORT 8125 (udp), STATSD_MGMT_PORT 8126, INFLUXDB_PORT 8086, INFLUXDB_RPC_PORT 8088,
 #   INFLUXDB_DATABASE (INFLUX_DATABASE or pyexample; created at start), VICTORIA_METRICS_PORT 8428,
-#   PUSHGATEWAY_PORT 9091, ISS_SIM_PORT 8999, WORKER_PORT 8000, SCRAPER_PORT 8001, BACKEND_PORT 8998
+#   PUSHGATEWAY_PORT 9091, ALERTMANAGER_PORT 9093, ISS_SIM_PORT 8999, WORKER_PORT 8000, SCRAPER_PORT 8001, BACKEND_PORT 8998
 #   Prometheus: PROMETHEUS_SCRAPE_INTERVAL (scrape and rule evaluation interval; default: the file's 15s),
 #   PROMETHEUS_RETENTION (15d), PROMETHEUS_TARGETS ("job=host:port[,host:port][;job2=...]": replaces
 #   every scrape job of prometheus/prometheus.yml with exactly these; default: the file's jobs with
 #   their compose hostnames rewritten to 127.0.0.1 and the ports above), PROMETHEUS_REMOTE_WRITE_URL
-#   (unset; else a remote_write target: prometheus/remote-write.sh).
+#   (unset; else a remote_write target: prometheus/remote-write.sh), PROMETHEUS_RULES_DIR (the
+#   rule files loaded, default prometheus/rules; tests load a copy with short `for:` durations).
+#   Alertmanager: its config is alertmanager/alertmanager.yml rendered by alertmanager/render.sh
+#   from the ALERT_* variables (docs/alerting.md); ALERT_BACKEND_URL defaults to this backend's port.
 #   WEB_CONFIG_FILE (unset): exporter-toolkit web config (docs/security.md). When set, Prometheus and
 #   node-exporter get --web.config.file, our services read it (https, basic auth), every scrape job
 #   uses https (trusting the config's cert_file) and basic_auth with PROMETHEUS_USERNAME (prometheus)
@@ -61,13 +65,14 @@ INFLUXDB_RPC_PORT=${INFLUXDB_RPC_PORT:-8088}
 INFLUXDB_DATABASE=${INFLUXDB_DATABASE:-${INFLUX_DATABASE:-pyexample}}
 VICTORIA_METRICS_PORT=${VICTORIA_METRICS_PORT:-8428}
 PUSHGATEWAY_PORT=${PUSHGATEWAY_PORT:-9091}
+ALERTMANAGER_PORT=${ALERTMANAGER_PORT:-9093}
 ISS_SIM_PORT=${ISS_SIM_PORT:-8999}
 WORKER_PORT=${WORKER_PORT:-8000}
 SCRAPER_PORT=${SCRAPER_PORT:-8001}
 BACKEND_PORT=${BACKEND_PORT:-8998}
 
 NAMES=(prometheus node-exporter carbon graphite-web statsd influxdb victoria-metrics pushgateway
-       iss-sim worker scraper backend)
+       alertmanager iss-sim worker scraper backend)
 
 # Clients connect here; a wildcard bind is still reached through loopback.
 case $BIND_ADDRESS in 0.0.0.0 | '') HOST=127.0.0.1 ;; *) HOST=$BIND_ADDRESS ;; esac
@@ -149,6 +154,7 @@ tcp_ports() {
     influxdb) echo "$INFLUXDB_PORT $INFLUXDB_RPC_PORT" ;;
     victoria-metrics) echo "$VICTORIA_METRICS_PORT" ;;
     pushgateway) echo "$PUSHGATEWAY_PORT" ;;
+    alertmanager) echo "$ALERTMANAGER_PORT" ;;
     iss-sim) echo "$ISS_SIM_PORT" ;;
     worker) echo "$WORKER_PORT" ;;
     scraper) echo "$SCRAPER_PORT" ;;
@@ -189,6 +195,7 @@ url_of() {
     influxdb) echo "http://$HOST:$INFLUXDB_PORT" ;;
     victoria-metrics) echo "http://$HOST:$VICTORIA_METRICS_PORT" ;;
     pushgateway) echo "http://$HOST:$PUSHGATEWAY_PORT" ;;
+    alertmanager) echo "$SCHEME://$HOST:$ALERTMANAGER_PORT" ;;
     iss-sim) echo "http://$HOST:$ISS_SIM_PORT/iss" ;;
     worker) echo "$SCHEME://$HOST:$WORKER_PORT" ;;
     scraper) echo "$SCHEME://$HOST:$SCRAPER_PORT" ;;
@@ -216,6 +223,7 @@ answers() {
     influxdb) http_ok "http://$HOST:$INFLUXDB_PORT/ping" ;;
     victoria-metrics) http_ok "http://$HOST:$VICTORIA_METRICS_PORT/health" ;;
     pushgateway) http_ok "http://$HOST:$PUSHGATEWAY_PORT/-/ready" ;;
+    alertmanager) http_ok "$SCHEME://$HOST:$ALERTMANAGER_PORT/-/ready" ;;
     iss-sim) http_ok "http://$HOST:$ISS_SIM_PORT/healthz" ;;
     worker) http_ok "$SCHEME://$HOST:$WORKER_PORT/healthz" ;;
     scraper) http_ok "$SCHEME://$HOST:$SCRAPER_PORT/healthz" ;;
@@ -236,14 +244,19 @@ scrape_security() {
   fi
 }
 
-# Adds scrape_security's lines to every job of a prometheus.yml on stdin.
+# Adds scrape_security's lines to every job of a prometheus.yml on stdin, and (two spaces deeper)
+# to its Alertmanager.
 with_scrape_security() {
   local block; block=$(scrape_security)
   if [ -z "$block" ]; then cat; return; fi
-  awk -v block="$block" '{ print } /^  - job_name:/ { print block }'
+  awk -v block="$block" '
+    BEGIN { deeper = block; gsub(/\n/, "\n  ", deeper); deeper = "  " deeper }
+    { print }
+    /^  - job_name:/ { print block }
+    /^    - api_version:/ { print deeper }'
 }
 
-# prometheus/prometheus.yml with absolute rule paths, 127.0.0.1 targets and,
+# prometheus/prometheus.yml with absolute rule paths, 127.0.0.1 targets (Alertmanager's too) and,
 # when asked, another interval or another set of scrape jobs.
 prometheus_config() {
   prometheus_jobs | with_scrape_security
@@ -251,9 +264,11 @@ prometheus_config() {
 
 prometheus_jobs() {
   local src=$ROOT/prometheus/prometheus.yml
+  local rules_dir=${PROMETHEUS_RULES_DIR:-$ROOT/prometheus/rules}
   local sed_args=(
-    -e "s#^\([[:space:]]*-[[:space:]]*\)rules/#\1$ROOT/prometheus/rules/#"
+    -e "s#^\([[:space:]]*-[[:space:]]*\)rules/#\1${rules_dir%/}/#"
     -e "s#\blocalhost:9090\b#$HOST:$PROMETHEUS_PORT#"
+    -e "s#\balertmanager:9093\b#$HOST:$ALERTMANAGER_PORT#"
     -e "s#\bnode-exporter:9100\b#$HOST:$NODE_EXPORTER_PORT#"
     -e "s#\bworker-prometheus:8000\b#$HOST:$WORKER_PORT#"
     -e "s#\bscraper:8001\b#$HOST:$SCRAPER_PORT#"
@@ -261,6 +276,8 @@ prometheus_jobs() {
     # The compose secrets' scrape security; with_scrape_security puts in WEB_CONFIG_FILE's.
     -e '/^    scheme: https$/d' -e '/^    tls_config:$/d' -e '/^      ca_file: /d'
     -e '/^    basic_auth:$/d' -e '/^      username: /d' -e '/^      password_file: /d'
+    -e '/^      scheme: https$/d' -e '/^      tls_config:$/d' -e '/^        ca_file: /d'
+    -e '/^      basic_auth:$/d' -e '/^        username: /d' -e '/^        password_file: /d'
   )
   if [ -n "${PROMETHEUS_SCRAPE_INTERVAL:-}" ]; then
     [[ $PROMETHEUS_SCRAPE_INTERVAL =~ ^[0-9]+(ms|s|m|h)$ ]] ||
@@ -475,6 +492,26 @@ prepare_pushgateway() {
        "--persistence.file=$d/metrics")
 }
 
+# alertmanager/alertmanager.yml rendered with the ALERT_* receivers and checked by amtool; on a bad
+# setting render.sh prints one line naming the variable and exits 2.
+render_alertmanager_config() {
+  # With WEB_CONFIG_FILE the backend asks Alertmanager for the stack's user and certificate too.
+  ALERT_BACKEND_URL=${ALERT_BACKEND_URL:-$SCHEME://$HOST:$BACKEND_PORT/api/alerts} \
+    ALERT_BACKEND_USERNAME=${PROMETHEUS_USERNAME:-} ALERT_BACKEND_PASSWORD_FILE=${PROMETHEUS_PASSWORD_FILE:-} \
+    ALERT_BACKEND_CA_FILE=$WEB_CERT "$ROOT/alertmanager/render.sh" "$1"
+}
+
+# The cluster port is off: one Alertmanager, no gossip on :9094.
+prepare_alertmanager() {
+  local d; d=$(data_dir alertmanager)
+  mkdir -p "$d/data"
+  render_alertmanager_config "$d/alertmanager.yml" || exit 2
+  CMD=(prometheus-alertmanager "--config.file=$d/alertmanager.yml" "--storage.path=$d/data"
+       "--web.listen-address=$BIND_ADDRESS:$ALERTMANAGER_PORT" "--web.external-url=$SCHEME://$HOST:$ALERTMANAGER_PORT"
+       --cluster.listen-address=)
+  [ -z "${WEB_CONFIG_FILE:-}" ] || CMD+=("--web.config.file=$WEB_CONFIG_FILE")
+}
+
 # The project's services: `./runner.sh <svc>` in the foreground, PORT set; the rest
 # of their configuration is the caller's environment (CONTRACT section 2).
 prepare_service() {
@@ -499,6 +536,7 @@ requirement() {
     influxdb) echo "influxd influxdb" ;;
     victoria-metrics) echo "victoria-metrics victoria-metrics" ;;
     pushgateway) echo "prometheus-pushgateway prometheus-pushgateway" ;;
+    alertmanager) echo "prometheus-alertmanager prometheus-alertmanager" ;;
     *) echo "node nodejs" ;;
   esac
 }
@@ -618,8 +656,15 @@ main() {
       fi
       return "$rc" ;;
     url) [ $# -eq 1 ] || die "url: name one daemon"; url_of "$1" ;;
-    config) [ "${1:-}" = prometheus ] || die "config: only 'prometheus' has a generated config to print"
-      prometheus_config ;;
+    config)
+      case ${1:-} in
+        prometheus) prometheus_config ;;
+        alertmanager)
+          local tmp; tmp=$(mktemp -d)
+          render_alertmanager_config "$tmp/alertmanager.yml" || { rm -rf "$tmp"; exit 2; }
+          cat "$tmp/alertmanager.yml"; rm -rf "$tmp" ;;
+        *) die "config: only 'prometheus' and 'alertmanager' have a generated config to print" ;;
+      esac ;;
     list) printf '%s\n' "${NAMES[@]}" ;;
     scheme) echo "$SCHEME" ;;
     help | -h | --help) usage ;;

@@ -7,6 +7,7 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import { TICKER_PATTERN } from '../../lib/moex/quote';
 import { createAuthGuard } from '../../lib/http-auth';
 import type { Logger } from '../../lib/log';
+import { AlertStore, alertsRouter } from './alerts';
 import { ShortCache } from './cache';
 import { historyWindow, parseDurationSeconds } from './durations';
 import { httpMetricsMiddleware } from './http-metrics';
@@ -134,6 +135,9 @@ export function createApp({ prometheus, checkStatus, log, users, rateLimitPerMin
   app.get('/api/status', SCHEMAS.none, (async (_req, res) => {
     res.json(await statusCache.get('status', checkStatus));
   }) as AsyncRoute);
+
+  // Alertmanager's notifications (webhook receiver) and the page's alerts panel.
+  app.use(alertsRouter(new AlertStore()));
 
   // The original example's latency demo: a random delay under a second, so dashboards have latency to show.
   app.get('/api/demo/:id', SCHEMAS.demo, (async (req, res) => {
