@@ -37,7 +37,8 @@ describe('prometheus/start.sh (compose entrypoint)', () => {
   });
 
   test('a bad URL or shard count stops with exit 2 and one line', async () => {
-    for (const env of [{ PROMETHEUS_REMOTE_WRITE_URL: 'victoria:8428' }, { WORKER_SHARDS: 'two' }]) {
+    const bad: Array<Record<string, string>> = [{ PROMETHEUS_REMOTE_WRITE_URL: 'victoria:8428' }, { WORKER_SHARDS: 'two' }];
+    for (const env of bad) {
       const { code, stderr } = await render(env);
       assert.equal(code, 2, JSON.stringify(env));
       assert.equal(stderr.trim().split('\n').length, 1);
