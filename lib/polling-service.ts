@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import { CachedExposition } from './exposition';
+import { CachedExposition, joinText } from './exposition';
 import type { Logger } from './log';
 import type { Quote } from './moex/quote';
 import { boardSources, configOrExit } from './config';
@@ -11,6 +11,8 @@ export interface PollingServiceOptions {
   log: Logger;
   /** Series that change once per cycle (rendered when the cycle ends). */
   cycleRegistry: Registry;
+  /** Families rendered by hand, served before cycleRegistry's and rendered with them once per cycle. */
+  renderCycle?(): string;
   /** Series that change on their own; process metrics are added here. */
   liveRegistry: Registry;
   /** Each successful poll's quotes; a failed poll leaves the outputs as they were. */
@@ -24,10 +26,11 @@ export interface PollingServiceOptions {
  * the poll loop, and a graceful stop on SIGTERM/SIGINT.
  */
 export async function runPollingService(options: PollingServiceOptions): Promise<void> {
-  const { config, log, cycleRegistry, liveRegistry, onQuotes, onShutdown } = options;
+  const { config, log, cycleRegistry, liveRegistry, onQuotes, onShutdown, renderCycle } = options;
   const sources = configOrExit(() => boardSources(config));
   collectDefaultMetrics({ register: liveRegistry });
-  const exposition = new CachedExposition(cycleRegistry, liveRegistry);
+  const cycleSource = renderCycle ? { metrics: async () => joinText(renderCycle(), await cycleRegistry.metrics()) } : cycleRegistry;
+  const exposition = new CachedExposition(cycleSource, liveRegistry);
 
   let polling: ReturnType<typeof startQuotePolling> | null = null;
   const server = createPollerServer(
