@@ -167,7 +167,8 @@ async function again<T>(request: () => Promise<T>): Promise<T> {
   }
 }
 
-const perCycleMs = (c: Cost) => (c.cpuSeconds * 1000) / c.cycles;
+/** NaN when nothing completed: no cycles is no figure, not an infinite one. */
+const perCycleMs = (c: Cost) => (c.cycles > 0 ? (c.cpuSeconds * 1000) / c.cycles : NaN);
 
 export async function measureScaleCurve(options: BenchOptions, log: (line: string) => void): Promise<Row[]> {
   const points: Point[] = [];

@@ -110,11 +110,17 @@ export class CachedExposition {
 
   readonly contentType = Registry.PROMETHEUS_CONTENT_TYPE;
 
-  /** The cycle registry changed: the next scrape renders it again. */
+  /**
+   * The cycle registry changed: rendered again at once (with its gzip, once scrapers ask for it),
+   * in the cycle's time rather than the first scrape's: at 30,000 securities a render and its gzip
+   * take seconds, which a scrape would otherwise wait for. A scrape meanwhile waits for this render.
+   */
   cycleChanged(): void {
     this.cycleStale = true;
     this.generation += 1;
     this.current = null;
+    const rendering = this.rendered();
+    (this.gzipAsked ? rendering.then(gzipOf) : rendering).catch(() => {});
   }
 
   async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {

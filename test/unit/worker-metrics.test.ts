@@ -101,6 +101,15 @@ describe('quote metrics rendered by hand', () => {
 });
 
 describe('CachedExposition', () => {
+  test('a cycle is rendered when it ends, before any scrape asks for it', async () => {
+    let renders = 0;
+    const exposition = new CachedExposition({ metrics: () => `q ${++renders}\n` }, new Registry());
+    exposition.cycleChanged();
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(renders, 1, 'rendered without a scrape');
+    assert.match((await serveOnce(exposition)).body.toString(), /^q 1$/m, 'the scrape gets that render, not another');
+  });
+
   async function serveOnce(exposition: CachedExposition, headers: Record<string, string> = {}) {
     const server = http.createServer((req, res) => void exposition.serve(req, res));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
