@@ -25,7 +25,7 @@ const BOARDS = ['stock/shares/TQBR', 'stock/shares/TQTF', 'currency/selt/CETS', 
 const SOURCES = BOARDS.map((b) => `${b}=ALL`).join(';');
 
 /** Poll (and scrape) period per scale: short enough for several cycles in a few minutes, long enough for a cycle to finish. */
-const PERIOD_SECONDS: Record<number, number> = { 300: 2, 3_000: 5, 30_000: 15 };
+const PERIOD_SECONDS: Record<number, number> = { 300: 2, 3_000: 5, 30_000: 30 };
 const DEFAULT_CYCLE_SECONDS = 30;
 /** "Comfortably in one cycle on one core": the worker's whole cycle in at most a quarter of the 30 s. */
 const COMFORTABLE_SHARE = 0.25;
