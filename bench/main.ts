@@ -2,6 +2,7 @@
  * `./runner.sh bench [--quick]`: what users of the pipeline care about, each figure next to a
  * reference measured in the same run, printed as one markdown table. Loopback only.
  */
+import os from 'node:os';
 import { measureBackendApi } from './backend-api';
 import { describeMachine } from './machine';
 import { benchOptions } from './options';
@@ -10,6 +11,7 @@ import { startDefaultPollSoak, type Soak } from './default-poll-soak';
 import { footprintRows } from './footprint';
 import { measureFreshness } from './freshness';
 import { runPollers, type PollerRun } from './poller-run';
+import { measureScaleCurve } from './scale-curve';
 import { measureScrapeCost } from './scrape-cost';
 import { exitCleanlyOnSignals } from './signals';
 import { wireCostRows } from './wire-cost';
@@ -41,6 +43,7 @@ async function main() {
     },
     { name: 'freshness', run: () => measureFreshness(options, log) },
     { name: 'backend', run: () => measureBackendApi(options, log) },
+    { name: 'scale', run: () => measureScaleCurve(options, log) },
   ];
   const rows: Row[] = [];
   const started = Date.now();
@@ -58,7 +61,8 @@ async function main() {
   }
   rows.sort((a, b) => a.section.localeCompare(b.section));
   const minutes = ((Date.now() - started) / 60_000).toFixed(1);
-  process.stdout.write(`${machine}\n- Mode: ${options.quick ? 'quick' : 'full'}; ran ${minutes} min\n\n${markdownTable(rows)}\n`);
+  const loadAtEnd = os.loadavg().map((l) => l.toFixed(2)).join(' ');
+  process.stdout.write(`${machine}\n- Load average when the run ended: ${loadAtEnd}\n- Mode: ${options.quick ? 'quick' : 'full'}; ran ${minutes} min\n\n${markdownTable(rows)}\n`);
 }
 
 main().then(

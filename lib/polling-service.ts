@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import { CachedExposition } from './exposition';
+import { CachedExposition, joinText } from './exposition';
 import type { Logger } from './log';
 import type { Quote } from './moex/quote';
 import { boardSources, configOrExit } from './config';
@@ -16,6 +16,8 @@ export interface PollingServiceOptions {
   log: Logger;
   /** Series that change once per cycle (rendered when the cycle ends). */
   cycleRegistry: Registry;
+  /** Families rendered by hand, served before cycleRegistry's and rendered with them once per cycle. */
+  renderCycle?(): string;
   /** Series that change on their own; process metrics are added here. */
   liveRegistry: Registry;
   /** Each successful poll's quotes; a failed poll leaves the outputs as they were. */
@@ -29,7 +31,7 @@ export interface PollingServiceOptions {
  * the poll loop, and a graceful stop on SIGTERM/SIGINT.
  */
 export async function runPollingService(options: PollingServiceOptions): Promise<void> {
-  const { config, log, cycleRegistry, liveRegistry, onQuotes, onShutdown } = options;
+  const { config, log, cycleRegistry, liveRegistry, onQuotes, onShutdown, renderCycle } = options;
   const configured = configOrExit(() => boardSources(config));
   // MOEX_SHARD=auto/N: the shard is claimed at start (after listening, so /healthz answers meanwhile).
   const autoShard = config.MOEX_SHARD && 'auto' in config.MOEX_SHARD ? config.MOEX_SHARD : null;
@@ -39,7 +41,8 @@ export async function runPollingService(options: PollingServiceOptions): Promise
     });
   }
   collectDefaultMetrics({ register: liveRegistry });
-  const exposition = new CachedExposition(cycleRegistry, liveRegistry);
+  const cycleSource = renderCycle ? { metrics: async () => joinText(renderCycle(), await cycleRegistry.metrics()) } : cycleRegistry;
+  const exposition = new CachedExposition(cycleSource, liveRegistry);
 
   let polling: ReturnType<typeof startQuotePolling> | null = null;
   let claim: ShardClaim | null = null;

@@ -84,6 +84,77 @@ export const SIM_BOARDS: readonly SimBoard[] = [
   },
 ];
 
-export function simBoard(engine: string, market: string, board: string): SimBoard | undefined {
-  return SIM_BOARDS.find((b) => b.engine === engine && b.market === market && b.board === board.toUpperCase());
+export function simBoard(engine: string, market: string, board: string, boards: readonly SimBoard[] = SIM_BOARDS): SimBoard | undefined {
+  return boards.find((b) => b.engine === engine && b.market === market && b.board === board.toUpperCase());
+}
+
+/** ISS_SIM_SCALE's ceiling: the whole of MOEX's boards together list fewer securities than this. */
+export const MAX_SIM_SECURITIES = 50_000;
+
+/** A generated instrument: its listing and, for bonds and futures, its terms. */
+interface Generated {
+  listing: Listing;
+  bond?: NonNullable<SimBoard['bonds']>[string];
+  future?: NonNullable<SimBoard['futures']>[string];
+}
+
+/** Deterministic 0..1 of an index, so every run generates the same instruments. */
+const spread = (i: number, salt: number) => (((i + 1) * 2654435761 + salt * 40503) % 1_000_003) / 1_000_003;
+const two = (n: number) => String(n).padStart(2, '0');
+
+/** Per board (by id; by market kind otherwise): how the i-th generated instrument looks. */
+function generator(board: SimBoard): (i: number) => Generated {
+  const n = (i: number) => String(i + 1).padStart(5, '0');
+  switch (board.board) {
+    case 'TQTF':
+      return (i) => ({ listing: listing(`EX${n(i)}`, `Фонд ${n(i)}`, `БПИФ "Симулятор ${n(i)}"`, Math.round((1 + spread(i, 1) * 30) * 1000) / 1000, 1) });
+    case 'CETS':
+      return (i) => ({ listing: listing(`CX${n(i)}_TOM`, `CX${n(i)}_TOM`, `Валюта ${n(i)}/РУБ`, Math.round((0.5 + spread(i, 2) * 120) * 1e4) / 1e4, 1000) });
+  }
+  switch (board.kind) {
+    case 'index':
+      return (i) => ({ listing: listing(`IX${n(i)}`, `Индекс ${n(i)}`, `Индекс-симулятор ${n(i)}`, Math.round((100 + spread(i, 3) * 30_000) * 100) / 100, 1) });
+    case 'bonds':
+      return (i) => {
+        const year = 2027 + Math.floor(spread(i, 4) * 20);
+        const couponRate = Math.round((5 + spread(i, 5) * 10) * 100) / 100;
+        return {
+          listing: listing(`SU${String(90_000 + i).slice(-5)}RMFS${i % 10}`, `ОФЗ ${n(i)}`, `ОФЗ-ПД ${n(i)} ${year}`, Math.round((60 + spread(i, 6) * 40) * 100) / 100, 1),
+          bond: { coupon: Math.round(couponRate * 5 * 100) / 100, couponRate, maturity: `${year}-${two(1 + (i % 12))}-15`, nextCoupon: `2027-${two(1 + (i % 6))}-15` },
+        };
+      };
+    case 'futures':
+      return (i) => ({
+        listing: listing(`FX${n(i)}`, `FX-${n(i)}`, `Фьючерсный контракт FX-${n(i)}`, Math.round((10 + spread(i, 7) * 100_000) * 100) / 100, 1),
+        future: { openInterest: 1000 + Math.floor(spread(i, 8) * 2_000_000), lastTradeDate: '2026-12-17', asset: `FX${n(i)}` },
+      });
+    default:
+      return (i) => ({ listing: listing(`SX${n(i)}`, `Акция ${n(i)}`, `Simulated share ${n(i)}`, Math.round((1 + spread(i, 9) * 5000) * 100) / 100, 10) });
+  }
+}
+
+/**
+ * ISS_SIM_SCALE: the boards with generated instruments added after their own, spread evenly, until
+ * they list `total` securities together (at most MAX_SIM_SECURITIES). Each generated instrument is
+ * of its board's market (a bond has a coupon and a maturity, a future its open interest), so every
+ * market answers in its real columns at any scale. A total at or below the boards' own count
+ * changes nothing.
+ */
+export function scaleBoards(boards: readonly SimBoard[], total: number): readonly SimBoard[] {
+  const own = boards.reduce((sum, b) => sum + b.listings.length, 0);
+  const extra = Math.max(0, Math.min(total, MAX_SIM_SECURITIES) - own);
+  if (extra === 0) return boards;
+  return boards.map((board, at) => {
+    const count = Math.floor(extra / boards.length) + (at < extra % boards.length ? 1 : 0);
+    const make = generator(board);
+    const generated = Array.from({ length: count }, (_, i) => make(i));
+    const terms = <T>(pick: (g: Generated) => T | undefined) =>
+      Object.fromEntries(generated.flatMap((g) => { const t = pick(g); return t ? [[g.listing.secid, t] as const] : []; }));
+    return {
+      ...board,
+      listings: [...board.listings, ...generated.map((g) => g.listing)],
+      ...(board.bonds ? { bonds: { ...board.bonds, ...terms((g) => g.bond) } } : {}),
+      ...(board.futures ? { futures: { ...board.futures, ...terms((g) => g.future) } } : {}),
+    };
+  });
 }

@@ -6,7 +6,7 @@ import { createLogger } from '../../lib/log';
 import { closeServer, exitOnSignals, exitOnStartupFailure, listen, writeJson } from '../../lib/service';
 import { httpShape } from '../../lib/web-config';
 import { FaultPlan, FAULTS, isFault, type Fault } from './faults';
-import { simBoard } from './boards';
+import { MAX_SIM_SECURITIES, scaleBoards, SIM_BOARDS, simBoard } from './boards';
 import { boardSecuritiesJson } from './iss-response';
 import { Market, type SecurityOverride, type SecurityState } from './market';
 
@@ -17,7 +17,8 @@ import { Market, type SecurityOverride, type SecurityState } from './market';
  *   PUT /sim/faults {fault,count?,board?}  the next `count` requests (default: all), to every board or
  *                                   just `board`, get `fault`; DELETE clears
  * Boards: every market of iss-sim/src/boards.ts (TQBR and TQTF shares and funds, CETS currencies,
- * SNDX indices, TQOB bonds, RFUD futures), each in its market's real column set.
+ * SNDX indices, TQOB bonds, RFUD futures), each in its market's real column set. ISS_SIM_SCALE=N
+ * adds generated instruments of each board's market until the boards list N securities together.
  *   GET /sim/securities[?secids=A,B][&board=TQBR]  current simulated values
  *   PATCH /sim/securities/:secid    set values or `session` (trading | pre-open | closed)
  *   PUT /sim/walk {enabled}         start/stop the random walk (stopped = prices hold still)
@@ -39,11 +40,14 @@ const config = loadConfig({
   ISS_SIM_TOKEN: secret(),
   /** A recorded ISS answer (e.g. test/fixtures/iss/real/*.json) served as is for every board request. */
   ISS_SIM_REPLAY: text(''),
+  /** Securities on all boards together, generated instruments added to each board (0: the boards as they are). */
+  ISS_SIM_SCALE: check(nonNegativeInt(0), (n) => n <= MAX_SIM_SECURITIES, `must be a whole number 0-${MAX_SIM_SECURITIES}`),
 });
 const replay = config.ISS_SIM_REPLAY ? readFileSync(config.ISS_SIM_REPLAY) : null;
 const feedDelaySeconds = config.ISS_SIM_TOKEN ? 0 : config.ISS_SIM_DELAY_SECONDS;
 const log = createLogger('iss-sim', config.LOG_LEVEL);
-const market = new Market({ walking: config.SIM_WALK === 'on' });
+const boards = scaleBoards(SIM_BOARDS, config.ISS_SIM_SCALE);
+const market = new Market({ walking: config.SIM_WALK === 'on', boards });
 const faults = new FaultPlan(isFault(config.SIM_FAULT) ? config.SIM_FAULT : null);
 
 interface LoggedRequest {
@@ -103,11 +107,11 @@ function serveIss(req: IncomingMessage, res: ServerResponse, url: URL, engine: s
 
   if (replay) return sendJson(req, res, replay);
 
-  market.advance();
   const requested = listParam(params, 'securities');
   // SIM_BOARD renames the shares board (TQBR by default); every other board answers as itself.
   const isSharesBoard = engine === 'stock' && marketName === 'shares' && board.toUpperCase() === config.SIM_BOARD;
-  const served = isSharesBoard ? simBoard('stock', 'shares', 'TQBR') : board.toUpperCase() === 'TQBR' ? undefined : simBoard(engine, marketName, board);
+  const served = isSharesBoard ? simBoard('stock', 'shares', 'TQBR', boards) : board.toUpperCase() === 'TQBR' ? undefined : simBoard(engine, marketName, board, boards);
+  if (served) market.advance(served.board);
   const securities = served ? market.boards.get(served.board)! : new Map<string, SecurityState>();
   // ISS matches SECIDs case-insensitively (SiZ6 / SIZ6) and answers with its own spelling.
   const byUpper = new Map([...securities.values()].map((s) => [s.listing.secid.toUpperCase(), s] as const));
@@ -119,7 +123,7 @@ function serveIss(req: IncomingMessage, res: ServerResponse, url: URL, engine: s
   if (fault === 'pre-open' || fault === 'closed') states = states.map((s) => ({ ...s, session: fault }));
 
   const only = listParam(params, 'iss.only');
-  const body = boardSecuritiesJson(states, served ?? simBoard('stock', 'shares', 'TQBR')!, board, new Date(), {
+  const body = boardSecuritiesJson(states, served ?? simBoard('stock', 'shares', 'TQBR', boards)!, board, new Date(), {
     reorderColumns: fault === 'reordered-columns',
     dropMarketdata: fault === 'no-marketdata',
     withMetadata: params.get('iss.meta') !== 'off',
@@ -215,7 +219,7 @@ const server = http.createServer((req, res) => {
 
 listen(server, config.PORT, log, config.LISTEN_ADDRESS)
   .then(() => {
-    log.info({ board: config.SIM_BOARD, securities: market.securities.size, fault: config.SIM_FAULT || null, feed: config.ISS_SIM_TOKEN ? 'real-time (token required)' : `anonymous (${feedDelaySeconds} s delay)` }, 'ISS simulator ready');
+    log.info({ board: config.SIM_BOARD, securities: market.securities.size, total: boards.reduce((sum, b) => sum + b.listings.length, 0), fault: config.SIM_FAULT || null, feed: config.ISS_SIM_TOKEN ? 'real-time (token required)' : `anonymous (${feedDelaySeconds} s delay)` }, 'ISS simulator ready');
     exitOnSignals(log, () => {
       server.closeAllConnections(); // a request held by the `timeout` fault must not delay the exit
       return closeServer(server);

@@ -1,4 +1,4 @@
-import { SIM_BOARDS } from './boards';
+import { SIM_BOARDS, type SimBoard } from './boards';
 import { decimalsFor, type Listing } from './catalogue';
 
 /** Where a security is in its trading day; drives which ISS cells are null. */
@@ -58,53 +58,67 @@ export function openingState(listing: Listing, random: () => number): SecuritySt
   };
 }
 
-/** One second of trading: a small log-normal step of the price, with trades and volume. */
-export function tick(s: SecurityState, random: () => number): void {
+/**
+ * `seconds` of trading in one step: a log-normal step of the price as wide as that many one-second
+ * steps together, with their trades and volume. One step, not one per second, so a board of
+ * thousands polled every 30 s costs one step per security.
+ */
+export function tick(s: SecurityState, random: () => number, seconds = 1): void {
   if (s.session !== 'trading') return;
   const step = 10 ** -s.decimals;
-  s.last = Math.max(step, round(s.last * Math.exp(gaussian(random) * 0.0005), s.decimals));
+  s.last = Math.max(step, round(s.last * Math.exp(gaussian(random) * 0.0005 * Math.sqrt(seconds)), s.decimals));
   s.high = Math.max(s.high, s.last);
   s.low = Math.min(s.low, s.last);
   const spreadTicks = 1 + Math.floor(random() * 3);
   s.bid = Math.max(step, round(s.last - spreadTicks * step, s.decimals));
   s.offer = round(s.last + spreadTicks * step, s.decimals);
-  const newTrades = Math.floor(random() * 20);
+  const newTrades = Math.floor(random() * 20 * seconds);
   const newVolume = newTrades * s.listing.lotSize * (1 + Math.floor(random() * 10));
   s.trades += newTrades;
   s.volume += newVolume;
   s.value = round(s.value + newVolume * s.last, 2);
 }
 
-/** Every simulated security of every board, walking once per elapsed second of the clock while `walking`. */
+/**
+ * Every simulated security of every board, walking with the clock while `walking`. Each board
+ * catches up when it is asked for (advance(board)), so a poll of one board of a 50,000-security
+ * market (ISS_SIM_SCALE) does not walk the others.
+ */
 export class Market {
   /** Board id → its securities by SECID. */
   readonly boards = new Map<string, Map<string, SecurityState>>();
   /** The shares of TQBR, the board the original stack polls. */
   readonly securities: Map<string, SecurityState>;
   walking: boolean;
-  private advancedTo: number;
+  /** Board id → the instant its walk has caught up to. */
+  private readonly advancedTo = new Map<string, number>();
 
   constructor(
-    options: { walking?: boolean; random?: () => number; now?: () => number } = {},
+    options: { walking?: boolean; random?: () => number; now?: () => number; boards?: readonly SimBoard[] } = {},
     private readonly random = options.random ?? Math.random,
     private readonly now = options.now ?? Date.now,
   ) {
     this.walking = options.walking ?? true;
-    for (const board of SIM_BOARDS) {
+    const start = this.now();
+    for (const board of options.boards ?? SIM_BOARDS) {
       this.boards.set(board.board, new Map(board.listings.map((listing) => [listing.secid, openingState(listing, this.random)])));
+      this.advancedTo.set(board.board, start);
     }
     this.securities = this.boards.get('TQBR')!;
-    this.advancedTo = this.now();
   }
 
-  /** Catches the walk up with the clock (at most a minute of steps, so a long idle is cheap). */
-  advance(): void {
+  /** Catches `board` (default: every board) up with the clock, at most a minute at once, so a long idle is cheap. */
+  advance(board?: string): void {
     const now = this.now();
-    const seconds = Math.min(60, Math.floor((now - this.advancedTo) / 1000));
-    if (seconds <= 0) return;
-    this.advancedTo = seconds === 60 ? now : this.advancedTo + seconds * 1000;
-    if (!this.walking) return;
-    for (const securities of this.boards.values()) for (const s of securities.values()) for (let i = 0; i < seconds; i++) tick(s, this.random);
+    for (const id of board === undefined ? this.boards.keys() : [board]) {
+      const securities = this.boards.get(id);
+      const from = this.advancedTo.get(id);
+      if (!securities || from === undefined) continue;
+      const seconds = Math.min(60, Math.floor((now - from) / 1000));
+      if (seconds <= 0) continue;
+      this.advancedTo.set(id, seconds === 60 ? now : from + seconds * 1000);
+      if (this.walking) for (const s of securities.values()) tick(s, this.random, seconds);
+    }
   }
 
   override(secid: string, values: SecurityOverride): SecurityState | undefined {

@@ -86,32 +86,37 @@ function asBlock(json: Record<string, unknown>, name: string): IssBlock {
   return block as IssBlock;
 }
 
-type Cell = (column: string) => unknown;
+/** A block's rows by upper-cased SECID, with its column → position index. */
+interface BlockRows {
+  index: ReadonlyMap<string, number>;
+  rows: Map<string, { secid: string; row: readonly unknown[] }>;
+}
+
+/** The cell of `column` in `row`, null when the block has no such column. */
+function cellOf(block: BlockRows, row: readonly unknown[], column: string): unknown {
+  const at = block.index.get(column);
+  return at === undefined ? null : row[at];
+}
 
 /**
- * Rows of a block as column-name → cell lookups, keyed by upper-cased SECID (ISS spells futures
- * such as `SiZ7` in mixed case; the configured tickers are upper-cased). A row of another board
- * is skipped: a per-security answer lists every board the security trades on.
+ * Rows of a block keyed by upper-cased SECID (ISS spells futures such as `SiZ7` in mixed case; the
+ * configured tickers are upper-cased). A row of another board is skipped: a per-security answer
+ * lists every board the security trades on. Cells are then read by column name, never by position.
  */
-function rowsBySecid(block: IssBlock, name: string, board: string): Map<string, { secid: string; cell: Cell }> {
+function rowsBySecid(block: IssBlock, name: string, board: string): BlockRows {
   const index = new Map(block.columns.map((column, i) => [column, i] as const));
   const secidAt = index.get('SECID');
   if (secidAt === undefined) throw new PollError('validation', `ISS "${name}" block has no SECID column`);
   const boardAt = index.get('BOARDID');
-  const rows = new Map<string, { secid: string; cell: Cell }>();
+  const wantedBoard = board.toUpperCase();
+  const rows = new Map<string, { secid: string; row: readonly unknown[] }>();
   for (const row of block.data) {
     const secid = row[secidAt];
     if (typeof secid !== 'string') continue;
-    if (boardAt !== undefined && typeof row[boardAt] === 'string' && row[boardAt].toUpperCase() !== board.toUpperCase()) continue;
-    rows.set(secid.toUpperCase(), {
-      secid,
-      cell: (column) => {
-        const at = index.get(column);
-        return at === undefined ? null : row[at];
-      },
-    });
+    if (boardAt !== undefined && typeof row[boardAt] === 'string' && row[boardAt].toUpperCase() !== wantedBoard) continue;
+    rows.set(secid.toUpperCase(), { secid, row });
   }
-  return rows;
+  return { index, rows };
 }
 
 const DATE_PATTERN = /^(\d{4})-(\d{2})-(\d{2})$/;
@@ -143,16 +148,26 @@ function daysUntil(date: unknown, from: Date): number | null {
   return days >= 0 ? days : null;
 }
 
+/** A market's column table resolved against one answer's blocks: where each field's cell is. */
+interface FieldSource {
+  field: NumericField;
+  block: ColumnSource['block'];
+  at: number | undefined;
+  kind: ValueKind;
+}
+
+const NO_NUMBERS = Object.fromEntries(NUMERIC_FIELDS.map(({ field }) => [field, null])) as Record<NumericField, number | null>;
+
 /**
  * Reads the numeric cells of one security by the market's column table. A null stays null; a
  * cell that is not a finite number in its field's range becomes null and is reported as invalid.
  */
-function readNumbers(ticker: string, spec: MarketSpec, cells: Record<ColumnSource['block'], Cell>, invalid: InvalidValue[]) {
-  const numbers = Object.fromEntries(NUMERIC_FIELDS.map(({ field }) => [field, null])) as Record<NumericField, number | null>;
-  for (const [field, source] of Object.entries(spec.columns) as Array<[NumericField, ColumnSource]>) {
-    const raw = cells[source.block](source.column);
+function readNumbers(ticker: string, spec: MarketSpec, sources: readonly FieldSource[], rows: Record<ColumnSource['block'], readonly unknown[]>, invalid: InvalidValue[]) {
+  const numbers = { ...NO_NUMBERS };
+  for (const { field, block, at, kind } of sources) {
+    const raw = at === undefined ? null : rows[block][at];
     if (raw === null || raw === undefined) continue;
-    if (isValue(raw, source.kind)) numbers[field] = raw;
+    if (isValue(raw, kind)) numbers[field] = raw;
     else invalid.push({ ticker, field, value: raw });
   }
   numbers.changePercent = changePercent(numbers[spec.change.value], numbers[spec.change.previous]);
@@ -172,33 +187,58 @@ export function parseBoardSnapshot(json: unknown, source: BoardSource): BoardSna
   const securities = rowsBySecid(asBlock(json as Record<string, unknown>, 'securities'), 'securities', source.board);
   const marketdata = rowsBySecid(asBlock(json as Record<string, unknown>, 'marketdata'), 'marketdata', source.board);
   const spec = MARKETS[source.kind];
+  const blocks = { securities, marketdata };
+  const sources: FieldSource[] = (Object.entries(spec.columns) as Array<[NumericField, ColumnSource]>).map(([field, { block, column, kind }]) => ({
+    field,
+    block,
+    at: blocks[block].index.get(column),
+    kind,
+  }));
 
   const quotes: Quote[] = [];
   const invalidValues: InvalidValue[] = [];
-  const wanted = source.tickers === 'ALL' ? [...securities.keys()] : source.tickers.map((t) => t.toUpperCase());
+  const wanted = source.tickers === 'ALL' ? [...securities.rows.keys()] : source.tickers.map((t) => t.toUpperCase());
   const missingTickers: string[] = [];
+  // Every row of one answer carries the same SYSTIME and mostly the same UPDATETIME: parsed once each.
+  let lastSystime: unknown;
+  let lastSnapshotTime: Date | null = null;
+  let lastUpdate: unknown;
+  let lastTime: Date | null = null;
 
   for (const wantedTicker of wanted) {
-    const sec = securities.get(wantedTicker);
-    const md = marketdata.get(wantedTicker);
+    const sec = securities.rows.get(wantedTicker);
+    const md = marketdata.rows.get(wantedTicker);
     if (!sec || !md) {
       missingTickers.push(wantedTicker);
       continue;
     }
     const ticker = sec.secid;
-    const snapshotTime = parseMoscowTime(md.cell('SYSTIME'));
+    const secCell = (column: string) => cellOf(securities, sec.row, column);
+    const mdCell = (column: string) => cellOf(marketdata, md.row, column);
+    const systime = mdCell('SYSTIME');
+    if (systime !== lastSystime || lastSnapshotTime === null) {
+      lastSystime = systime;
+      lastSnapshotTime = parseMoscowTime(systime);
+      lastUpdate = undefined;
+    }
+    const snapshotTime = lastSnapshotTime;
     if (!snapshotTime) {
       // Without the exchange time a quote cannot be placed in any time series.
-      invalidValues.push({ ticker, field: 'time', value: md.cell('SYSTIME') });
+      invalidValues.push({ ticker, field: 'time', value: systime });
       missingTickers.push(ticker);
       continue;
     }
-    const time = quoteTime(snapshotTime, md.cell('UPDATETIME'));
-    const numbers = readNumbers(ticker, spec, { securities: sec.cell, marketdata: md.cell }, invalidValues);
-    if (spec.maturity) numbers.daysToMaturity = daysUntil(sec.cell('MATDATE'), time);
-    const board = md.cell('BOARDID') ?? sec.cell('BOARDID');
-    const shortName = sec.cell('SHORTNAME');
-    const status = md.cell('TRADINGSTATUS');
+    const updateTime = mdCell('UPDATETIME');
+    if (updateTime !== lastUpdate || lastTime === null) {
+      lastUpdate = updateTime;
+      lastTime = quoteTime(snapshotTime, updateTime);
+    }
+    const time = lastTime;
+    const numbers = readNumbers(ticker, spec, sources, { securities: sec.row, marketdata: md.row }, invalidValues);
+    if (spec.maturity) numbers.daysToMaturity = daysUntil(secCell('MATDATE'), time);
+    const board = mdCell('BOARDID') ?? secCell('BOARDID');
+    const shortName = secCell('SHORTNAME');
+    const status = mdCell('TRADINGSTATUS');
     quotes.push({
       ticker,
       board: typeof board === 'string' && board !== '' ? board : source.board,

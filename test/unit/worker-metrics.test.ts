@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import { gunzipSync } from 'node:zlib';
 import http from 'node:http';
 import { describe, test } from 'node:test';
-import { Gauge, Registry } from 'prom-client';
+import { Gauge, Histogram, Registry } from 'prom-client';
 import { CachedExposition } from '../../lib/exposition';
 import { parseBoardSnapshot } from '../../lib/moex/parse';
-import { registerQuoteMetrics } from '../../worker-prometheus/src/quote-metrics';
+import { NUMERIC_FIELDS, type Quote } from '../../lib/moex/quote';
+import { createQuoteMetrics, PRICE_RATIO_BUCKETS } from '../../worker-prometheus/src/quote-metrics';
 import { issFixture, sharesBoard } from '../support/fixtures';
 import { parseExposition } from '../support/services';
 
@@ -13,10 +14,33 @@ const TICKERS = ['SBERP', 'SBER', 'GAZP'];
 const quotesOf = (fixture: string) => parseBoardSnapshot(issFixture(fixture), sharesBoard(TICKERS)).quotes;
 
 async function render(fixtures: string[]) {
-  const registry = new Registry();
-  const metrics = registerQuoteMetrics(registry);
+  const metrics = createQuoteMetrics();
   for (const f of fixtures) metrics.update(quotesOf(f));
-  return parseExposition(await registry.metrics());
+  return parseExposition(metrics.render());
+}
+
+/** The quote families as prom-client renders them (what the worker used before rendering them by hand). */
+function promClientQuoteMetrics(registry: Registry) {
+  const labelNames = ['ticker', 'board', 'engine', 'market'];
+  const registers = [registry];
+  const gauges = [
+    ...NUMERIC_FIELDS.map(({ metric, help, field }) => ({ gauge: new Gauge({ name: metric, help, labelNames, registers }), read: (q: Quote) => q[field] })),
+    { gauge: new Gauge({ name: 'moex_trading', help: '1 while the security trades (TRADINGSTATUS T), else 0; absent where ISS has no status', labelNames, registers }), read: (q: Quote) => (q.trading === null ? null : q.trading ? 1 : 0) },
+    { gauge: new Gauge({ name: 'moex_quote_timestamp_seconds', help: 'Exchange time the quote belongs to (UPDATETIME on SYSTIME\'s date), Unix seconds', labelNames, registers }), read: (q: Quote) => q.time.getTime() / 1000 },
+    { gauge: new Gauge({ name: 'moex_data_delay_seconds', help: 'SYSTIME minus the quote time: the feed\'s delay (about 900 anonymous, about 0 real-time)', labelNames, registers }), read: (q: Quote) => q.delaySeconds },
+  ];
+  const ratio = new Histogram({ name: 'moex_price_relative_to_prev_close', help: 'Last price divided by the previous close, observed once per poll per ticker', labelNames, buckets: PRICE_RATIO_BUCKETS, registers });
+  return (quotes: readonly Quote[]) => {
+    for (const q of quotes) {
+      const labels = { ticker: q.ticker, board: q.board, engine: q.engine, market: q.market };
+      for (const { gauge, read } of gauges) {
+        const value = read(q);
+        if (value === null) gauge.remove(labels);
+        else gauge.set(labels, value);
+      }
+      if (q.last !== null && q.prevClose !== null) ratio.observe(labels, q.last / q.prevClose);
+    }
+  };
 }
 
 describe('quote metrics', () => {
@@ -53,7 +77,39 @@ describe('quote metrics', () => {
   });
 });
 
+describe('quote metrics rendered by hand', () => {
+  test('the same text as prom-client for the same polls: every family, sample and HELP line', async () => {
+    const registry = new Registry();
+    const reference = promClientQuoteMetrics(registry);
+    const ours = createQuoteMetrics();
+    // Values that turn null and back, a ratio above every bucket, another board and market.
+    const polls = [quotesOf('trading-day'), quotesOf('before-first-trade'), quotesOf('trading-day')];
+    const above = { ...polls[0]![0]!, ticker: 'HIGH"\\X', last: 500, prevClose: 100 };
+    const bond = { ...polls[0]![1]!, board: 'TQOB', market: 'bonds', bondYield: 14.25, last: null };
+    for (const quotes of [...polls, [above, bond]]) {
+      reference(quotes);
+      ours.update(quotes);
+    }
+    const theirs = await registry.metrics();
+    const mine = ours.render();
+    // Series order within a family may differ (prom-client moves a removed series to the end).
+    const sorted = (text: string) => text.split('\n').sort();
+    assert.deepEqual(sorted(mine), sorted(theirs));
+    assert.equal(mine.split('\n\n').length, theirs.split('\n\n').length, 'families separated as prom-client separates them');
+    assert.ok(mine.includes('moex_price_relative_to_prev_close_bucket{le="+Inf",ticker="HIGH\\"\\\\X"'), 'label values escaped');
+  });
+});
+
 describe('CachedExposition', () => {
+  test('a cycle is rendered when it ends, before any scrape asks for it', async () => {
+    let renders = 0;
+    const exposition = new CachedExposition({ metrics: () => `q ${++renders}\n` }, new Registry());
+    exposition.cycleChanged();
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(renders, 1, 'rendered without a scrape');
+    assert.match((await serveOnce(exposition)).body.toString(), /^q 1$/m, 'the scrape gets that render, not another');
+  });
+
   async function serveOnce(exposition: CachedExposition, headers: Record<string, string> = {}) {
     const server = http.createServer((req, res) => void exposition.serve(req, res));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -4,18 +4,18 @@ import { createLogger } from '../../lib/log';
 import { runPollingService } from '../../lib/polling-service';
 import { exitOnStartupFailure } from '../../lib/service';
 import { httpShape } from '../../lib/web-config';
-import { registerQuoteMetrics } from './quote-metrics';
+import { createQuoteMetrics } from './quote-metrics';
 
 /** worker-prometheus: ISS → Prometheus metrics on :8000 (CONTRACT §4). */
 const config = loadConfig({ ...moexShape, ...logShape, ...httpShape, PORT: port(8000) });
 const log = createLogger('worker-prometheus', config.LOG_LEVEL);
-const cycleRegistry = new Registry();
-const quoteMetrics = registerQuoteMetrics(cycleRegistry);
+const quoteMetrics = createQuoteMetrics();
 
 runPollingService({
   config,
   log,
-  cycleRegistry,
+  cycleRegistry: new Registry(),
+  renderCycle: () => quoteMetrics.render(),
   liveRegistry: new Registry(),
   // On a failed poll this is not called: the last good quotes stay exposed and moex_up drops to 0.
   onQuotes: (quotes) => quoteMetrics.update(quotes),
