@@ -1,11 +1,19 @@
-// Every Grafana panel has data: the whole native stack runs, fed by the ISS simulator,
-// and each target of each panel of each dashboard is sent to its store exactly as
-// Grafana would send it (variables expanded in the datasource's multi-value format,
-// $__interval / $__rate_interval / $timeFilter ... resolved), for the ticker selections
-// All, one ticker and two tickers. A query that never returns a non-null value before
-// the deadline fails its panel's test with the query text. Grafana itself cannot run
-// here (no container engine, not in Debian); this is the part of it that matters.
+// Every Grafana panel has data: the whole native stack runs, fed by the ISS simulator with
+// every market `./runner.sh demo` polls (its MOEX_SOURCES), and each target of each panel of
+// each dashboard is sent to its store exactly as Grafana would send it (variables expanded
+// in the datasource's multi-value format, $__interval / $__rate_interval / $timeFilter ...
+// resolved), for each variable's selections All, one value (the default, if any) and two
+// values, chained variables listed under the earlier ones' selection. A query that never
+// returns a non-null value before the deadline fails its panel's test with the query text.
+// Grafana itself cannot run here (no container engine, not in Debian); this is the part of
+// it that matters.
+//
+// The "Firing alerts" panel needs a firing alert: the test adds a scrape target nobody
+// listens on to the stack's Prometheus, so TargetDown (`up == 0` for 2m) fires, for real,
+// through prometheus/rules/alerts.yml.
 import assert from 'node:assert/strict';
+import { appendFileSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
   type GrafanaDashboard,
@@ -18,6 +26,8 @@ import {
 } from '../../grafana/testing/dashboards';
 import { type DatasourceKind, parseDurationS, type VariableSelection } from '../../grafana/testing/interpolate';
 import { type QueryOutcome, runTarget, selectionsFor, type StoreEndpoints, variableValues } from '../../grafana/testing/store-queries';
+import { TICKER_PATTERN } from '../../lib/moex/quote';
+import { getFreePort, REPO_ROOT } from '../support/daemons';
 import { type NativeStack, startNativeStack } from '../support/native-stack';
 
 const dashboards = loadDashboards();
@@ -27,11 +37,29 @@ const kindOf = new Map(datasources.map((d) => [d.uid, d.type as DatasourceKind])
 const scrapeIntervalS = parseDurationS(String(datasources.find((d) => d.uid === 'prometheus')?.jsonData?.timeInterval ?? '15s'));
 
 // Long enough for a cold stack: first polls, StatsD's 10 s flush, four Prometheus scrapes
-// for rate() over $__rate_interval. Every query is retried until then, not slept for.
+// for rate() over $__rate_interval, TargetDown's 2 minutes. Every query is retried until
+// then, not slept for.
 const DATA_DEADLINE_MS = 180_000;
 const RETRY_EVERY_MS = 2_000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The boards `./runner.sh demo` polls: every market of the simulator (runner.sh is the one place that lists them). */
+function demoSources(): string {
+  const m = /MOEX_SOURCES=\$\{MOEX_SOURCES-([^}]+)\}/.exec(readFileSync(path.join(REPO_ROOT, 'runner.sh'), 'utf8'));
+  assert.ok(m, 'runner.sh demo no longer sets a default MOEX_SOURCES');
+  return m[1] as string;
+}
+
+/** A scrape job whose target does not answer: `up` 0, so TargetDown fires after its 2m `for`. */
+async function addUnreachableTarget(stack: NativeStack): Promise<void> {
+  const config = path.join(stack.stateDir, 'prometheus', 'prometheus.yml');
+  const closedPort = await getFreePort();
+  // scrape_configs is the file's last section (ops/native-daemons.sh writes it so).
+  appendFileSync(config, `  - job_name: dashboards-test-unreachable\n    static_configs:\n      - targets: ["127.0.0.1:${closedPort}"]\n`);
+  const res = await fetch(`${stack.urls.prometheus}/-/reload`, { method: 'POST', signal: AbortSignal.timeout(10_000) });
+  assert.equal(res.status, 200, `Prometheus reload: ${await res.text()}`);
+}
 
 /** "now-1h" → milliseconds before now. */
 function relativeMs(from: string): number {
@@ -52,7 +80,9 @@ describe('Grafana dashboards against the live native stack', { timeout: 15 * 60_
   let traffic: NodeJS.Timeout | undefined;
 
   before(async () => {
-    stack = await startNativeStack({ demo: true, env: { POLL_SCHEDULE: '*/2 * * * * *', LOG_LEVEL: 'warn' } });
+    const sources = demoSources();
+    stack = await startNativeStack({ demo: true, env: { POLL_SCHEDULE: '*/2 * * * * *', LOG_LEVEL: 'warn', MOEX_SOURCES: sources } });
+    await addUnreachableTarget(stack);
     stores = {
       prometheus: stack.urls.prometheus,
       graphite: stack.urls.graphiteWeb,
@@ -87,12 +117,13 @@ describe('Grafana dashboards against the live native stack', { timeout: 15 * 60_
       const resolveSelections = () => (selections ??= selectionsOf(dashboard, timeFrom));
 
       if (variables(dashboard).length > 0) {
-        it('lists ticker values from its own store', async () => {
+        it('lists its variables\' values from its own store', async () => {
           const list = await resolveSelections();
           for (const v of variables(dashboard)) {
             const values = list.flatMap((s) => s.variables.get(v.name)?.values ?? []);
             assert.ok(values.length > 0, `$${v.name} has no values`);
-            for (const ticker of values) assert.match(ticker, /^[A-Z0-9]{1,12}$/);
+            // Tickers are SECIDs (USD000UTSTOM, EUR_RUB__TOM, SiZ6); markets ISS's names (shares, selt, forts).
+            for (const value of values) assert.match(value, v.name === 'market' ? /^[a-z]+$/ : TICKER_PATTERN, `$${v.name}`);
           }
         });
       }
@@ -118,33 +149,39 @@ describe('Grafana dashboards against the live native stack', { timeout: 15 * 60_
     });
   }
 
-  /** Each variable's values from its store (retried until non-empty), then the user's selections. */
+  /**
+   * Each variable's values from its store (retried until non-empty), then the user's selections.
+   * A later variable is listed under each selection of the earlier ones (its query may use them).
+   */
   async function selectionsOf(dashboard: GrafanaDashboard, timeFrom: string): Promise<Selection[]> {
     let result: Selection[] = [{ label: 'no variables', variables: new Map() }];
     for (const variable of variables(dashboard)) {
       const uid = (variable.datasource as { uid: string }).uid;
       const kind = kindOf.get(uid);
       assert.ok(kind, `$${variable.name}: unknown datasource ${uid}`);
-      let values: string[] = [];
-      let lastError: unknown;
-      for (;;) {
-        const now = Date.now();
-        try {
-          values = await variableValues(variable, kind, stores, now - relativeMs(timeFrom), now);
-        } catch (err) {
-          lastError = err;
+      const next: Selection[] = [];
+      for (const base of result) {
+        let values: string[] = [];
+        let lastError: unknown;
+        for (;;) {
+          const now = Date.now();
+          try {
+            values = await variableValues(variable, kind, stores, now - relativeMs(timeFrom), now, base.variables);
+          } catch (err) {
+            lastError = err;
+          }
+          if (values.length > 0 || Date.now() > deadline) break;
+          await sleep(RETRY_EVERY_MS);
         }
-        if (values.length > 0 || Date.now() > deadline) break;
-        await sleep(RETRY_EVERY_MS);
+        assert.ok(values.length > 0, `$${variable.name} of ${dashboard.uid} [${base.label}] found no values in ${uid}${lastError ? `: ${String(lastError)}` : ''}`);
+        for (const s of selectionsFor(variable, values)) {
+          next.push({
+            label: base.label === 'no variables' ? `${variable.name}=${s.label}` : `${base.label}, ${variable.name}=${s.label}`,
+            variables: new Map([...base.variables, [variable.name, s.selection]]),
+          });
+        }
       }
-      assert.ok(values.length > 0, `$${variable.name} of ${dashboard.uid} found no values in ${uid}${lastError ? `: ${String(lastError)}` : ''}`);
-      // Dashboards here have one variable each; several would multiply the selections.
-      result = result.flatMap((base) =>
-        selectionsFor(variable, values).map((s) => ({
-          label: base.label === 'no variables' ? `${variable.name}=${s.label}` : `${base.label}, ${variable.name}=${s.label}`,
-          variables: new Map([...base.variables, [variable.name, s.selection]]),
-        })),
-      );
+      result = next;
     }
     return result;
   }

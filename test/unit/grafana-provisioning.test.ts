@@ -18,6 +18,7 @@ import {
   GRAFANA_BUILTIN_UID,
   type GrafanaDashboard,
   type GrafanaPanel,
+  type GrafanaVariable,
   loadDashboards,
   loadDatasources,
   queryPanels,
@@ -28,7 +29,7 @@ import {
 } from '../../grafana/testing/dashboards';
 import { ANY_VALUE_FIXES, dashboardValidator, panelValidator, readDashboardSchema, withAnyValueFixes } from '../../grafana/testing/schema';
 import { calculateIntervalMs, interpolate, parseDurationS, type QueryContext, rateIntervalS, referencedNames, type VariableSelection } from '../../grafana/testing/interpolate';
-import { infinityRows, runTarget, selectionsFor, selectPath } from '../../grafana/testing/store-queries';
+import { infinityRows, runTarget, selectionsFor, selectPath, variableValues } from '../../grafana/testing/store-queries';
 import { fieldsOfMarket, MARKETS, type MarketKind, marketKindOf, SUPPORTED_MARKETS } from '../../lib/moex/markets';
 import { NUMERIC_FIELDS } from '../../lib/moex/quote';
 
@@ -428,6 +429,28 @@ describe('Grafana query interpolation (as the integration test sends it)', () =>
         ['GAZP+SBER', ['GAZP', 'SBER'], undefined],
       ],
     );
+  });
+
+  it("offers a variable's default as its one-value selection, and lists a chained variable under the earlier one's choice", async (t) => {
+    const market = { name: 'market', type: 'query', multi: true, includeAll: true, current: { selected: true, text: ['shares'], value: ['shares'] } };
+    assert.deepEqual(
+      selectionsFor(market, ['bonds', 'selt', 'shares']).map((s) => s.label),
+      ['All', 'shares', 'bonds+selt'],
+    );
+    // A default the store does not list falls back to the first value.
+    assert.deepEqual(selectionsFor({ ...market, current: { value: ['gone'] } }, ['bonds']).map((s) => s.label), ['All', 'bonds']);
+    const asked: string[] = [];
+    const server = createServer((req, res) => {
+      asked.push(new URL(req.url ?? '', 'http://x').searchParams.get('match[]') ?? '');
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'success', data: ['SBER', 'GAZP'] }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    t.after(() => server.close());
+    const stores = { prometheus: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, graphite: '', influxdb: '', influxDatabase: '', backend: '' };
+    const ticker = variables(dashboards.get('moex-prometheus.json') as GrafanaDashboard).find((v) => v.name === 'ticker') as GrafanaVariable;
+    const chosen = new Map<string, VariableSelection>([['market', { values: ['selt', 'shares'], multiValued: true }]]);
+    assert.deepEqual(await variableValues(ticker, 'prometheus', stores, 0, 3_600_000, chosen), ['GAZP', 'SBER']);
+    assert.deepEqual(asked, ['moex_last_price{market=~"(selt|shares)"}']);
   });
 
   it("runs the committed Infinity panels' queries against the backend URL and rejects a column no row has", async (t) => {
