@@ -18,11 +18,12 @@ const signThresholds: Threshold[] = [
   { color: 'green', value: 0 },
 ];
 
-// The OFZ board: instant gauges, one row per bond (merged on their shared labels).
+// The OFZ board: instant gauges, one row per bond. Grafana's merge matches rows on every field the
+// frames share (a metric name too), so each query keeps the ticker alone.
 const ofz = 'board="TQOB"';
-const bondColumns = (exprs: string[]) => exprs.map((e) => prom(`${e}{${ofz}}`, '', { instant: true, format: PromQueryFormat.Table }));
+const bondColumns = (exprs: string[]) => exprs.map((e) => prom(`max by (ticker) (${e}{${ofz}})`, '', { instant: true, format: PromQueryFormat.Table }));
 const byMaturity = { id: 'sortBy', options: { fields: {}, sort: [{ field: 'Days to maturity', desc: false }] } };
-const bondLabels = { Time: true, __name__: true, instance: true, job: true, engine: true, market: true, board: true };
+const bondLabels = { Time: true };
 
 export const moexMarkets = buildDashboard(
   {

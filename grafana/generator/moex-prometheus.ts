@@ -36,25 +36,28 @@ const signThresholds: Threshold[] = [
   { color: 'green', value: 0 },
 ];
 
-// One row per ticker: several instant queries merged on their shared labels.
+// One row per ticker: several instant queries merged on their shared fields. Grafana's merge
+// matches rows on every field the frames share, the metric name (__name__) included, so each
+// query keeps exactly the same labels and no name.
+const row = (expr: string) => prom(`max by (ticker, board, market) (${expr})`, '', { instant: true, format: PromQueryFormat.Table });
 const quotesTable = table({
   title: 'Quotes',
   description: 'Current quote per ticker from the worker’s gauges. Age is exchange time vs now (ISS delays anonymous data ~15 min).',
   targets: [
-    prom(`moex_last_price${sel}`, '', { instant: true, format: PromQueryFormat.Table }),
-    prom(`moex_bid_price${sel}`, '', { instant: true, format: PromQueryFormat.Table }),
-    prom(`moex_offer_price${sel}`, '', { instant: true, format: PromQueryFormat.Table }),
-    prom(`moex_change_percent${sel}`, '', { instant: true, format: PromQueryFormat.Table }),
-    prom(`moex_volume_today${sel}`, '', { instant: true, format: PromQueryFormat.Table }),
-    prom(`moex_trading${sel}`, '', { instant: true, format: PromQueryFormat.Table }),
-    prom(`time() - moex_quote_timestamp_seconds${sel}`, '', { instant: true, format: PromQueryFormat.Table }),
+    row(`moex_last_price${sel}`),
+    row(`moex_bid_price${sel}`),
+    row(`moex_offer_price${sel}`),
+    row(`moex_change_percent${sel}`),
+    row(`moex_volume_today${sel}`),
+    row(`moex_trading${sel}`),
+    row(`time() - moex_quote_timestamp_seconds${sel}`),
   ],
   transformations: [
     { id: 'merge', options: {} },
     {
       id: 'organize',
       options: {
-        excludeByName: { Time: true, __name__: true, instance: true, job: true, engine: true },
+        excludeByName: { Time: true },
         indexByName: { ticker: 0, board: 1, market: 2, 'Value #A': 3, 'Value #B': 4, 'Value #C': 5, 'Value #D': 6, 'Value #E': 7, 'Value #F': 8, 'Value #G': 9 },
         renameByName: {
           ticker: 'Ticker',
