@@ -179,7 +179,10 @@ export function xychart(spec: QueryPanelSpec & { xLabel: string; yLabel: string 
     .scaleDistribution(new common.ScaleDistributionConfigBuilder().type(common.ScaleDistribution.Linear))
     .legend(new common.VizLegendOptionsBuilder().calcs([]).displayMode(common.LegendDisplayMode.List).placement(common.LegendPlacement.Bottom).showLegend(true))
     .tooltip(new common.VizTooltipOptionsBuilder().mode(common.TooltipDisplayMode.Single).sort(common.SortOrder.None))
-    .overrideByName(spec.xLabel, [{ id: 'custom.axisLabel', value: spec.xLabel }]);
+    .overrideByName(spec.xLabel, [
+      { id: 'custom.axisLabel', value: spec.xLabel },
+      { id: 'decimals', value: 0 },
+    ]);
 }
 
 /** The clock of the grafana-clock-panel plugin (the original example had one); the SDK has no type for it. */
