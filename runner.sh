@@ -27,6 +27,7 @@ Developer commands:
   test              from a fresh machine: install what the tests need, build, run every test (CI's entry)
   e2e               browser checks of a running stack via WebDriver (SELENIUM_URL), after wait-for-grid.sh
   bench             the benchmark; prints a markdown table
+  secrets           a fresh install's .env, passwords, web config and certificate (docs/security.md)
   help              this text
 
 Configuration is environment variables; see README.md.
@@ -109,6 +110,7 @@ case "$cmd" in
     run_tests
     ;;
   e2e)      exec ops/e2e.sh "$@" ;;
+  secrets)  exec ops/secrets.sh "$@" ;;
   bench)
     # The references and the load generator are real programs: install them when missing.
     ops/ensure-debian-packages.sh wrk prometheus prometheus-pushgateway graphite-carbon graphite-web \

@@ -10,6 +10,8 @@
 # Receivers (all those configured get every notification; docs/alerting.md):
 #   ALERT_BACKEND_URL              the backend's /api/alerts, so the web page shows alerts with no
 #                                  setup (default http://127.0.0.1:8998/api/alerts; `off` drops it)
+#   ALERT_BACKEND_USERNAME, ALERT_BACKEND_PASSWORD_FILE, ALERT_BACKEND_CA_FILE
+#                                  the backend's web config user (default prometheus) and certificate
 #   ALERT_WEBHOOK_URL[_FILE]       a generic webhook (Alertmanager's JSON payload)
 #   ALERT_TELEGRAM_BOT_TOKEN_FILE  a file holding the bot token (ALERT_TELEGRAM_BOT_TOKEN also works)
 #   ALERT_TELEGRAM_CHAT_ID         the chat to write to (an integer, negative for groups)
@@ -86,6 +88,18 @@ if [ "$backend_url" != off ]; then
       - url: $(quoted ALERT_BACKEND_URL "$backend_url")
         send_resolved: true
         max_alerts: 100"
+  # The backend behind the stack's web config (docs/security.md): its user and certificate.
+  if [ -n "${ALERT_BACKEND_PASSWORD_FILE:-}" ] || [ -n "${ALERT_BACKEND_CA_FILE:-}" ]; then
+    webhooks="$webhooks
+        http_config:"
+    [ -z "${ALERT_BACKEND_PASSWORD_FILE:-}" ] || webhooks="$webhooks
+          basic_auth:
+            username: $(quoted ALERT_BACKEND_USERNAME "${ALERT_BACKEND_USERNAME:-prometheus}")
+            password_file: $(quoted ALERT_BACKEND_PASSWORD_FILE "$ALERT_BACKEND_PASSWORD_FILE")"
+    [ -z "${ALERT_BACKEND_CA_FILE:-}" ] || webhooks="$webhooks
+          tls_config:
+            ca_file: $(quoted ALERT_BACKEND_CA_FILE "$ALERT_BACKEND_CA_FILE")"
+  fi
 fi
 
 webhook_url=$(value ALERT_WEBHOOK_URL)

@@ -31,7 +31,8 @@ export async function measureBackendApi(options: BenchOptions, log: (line: strin
     cleanups.push(() => worker.stop());
     const prometheus = await startDaemon('prometheus', { scrapeTargets: [{ job: 'worker-prometheus', targets: [`127.0.0.1:${worker.port}`] }], scrapeInterval: '1s' });
     cleanups.push(() => prometheus.close());
-    const backend = await startService('backend', { PROMETHEUS_URL: prometheus.url, WORKER_URL: worker.url, LOG_LEVEL: 'warn' }, { waitFor: 'readyz' });
+    // Throughput from one client address: the per-client rate limit (API_RATE_LIMIT) would answer 429s.
+    const backend = await startService('backend', { PROMETHEUS_URL: prometheus.url, WORKER_URL: worker.url, LOG_LEVEL: 'warn', API_RATE_LIMIT: '1000000000' }, { waitFor: 'readyz' });
     cleanups.push(() => backend.stop());
 
     const ours = `${backend.url}/api/quotes`;

@@ -17,7 +17,7 @@ import { TICKER_PATTERN } from './moex/quote';
 export type Setting<T> = (raw: string | undefined) => T;
 
 /** Why a value is refused; parseConfig adds the variable's name and the value. */
-class Problem extends Error {}
+export class Problem extends Error {}
 
 /** The value as given (trimmed), or the default when the variable is unset. */
 export const text =

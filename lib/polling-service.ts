@@ -9,9 +9,10 @@ import { sourcesOfShard, type Shard } from './moex/shard';
 import { claimShard, type ShardClaim } from './shard-claim';
 import { startQuotePolling, type MoexConfig } from './quote-polling';
 import { closeServer, createPollerServer, exitOnSignals, listen } from './service';
+import type { WebConfig } from './web-config';
 
 export interface PollingServiceOptions {
-  config: MoexConfig & { PORT: number };
+  config: MoexConfig & { PORT: number; LISTEN_ADDRESS: string; WEB_CONFIG_FILE: WebConfig | null };
   log: Logger;
   /** Series that change once per cycle (rendered when the cycle ends). */
   cycleRegistry: Registry;
@@ -46,9 +47,10 @@ export async function runPollingService(options: PollingServiceOptions): Promise
     { '/metrics': (req, res) => exposition.serve(req, res) },
     () => polling?.readiness() ?? { ready: false, reason: autoShard ? 'waiting for a free shard' : 'starting' },
     log,
+    config.WEB_CONFIG_FILE,
   );
   // Listen first: a port already in use stops the service before it polls anything.
-  await listen(server, config.PORT, log);
+  await listen(server, config.PORT, log, config.LISTEN_ADDRESS);
   exitOnSignals(log, async () => {
     await polling?.stop();
     claim?.release();

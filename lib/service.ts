@@ -1,5 +1,9 @@
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import http, { type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
+import https from 'node:https';
+import type { Duplex } from 'node:stream';
+import { createAuthGuard } from './http-auth';
 import type { Logger } from './log';
+import type { WebConfig } from './web-config';
 
 export type Readiness = { ready: true } | { ready: false; reason: string };
 
@@ -25,9 +29,38 @@ export function answerHealth(path: string, res: ServerResponse, readiness: () =>
 
 export type Route = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
+/**
+ * The server every service of ours runs (the backend hands it its Express app): https when the web
+ * config has tls_server_config, and basic authentication on every path but /healthz when it has
+ * basic_auth_users (lib/http-auth.ts); plain http with neither, or without a web config.
+ */
+export function createServer(handler: RequestListener, web: WebConfig | null, log: Logger, { authenticate = true } = {}): http.Server {
+  const guard = authenticate && web && web.users.size > 0 ? createAuthGuard(web.users, log) : null;
+  const guarded: RequestListener = guard ? (req, res) => guard(req, res, () => handler(req, res)) : handler;
+  const server = web?.tls ? https.createServer({ cert: web.tls.cert, key: web.tls.key }, guarded) : http.createServer(guarded);
+  server.on('clientError', answerMalformedRequest);
+  return server;
+}
+
+/**
+ * A request node's parser refuses (bytes outside ASCII in the request line, oversized headers...)
+ * never reaches a handler; it still gets a JSON answer, like every other error.
+ */
+function answerMalformedRequest(err: NodeJS.ErrnoException, socket: Duplex): void {
+  // As node's own handler: nothing to answer once an answer has started on this connection.
+  const answering = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent;
+  if (!socket.writable || answering || !err.code?.startsWith('HPE_')) return void socket.destroy();
+  const [status, text] = err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large'] : [400, 'Bad Request'];
+  const body = JSON.stringify({ error: 'malformed request' });
+  // A HEAD answer has no body, or the client reads it as the start of a next answer.
+  const head = (err as { rawPacket?: Buffer }).rawPacket?.subarray(0, 5).toString('latin1') === 'HEAD ';
+  const headers = `HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`;
+  socket.end(head ? headers : headers + body);
+}
+
 /** A small HTTP server for the pollers: /healthz, /readyz and the given GET routes; JSON 404/405/500 otherwise. */
-export function createPollerServer(routes: Record<string, Route>, readiness: () => Readiness, log: Logger): http.Server {
-  return http.createServer((req, res) => {
+export function createPollerServer(routes: Record<string, Route>, readiness: () => Readiness, log: Logger, web: WebConfig | null = null): http.Server {
+  return createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (req.method !== 'GET' && req.method !== 'HEAD') return writeJson(res, 405, { error: 'method not allowed' });
     if (answerHealth(path, res, readiness)) return;
@@ -38,15 +71,16 @@ export function createPollerServer(routes: Record<string, Route>, readiness: () 
       if (!res.headersSent) writeJson(res, 500, { error: 'internal error' });
       else res.destroy();
     });
-  });
+  }, web, log);
 }
 
-export function listen(server: http.Server, port: number, log: Logger): Promise<void> {
+/** Listens on `host` (LISTEN_ADDRESS; unset: every interface). */
+export function listen(server: http.Server, port: number, log: Logger, host?: string): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, () => {
+    server.listen(port, host, () => {
       server.off('error', reject);
-      log.info({ port }, 'listening');
+      log.info({ port, host, tls: server instanceof https.Server }, 'listening');
       resolve();
     });
   });

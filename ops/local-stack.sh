@@ -27,6 +27,9 @@
 # WORKER_URL, SCRAPER_URL, GRAPHITE_URL) default to this stack's ports, and
 # INFLUX_API defaults to v1 (Debian's InfluxDB is 1.6, which has no /api/v2/write).
 # With --demo, MOEX_ISS_URL is always the simulator's.
+# Everything listens on BIND_ADDRESS (127.0.0.1). WEB_CONFIG_FILE (e.g. secrets/web-config.yml
+# from ./runner.sh secrets) turns on https and basic auth for Prometheus, node-exporter, worker,
+# scraper and backend (ops/native-daemons.sh header; docs/security.md).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -57,9 +60,10 @@ export GRAPHITE_PORT=$CARBON_PORT
 export INFLUX_URL=${INFLUX_URL:-http://127.0.0.1:$INFLUXDB_PORT}
 export INFLUX_API=${INFLUX_API:-v1}
 export INFLUX_DATABASE=$INFLUXDB_DATABASE
-export PROMETHEUS_URL=${PROMETHEUS_URL:-http://127.0.0.1:$PROMETHEUS_PORT}
-export WORKER_URL=${WORKER_URL:-http://127.0.0.1:$WORKER_PORT}
-export SCRAPER_URL=${SCRAPER_URL:-http://127.0.0.1:$SCRAPER_PORT}
+SCHEME=$("$DAEMONS_SH" scheme)
+export PROMETHEUS_URL=${PROMETHEUS_URL:-$SCHEME://127.0.0.1:$PROMETHEUS_PORT}
+export WORKER_URL=${WORKER_URL:-$SCHEME://127.0.0.1:$WORKER_PORT}
+export SCRAPER_URL=${SCRAPER_URL:-$SCHEME://127.0.0.1:$SCRAPER_PORT}
 export GRAPHITE_URL=${GRAPHITE_URL:-http://127.0.0.1:$GRAPHITE_WEB_PORT}
 export ALERTMANAGER_URL=${ALERTMANAGER_URL:-http://127.0.0.1:$ALERTMANAGER_PORT}
 

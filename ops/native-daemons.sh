@@ -8,6 +8,7 @@
 #   ops/native-daemons.sh status [NAME...] one line each: running/answering, pid, URL (exit 1 if a named one is down)
 #   ops/native-daemons.sh url NAME         the URL (or udp:// / tcp:// address) a client uses
 #   ops/native-daemons.sh config prometheus   print the generated prometheus.yml
+#   ops/native-daemons.sh scheme           https when WEB_CONFIG_FILE has tls_server_config, else http
 #   ops/native-daemons.sh config alertmanager print the rendered alertmanager.yml (it may hold the Telegram token)
 #   ops/native-daemons.sh list             the names below
 #
@@ -37,6 +38,12 @@
 #   rule files loaded, default prometheus/rules; tests load a copy with short `for:` durations).
 #   Alertmanager: its config is alertmanager/alertmanager.yml rendered by alertmanager/render.sh
 #   from the ALERT_* variables (docs/alerting.md); ALERT_BACKEND_URL defaults to this backend's port.
+#   WEB_CONFIG_FILE (unset): exporter-toolkit web config (docs/security.md). When set, Prometheus and
+#   node-exporter get --web.config.file, our services read it (https, basic auth), every scrape job
+#   uses https (trusting the config's cert_file) and basic_auth with PROMETHEUS_USERNAME (prometheus)
+#   and PROMETHEUS_PASSWORD_FILE (default: prometheus_password next to the web config, as
+#   ./runner.sh secrets writes it); the backend trusts the certificate through NODE_EXTRA_CA_CERTS.
+#   Our services listen on BIND_ADDRESS (LISTEN_ADDRESS).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -69,6 +76,40 @@ NAMES=(prometheus node-exporter carbon graphite-web statsd influxdb victoria-met
 
 # Clients connect here; a wildcard bind is still reached through loopback.
 case $BIND_ADDRESS in 0.0.0.0 | '') HOST=127.0.0.1 ;; *) HOST=$BIND_ADDRESS ;; esac
+
+# WEB_CONFIG_FILE: "CERT_FILE HAS_USERS" (cert absolute, - when no TLS; 1/0), read with the YAML
+# parser the services use, so both sides understand the file alike.
+web_config_facts() {
+  # shellcheck disable=SC2016 # JavaScript, not shell
+  (cd "$ROOT" && node -e '
+    const fs = require("fs"), path = require("path"), file = path.resolve(process.argv[1]);
+    const doc = require("yaml").parse(fs.readFileSync(file, "utf8")) || {};
+    const cert = doc.tls_server_config && doc.tls_server_config.cert_file;
+    const users = Object.keys(doc.basic_auth_users || {}).length > 0;
+    console.log(`${cert ? path.resolve(path.dirname(file), cert) : "-"} ${users ? 1 : 0}`);' "$1")
+}
+WEB_CERT=''
+WEB_USERS=0
+SCHEME=http
+if [ -n "${WEB_CONFIG_FILE:-}" ]; then
+  [ -r "$WEB_CONFIG_FILE" ] || { echo "native-daemons: WEB_CONFIG_FILE: cannot read '$WEB_CONFIG_FILE'" >&2; exit 2; }
+  WEB_CONFIG_FILE=$(realpath "$WEB_CONFIG_FILE")
+  read -r WEB_CERT WEB_USERS < <(web_config_facts "$WEB_CONFIG_FILE") ||
+    { echo "native-daemons: WEB_CONFIG_FILE: '$WEB_CONFIG_FILE' is not a web config" >&2; exit 2; }
+  [ "$WEB_CERT" != - ] || WEB_CERT=''
+  if [ -n "$WEB_CERT" ]; then
+    SCHEME=https
+    export NODE_EXTRA_CA_CERTS=${NODE_EXTRA_CA_CERTS:-$WEB_CERT}
+  fi
+  if [ "$WEB_USERS" = 1 ]; then
+    export PROMETHEUS_USERNAME=${PROMETHEUS_USERNAME:-prometheus}
+    if [ -z "${PROMETHEUS_PASSWORD_FILE:-}" ] && [ -z "${PROMETHEUS_PASSWORD:-}" ] && [ -r "$(dirname "$WEB_CONFIG_FILE")/prometheus_password" ]; then
+      PROMETHEUS_PASSWORD_FILE=$(dirname "$WEB_CONFIG_FILE")/prometheus_password
+      export PROMETHEUS_PASSWORD_FILE
+    fi
+  fi
+  export WEB_CONFIG_FILE
+fi
 
 # Debian's interpreter: the python3 first on PATH may be another build without Django.
 PYTHON=/usr/bin/python3
@@ -132,23 +173,33 @@ ports_in_use() {
   echo "${busy[*]}"
 }
 
-http_ok() { curl -fsS -o /dev/null --max-time 3 "$1" 2>/dev/null; }
+# With WEB_CONFIG_FILE: the certificate to trust, and the stack's user (curl reads it from
+# stdin, so the password never shows in the process list).
+http_ok() {
+  local args=(-fsS -o /dev/null --max-time 3)
+  [ -z "$WEB_CERT" ] || args+=(--cacert "$WEB_CERT")
+  if [ "$WEB_USERS" = 1 ] && [ -n "${PROMETHEUS_PASSWORD_FILE:-}" ]; then
+    printf 'user = "%s:%s"\n' "$PROMETHEUS_USERNAME" "$(cat "$PROMETHEUS_PASSWORD_FILE")" | curl -K - "${args[@]}" "$1" 2>/dev/null
+  else
+    curl "${args[@]}" "$1" 2>/dev/null
+  fi
+}
 
 url_of() {
   case $1 in
-    prometheus) echo "http://$HOST:$PROMETHEUS_PORT" ;;
-    node-exporter) echo "http://$HOST:$NODE_EXPORTER_PORT/metrics" ;;
+    prometheus) echo "$SCHEME://$HOST:$PROMETHEUS_PORT" ;;
+    node-exporter) echo "$SCHEME://$HOST:$NODE_EXPORTER_PORT/metrics" ;;
     carbon) echo "tcp://$HOST:$CARBON_PORT" ;;
     graphite-web) echo "http://$HOST:$GRAPHITE_WEB_PORT" ;;
     statsd) echo "udp://$HOST:$STATSD_PORT" ;;
     influxdb) echo "http://$HOST:$INFLUXDB_PORT" ;;
     victoria-metrics) echo "http://$HOST:$VICTORIA_METRICS_PORT" ;;
     pushgateway) echo "http://$HOST:$PUSHGATEWAY_PORT" ;;
-    alertmanager) echo "http://$HOST:$ALERTMANAGER_PORT" ;;
+    alertmanager) echo "$SCHEME://$HOST:$ALERTMANAGER_PORT" ;;
     iss-sim) echo "http://$HOST:$ISS_SIM_PORT/iss" ;;
-    worker) echo "http://$HOST:$WORKER_PORT" ;;
-    scraper) echo "http://$HOST:$SCRAPER_PORT" ;;
-    backend) echo "http://$HOST:$BACKEND_PORT" ;;
+    worker) echo "$SCHEME://$HOST:$WORKER_PORT" ;;
+    scraper) echo "$SCHEME://$HOST:$SCRAPER_PORT" ;;
+    backend) echo "$SCHEME://$HOST:$BACKEND_PORT" ;;
   esac
 }
 
@@ -164,27 +215,54 @@ statsd_healthy() {
 # True when NAME answers as its clients need it.
 answers() {
   case $1 in
-    prometheus) http_ok "http://$HOST:$PROMETHEUS_PORT/-/ready" ;;
-    node-exporter) http_ok "http://$HOST:$NODE_EXPORTER_PORT/metrics" ;;
+    prometheus) http_ok "$SCHEME://$HOST:$PROMETHEUS_PORT/-/ready" ;;
+    node-exporter) http_ok "$SCHEME://$HOST:$NODE_EXPORTER_PORT/metrics" ;;
     carbon) tcp_listening "$CARBON_PORT" && tcp_listening "$CARBON_QUERY_PORT" ;;
     graphite-web) http_ok "http://$HOST:$GRAPHITE_WEB_PORT/metrics/find?query=*" ;;
     statsd) udp_bound "$STATSD_PORT" && statsd_healthy ;;
     influxdb) http_ok "http://$HOST:$INFLUXDB_PORT/ping" ;;
     victoria-metrics) http_ok "http://$HOST:$VICTORIA_METRICS_PORT/health" ;;
     pushgateway) http_ok "http://$HOST:$PUSHGATEWAY_PORT/-/ready" ;;
-    alertmanager) http_ok "http://$HOST:$ALERTMANAGER_PORT/-/ready" ;;
+    alertmanager) http_ok "$SCHEME://$HOST:$ALERTMANAGER_PORT/-/ready" ;;
     iss-sim) http_ok "http://$HOST:$ISS_SIM_PORT/healthz" ;;
-    worker) http_ok "http://$HOST:$WORKER_PORT/healthz" ;;
-    scraper) http_ok "http://$HOST:$SCRAPER_PORT/healthz" ;;
-    backend) http_ok "http://$HOST:$BACKEND_PORT/healthz" ;;
+    worker) http_ok "$SCHEME://$HOST:$WORKER_PORT/healthz" ;;
+    scraper) http_ok "$SCHEME://$HOST:$SCRAPER_PORT/healthz" ;;
+    backend) http_ok "$SCHEME://$HOST:$BACKEND_PORT/healthz" ;;
   esac
 }
 
 # ---------------------------------------------------------------- configs
 
+# With WEB_CONFIG_FILE, what every scrape job needs: all targets are ours or trusted exporters,
+# which share the one web config (empty without it).
+scrape_security() {
+  [ -z "$WEB_CERT" ] || printf '    scheme: https\n    tls_config:\n      ca_file: "%s"\n' "$WEB_CERT"
+  if [ "$WEB_USERS" = 1 ]; then
+    [ -n "${PROMETHEUS_PASSWORD_FILE:-}" ] ||
+      die "WEB_CONFIG_FILE has basic_auth_users: set PROMETHEUS_PASSWORD_FILE (the password Prometheus scrapes with)"
+    printf '    basic_auth:\n      username: "%s"\n      password_file: "%s"\n' "$PROMETHEUS_USERNAME" "$(realpath "$PROMETHEUS_PASSWORD_FILE")"
+  fi
+}
+
+# Adds scrape_security's lines to every job of a prometheus.yml on stdin, and (two spaces deeper)
+# to its Alertmanager.
+with_scrape_security() {
+  local block; block=$(scrape_security)
+  if [ -z "$block" ]; then cat; return; fi
+  awk -v block="$block" '
+    BEGIN { deeper = block; gsub(/\n/, "\n  ", deeper); deeper = "  " deeper }
+    { print }
+    /^  - job_name:/ { print block }
+    /^    - api_version:/ { print deeper }'
+}
+
 # prometheus/prometheus.yml with absolute rule paths, 127.0.0.1 targets (Alertmanager's too) and,
 # when asked, another interval or another set of scrape jobs.
 prometheus_config() {
+  prometheus_jobs | with_scrape_security
+}
+
+prometheus_jobs() {
   local src=$ROOT/prometheus/prometheus.yml
   local rules_dir=${PROMETHEUS_RULES_DIR:-$ROOT/prometheus/rules}
   local sed_args=(
@@ -195,6 +273,11 @@ prometheus_config() {
     -e "s#\bworker-prometheus:8000\b#$HOST:$WORKER_PORT#"
     -e "s#\bscraper:8001\b#$HOST:$SCRAPER_PORT#"
     -e "s#\bbackend:8998\b#$HOST:$BACKEND_PORT#"
+    # The compose secrets' scrape security; with_scrape_security puts in WEB_CONFIG_FILE's.
+    -e '/^    scheme: https$/d' -e '/^    tls_config:$/d' -e '/^      ca_file: /d'
+    -e '/^    basic_auth:$/d' -e '/^      username: /d' -e '/^      password_file: /d'
+    -e '/^      scheme: https$/d' -e '/^      tls_config:$/d' -e '/^        ca_file: /d'
+    -e '/^      basic_auth:$/d' -e '/^        username: /d' -e '/^        password_file: /d'
   )
   if [ -n "${PROMETHEUS_SCRAPE_INTERVAL:-}" ]; then
     [[ $PROMETHEUS_SCRAPE_INTERVAL =~ ^[0-9]+(ms|s|m|h)$ ]] ||
@@ -239,11 +322,15 @@ prepare_prometheus() {
 $check"
   CMD=(prometheus "--config.file=$d/prometheus.yml" "--storage.tsdb.path=$d/data"
        "--storage.tsdb.retention.time=${PROMETHEUS_RETENTION:-15d}"
-       "--web.listen-address=$BIND_ADDRESS:$PROMETHEUS_PORT" --web.enable-lifecycle)
+       "--web.listen-address=$BIND_ADDRESS:$PROMETHEUS_PORT")
+  # /-/reload and /-/quit: only behind the web config's authentication.
+  [ -z "${WEB_CONFIG_FILE:-}" ] || CMD+=("--web.config.file=$WEB_CONFIG_FILE")
+  [ "$WEB_USERS" = 0 ] || CMD+=(--web.enable-lifecycle)
 }
 
 prepare_node-exporter() {
   CMD=(prometheus-node-exporter "--web.listen-address=$BIND_ADDRESS:$NODE_EXPORTER_PORT")
+  [ -z "${WEB_CONFIG_FILE:-}" ] || CMD+=("--web.config.file=$WEB_CONFIG_FILE")
   # Debian enables the systemd collector; without systemd (containers) it logs an error per scrape.
   [ -S /run/systemd/private ] || CMD+=(--no-collector.systemd)
 }
@@ -408,7 +495,10 @@ prepare_pushgateway() {
 # alertmanager/alertmanager.yml rendered with the ALERT_* receivers and checked by amtool; on a bad
 # setting render.sh prints one line naming the variable and exits 2.
 render_alertmanager_config() {
-  ALERT_BACKEND_URL=${ALERT_BACKEND_URL:-http://$HOST:$BACKEND_PORT/api/alerts} "$ROOT/alertmanager/render.sh" "$1"
+  # With WEB_CONFIG_FILE the backend asks Alertmanager for the stack's user and certificate too.
+  ALERT_BACKEND_URL=${ALERT_BACKEND_URL:-$SCHEME://$HOST:$BACKEND_PORT/api/alerts} \
+    ALERT_BACKEND_USERNAME=${PROMETHEUS_USERNAME:-} ALERT_BACKEND_PASSWORD_FILE=${PROMETHEUS_PASSWORD_FILE:-} \
+    ALERT_BACKEND_CA_FILE=$WEB_CERT "$ROOT/alertmanager/render.sh" "$1"
 }
 
 # The cluster port is off: one Alertmanager, no gossip on :9094.
@@ -417,8 +507,9 @@ prepare_alertmanager() {
   mkdir -p "$d/data"
   render_alertmanager_config "$d/alertmanager.yml" || exit 2
   CMD=(prometheus-alertmanager "--config.file=$d/alertmanager.yml" "--storage.path=$d/data"
-       "--web.listen-address=$BIND_ADDRESS:$ALERTMANAGER_PORT" "--web.external-url=http://$HOST:$ALERTMANAGER_PORT"
+       "--web.listen-address=$BIND_ADDRESS:$ALERTMANAGER_PORT" "--web.external-url=$SCHEME://$HOST:$ALERTMANAGER_PORT"
        --cluster.listen-address=)
+  [ -z "${WEB_CONFIG_FILE:-}" ] || CMD+=("--web.config.file=$WEB_CONFIG_FILE")
 }
 
 # The project's services: `./runner.sh <svc>` in the foreground, PORT set; the rest
@@ -426,7 +517,7 @@ prepare_alertmanager() {
 prepare_service() {
   local svc=$1 port=$2
   mkdir -p "$(data_dir "$svc")"
-  CMD=(env "PORT=$port" "$ROOT/runner.sh" "$svc")
+  CMD=(env "PORT=$port" "LISTEN_ADDRESS=$BIND_ADDRESS" "$ROOT/runner.sh" "$svc")
 }
 prepare_iss-sim() { prepare_service iss-sim "$ISS_SIM_PORT"; }
 prepare_worker() { prepare_service worker "$WORKER_PORT"; }
@@ -575,6 +666,7 @@ main() {
         *) die "config: only 'prometheus' and 'alertmanager' have a generated config to print" ;;
       esac ;;
     list) printf '%s\n' "${NAMES[@]}" ;;
+    scheme) echo "$SCHEME" ;;
     help | -h | --help) usage ;;
     *) usage >&2; die "unknown command '$cmd'" ;;
   esac

@@ -1,42 +1,57 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import { rateLimit } from 'express-rate-limit';
 import helmet from 'helmet';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { TICKER_PATTERN } from '../../lib/moex/quote';
+import { createAuthGuard } from '../../lib/http-auth';
 import type { Logger } from '../../lib/log';
 import { AlertStore, alertsRouter } from './alerts';
 import { ShortCache } from './cache';
-import { historyWindow } from './durations';
+import { historyWindow, parseDurationSeconds } from './durations';
 import { httpMetricsMiddleware } from './http-metrics';
 import { UpstreamError, type PrometheusClient } from './prometheus-client';
 import { lastPricePromql, QUOTES_PROMQL, quotesAnswerFromSamples, type QuotesAnswer } from './quotes';
+import { HttpError, matches, validate, type Check } from './request-schema';
 import type { StackStatus } from './status';
 
 export interface BackendDeps {
   prometheus: PrometheusClient;
   checkStatus: () => Promise<StackStatus>;
   log: Logger;
+  /** basic_auth_users of the web config (user → bcrypt hash); empty or absent: no authentication. */
+  users?: ReadonlyMap<string, string>;
+  /** Requests per minute one client may make (everything but /healthz); API_RATE_LIMIT. */
+  rateLimitPerMinute: number;
 }
 
 // backend/public next to the sources (tests run them through tsx) or, from the build in dist/backend/src, at the repo root.
 const PUBLIC_DIR = [path.join(__dirname, '..', 'public'), path.join(__dirname, '..', '..', '..', 'backend', 'public')].find((dir) => fs.existsSync(dir))!;
 const UPLOT_DIR = path.dirname(require.resolve('uplot/dist/uPlot.iife.min.js'));
 const CACHE_TTL_MS = 1000;
+/** Request bodies (JSON only) and URLs beyond these are refused before any route runs. */
+export const MAX_BODY_BYTES = 64 * 1024;
+export const MAX_URL_LENGTH = 4096;
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+const TICKER_CHECK = matches(TICKER_PATTERN, 'ticker must be a SECID: 1-20 letters, digits or _, such as SBER or USD000UTSTOM');
+/** SECIDs are matched case-insensitively (futures such as SiZ7); the cache key is the canonical form. */
+const canonicalTicker = (req: Request): string => String(req.params.ticker).toUpperCase();
+const duration: Check = (v) => (parseDurationSeconds(v) === null ? 'must be a duration such as 30s, 5m, 1h or 7d' : null);
+const SCHEMAS = {
+  none: validate({}),
+  ticker: validate({ params: { ticker: TICKER_CHECK } }),
+  history: validate({
+    params: { ticker: TICKER_CHECK },
+    query: { range: (v) => (duration(v) ? `range ${duration(v)}` : null), step: (v) => (duration(v) ? `step ${duration(v)}` : null) },
+  }),
+  demo: validate({ params: { id: matches(/^[A-Za-z0-9_.-]{1,64}$/, 'id must be 1-64 letters, digits, _ . or -') } }),
+};
 
 /** Express wraps this for async routes: a rejection reaches the error handler, never the process. */
 type AsyncRoute = (req: Request, res: Response) => Promise<void>;
 
-export function createApp({ prometheus, checkStatus, log }: BackendDeps): express.Express {
+export function createApp({ prometheus, checkStatus, log, users, rateLimitPerMinute }: BackendDeps): express.Express {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const quotesCache = new ShortCache<QuotesAnswer>(CACHE_TTL_MS, 1);
@@ -56,42 +71,53 @@ export function createApp({ prometheus, checkStatus, log }: BackendDeps): expres
     return body;
   };
 
-  const validTicker = (req: Request): string => {
-    const ticker = String(req.params.ticker);
-    if (!TICKER_PATTERN.test(ticker)) throw new HttpError(400, 'ticker must be a SECID: 1-20 letters, digits or _, such as SBER or USD000UTSTOM');
-    // SECIDs are matched case-insensitively (futures such as SiZ7); the cache key is the canonical form.
-    return ticker.toUpperCase();
-  };
-
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use(helmet());
   app.use(httpMetricsMiddleware(registry));
+  app.use((req, _res, next) => next(req.originalUrl.length > MAX_URL_LENGTH ? new HttpError(414, `URL longer than ${MAX_URL_LENGTH} characters`) : undefined));
+  // Per client address, before authentication: a password guesser pays with its quota, not our CPU (bcrypt).
+  app.use(
+    rateLimit({
+      windowMs: 60_000,
+      limit: rateLimitPerMinute,
+      standardHeaders: 'draft-8',
+      legacyHeaders: false,
+      skip: (req) => req.path === '/healthz',
+      // No proxy in front by default: X-Forwarded-For is the client's own claim, ignored (not an error to log).
+      validate: { xForwardedForHeader: false },
+      handler: (_req, _res, next) => next(new HttpError(429, `more than ${rateLimitPerMinute} requests per minute from this client; retry later`)),
+    }),
+  );
+  if (users && users.size > 0) app.use(createAuthGuard(users, log));
+  // No CORS here: Express's automatic OPTIONS answer (text/plain) is replaced by a JSON 405.
+  app.use((req, _res, next) => next(req.method === 'OPTIONS' ? new HttpError(405, 'method not allowed') : undefined));
+  app.use(express.json({ limit: MAX_BODY_BYTES }));
 
-  app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
-  app.get('/readyz', (async (_req, res) => {
+  app.get('/healthz', SCHEMAS.none, (_req, res) => void res.json({ status: 'ok' }));
+  app.get('/readyz', SCHEMAS.none, (async (_req, res) => {
     const ready = await prometheus.readiness().then((status) => status === 200, () => false);
     res.status(ready ? 200 : 503).json(ready ? { status: 'ready' } : { status: 'not ready', reason: 'Prometheus is not reachable' });
   }) as AsyncRoute);
 
-  app.get('/metrics', (async (_req, res) => {
+  app.get('/metrics', SCHEMAS.none, (async (_req, res) => {
     res.type(registry.contentType).send(await registry.metrics());
   }) as AsyncRoute);
 
-  app.get('/api/quotes', (async (_req, res) => {
+  app.get('/api/quotes', SCHEMAS.none, (async (_req, res) => {
     res.type('application/json').send(quotesBody(await answer()));
   }) as AsyncRoute);
 
-  app.get('/api/quotes/:ticker', (async (req, res) => {
-    const ticker = validTicker(req);
+  app.get('/api/quotes/:ticker', SCHEMAS.ticker, (async (req, res) => {
+    const ticker = canonicalTicker(req);
     const quote = (await quotes()).find((q) => q.ticker.toUpperCase() === ticker);
     if (!quote) throw new HttpError(404, `no quote for ${ticker}`);
     res.json(quote);
   }) as AsyncRoute);
 
-  app.get('/api/quotes/:ticker/history', (async (req, res) => {
-    const ticker = validTicker(req);
+  app.get('/api/quotes/:ticker/history', SCHEMAS.history, (async (req, res) => {
+    const ticker = canonicalTicker(req);
     const window = historyWindow(req.query.range ?? '1h', req.query.step ?? '30s');
     if (!window.ok) throw new HttpError(400, window.error);
     const { rangeSeconds, stepSeconds } = window;
@@ -106,7 +132,7 @@ export function createApp({ prometheus, checkStatus, log }: BackendDeps): expres
     res.json({ ticker, points });
   }) as AsyncRoute);
 
-  app.get('/api/status', (async (_req, res) => {
+  app.get('/api/status', SCHEMAS.none, (async (_req, res) => {
     res.json(await statusCache.get('status', checkStatus));
   }) as AsyncRoute);
 
@@ -114,8 +140,8 @@ export function createApp({ prometheus, checkStatus, log }: BackendDeps): expres
   app.use(alertsRouter(new AlertStore()));
 
   // The original example's latency demo: a random delay under a second, so dashboards have latency to show.
-  app.get('/api/demo/:id', (async (req, res) => {
-    const id = String(req.params.id).slice(0, 64);
+  app.get('/api/demo/:id', SCHEMAS.demo, (async (req, res) => {
+    const id = String(req.params.id);
     await new Promise((resolve) => setTimeout(resolve, Math.random() * 1000));
     res.json({ id });
   }) as AsyncRoute);
@@ -132,9 +158,18 @@ export function createApp({ prometheus, checkStatus, log }: BackendDeps): expres
     let message = 'internal error';
     if (err instanceof HttpError) [status, message] = [err.status, err.message];
     else if (err instanceof UpstreamError) [status, message] = [503, err.message];
-    else if (err instanceof URIError || (err as { status?: number }).status === 400) [status, message] = [400, 'malformed URL'];
+    else if (err instanceof URIError) [status, message] = [400, 'malformed URL'];
+    else if (isClientError(err)) [status, message] = [err.status, err.expose && err.status !== 400 ? err.message : 'malformed request'];
     else log.error({ err, path: req.path }, 'request failed');
-    res.status(status).json({ error: message });
+    // A static file's headers may already be set (send sets Content-Type before a 416): the error is JSON.
+    res.removeHeader('Content-Range');
+    res.status(status).type('application/json').json({ error: message });
   });
   return app;
+}
+
+/** body-parser's and the router's own refusals (400 bad JSON, 413 too large, 415 charset...): http-errors objects. */
+function isClientError(err: unknown): err is { status: number; expose?: boolean; message: string } {
+  const status = (err as { status?: unknown } | null)?.status;
+  return typeof status === 'number' && status >= 400 && status < 500;
 }

@@ -1,10 +1,20 @@
 import { graphitePrefix, httpUrl, httpUrlOrOff, logShape, matching, nonEmpty, port, positiveInt, secret, text, type ConfigOf } from '../../lib/config';
+import { httpShape } from '../../lib/web-config';
 
 /** The backend's environment (CONTRACT §2): where Prometheus is and what the status page probes. */
 export const backendShape = {
   ...logShape,
+  ...httpShape,
   PORT: port(8998),
   PROMETHEUS_URL: httpUrl('http://127.0.0.1:9090'),
+  /**
+   * The stack's user of the web config (WEB_CONFIG_FILE): sent to Prometheus and to the worker's
+   * and scraper's /readyz. A self-signed certificate is trusted through NODE_EXTRA_CA_CERTS.
+   */
+  PROMETHEUS_USERNAME: text(''),
+  PROMETHEUS_PASSWORD: secret(),
+  /** Requests per minute one client address may make to the backend (all but /healthz). */
+  API_RATE_LIMIT: positiveInt(3000),
   WORKER_URL: httpUrl('http://127.0.0.1:8000'),
   SCRAPER_URL: httpUrl('http://127.0.0.1:8001'),
   GRAPHITE_URL: httpUrl('http://127.0.0.1:18000'),

@@ -1,7 +1,7 @@
 import { loadConfig } from '../../lib/config';
 import { createLogger } from '../../lib/log';
-import { closeServer, exitOnSignals, exitOnStartupFailure, listen } from '../../lib/service';
-import http from 'node:http';
+import { basicAuthHeader } from '../../lib/http-auth';
+import { closeServer, createServer, exitOnSignals, exitOnStartupFailure, listen } from '../../lib/service';
 import { createApp } from './app';
 import { backendShape } from './config';
 import { createPrometheusClient } from './prometheus-client';
@@ -10,16 +10,20 @@ import { createStatusCheck } from './status';
 /** backend: the stack's API, status and web page on :8998 (CONTRACT §7). */
 const config = loadConfig(backendShape);
 const log = createLogger('backend', config.LOG_LEVEL);
-const prometheus = createPrometheusClient(config.PROMETHEUS_URL, config.PROBE_TIMEOUT_MS);
+const credentials = basicAuthHeader(config.PROMETHEUS_USERNAME, config.PROMETHEUS_PASSWORD);
+const prometheus = createPrometheusClient(config.PROMETHEUS_URL, config.PROBE_TIMEOUT_MS, credentials);
 
 const app = createApp({
   prometheus,
-  checkStatus: createStatusCheck(config, prometheus),
+  checkStatus: createStatusCheck(config, prometheus, credentials),
   log,
+  users: config.WEB_CONFIG_FILE?.users,
+  rateLimitPerMinute: config.API_RATE_LIMIT,
 });
-const server = http.createServer(app);
+// The app authenticates itself (after its rate limit, with its request metrics): the server only adds TLS.
+const server = createServer(app, config.WEB_CONFIG_FILE, log, { authenticate: false });
 
-listen(server, config.PORT, log)
+listen(server, config.PORT, log, config.LISTEN_ADDRESS)
   .then(() => {
     log.info({ prometheus: config.PROMETHEUS_URL }, 'backend ready');
     exitOnSignals(log, () => closeServer(server));

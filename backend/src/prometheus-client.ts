@@ -20,10 +20,10 @@ export interface MatrixSeries {
   values: Array<[number, string]>;
 }
 
-async function getJson(url: string, timeoutMs: number): Promise<unknown> {
+async function getJson(url: string, timeoutMs: number, headers: Record<string, string>): Promise<unknown> {
   let res: Response;
   try {
-    res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), headers });
   } catch (err) {
     const reason = err instanceof Error && err.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : 'unreachable';
     throw new UpstreamError('prometheus', `Prometheus ${reason}`);
@@ -35,19 +35,20 @@ async function getJson(url: string, timeoutMs: number): Promise<unknown> {
   return body.data;
 }
 
-export function createPrometheusClient(baseUrl: string, timeoutMs: number) {
+/** `headers`: e.g. basic authentication for a Prometheus that has a web config. */
+export function createPrometheusClient(baseUrl: string, timeoutMs: number, headers: Record<string, string> = {}) {
   return {
     /** Prometheus' own readiness (`/-/ready`): the HTTP status, or a thrown error when it does not answer. */
     async readiness(signal: AbortSignal = AbortSignal.timeout(timeoutMs)): Promise<number> {
-      return (await fetch(`${baseUrl}/-/ready`, { signal })).status;
+      return (await fetch(`${baseUrl}/-/ready`, { signal, headers })).status;
     },
     async query(promql: string): Promise<VectorSample[]> {
-      const data = (await getJson(`${baseUrl}/api/v1/query?${new URLSearchParams({ query: promql })}`, timeoutMs)) as { result: VectorSample[] };
+      const data = (await getJson(`${baseUrl}/api/v1/query?${new URLSearchParams({ query: promql })}`, timeoutMs, headers)) as { result: VectorSample[] };
       return data.result;
     },
     async queryRange(promql: string, startSeconds: number, endSeconds: number, stepSeconds: number): Promise<MatrixSeries[]> {
       const params = new URLSearchParams({ query: promql, start: String(startSeconds), end: String(endSeconds), step: String(stepSeconds) });
-      const data = (await getJson(`${baseUrl}/api/v1/query_range?${params}`, timeoutMs)) as { result: MatrixSeries[] };
+      const data = (await getJson(`${baseUrl}/api/v1/query_range?${params}`, timeoutMs, headers)) as { result: MatrixSeries[] };
       return data.result;
     },
   };

@@ -17,8 +17,8 @@ type Probe = (signal: AbortSignal) => Promise<{ ok: boolean; detail: string }>;
 
 const ageText = (seconds: number) => (seconds < 120 ? `${Math.round(seconds)} s` : seconds < 7200 ? `${Math.round(seconds / 60)} min` : `${Math.round(seconds / 3600)} h`);
 
-async function readyz(url: string, signal: AbortSignal) {
-  const res = await fetch(`${url}/readyz`, { signal });
+async function readyz(url: string, signal: AbortSignal, headers: Record<string, string>) {
+  const res = await fetch(`${url}/readyz`, { signal, headers });
   if (res.ok) return { ok: true, detail: 'ready' };
   const body = (await res.json().catch(() => null)) as { reason?: string } | null;
   return { ok: false, detail: `not ready (HTTP ${res.status}${body?.reason ? `: ${body.reason}` : ''})` };
@@ -37,8 +37,11 @@ function describeError(err: unknown): string {
   return code ?? err.message;
 }
 
-/** One probe per component (CONTRACT §7), run in parallel, each bounded by PROBE_TIMEOUT_MS. */
-export function createStatusCheck(config: BackendConfig, prometheus: PrometheusClient): () => Promise<StackStatus> {
+/**
+ * One probe per component (CONTRACT §7), run in parallel, each bounded by PROBE_TIMEOUT_MS.
+ * `credentials`: the headers the worker's and scraper's web config asks for.
+ */
+export function createStatusCheck(config: BackendConfig, prometheus: PrometheusClient, credentials: Record<string, string> = {}): () => Promise<StackStatus> {
   const stale = config.STALE_AFTER_SECONDS;
   const influxAuth: Record<string, string> = config.INFLUX_USERNAME ? { u: config.INFLUX_USERNAME, p: config.INFLUX_PASSWORD } : {};
 
@@ -47,8 +50,8 @@ export function createStatusCheck(config: BackendConfig, prometheus: PrometheusC
       const status = await prometheus.readiness(signal);
       return status === 200 ? { ok: true, detail: 'ready' } : { ok: false, detail: `not ready (HTTP ${status})` };
     },
-    worker: (signal) => readyz(config.WORKER_URL, signal),
-    scraper: (signal) => readyz(config.SCRAPER_URL, signal),
+    worker: (signal) => readyz(config.WORKER_URL, signal, credentials),
+    scraper: (signal) => readyz(config.SCRAPER_URL, signal, credentials),
     moex: async () => {
       const [[sample], [simulated]] = await Promise.all([
         prometheus.query('moex_up{job="worker-prometheus"}'),

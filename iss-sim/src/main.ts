@@ -4,6 +4,7 @@ import { gzipSync } from 'node:zlib';
 import { check, loadConfig, logShape, matching, nonNegativeInt, oneOf, port, positiveInt, secret, text } from '../../lib/config';
 import { createLogger } from '../../lib/log';
 import { closeServer, exitOnSignals, exitOnStartupFailure, listen, writeJson } from '../../lib/service';
+import { httpShape } from '../../lib/web-config';
 import { FaultPlan, FAULTS, isFault, type Fault } from './faults';
 import { simBoard } from './boards';
 import { boardSecuritiesJson } from './iss-response';
@@ -27,6 +28,7 @@ import { Market, type SecurityOverride, type SecurityState } from './market';
 const config = loadConfig({
   ...logShape,
   PORT: port(8999),
+  LISTEN_ADDRESS: httpShape.LISTEN_ADDRESS,
   SIM_BOARD: matching('TQBR', /^[A-Z0-9]+$/, 'must be an ISS board id'),
   SIM_FAULT: check(text(''), (v) => v === '' || isFault(v), `must be one of ${FAULTS.join(', ')}`),
   SIM_WALK: oneOf('on', ['on', 'off']),
@@ -211,7 +213,7 @@ const server = http.createServer((req, res) => {
   writeJson(res, 404, { error: `no route ${url.pathname}` });
 });
 
-listen(server, config.PORT, log)
+listen(server, config.PORT, log, config.LISTEN_ADDRESS)
   .then(() => {
     log.info({ board: config.SIM_BOARD, securities: market.securities.size, fault: config.SIM_FAULT || null, feed: config.ISS_SIM_TOKEN ? 'real-time (token required)' : `anonymous (${feedDelaySeconds} s delay)` }, 'ISS simulator ready');
     exitOnSignals(log, () => {

@@ -1,9 +1,11 @@
 import { graphitePrefix, hostname, httpUrlOrOff, logShape, moexShape, nonEmpty, oneOf, port, positiveInt, secret, text, type ConfigOf } from '../../lib/config';
+import { httpShape } from '../../lib/web-config';
 
 /** The scraper's environment (CONTRACT §2): the poller's plus the Graphite and InfluxDB sinks. */
 export const scraperShape = {
   ...moexShape,
   ...logShape,
+  ...httpShape,
   PORT: port(8001),
   GRAPHITE_TRANSPORT: oneOf('statsd', ['statsd', 'plaintext', 'off'], 'must be statsd, plaintext or off'),
   GRAPHITE_PREFIX: graphitePrefix('stocks'),

@@ -1,7 +1,7 @@
 // Shared by the e2e tests: where the stack is, a WebDriver session, screenshots, waiting.
 import { Builder, type WebDriver } from 'selenium-webdriver';
 import * as chrome from 'selenium-webdriver/chrome';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -15,7 +15,12 @@ export const e2eConfig = {
   backendUrl: trimSlash(process.env.BACKEND_URL ?? 'http://127.0.0.1:8998'),
   grafanaUrl: trimSlash(process.env.GRAFANA_URL ?? 'http://127.0.0.1:3000'),
   grafanaUser: process.env.GRAFANA_USER ?? 'admin',
-  grafanaPassword: process.env.GRAFANA_PASSWORD ?? process.env.GF_SECURITY_ADMIN_PASSWORD ?? '',
+  // GRAFANA_PASSWORD_FILE: the compose secret (docs/security.md).
+  grafanaPassword:
+    process.env.GRAFANA_PASSWORD ??
+    (process.env.GRAFANA_PASSWORD_FILE ? readFileSync(process.env.GRAFANA_PASSWORD_FILE, 'utf8').trim() : undefined) ??
+    process.env.GF_SECURITY_ADMIN_PASSWORD ??
+    '',
   resultsDir: process.env.E2E_RESULTS_DIR ?? resolve(__dirname, '../../test-results/e2e'),
   // Set by ops/e2e.sh when it drives a local chromedriver; a Grid knows its own browser.
   chromeBinary: process.env.E2E_CHROME_BINARY ?? '',

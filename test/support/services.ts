@@ -8,6 +8,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { getFreePort, REPO_ROOT } from './daemons';
+import { request } from './https';
 import { runProcess } from './run';
 
 export { REPO_ROOT };
@@ -50,7 +51,12 @@ export async function runToExit(name: ServiceName, env: Record<string, string>):
   return { code, output: stdout + stderr };
 }
 
-export async function startService(name: ServiceName, env: Record<string, string> = {}, opts: { waitFor?: 'healthz' | 'readyz' } = {}): Promise<RunningService> {
+/** `opts.scheme` https: the service has a web config with tls_server_config (wait on /healthz, which needs no credentials). */
+export async function startService(
+  name: ServiceName,
+  env: Record<string, string> = {},
+  opts: { waitFor?: 'healthz' | 'readyz'; scheme?: 'http' | 'https' } = {},
+): Promise<RunningService> {
   const port = Number(env.PORT ?? (await freePort()));
   const child = spawn('./runner.sh', [name], {
     cwd: REPO_ROOT,
@@ -61,7 +67,7 @@ export async function startService(name: ServiceName, env: Record<string, string
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${opts.scheme ?? 'http'}://127.0.0.1:${port}`;
   const service: RunningService = {
     url,
     port,
@@ -78,6 +84,7 @@ export async function startService(name: ServiceName, env: Record<string, string
   void exited.then(() => (exitedEarly = true));
   await eventually(async () => {
     if (exitedEarly) throw new Error(`${name} exited: ${output}`);
+    if (opts.scheme === 'https') return (await request(`${url}/${opts.waitFor ?? 'healthz'}`, { insecure: true })).status === 200;
     const res = await fetch(`${url}/${opts.waitFor ?? 'healthz'}`);
     return res.ok;
   }, 30_000, `${name} on :${port}`).catch((err: unknown) => {

@@ -1,6 +1,7 @@
 // docker-compose.yml: valid for `docker-compose config` (no engine needed) and true to the stack's
-// contract: ports, networks along the data flow, pinned images, healthchecks, secrets from .env,
-// profiles, start order.
+// contract: ports on BIND_ADDRESS, networks along the data flow, pinned images, healthchecks,
+// passwords as compose secrets (never environment values), hardened app containers, profiles,
+// start order.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -15,6 +16,12 @@ const ENV_EXAMPLE = join(ROOT, '.env.example');
 
 type Service = {
   image?: string;
+  read_only?: boolean;
+  cap_drop?: string[];
+  security_opt?: string[];
+  tmpfs?: string[] | string;
+  mem_limit?: string | number;
+  secrets?: Array<string | { source: string; target?: string }>;
   build?: { context: string; target?: string };
   ports?: Array<string | { published: number | string; target: number | string }>;
   networks?: Record<string, unknown> | string[];
@@ -26,7 +33,12 @@ type Service = {
   volumes?: Array<string | { type: string; source: string; target: string }>;
   command?: string[] | string;
 };
-type Compose = { services: Record<string, Service>; networks: Record<string, { internal?: boolean } | null>; volumes: Record<string, unknown> };
+type Compose = {
+  services: Record<string, Service>;
+  networks: Record<string, { internal?: boolean } | null>;
+  volumes: Record<string, unknown>;
+  secrets?: Record<string, { file: string }>;
+};
 
 function readEnvFile(file: string): Record<string, string> {
   const env: Record<string, string> = {};
@@ -62,6 +74,7 @@ const portsOf = (name: string): string[] =>
   (services[name]?.ports ?? []).map((p) => (typeof p === 'string' ? p.replace(/\/tcp$/, '') : `${p.published}:${p.target}`));
 
 const APP_SERVICES = ['worker-prometheus', 'scraper', 'backend', 'iss-sim'];
+const secretsOf = (name: string): string[] => (services[name]?.secrets ?? []).map((s) => (typeof s === 'string' ? s : s.source));
 
 test('docker-compose --env-file .env.example config succeeds', () => {
   assert.equal(resolved.status, 0, resolved.stderr);
@@ -75,11 +88,23 @@ test('the file uses the Compose spec: no version key', () => {
   assert.equal('version' in raw, false);
 });
 
-test('published ports are exactly the contract: 3000, 9090, 9093, 18000:80, 8086, 8998, 28000:8000', () => {
+test('published ports are exactly the contract (3000, 9090, 9093, 18000:80, 8086, 8998, 28000:8000), all on 127.0.0.1 by default', () => {
   const published = Object.keys(services).flatMap((name) => portsOf(name).map((p) => `${name} ${p}`)).sort();
   assert.deepEqual(published, [
-    'alertmanager 127.0.0.1:9093:9093', 'backend 8998:8998', 'grafana 3000:3000', 'graphite 18000:80', 'influxdb 8086:8086', 'prometheus 9090:9090', 'worker-prometheus 28000:8000',
+    'alertmanager 127.0.0.1:9093:9093', 'backend 127.0.0.1:8998:8998', 'grafana 127.0.0.1:3000:3000', 'graphite 127.0.0.1:18000:80',
+    'influxdb 127.0.0.1:8086:8086', 'prometheus 127.0.0.1:9090:9090', 'worker-prometheus 127.0.0.1:28000:8000',
   ]);
+});
+
+test('BIND_ADDRESS moves every published port: 0.0.0.0 is an explicit choice', () => {
+  for (const address of ['0.0.0.0', '192.0.2.10']) {
+    const r = composeConfig(ENV_EXAMPLE, { BIND_ADDRESS: address });
+    assert.equal(r.status, 0, r.stderr);
+    const bound = Object.values((parse(r.stdout) as Compose).services).flatMap((s) => (s.ports ?? []).map((p) => String(p).split(':')[0]));
+    assert.equal(bound.length, 7);
+    assert.deepEqual([...new Set(bound)], [address]);
+  }
+  assert.equal(exampleEnv.BIND_ADDRESS, '127.0.0.1');
 });
 
 test('every image is pinned to a version tag (no :latest, no untagged)', () => {
@@ -165,13 +190,11 @@ test('four networks, each used; members can reach whom the data flow needs', () 
   }
 });
 
-test('Grafana: admin password required from .env (never admin/admin), plugins preinstalled, provisioning mounted', () => {
+test('Grafana: admin password from a compose secret (never admin/admin), plugins preinstalled, provisioning mounted', () => {
   const grafana = services.grafana!;
-  const password = grafana.environment?.GF_SECURITY_ADMIN_PASSWORD;
-  assert.equal(password, exampleEnv.GRAFANA_ADMIN_PASSWORD);
-  assert.ok(password && password !== 'admin' && password.length >= 12, 'a real password, not the default');
-  const raw = readFileSync(COMPOSE_FILE, 'utf8');
-  assert.match(raw, /GF_SECURITY_ADMIN_PASSWORD: \$\{GRAFANA_ADMIN_PASSWORD:\?/, 'the password variable is required (:?), with no fallback');
+  assert.equal(grafana.environment?.GF_SECURITY_ADMIN_PASSWORD, undefined);
+  assert.equal(grafana.environment?.GF_SECURITY_ADMIN_PASSWORD__FILE, '/run/secrets/grafana_admin_password');
+  assert.ok(secretsOf('grafana').includes('grafana_admin_password'));
   assert.match(grafana.image ?? '', /^grafana\/grafana:12\.\d+\.\d+$/, 'grafana/grafana (grafana-oss has no tags from 12.4 on), a pinned 12.x tag');
   // Installed before provisioning runs, at pinned versions (grafana-provisioning.test.ts checks they cover what is provisioned).
   const plugins = (grafana.environment?.GF_PLUGINS_PREINSTALL_SYNC ?? '').split(',');
@@ -184,14 +207,70 @@ test('Grafana: admin password required from .env (never admin/admin), plugins pr
   assert.ok(targets.includes('/var/lib/grafana'));
 });
 
-test('without the passwords in the env file, compose refuses to render the stack', (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'compose-env-'));
+test('./runner.sh secrets on a fresh install: .env and every compose secret file, then compose validates; no secret in any environment', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'compose-secrets-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const envFile = join(dir, 'env');
-  writeFileSync(envFile, readFileSync(ENV_EXAMPLE, 'utf8').replace(/^GRAFANA_ADMIN_PASSWORD=.*$/m, ''));
+  const envFile = join(dir, '.env');
+  const secretsDir = join(dir, 'secrets');
+  const made = spawnSync(join(ROOT, 'ops/secrets.sh'), [], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ENV_FILE: envFile, SECRETS_DIR: secretsDir } });
+  assert.equal(made.status, 0, made.stderr);
+  assert.equal(readFileSync(envFile, 'utf8'), readFileSync(ENV_EXAMPLE, 'utf8'), '.env is the example: it holds no password');
+  assert.doesNotMatch(made.stdout + made.stderr, new RegExp(readFileSync(join(secretsDir, 'prometheus_password'), 'utf8')), 'no password printed');
+
   const r = composeConfig(envFile);
-  assert.notEqual(r.status, 0);
-  assert.match(r.stderr, /GRAFANA_ADMIN_PASSWORD/);
+  assert.equal(r.status, 0, r.stderr);
+  const rendered = parse(r.stdout) as Compose;
+  // Every secret compose mounts is a file ops/secrets.sh writes, under the same name.
+  const declared = Object.entries(rendered.secrets ?? {});
+  assert.ok(declared.length >= 9, `secrets: ${declared.map(([n]) => n).join(', ')}`);
+  for (const [name, { file }] of declared) {
+    assert.equal(file, join(ROOT, 'secrets', name), name);
+    assert.ok(existsSync(join(secretsDir, name)), `ops/secrets.sh writes secrets/${name}`);
+  }
+  // `docker inspect` shows a container's environment: no generated secret may be in one.
+  const secretValues = ['prometheus_password', 'grafana_admin_password', 'influxdb_admin_password', 'influxdb_user_password', 'influxdb_token', 'graphite_admin_password']
+    .map((n) => readFileSync(join(secretsDir, n), 'utf8'));
+  for (const [name, svc] of Object.entries(rendered.services)) {
+    for (const [key, value] of Object.entries(svc.environment ?? {})) {
+      for (const secret of secretValues) assert.ok(!String(value).includes(secret), `${name} ${key} holds a secret`);
+      if (/PASSWORD|TOKEN|SECRET/.test(key)) assert.match(key, /_FILE$/, `${name}: ${key} must be given as a file`);
+    }
+  }
+});
+
+test('app containers: read-only root, a small tmpfs, no capabilities, no new privileges, a memory limit above the bench figures', () => {
+  for (const name of APP_SERVICES) {
+    const svc = services[name]!;
+    assert.equal(svc.read_only, true, name);
+    assert.deepEqual(svc.cap_drop, ['ALL'], name);
+    assert.deepEqual(svc.security_opt, ['no-new-privileges:true'], name);
+    const tmpfs = Array.isArray(svc.tmpfs) ? svc.tmpfs : [svc.tmpfs];
+    assert.ok(tmpfs.some((m) => m?.startsWith('/tmp')), `${name} tmpfs ${String(svc.tmpfs)}`);
+    // docs/BENCHMARKS.md: worker/scraper RSS ~80 MB at ALL (default poll), ~110 MB at a 1 s poll.
+    const mb = Number(/^(\d+)m$/.exec(String(svc.mem_limit))?.[1]);
+    assert.ok(mb >= 160 && mb <= 512, `${name} mem_limit ${String(svc.mem_limit)}`);
+  }
+});
+
+test('the web config: our services, Prometheus and node-exporter share secrets/web-config.yml and its certificate', () => {
+  for (const name of ['worker-prometheus', 'scraper', 'backend']) {
+    assert.equal(services[name]!.environment!.WEB_CONFIG_FILE, '/run/secrets/web-config.yml', name);
+    assert.equal(services[name]!.environment!.NODE_EXTRA_CA_CERTS, '/run/secrets/tls.crt', name);
+  }
+  for (const name of ['worker-prometheus', 'scraper', 'backend', 'prometheus', 'node-exporter', 'alertmanager']) {
+    for (const s of ['web-config.yml', 'tls.crt', 'tls.key']) assert.ok(secretsOf(name).includes(s), `${name} mounts ${s}`);
+  }
+  for (const name of ['prometheus', 'node-exporter', 'alertmanager']) {
+    assert.ok((services[name]!.command as string[]).includes('--web.config.file=/run/secrets/web-config.yml'), name);
+  }
+  // Healthchecks speak https to our services.
+  for (const name of ['worker-prometheus', 'scraper', 'backend']) {
+    assert.match(JSON.stringify(services[name]!.healthcheck!.test), /https:\/\/127\.0\.0\.1:\d+\/healthz/, name);
+  }
+  // graphite-web: the image's root/root superuser is replaced by the secret's password.
+  assert.ok(secretsOf('graphite').includes('graphite_admin_password'));
+  const graphiteMounts = (services.graphite!.volumes ?? []).map((v) => (typeof v === 'string' ? v : `${v.source}:${v.target}`));
+  assert.ok(graphiteMounts.some((m) => m.includes('graphite/django_admin_init.sh:/opt/graphite/bin/django_admin_init.sh')));
 });
 
 test('named volumes keep Prometheus, Alertmanager, Grafana, Graphite and InfluxDB data', () => {
@@ -215,7 +294,9 @@ test('bind-mounted configs exist in the repository where compose expects them', 
   assert.ok(graphiteTargets.includes('/opt/graphite/conf/storage-schemas.conf'));
   assert.ok(graphiteTargets.includes('/opt/graphite/conf/storage-aggregation.conf'));
   const prometheusCommand = raw.services.prometheus!.command as string[];
+  // The lifecycle API (POST /-/quit) only ever behind the web config's authentication.
   assert.ok(prometheusCommand.includes('--web.enable-lifecycle'));
+  assert.ok(prometheusCommand.includes('--web.config.file=/run/secrets/web-config.yml'));
 });
 
 test('services are wired to each other by service name, InfluxDB with auth and the v2 write API', () => {
@@ -225,13 +306,16 @@ test('services are wired to each other by service name, InfluxDB with auth and t
   assert.equal(scraper.STATSD_PORT, '8125');
   assert.equal(scraper.INFLUX_URL, 'http://influxdb:8086');
   assert.equal(scraper.INFLUX_API, 'v2');
-  assert.equal(scraper.INFLUX_TOKEN, `${exampleEnv.INFLUXDB_USER}:${exampleEnv.INFLUXDB_USER_PASSWORD}`);
+  assert.equal(scraper.INFLUX_TOKEN_FILE, '/run/secrets/influxdb_token');
   assert.equal(scraper.INFLUX_BUCKET, 'pyexample/autogen');
 
   const backend = services.backend!.environment!;
-  assert.equal(backend.PROMETHEUS_URL, 'http://prometheus:9090');
-  assert.equal(backend.WORKER_URL, 'http://worker-prometheus:8000');
-  assert.equal(backend.SCRAPER_URL, 'http://scraper:8001');
+  assert.equal(backend.PROMETHEUS_URL, 'https://prometheus:9090');
+  assert.equal(backend.WORKER_URL, 'https://worker-prometheus:8000');
+  assert.equal(backend.SCRAPER_URL, 'https://scraper:8001');
+  assert.equal(backend.PROMETHEUS_USERNAME, 'prometheus');
+  assert.equal(backend.PROMETHEUS_PASSWORD_FILE, '/run/secrets/prometheus_password');
+  assert.equal(backend.INFLUX_PASSWORD_FILE, '/run/secrets/influxdb_user_password');
   assert.equal(backend.GRAPHITE_URL, 'http://graphite:80');
   assert.equal(backend.INFLUX_URL, 'http://influxdb:8086');
 
@@ -239,8 +323,8 @@ test('services are wired to each other by service name, InfluxDB with auth and t
   assert.equal(influx.INFLUXDB_DB, 'pyexample');
   assert.equal(influx.INFLUXDB_HTTP_AUTH_ENABLED, 'true');
   assert.equal(influx.INFLUXDB_USER, exampleEnv.INFLUXDB_USER);
-  assert.equal(influx.INFLUXDB_USER_PASSWORD, exampleEnv.INFLUXDB_USER_PASSWORD);
-  assert.equal(influx.INFLUXDB_ADMIN_PASSWORD, exampleEnv.INFLUXDB_ADMIN_PASSWORD);
+  assert.equal(influx.INFLUXDB_USER_PASSWORD_FILE, '/run/secrets/influxdb_user_password');
+  assert.equal(influx.INFLUXDB_ADMIN_PASSWORD_FILE, '/run/secrets/influxdb_admin_password');
 
   const e2e = services.e2e!.environment!;
   assert.equal(e2e.SELENIUM_URL, 'http://selenium:4444');

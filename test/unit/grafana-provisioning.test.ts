@@ -99,10 +99,10 @@ describe('Grafana datasource provisioning', () => {
   it('provisions the four stores with fixed uids at their compose addresses', () => {
     const summary = datasources.map((d) => [d.uid, d.type, d.url]);
     assert.deepEqual(summary, [
-      ['prometheus', 'prometheus', 'http://prometheus:9090'],
+      ['prometheus', 'prometheus', 'https://prometheus:9090'],
       ['graphite', 'graphite', 'http://graphite:80'],
       ['influxdb', 'influxdb', 'http://influxdb:8086'],
-      ['backend-api', 'yesoreyeram-infinity-datasource', 'http://backend:8998'],
+      ['backend-api', 'yesoreyeram-infinity-datasource', 'https://backend:8998'],
     ]);
     assert.deepEqual(
       datasources.filter((d) => d.isDefault).map((d) => d.uid),
@@ -116,7 +116,15 @@ describe('Grafana datasource provisioning', () => {
     assert.equal(influx?.jsonData?.version, 'InfluxQL');
     assert.equal(influx?.jsonData?.dbName, 'pyexample');
     assert.equal(influx?.user, '$INFLUX_USERNAME');
-    assert.deepEqual(influx?.secureJsonData, { password: '$INFLUX_PASSWORD' });
+    assert.deepEqual(influx?.secureJsonData, { password: '$__file{/run/secrets/influxdb_user_password}' });
+    // The web config's side: https trusting the stack's certificate, basic auth from the secret.
+    for (const uid of ['prometheus', 'backend-api']) {
+      const ds = dsByUid.get(uid) as { basicAuth?: boolean; basicAuthUser?: string; jsonData?: Record<string, unknown>; secureJsonData?: Record<string, string> };
+      assert.equal(ds.basicAuth, true, uid);
+      assert.equal(ds.basicAuthUser, '$PROMETHEUS_USERNAME', uid);
+      assert.equal(ds.jsonData?.tlsAuthWithCACert, true, uid);
+      assert.deepEqual(ds.secureJsonData, { basicAuthPassword: '$__file{/run/secrets/prometheus_password}', tlsCACert: '$__file{/run/secrets/tls.crt}' }, uid);
+    }
   });
 
   it("tells Grafana Prometheus' real scrape interval (the base of $__rate_interval)", () => {

@@ -3,10 +3,11 @@ import { loadConfig, logShape, moexShape, port } from '../../lib/config';
 import { createLogger } from '../../lib/log';
 import { runPollingService } from '../../lib/polling-service';
 import { exitOnStartupFailure } from '../../lib/service';
+import { httpShape } from '../../lib/web-config';
 import { registerQuoteMetrics } from './quote-metrics';
 
 /** worker-prometheus: ISS → Prometheus metrics on :8000 (CONTRACT §4). */
-const config = loadConfig({ ...moexShape, ...logShape, PORT: port(8000) });
+const config = loadConfig({ ...moexShape, ...logShape, ...httpShape, PORT: port(8000) });
 const log = createLogger('worker-prometheus', config.LOG_LEVEL);
 const cycleRegistry = new Registry();
 const quoteMetrics = registerQuoteMetrics(cycleRegistry);
