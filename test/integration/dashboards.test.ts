@@ -58,13 +58,23 @@ function demoSources(): string {
 
 /** A scrape job whose target does not answer: `up` 0, so TargetDown fires after its 2m `for`. */
 async function addUnreachableTarget(stack: NativeStack): Promise<void> {
+  const job = 'dashboards-test-unreachable';
   const config = path.join(stack.stateDir, 'prometheus', 'prometheus.yml');
   const closedPort = await getFreePort();
   const doc = parse(readFileSync(config, 'utf8')) as { scrape_configs: unknown[] };
-  doc.scrape_configs.push({ job_name: 'dashboards-test-unreachable', static_configs: [{ targets: [`127.0.0.1:${closedPort}`] }] });
+  doc.scrape_configs.push({ job_name: job, static_configs: [{ targets: [`127.0.0.1:${closedPort}`] }] });
   writeFileSync(config, stringify(doc));
-  const res = await fetch(`${stack.urls.prometheus}/-/reload`, { method: 'POST', signal: AbortSignal.timeout(10_000) });
-  assert.equal(res.status, 200, `Prometheus reload: ${await res.text()}`);
+  // SIGHUP reloads the config (/-/reload is enabled only behind the web config's authentication).
+  // run/prometheus.pid is "PID STARTTIME" (ops/native-daemons.sh).
+  process.kill(Number(readFileSync(path.join(stack.stateDir, 'run', 'prometheus.pid'), 'utf8').trim().split(/\s+/)[0]), 'SIGHUP');
+  for (let tries = 0; ; tries++) {
+    const body = (await (await fetch(`${stack.urls.prometheus}/api/v1/targets`, { signal: AbortSignal.timeout(5_000) })).json()) as {
+      data: { activeTargets: Array<{ labels: { job?: string } }> };
+    };
+    if (body.data.activeTargets.some((t) => t.labels.job === job)) return;
+    assert.ok(tries < 30, `Prometheus did not load the ${job} scrape job after SIGHUP`);
+    await sleep(1_000);
+  }
 }
 
 /** "now-1h" → milliseconds before now. */
