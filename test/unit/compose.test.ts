@@ -88,11 +88,11 @@ test('the file uses the Compose spec: no version key', () => {
   assert.equal('version' in raw, false);
 });
 
-test('published ports are exactly the contract (3000, 9090, 9093, 18000:80, 8086, 8998, 28000:8000), all on 127.0.0.1 by default', () => {
+test('published ports are exactly the contract (3000, 9090, 9093, 18000:80, 8086, 8998, 28000:8000; 8428 in profile scale), all on 127.0.0.1 by default', () => {
   const published = Object.keys(services).flatMap((name) => portsOf(name).map((p) => `${name} ${p}`)).sort();
   assert.deepEqual(published, [
     'alertmanager 127.0.0.1:9093:9093', 'backend 127.0.0.1:8998:8998', 'grafana 127.0.0.1:3000:3000', 'graphite 127.0.0.1:18000:80',
-    'influxdb 127.0.0.1:8086:8086', 'prometheus 127.0.0.1:9090:9090', 'worker-prometheus 127.0.0.1:28000:8000',
+    'influxdb 127.0.0.1:8086:8086', 'prometheus 127.0.0.1:9090:9090', 'victoria-metrics 127.0.0.1:8428:8428', 'worker-prometheus 127.0.0.1:28000:8000',
   ]);
 });
 
@@ -101,7 +101,7 @@ test('BIND_ADDRESS moves every published port: 0.0.0.0 is an explicit choice', (
     const r = composeConfig(ENV_EXAMPLE, { BIND_ADDRESS: address });
     assert.equal(r.status, 0, r.stderr);
     const bound = Object.values((parse(r.stdout) as Compose).services).flatMap((s) => (s.ports ?? []).map((p) => String(p).split(':')[0]));
-    assert.equal(bound.length, 7);
+    assert.equal(bound.length, 8);
     assert.deepEqual([...new Set(bound)], [address]);
   }
   assert.equal(exampleEnv.BIND_ADDRESS, '127.0.0.1');
@@ -274,7 +274,9 @@ test('the web config: our services, Prometheus and node-exporter share secrets/w
 });
 
 test('named volumes keep Prometheus, Alertmanager, Grafana, Graphite and InfluxDB data', () => {
-  assert.deepEqual(Object.keys(config.volumes).sort(), ['alertmanager-data', 'grafana-data', 'graphite-data', 'influxdb-data', 'prometheus-data']);
+  assert.deepEqual(Object.keys(config.volumes).sort(), [
+    'alertmanager-data', 'grafana-data', 'graphite-data', 'influxdb-data', 'prometheus-data', 'shard-claims', 'victoria-metrics-data',
+  ]);
   const mounts = (name: string) => (services[name]!.volumes ?? []).map((v) => (typeof v === 'string' ? v : `${v.source}:${v.target}`));
   assert.ok(mounts('prometheus').some((m) => m.startsWith('prometheus-data:/prometheus')));
   assert.ok(mounts('grafana').some((m) => m.startsWith('grafana-data:/var/lib/grafana')));
@@ -332,9 +334,9 @@ test('services are wired to each other by service name, InfluxDB with auth and t
   assert.equal(e2e.GRAFANA_URL, 'http://grafana:3000');
 });
 
-test('profiles: iss-sim under demo, selenium and e2e under e2e, the rest always on', () => {
+test('profiles: iss-sim under demo, selenium and e2e under e2e, worker shards and VictoriaMetrics under scale, the rest always on', () => {
   for (const [name, svc] of Object.entries(services)) {
-    const expected = name === 'iss-sim' ? ['demo'] : ['selenium', 'e2e'].includes(name) ? ['e2e'] : undefined;
+    const expected = name === 'iss-sim' ? ['demo'] : ['selenium', 'e2e'].includes(name) ? ['e2e'] : ['worker-shard', 'victoria-metrics'].includes(name) ? ['scale'] : undefined;
     assert.deepEqual(svc.profiles, expected, name);
   }
 });
