@@ -7,6 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { moexGraphite } from './moex-graphite';
 import { moexInfluxdb } from './moex-influxdb';
+import { moexMarkets } from './moex-markets';
 import { moexPrometheus } from './moex-prometheus';
 import { stackHealth } from './stack-health';
 
@@ -18,6 +19,7 @@ export function renderDashboards(): Map<string, string> {
     'moex-prometheus.json': moexPrometheus,
     'moex-graphite.json': moexGraphite,
     'moex-influxdb.json': moexInfluxdb,
+    'moex-markets.json': moexMarkets,
     'stack-health.json': stackHealth,
   };
   return new Map(Object.entries(dashboards).map(([file, d]) => [file, `${JSON.stringify(d, null, 2)}\n`]));

@@ -3,15 +3,26 @@ import { PromQueryFormat } from '@grafana/grafana-foundation-sdk/prometheus';
 import { binaryMapping, buildDashboard, heatmap, queryVariable, stat, table, type Threshold, timeseries } from './panels';
 import { DS, infinityJson, prom } from './queries';
 
-// Quotes as the worker exposes them (CONTRACT §4), scraped by Prometheus.
-const sel = '{ticker=~"$ticker"}';
+// Quotes as the worker exposes them (CONTRACT §4), scraped by Prometheus. Every quote series
+// carries engine and market (shares: stock/shares): $market picks the markets, $ticker lists
+// only the tickers of those markets.
+const sel = '{market=~"$market", ticker=~"$ticker"}';
+
+const marketVariable = queryVariable(
+  'market',
+  'Market',
+  DS.prometheus,
+  { qryType: 1, query: 'label_values(moex_last_price,market)', refId: 'PrometheusVariableQueryEditor-VariableQuery' },
+  'label_values(moex_last_price,market)',
+  { current: 'shares' },
+);
 
 const tickerVariable = queryVariable(
   'ticker',
   'Ticker',
   DS.prometheus,
-  { qryType: 1, query: 'label_values(moex_last_price,ticker)', refId: 'PrometheusVariableQueryEditor-VariableQuery' },
-  'label_values(moex_last_price,ticker)',
+  { qryType: 1, query: 'label_values(moex_last_price{market=~"$market"},ticker)', refId: 'PrometheusVariableQueryEditor-VariableQuery' },
+  'label_values(moex_last_price{market=~"$market"},ticker)',
 );
 
 // Anonymous ISS quotes are ~15 min late by design: yellow only past 20 min, red past 1 h.
@@ -25,29 +36,33 @@ const signThresholds: Threshold[] = [
   { color: 'green', value: 0 },
 ];
 
-// One row per ticker: several instant queries merged on their shared labels.
+// One row per ticker: several instant queries merged on their shared fields. Grafana's merge
+// matches rows on every field the frames share, the metric name (__name__) included, so each
+// query keeps exactly the same labels and no name.
+const row = (expr: string) => prom(`max by (ticker, board, market) (${expr})`, '', { instant: true, format: PromQueryFormat.Table });
 const quotesTable = table({
   title: 'Quotes',
   description: 'Current quote per ticker from the worker’s gauges. Age is exchange time vs now (ISS delays anonymous data ~15 min).',
   targets: [
-    prom(`moex_last_price${sel}`, '', { instant: true, format: PromQueryFormat.Table }),
-    prom(`moex_bid_price${sel}`, '', { instant: true, format: PromQueryFormat.Table }),
-    prom(`moex_offer_price${sel}`, '', { instant: true, format: PromQueryFormat.Table }),
-    prom(`moex_change_percent${sel}`, '', { instant: true, format: PromQueryFormat.Table }),
-    prom(`moex_volume_today${sel}`, '', { instant: true, format: PromQueryFormat.Table }),
-    prom(`moex_trading${sel}`, '', { instant: true, format: PromQueryFormat.Table }),
-    prom(`time() - moex_quote_timestamp_seconds${sel}`, '', { instant: true, format: PromQueryFormat.Table }),
+    row(`moex_last_price${sel}`),
+    row(`moex_bid_price${sel}`),
+    row(`moex_offer_price${sel}`),
+    row(`moex_change_percent${sel}`),
+    row(`moex_volume_today${sel}`),
+    row(`moex_trading${sel}`),
+    row(`time() - moex_quote_timestamp_seconds${sel}`),
   ],
   transformations: [
     { id: 'merge', options: {} },
     {
       id: 'organize',
       options: {
-        excludeByName: { Time: true, __name__: true, instance: true, job: true },
-        indexByName: { ticker: 0, board: 1, 'Value #A': 2, 'Value #B': 3, 'Value #C': 4, 'Value #D': 5, 'Value #E': 6, 'Value #F': 7, 'Value #G': 8 },
+        excludeByName: { Time: true },
+        indexByName: { ticker: 0, board: 1, market: 2, 'Value #A': 3, 'Value #B': 4, 'Value #C': 5, 'Value #D': 6, 'Value #E': 7, 'Value #F': 8, 'Value #G': 9 },
         renameByName: {
           ticker: 'Ticker',
           board: 'Board',
+          market: 'Market',
           'Value #A': 'Last',
           'Value #B': 'Bid',
           'Value #C': 'Offer',
@@ -72,6 +87,7 @@ const backendQuotesTable = table({
   targets: [
     infinityJson('/api/quotes', '$.quotes', [
       { selector: 'ticker', text: 'Ticker', type: 'string' },
+      { selector: 'market', text: 'Market', type: 'string' },
       { selector: 'last', text: 'Last', type: 'number' },
       { selector: 'changePercent', text: 'Change %', type: 'number' },
       { selector: 'volume', text: 'Volume', type: 'number' },
@@ -87,7 +103,7 @@ export const moexPrometheus = buildDashboard(
     title: 'MOEX quotes (Prometheus)',
     description: 'MOEX ISS quotes exported by worker-prometheus and scraped by Prometheus.',
     tags: ['moex', 'prometheus'],
-    variables: [tickerVariable],
+    variables: [marketVariable, tickerVariable],
   },
   [
     {
@@ -98,7 +114,7 @@ export const moexPrometheus = buildDashboard(
         [
           stat({
             title: 'Trading status',
-            description: 'moex_trading: 1 while the board reports TRADINGSTATUS = T.',
+            description: 'moex_trading: 1 while the board reports TRADINGSTATUS = T. Indices and futures have no trading status (no series).',
             targets: [prom(`moex_trading${sel}`, '{{ticker}}')],
             mappings: binaryMapping('Trading', 'Closed'),
             colorMode: BigValueColorMode.Background,
@@ -182,7 +198,7 @@ export const moexPrometheus = buildDashboard(
     {
       row: 'Activity',
       panels: [
-        [timeseries({ title: 'Volume today (shares)', targets: [prom(`moex_volume_today${sel}`, '{{ticker}}')] }), 8, 8],
+        [timeseries({ title: 'Volume today (units)', targets: [prom(`moex_volume_today${sel}`, '{{ticker}}')] }), 8, 8],
         [timeseries({ title: 'Value today (RUB)', targets: [prom(`moex_value_today${sel}`, '{{ticker}}')], unit: 'currencyRUB' }), 8, 8],
         [timeseries({ title: 'Trades today', targets: [prom(`moex_trades_today${sel}`, '{{ticker}}')] }), 8, 8],
         [timeseries({ title: 'Data age', targets: [prom(`time() - moex_quote_timestamp_seconds${sel}`, '{{ticker}}')], unit: 's', min: 0 }), 24, 7],

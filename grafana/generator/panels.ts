@@ -15,6 +15,7 @@ import * as heatmapPanel from '@grafana/grafana-foundation-sdk/heatmap';
 import * as statPanel from '@grafana/grafana-foundation-sdk/stat';
 import * as tablePanel from '@grafana/grafana-foundation-sdk/table';
 import * as timeseriesPanel from '@grafana/grafana-foundation-sdk/timeseries';
+import * as xychartPanel from '@grafana/grafana-foundation-sdk/xychart';
 import { DS, type QueryBuilder } from './queries';
 
 export type Threshold = dashboard.Threshold;
@@ -162,6 +163,28 @@ export function heatmap(spec: QueryPanelSpec & { yUnit?: string }): heatmapPanel
     .showValue(common.VisibilityMode.Never);
 }
 
+/**
+ * Points of one table-shaped frame: in Grafana's "auto" series mapping the frame's first number field is
+ * x and every other number field a y series, so the transformations decide what is plotted against what.
+ */
+export function xychart(spec: QueryPanelSpec & { xLabel: string; yLabel: string }): xychartPanel.PanelBuilder {
+  return queryPanel(new xychartPanel.PanelBuilder(), spec)
+    .mapping(xychartPanel.SeriesMapping.Auto)
+    .series([])
+    .show(xychartPanel.XYShowMode.PointsAndLines)
+    .pointSize({ fixed: 7 })
+    .lineWidth(1)
+    .axisLabel(spec.yLabel)
+    .axisPlacement(common.AxisPlacement.Auto)
+    .scaleDistribution(new common.ScaleDistributionConfigBuilder().type(common.ScaleDistribution.Linear))
+    .legend(new common.VizLegendOptionsBuilder().calcs([]).displayMode(common.LegendDisplayMode.List).placement(common.LegendPlacement.Bottom).showLegend(true))
+    .tooltip(new common.VizTooltipOptionsBuilder().mode(common.TooltipDisplayMode.Single).sort(common.SortOrder.None))
+    .overrideByName(spec.xLabel, [
+      { id: 'custom.axisLabel', value: spec.xLabel },
+      { id: 'decimals', value: 0 },
+    ]);
+}
+
 /** The clock of the grafana-clock-panel plugin (the original example had one); the SDK has no type for it. */
 export function clock(title: string): dashboard.PanelBuilder {
   return new dashboard.PanelBuilder().type('grafana-clock-panel').title(title).options({
@@ -181,7 +204,7 @@ export function clock(title: string): dashboard.PanelBuilder {
 
 /**
  * A multi-value query variable with "All"; `query` is the datasource's own variable query shape,
- * `regex` keeps only the values it matches.
+ * `regex` keeps only the values it matches, `current` is the value selected on opening (else All).
  */
 export function queryVariable(
   name: string,
@@ -189,7 +212,7 @@ export function queryVariable(
   datasource: common.DataSourceRef,
   query: string | Record<string, unknown>,
   definition: string,
-  opts: { allValue?: string; regex?: string } = {},
+  opts: { allValue?: string; regex?: string; current?: string } = {},
 ): dashboard.QueryVariableBuilder {
   const variable = new dashboard.QueryVariableBuilder(name)
     .label(label)
@@ -199,7 +222,7 @@ export function queryVariable(
     .refresh(dashboard.VariableRefresh.OnTimeRangeChanged) // new tickers show up without a reload
     .multi(true)
     .includeAll(true)
-    .current({ selected: true, text: ['All'], value: ['$__all'] })
+    .current(opts.current ? { selected: true, text: [opts.current], value: [opts.current] } : { selected: true, text: ['All'], value: ['$__all'] })
     .options([])
     .regex(opts.regex ?? '')
     .sort(dashboard.VariableSort.AlphabeticalAsc)

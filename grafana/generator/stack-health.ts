@@ -1,4 +1,6 @@
 import { BigValueColorMode } from '@grafana/grafana-foundation-sdk/common';
+import { PromQueryFormat } from '@grafana/grafana-foundation-sdk/prometheus';
+import { MappingType } from '@grafana/grafana-foundation-sdk/dashboard';
 import { binaryMapping, buildDashboard, clock, stat, table, type Threshold, timeseries } from './panels';
 import { infinityJson, prom } from './queries';
 
@@ -21,6 +23,15 @@ const upThresholds: Threshold[] = [
   { color: 'red', value: null },
   { color: 'green', value: 1 },
 ];
+// SYSTIME − quote time: 900 s is the anonymous feed's normal (15 min delay), ~0 real-time
+// (a subscriber's token) and for indices; yellow past 16 min, red past 30 min.
+const delayThresholds: Threshold[] = [
+  { color: 'green', value: null },
+  { color: 'yellow', value: 960 },
+  { color: 'red', value: 1800 },
+];
+// The quote gauges are the worker's alone; the scraper exports only the poll family.
+const worker = 'job="worker-prometheus"';
 
 export const stackHealth = buildDashboard(
   {
@@ -61,6 +72,50 @@ export const stackHealth = buildDashboard(
         ],
         [clock('Moscow time'), 6, 5],
         [
+          stat({
+            title: 'SIMULATED feed',
+            description: 'moex_simulated_feed: 1 while the ISS simulator answers a poller (made-up prices, ./runner.sh demo), 0 for MOEX ISS itself.',
+            targets: [prom(`max by (job) (moex_simulated_feed{${pollers}})`, '{{job}}')],
+            mappings: [
+              {
+                type: MappingType.ValueToText,
+                options: {
+                  '0': { text: 'MOEX ISS', color: 'green', index: 0 },
+                  '1': { text: 'SIMULATED', color: 'orange', index: 1 },
+                },
+              },
+            ],
+            colorMode: BigValueColorMode.Background,
+          }),
+          6,
+          5,
+        ],
+        [
+          stat({
+            title: 'Feed delay',
+            description:
+              'moex_data_delay_seconds = SYSTIME − quote time, the largest and per board. 900 s (15 min) is the normal delay of the anonymous ISS feed; about 0 is real time (a token) and indices. Yellow past 16 min: the feed lags beyond its usual delay.',
+            targets: [prom(`max(moex_data_delay_seconds{${worker}})`, 'max'), prom(`max by (board) (moex_data_delay_seconds{${worker}})`, '{{board}}')],
+            unit: 's',
+            thresholds: delayThresholds,
+            colorMode: BigValueColorMode.Background,
+          }),
+          10,
+          5,
+        ],
+        [
+          stat({
+            title: 'Boards polled (moex_board_up)',
+            description: '1 when the last poll of the board succeeded, for both pollers (the lower of the two).',
+            targets: [prom(`min by (board) (moex_board_up{${pollers}})`, '{{board}}')],
+            mappings: binaryMapping('OK', 'FAILING'),
+            thresholds: upThresholds,
+            colorMode: BigValueColorMode.Background,
+          }),
+          8,
+          5,
+        ],
+        [
           table({
             title: 'Pipeline status (backend /api/status)',
             description: 'The backend probes every component; this is its verdict through the Infinity datasource.',
@@ -73,8 +128,22 @@ export const stackHealth = buildDashboard(
               ]),
             ],
           }),
-          24,
-          7,
+          14,
+          8,
+        ],
+        [
+          table({
+            title: 'Firing alerts',
+            description:
+              'ALERTS{alertstate="firing"} from Prometheus’ own rule evaluation (prometheus/rules/alerts.yml), whether or not Alertmanager delivers them. Empty while nothing fires.',
+            targets: [prom('ALERTS{alertstate="firing"}', '', { instant: true, format: PromQueryFormat.Table })],
+            transformations: [
+              { id: 'filterFieldsByName', options: { include: { names: ['alertname', 'severity', 'ticker', 'board'] } } },
+              { id: 'organize', options: { indexByName: { alertname: 0, severity: 1, ticker: 2, board: 3 }, renameByName: { alertname: 'Alert', severity: 'Severity', ticker: 'Ticker', board: 'Board' } } },
+            ],
+          }),
+          10,
+          8,
         ],
       ],
     },
@@ -85,9 +154,9 @@ export const stackHealth = buildDashboard(
         [timeseries({ title: 'Polls by result', targets: [prom(`sum by (job, result) (rate(moex_polls_total{${pollers}}[$__rate_interval]))`, '{{job}} {{result}}')], unit: 'ops', min: 0 }), 12, 8],
         [
           timeseries({
-            title: 'Poll errors by reason',
-            description: 'Failed polls per interval; every reason is pre-set to 0, so a flat zero line is the healthy state.',
-            targets: [prom(`sum by (job, reason) (increase(moex_poll_errors_total{${pollers}}[$__rate_interval]))`, '{{job}} {{reason}}')],
+            title: 'Poll errors by reason and board',
+            description: 'Failed board polls per interval, worker and scraper together; every reason of every board is pre-set to 0, so a flat zero line is the healthy state. auth: ISS refused the token (401/403).',
+            targets: [prom(`sum by (board, reason) (increase(moex_poll_errors_total{${pollers}}[$__rate_interval]))`, '{{board}} {{reason}}')],
             min: 0,
             bars: true,
           }),
@@ -95,6 +164,17 @@ export const stackHealth = buildDashboard(
           8,
         ],
         [timeseries({ title: 'Time since last successful poll', targets: [prom(`time() - moex_last_success_timestamp_seconds{${pollers}}`, '{{job}}')], unit: 's', min: 0 }), 12, 8],
+        [
+          timeseries({
+            title: 'Feed delay by board',
+            description: 'moex_data_delay_seconds over time (largest per board): a flat 900 s is the anonymous feed, a flat 0 real time; a rising line is a feed that stalls.',
+            targets: [prom(`max by (board) (moex_data_delay_seconds{${worker}})`, '{{board}}')],
+            unit: 's',
+            min: 0,
+          }),
+          24,
+          7,
+        ],
         [
           timeseries({
             title: 'ISS data quality',

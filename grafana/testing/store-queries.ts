@@ -36,13 +36,25 @@ const isNumericValue = (v: unknown) => typeof v === 'string' && Number.isFinite(
 
 // ---- variables ----
 
-/** Values of a query variable, the way Grafana's variable query would list them (sorted a→z). */
-export async function variableValues(variable: GrafanaVariable, kind: DatasourceKind, stores: StoreEndpoints, fromMs: number, toMs: number): Promise<string[]> {
+/**
+ * Values of a query variable, the way Grafana's variable query would list them (sorted a→z).
+ * `selected`: the variables chosen before this one, which its query may use (a chained variable,
+ * e.g. `label_values(moex_last_price{market=~"$market"},ticker)`).
+ */
+export async function variableValues(
+  variable: GrafanaVariable,
+  kind: DatasourceKind,
+  stores: StoreEndpoints,
+  fromMs: number,
+  toMs: number,
+  selected: Map<string, VariableSelection> = new Map(),
+): Promise<string[]> {
   let values: string[];
   const query = variable.query;
+  const expand = (text: string) => interpolate(text, { kind, fromMs, toMs, intervalMs: 0, scrapeIntervalS: 0, variables: selected });
   switch (kind) {
     case 'prometheus': {
-      const text = typeof query === 'string' ? query : String((query as { query?: string }).query ?? '');
+      const text = expand(typeof query === 'string' ? query : String((query as { query?: string }).query ?? ''));
       const m = /^label_values\((.+),\s*(\w+)\)$/.exec(text.trim());
       if (!m) throw new Error(`unsupported Prometheus variable query: ${text}`);
       const params = new URLSearchParams({ 'match[]': m[1] as string, start: String(fromMs / 1000), end: String(toMs / 1000) });
@@ -51,14 +63,14 @@ export async function variableValues(variable: GrafanaVariable, kind: Datasource
       break;
     }
     case 'graphite': {
-      const target = typeof query === 'string' ? query : String((query as { target?: string }).target ?? '');
+      const target = expand(typeof query === 'string' ? query : String((query as { target?: string }).target ?? ''));
       const params = new URLSearchParams({ query: target, from: String(Math.floor(fromMs / 1000)), until: String(Math.floor(toMs / 1000)) });
       const body = (await getJson(`${stores.graphite}/metrics/find?${params}`)) as Array<{ text: string }>;
       values = body.map((n) => n.text);
       break;
     }
     case 'influxdb': {
-      const body = await influxQuery(stores, String(query));
+      const body = await influxQuery(stores, expand(String(query)));
       values = influxRows(body).map((row) => String(row[1]));
       break;
     }
@@ -72,14 +84,19 @@ export async function variableValues(variable: GrafanaVariable, kind: Datasource
   return [...new Set(values)].sort();
 }
 
-/** The three selections a user typically makes: All, one value, two values. */
+/**
+ * The three selections a user typically makes: All, one value (the dashboard's default when it
+ * has one, e.g. market = shares: what a user sees on opening it), two values.
+ */
 export function selectionsFor(variable: GrafanaVariable, values: string[]): Array<{ label: string; selection: VariableSelection }> {
   const multiValued = Boolean(variable.multi || variable.includeAll);
   const out: Array<{ label: string; selection: VariableSelection }> = [];
   if (variable.includeAll) {
     out.push({ label: 'All', selection: { values, multiValued, ...(variable.allValue ? { customAll: variable.allValue } : {}) } });
   }
-  out.push({ label: values[0] as string, selection: { values: values.slice(0, 1), multiValued } });
+  const preset = ([] as unknown[]).concat((variable.current as { value?: unknown } | undefined)?.value ?? [])[0];
+  const one = typeof preset === 'string' && values.includes(preset) ? preset : (values[0] as string);
+  out.push({ label: one, selection: { values: [one], multiValued } });
   if (variable.multi && values.length >= 2) out.push({ label: values.slice(0, 2).join('+'), selection: { values: values.slice(0, 2), multiValued } });
   return out;
 }

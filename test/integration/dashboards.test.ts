@@ -1,15 +1,28 @@
-// Every Grafana panel has data: the whole native stack runs, fed by the ISS simulator,
-// and each target of each panel of each dashboard is sent to its store exactly as
-// Grafana would send it (variables expanded in the datasource's multi-value format,
-// $__interval / $__rate_interval / $timeFilter ... resolved), for the ticker selections
-// All, one ticker and two tickers. A query that never returns a non-null value before
-// the deadline fails its panel's test with the query text. Grafana itself cannot run
-// here (no container engine, not in Debian); this is the part of it that matters.
+// Every Grafana panel has data: the whole native stack runs, fed by the ISS simulator with
+// every market `./runner.sh demo` polls (its MOEX_SOURCES), and each target of each panel of
+// each dashboard is sent to its store exactly as Grafana would send it (variables expanded
+// in the datasource's multi-value format, $__interval / $__rate_interval / $timeFilter ...
+// resolved), for each variable's selections All, one value (the default, if any) and two
+// values, chained variables listed under the earlier ones' selection. A query that never
+// returns a non-null value before the deadline fails its panel's test with the query text.
+// One exception, checked rather than assumed: a Prometheus target may be empty for a
+// selection whose tickers all have quotes but no series of the gauge it reads (a futures
+// contract has no trading status), provided it has data in another selection.
+// Grafana itself cannot run here (no container engine, not in Debian); this is the part of
+// it that matters.
+//
+// The "Firing alerts" panel needs a firing alert: the test adds a scrape target nobody
+// listens on to the stack's Prometheus, so TargetDown (`up == 0` for 2m) fires, for real,
+// through prometheus/rules/alerts.yml.
 import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { parse, stringify } from 'yaml';
 import {
   type GrafanaDashboard,
   type GrafanaPanel,
+  type GrafanaTarget,
   loadDashboards,
   loadDatasources,
   queryPanels,
@@ -18,6 +31,8 @@ import {
 } from '../../grafana/testing/dashboards';
 import { type DatasourceKind, parseDurationS, type VariableSelection } from '../../grafana/testing/interpolate';
 import { type QueryOutcome, runTarget, selectionsFor, type StoreEndpoints, variableValues } from '../../grafana/testing/store-queries';
+import { TICKER_PATTERN } from '../../lib/moex/quote';
+import { getFreePort, REPO_ROOT } from '../support/daemons';
 import { type NativeStack, startNativeStack } from '../support/native-stack';
 
 const dashboards = loadDashboards();
@@ -27,11 +42,40 @@ const kindOf = new Map(datasources.map((d) => [d.uid, d.type as DatasourceKind])
 const scrapeIntervalS = parseDurationS(String(datasources.find((d) => d.uid === 'prometheus')?.jsonData?.timeInterval ?? '15s'));
 
 // Long enough for a cold stack: first polls, StatsD's 10 s flush, four Prometheus scrapes
-// for rate() over $__rate_interval. Every query is retried until then, not slept for.
+// for rate() over $__rate_interval, TargetDown's 2 minutes. Every query is retried until
+// then, not slept for.
 const DATA_DEADLINE_MS = 180_000;
 const RETRY_EVERY_MS = 2_000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The boards `./runner.sh demo` polls: every market of the simulator (runner.sh is the one place that lists them). */
+function demoSources(): string {
+  const m = /MOEX_SOURCES=\$\{MOEX_SOURCES-([^}]+)\}/.exec(readFileSync(path.join(REPO_ROOT, 'runner.sh'), 'utf8'));
+  assert.ok(m, 'runner.sh demo no longer sets a default MOEX_SOURCES');
+  return m[1] as string;
+}
+
+/** A scrape job whose target does not answer: `up` 0, so TargetDown fires after its 2m `for`. */
+async function addUnreachableTarget(stack: NativeStack): Promise<void> {
+  const job = 'dashboards-test-unreachable';
+  const config = path.join(stack.stateDir, 'prometheus', 'prometheus.yml');
+  const closedPort = await getFreePort();
+  const doc = parse(readFileSync(config, 'utf8')) as { scrape_configs: unknown[] };
+  doc.scrape_configs.push({ job_name: job, static_configs: [{ targets: [`127.0.0.1:${closedPort}`] }] });
+  writeFileSync(config, stringify(doc));
+  // SIGHUP reloads the config (/-/reload is enabled only behind the web config's authentication).
+  // run/prometheus.pid is "PID STARTTIME" (ops/native-daemons.sh).
+  process.kill(Number(readFileSync(path.join(stack.stateDir, 'run', 'prometheus.pid'), 'utf8').trim().split(/\s+/)[0]), 'SIGHUP');
+  for (let tries = 0; ; tries++) {
+    const body = (await (await fetch(`${stack.urls.prometheus}/api/v1/targets`, { signal: AbortSignal.timeout(5_000) })).json()) as {
+      data: { activeTargets: Array<{ labels: { job?: string } }> };
+    };
+    if (body.data.activeTargets.some((t) => t.labels.job === job)) return;
+    assert.ok(tries < 30, `Prometheus did not load the ${job} scrape job after SIGHUP`);
+    await sleep(1_000);
+  }
+}
 
 /** "now-1h" → milliseconds before now. */
 function relativeMs(from: string): number {
@@ -52,7 +96,9 @@ describe('Grafana dashboards against the live native stack', { timeout: 15 * 60_
   let traffic: NodeJS.Timeout | undefined;
 
   before(async () => {
-    stack = await startNativeStack({ demo: true, env: { POLL_SCHEDULE: '*/2 * * * * *', LOG_LEVEL: 'warn' } });
+    const sources = demoSources();
+    stack = await startNativeStack({ demo: true, env: { POLL_SCHEDULE: '*/2 * * * * *', LOG_LEVEL: 'warn', MOEX_SOURCES: sources } });
+    await addUnreachableTarget(stack);
     stores = {
       prometheus: stack.urls.prometheus,
       graphite: stack.urls.graphiteWeb,
@@ -87,12 +133,13 @@ describe('Grafana dashboards against the live native stack', { timeout: 15 * 60_
       const resolveSelections = () => (selections ??= selectionsOf(dashboard, timeFrom));
 
       if (variables(dashboard).length > 0) {
-        it('lists ticker values from its own store', async () => {
+        it('lists its variables\' values from its own store', async () => {
           const list = await resolveSelections();
           for (const v of variables(dashboard)) {
             const values = list.flatMap((s) => s.variables.get(v.name)?.values ?? []);
             assert.ok(values.length > 0, `$${v.name} has no values`);
-            for (const ticker of values) assert.match(ticker, /^[A-Z0-9]{1,12}$/);
+            // Tickers are SECIDs (USD000UTSTOM, EUR_RUB__TOM, SiZ6); markets ISS's names (shares, selt, forts).
+            for (const value of values) assert.match(value, v.name === 'market' ? /^[a-z]+$/ : TICKER_PATTERN, `$${v.name}`);
           }
         });
       }
@@ -100,6 +147,8 @@ describe('Grafana dashboards against the live native stack', { timeout: 15 * 60_
       for (const panel of queryPanels(dashboard)) {
         it(`panel "${panel.title}" returns data for every target`, async (t) => {
           const failures: string[] = [];
+          const absent: string[] = [];
+          const proven = new Set<string>();
           let queries = 0;
           let values = 0;
           for (const selection of await resolveSelections()) {
@@ -108,49 +157,64 @@ describe('Grafana dashboards against the live native stack', { timeout: 15 * 60_
               queries++;
               const outcome = await untilData(panel, target.refId, selection, timeFrom);
               if (typeof outcome === 'string') failures.push(outcome);
-              else values += outcome.nonNull;
+              else if ('absentFields' in outcome) absent.push(`${target.refId} [${selection.label}]: no ${outcome.absentFields.join(', ')}`);
+              else {
+                values += outcome.nonNull;
+                proven.add(target.refId);
+              }
             }
           }
+          // A target may be empty only where its market lacks the field, and must have data elsewhere.
+          for (const target of panel.targets ?? []) {
+            if (!target.hide && !proven.has(target.refId)) failures.push(`${target.refId}: no data in any selection`);
+          }
           t.diagnostic(`${queries} queries (targets x selections), ${values} non-null values`);
+          if (absent.length > 0) t.diagnostic(`fields the selected tickers' markets do not have: ${absent.join('; ')}`);
           assert.deepEqual(failures, [], `panel "${panel.title}" of ${file} has targets without data`);
         });
       }
     });
   }
 
-  /** Each variable's values from its store (retried until non-empty), then the user's selections. */
+  /**
+   * Each variable's values from its store (retried until non-empty), then the user's selections.
+   * A later variable is listed under each selection of the earlier ones (its query may use them).
+   */
   async function selectionsOf(dashboard: GrafanaDashboard, timeFrom: string): Promise<Selection[]> {
     let result: Selection[] = [{ label: 'no variables', variables: new Map() }];
     for (const variable of variables(dashboard)) {
       const uid = (variable.datasource as { uid: string }).uid;
       const kind = kindOf.get(uid);
       assert.ok(kind, `$${variable.name}: unknown datasource ${uid}`);
-      let values: string[] = [];
-      let lastError: unknown;
-      for (;;) {
-        const now = Date.now();
-        try {
-          values = await variableValues(variable, kind, stores, now - relativeMs(timeFrom), now);
-        } catch (err) {
-          lastError = err;
+      const next: Selection[] = [];
+      for (const base of result) {
+        let values: string[] = [];
+        let lastError: unknown;
+        for (;;) {
+          const now = Date.now();
+          try {
+            values = await variableValues(variable, kind, stores, now - relativeMs(timeFrom), now, base.variables);
+          } catch (err) {
+            lastError = err;
+          }
+          if (values.length > 0 || Date.now() > deadline) break;
+          await sleep(RETRY_EVERY_MS);
         }
-        if (values.length > 0 || Date.now() > deadline) break;
-        await sleep(RETRY_EVERY_MS);
+        assert.ok(values.length > 0, `$${variable.name} of ${dashboard.uid} [${base.label}] found no values in ${uid}${lastError ? `: ${String(lastError)}` : ''}`);
+        for (const s of selectionsFor(variable, values)) {
+          next.push({
+            label: base.label === 'no variables' ? `${variable.name}=${s.label}` : `${base.label}, ${variable.name}=${s.label}`,
+            variables: new Map([...base.variables, [variable.name, s.selection]]),
+          });
+        }
       }
-      assert.ok(values.length > 0, `$${variable.name} of ${dashboard.uid} found no values in ${uid}${lastError ? `: ${String(lastError)}` : ''}`);
-      // Dashboards here have one variable each; several would multiply the selections.
-      result = result.flatMap((base) =>
-        selectionsFor(variable, values).map((s) => ({
-          label: base.label === 'no variables' ? `${variable.name}=${s.label}` : `${base.label}, ${variable.name}=${s.label}`,
-          variables: new Map([...base.variables, [variable.name, s.selection]]),
-        })),
-      );
+      result = next;
     }
     return result;
   }
 
-  /** Runs one target until it returns a non-null value; the failure text, or the outcome. */
-  async function untilData(panel: GrafanaPanel, refId: string, selection: Selection, timeFrom: string): Promise<QueryOutcome | string> {
+  /** Runs one target until it returns a non-null value; the failure text, the outcome, or the fields the tickers lack. */
+  async function untilData(panel: GrafanaPanel, refId: string, selection: Selection, timeFrom: string): Promise<QueryOutcome | { absentFields: string[] } | string> {
     const target = (panel.targets ?? []).find((t) => t.refId === refId);
     const uid = target ? targetDatasourceUid(panel, target) : undefined;
     const kind = uid ? kindOf.get(uid) : undefined;
@@ -166,6 +230,10 @@ describe('Grafana dashboards against the live native stack', { timeout: 15 * 60_
         );
         lastError = undefined;
         if (last.nonNull > 0) return last;
+        if (kind === 'prometheus') {
+          const absentFields = await fieldsTheTickersLack(panel, target, selection);
+          if (absentFields.length > 0) return { absentFields };
+        }
       } catch (err) {
         lastError = err;
       }
@@ -174,5 +242,27 @@ describe('Grafana dashboards against the live native stack', { timeout: 15 * 60_
     }
     if (lastError) return `${refId} [${selection.label}]: ${String(lastError)}`;
     return `${refId} [${selection.label}]: ${last?.series ?? 0} series, no non-null value: ${last?.request}`;
+  }
+
+  /**
+   * The quote gauges a Prometheus target reads that have no series at all for the selected
+   * tickers while every one of those tickers has a quote: fields their market does not have
+   * (futures have no trading status or WAPRICE; CONTRACT §4: no series for such a field).
+   * Empty when that is not the reason (a cold stack, a wrong label, a misspelt name).
+   */
+  async function fieldsTheTickersLack(panel: GrafanaPanel, target: GrafanaTarget, selection: Selection): Promise<string[]> {
+    const tickers = selection.variables.get('ticker');
+    if (!tickers) return [];
+    const now = Date.now();
+    const instant = (expr: string) =>
+      runTarget({ kind: 'prometheus', panel, target: { refId: 'probe', expr, instant: true }, fromMs: now, toMs: now, rangeFrom: 'now-1m', scrapeIntervalS, variables: selection.variables }, stores);
+    const quoted = await instant('count by (ticker) (moex_quote_timestamp_seconds{ticker=~"$ticker"})');
+    if (quoted.series < tickers.values.length) return [];
+    const lacking: string[] = [];
+    for (const metric of new Set(String(target.expr).match(/\bmoex_[a-z_]+/g) ?? [])) {
+      const series = metric.replace(/_(bucket|count|sum)$/, '_count');
+      if ((await instant(`${series}{ticker=~"$ticker"}`)).series === 0) lacking.push(metric);
+    }
+    return lacking;
   }
 });

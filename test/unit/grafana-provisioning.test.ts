@@ -18,6 +18,7 @@ import {
   GRAFANA_BUILTIN_UID,
   type GrafanaDashboard,
   type GrafanaPanel,
+  type GrafanaVariable,
   loadDashboards,
   loadDatasources,
   queryPanels,
@@ -28,31 +29,40 @@ import {
 } from '../../grafana/testing/dashboards';
 import { ANY_VALUE_FIXES, dashboardValidator, panelValidator, readDashboardSchema, withAnyValueFixes } from '../../grafana/testing/schema';
 import { calculateIntervalMs, interpolate, parseDurationS, type QueryContext, rateIntervalS, referencedNames, type VariableSelection } from '../../grafana/testing/interpolate';
-import { infinityRows, runTarget, selectionsFor, selectPath } from '../../grafana/testing/store-queries';
+import { infinityRows, runTarget, selectionsFor, selectPath, variableValues } from '../../grafana/testing/store-queries';
+import { fieldsOfMarket, MARKETS, type MarketKind, marketKindOf, SUPPORTED_MARKETS } from '../../lib/moex/markets';
+import { NUMERIC_FIELDS } from '../../lib/moex/quote';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const datasources = loadDatasources();
 const dashboards = loadDashboards();
 const dsByUid = new Map(datasources.map((d) => [d.uid, d]));
 
-// CONTRACT §4 and §7, plus the exporters' standard families.
+// CONTRACT §4 and §7, plus the exporters' standard families. Quote gauges: lib/moex/quote.ts.
 const HISTOGRAMS = ['moex_price_relative_to_prev_close', 'moex_poll_duration_seconds', 'http_request_duration_seconds'];
 const CONTRACT_METRICS = new Set([
-  ...['last_price', 'bid_price', 'offer_price', 'open_price', 'high_price', 'low_price', 'waprice', 'prev_close_price'].map((m) => `moex_${m}`),
-  'moex_change_percent', 'moex_volume_today', 'moex_value_today', 'moex_trades_today', 'moex_trading', 'moex_quote_timestamp_seconds',
-  'moex_up', 'moex_polls_total', 'moex_poll_errors_total', 'moex_last_success_timestamp_seconds',
+  ...NUMERIC_FIELDS.map((f) => f.metric),
+  'moex_trading', 'moex_quote_timestamp_seconds', 'moex_data_delay_seconds',
+  'moex_up', 'moex_board_up', 'moex_simulated_feed', 'moex_polls_total', 'moex_poll_errors_total', 'moex_last_success_timestamp_seconds',
   'scraper_points_written_total', 'scraper_write_errors_total', 'scraper_buffered_points', 'scraper_last_write_timestamp_seconds',
   ...HISTOGRAMS.flatMap((h) => [`${h}_bucket`, `${h}_count`, `${h}_sum`]),
 ]);
 // Beyond the contract: what lib/poll-metrics.ts and scraper/src/sink.ts also export.
 const SERVICE_EXTRAS = new Set(['moex_missing_tickers', 'moex_invalid_values_total', 'scraper_dropped_points_total']);
 const STANDARD_METRICS = new Set([
-  'up', 'process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_p99_seconds',
+  'up', 'ALERTS', 'process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_p99_seconds',
   'node_cpu_seconds_total', 'node_load1', 'node_load5', 'node_load15', 'node_memory_MemAvailable_bytes', 'node_memory_MemTotal_bytes',
   'node_filesystem_avail_bytes', 'node_filesystem_size_bytes',
 ]);
-// CONTRACT §5 (Graphite nodes) and §6 (InfluxDB fields).
-const QUOTE_FIELDS = new Set(['last', 'bid', 'offer', 'open', 'high', 'low', 'waprice', 'prev_close', 'change_percent', 'volume', 'value', 'trades']);
+// CONTRACT §5 (Graphite nodes) and §6 (InfluxDB measurements and fields): each market's own fields.
+const SERIES_NAME = new Map(NUMERIC_FIELDS.map((f) => [f.field, f.seriesName]));
+const fieldNamesOf = (kind: MarketKind) => new Set(fieldsOfMarket(kind).map((f) => SERIES_NAME.get(f) as string));
+// ISS market name (Graphite's market node) → kind: `selt` → currency, `forts` → futures.
+const KIND_OF_MARKET = new Map(SUPPORTED_MARKETS.map((em) => {
+  const [engine, market] = em.split('/') as [string, string];
+  return [market, marketKindOf(engine, market) as MarketKind];
+}));
+const KIND_OF_MEASUREMENT = new Map(Object.values(MARKETS).map((m) => [m.measurement, m.kind]));
 // Macros Grafana resolves in queries (global or per datasource).
 const MACROS = new Set(['__interval', '__interval_ms', '__rate_interval', '__range', '__range_s', '__range_ms', '__from', '__to', 'timeFilter', '__timeFilter', '__dashboard', '__org', '__user']);
 
@@ -220,17 +230,25 @@ describe('Grafana dashboards', () => {
             const where = `panel "${p.title}" ${t.refId}`;
             if (uid === 'prometheus') {
               // Label values ("node-exporter") are not metric names.
-              const names = String(t.expr).replace(/"[^"]*"/g, '""').match(/\b(?:moex|scraper|http|process|nodejs|node|up)\w*\b/g) ?? [];
+              const names = String(t.expr).replace(/"[^"]*"/g, '""').match(/\b(?:moex|scraper|http|process|nodejs|node|up|ALERTS)\w*\b/g) ?? [];
               for (const n of names) assert.ok(CONTRACT_METRICS.has(n) || SERVICE_EXTRAS.has(n) || STANDARD_METRICS.has(n), `${where}: unknown metric ${n}`);
               assert.ok(names.length > 0, `${where}: no metric`);
             } else if (uid === 'graphite') {
-              const m = /stocks\.\$ticker\.(\{[\w,]+\}|\w+)/.exec(String(t.target));
-              assert.ok(m, `${where}: not a stocks.$ticker.<field> series`);
-              for (const f of (m[1] as string).replace(/[{}]/g, '').split(',')) assert.ok(QUOTE_FIELDS.has(f), `${where}: unknown field ${f}`);
+              // Shares: stocks.$ticker.<field>; other markets: stocks.<market>.*.<field>.
+              const m = /stocks\.(?:\$ticker|([a-z]+)\.\*)\.(\{[\w,]+\}|\w+)/.exec(String(t.target));
+              assert.ok(m, `${where}: neither stocks.$ticker.<field> nor stocks.<market>.*.<field>`);
+              const kind = m[1] === undefined ? 'shares' : KIND_OF_MARKET.get(m[1]);
+              // Shares have no market node: `stocks.shares.*` is no series.
+              assert.ok(kind && (m[1] === undefined || kind !== 'shares'), `${where}: unknown market node ${m[1]}`);
+              for (const f of (m[2] as string).replace(/[{}]/g, '').split(',')) assert.ok(fieldNamesOf(kind).has(f), `${where}: ${kind} has no field ${f}`);
             } else if (uid === 'influxdb') {
               const q = String(t.query);
-              assert.match(q, /FROM "stocks" WHERE "ticker" =~ \/\^\$ticker\$\/ AND \$timeFilter/, where);
-              for (const [, f] of q.matchAll(/\w+\("(\w+)"\)/g)) assert.ok(QUOTE_FIELDS.has(f as string), `${where}: unknown field ${f}`);
+              const m = /FROM "(\w+)" WHERE (.*)\$timeFilter/.exec(q);
+              assert.ok(m, `${where}: not FROM "<measurement>" WHERE ... $timeFilter`);
+              const kind = KIND_OF_MEASUREMENT.get(m[1] as string);
+              assert.ok(kind, `${where}: unknown measurement ${m[1]}`);
+              if (variables(dashboard).some((v) => v.name === 'ticker')) assert.match(m[2] as string, /^"ticker" =~ \/\^\$ticker\$\/ AND $/, where);
+              for (const [, f] of q.matchAll(/\w+\("(\w+)"\)/g)) assert.ok(fieldNamesOf(kind).has(f as string), `${where}: ${kind} has no field ${f}`);
             }
           }
         }
@@ -244,7 +262,7 @@ describe('Grafana dashboards', () => {
 
   it('give each quote dashboard a multi-value ticker variable with All, from its own store', () => {
     const expected: Record<string, [string, string]> = {
-      'moex-prometheus': ['prometheus', 'label_values(moex_last_price,ticker)'],
+      'moex-prometheus': ['prometheus', 'label_values(moex_last_price{market=~"$market"},ticker)'],
       'moex-graphite': ['graphite', 'stocks.*'],
       'moex-influxdb': ['influxdb', 'SHOW TAG VALUES FROM "stocks" WITH KEY = "ticker"'],
     };
@@ -252,6 +270,20 @@ describe('Grafana dashboards', () => {
       const ticker = variables(byUid.get(uid) as GrafanaDashboard).find((v) => v.name === 'ticker');
       assert.ok(ticker, `${uid}: no $ticker`);
       assert.deepEqual([(ticker.datasource as DatasourceRef).uid, ticker.definition, ticker.multi, ticker.includeAll], [dsUid, definition, true, true], uid);
+    }
+    // Prometheus: $market (default shares) scopes $ticker; the Graphite and InfluxDB dashboards read shares only.
+    const [market, ticker] = variables(byUid.get('moex-prometheus') as GrafanaDashboard);
+    assert.deepEqual([market?.name, market?.definition, market?.multi, market?.includeAll, market?.current], [
+      'market',
+      'label_values(moex_last_price,market)',
+      true,
+      true,
+      { selected: true, text: ['shares'], value: ['shares'] },
+    ]);
+    assert.equal(ticker?.name, 'ticker');
+    for (const uid of ['moex-graphite', 'moex-influxdb']) assert.deepEqual(variables(byUid.get(uid) as GrafanaDashboard).map((v) => v.name), ['ticker'], uid);
+    for (const p of queryPanels(byUid.get('moex-prometheus') as GrafanaDashboard)) {
+      for (const t of p.targets ?? []) if (t.expr) assert.ok(String(t.expr).includes('market=~"$market", ticker=~"$ticker"'), `moex-prometheus "${p.title}": not scoped by $market and $ticker`);
     }
     // Graphite lists other markets' and candles' nodes beside the share tickers (CONTRACT §5).
     const graphiteRegex = String(variables(byUid.get('moex-graphite') as GrafanaDashboard)[0]?.regex).replace(/^\/|\/$/g, '');
@@ -270,7 +302,32 @@ describe('Grafana dashboards', () => {
     for (const m of ['up{job=~', 'moex_up', 'moex_poll_duration_seconds_bucket', 'moex_poll_errors_total', 'scraper_points_written_total', 'scraper_write_errors_total', 'scraper_buffered_points', 'http_request_duration_seconds_count', 'http_request_duration_seconds_bucket', 'node_cpu_seconds_total', 'node_memory_MemAvailable_bytes', 'node_filesystem_avail_bytes']) {
       assert.ok(health.includes(m), `stack-health lacks ${m}`);
     }
+    for (const m of ['moex_data_delay_seconds', 'moex_board_up', 'sum by (board, reason) (increase(moex_poll_errors_total', 'moex_simulated_feed', 'ALERTS{alertstate="firing"}']) {
+      assert.ok(health.includes(m), `stack-health lacks ${m}`);
+    }
+    const feedDelay = panelsOf('moex-stack-health').find((p) => p.title === 'Feed delay') as GrafanaPanel & { fieldConfig: { defaults: { thresholds: { steps: Array<{ value: number | null }> } } } };
+    // 900 s is the anonymous feed's normal: green up to just past it.
+    assert.deepEqual(feedDelay.fieldConfig.defaults.thresholds.steps.map((s) => s.value), [null, 960, 1800]);
+    const alerts = panelsOf('moex-stack-health').find((p) => p.title === 'Firing alerts') as GrafanaPanel & { transformations: Array<{ id: string; options: { include?: { names: string[] } } }> };
+    assert.equal(alerts.type, 'table');
+    assert.deepEqual(alerts.transformations[0]?.options.include?.names, ['alertname', 'severity', 'ticker', 'board']);
     assert.ok(panelsOf('moex-stack-health').some((p) => p.type === 'grafana-clock-panel'));
+    // MOEX markets: each market from every store that holds it.
+    const markets = exprsOf('moex-markets').join('\n');
+    for (const q of [
+      'moex_last_price{market="selt"}', 'FROM "currencies"', 'stocks.selt.*.last',
+      'moex_index_value', 'FROM "indices"', 'stocks.index.*.index_value',
+      'moex_bond_yield_percent{board="TQOB"}', 'moex_bond_days_to_maturity{board="TQOB"}', 'FROM "bonds"',
+      'moex_futures_open_interest', 'FROM "futures"', 'stocks.forts.*.open_interest',
+      'moex_last_price{board="TQTF"}', `FROM "stocks" WHERE "board" = 'TQTF'`,
+    ]) {
+      assert.ok(markets.includes(q), `moex-markets lacks ${q}`);
+    }
+    const curve = panelsOf('moex-markets').find((p) => p.title === 'OFZ yield curve') as GrafanaPanel & { options: { mapping: string }; transformations: Array<{ id: string; options: unknown }> };
+    assert.equal(curve.type, 'xychart');
+    assert.equal(curve.options.mapping, 'auto');
+    // Auto mapping: the first number field is x; the last transformation orders the points by maturity.
+    assert.deepEqual(curve.transformations.at(-1), { id: 'sortBy', options: { fields: {}, sort: [{ field: 'Days to maturity', desc: false }] } });
     assert.ok([...dashboards.values()].some((d) => JSON.stringify(d).includes('"uid":"backend-api"')), 'no panel uses the backend API');
   });
 });
@@ -382,9 +439,31 @@ describe('Grafana query interpolation (as the integration test sends it)', () =>
     );
   });
 
+  it("offers a variable's default as its one-value selection, and lists a chained variable under the earlier one's choice", async (t) => {
+    const market = { name: 'market', type: 'query', multi: true, includeAll: true, current: { selected: true, text: ['shares'], value: ['shares'] } };
+    assert.deepEqual(
+      selectionsFor(market, ['bonds', 'selt', 'shares']).map((s) => s.label),
+      ['All', 'shares', 'bonds+selt'],
+    );
+    // A default the store does not list falls back to the first value.
+    assert.deepEqual(selectionsFor({ ...market, current: { value: ['gone'] } }, ['bonds']).map((s) => s.label), ['All', 'bonds']);
+    const asked: string[] = [];
+    const server = createServer((req, res) => {
+      asked.push(new URL(req.url ?? '', 'http://x').searchParams.get('match[]') ?? '');
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'success', data: ['SBER', 'GAZP'] }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    t.after(() => server.close());
+    const stores = { prometheus: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, graphite: '', influxdb: '', influxDatabase: '', backend: '' };
+    const ticker = variables(dashboards.get('moex-prometheus.json') as GrafanaDashboard).find((v) => v.name === 'ticker') as GrafanaVariable;
+    const chosen = new Map<string, VariableSelection>([['market', { values: ['selt', 'shares'], multiValued: true }]]);
+    assert.deepEqual(await variableValues(ticker, 'prometheus', stores, 0, 3_600_000, chosen), ['GAZP', 'SBER']);
+    assert.deepEqual(asked, ['moex_last_price{market=~"(selt|shares)"}']);
+  });
+
   it("runs the committed Infinity panels' queries against the backend URL and rejects a column no row has", async (t) => {
     const answers: Record<string, unknown> = {
-      '/api/quotes': { quotes: [{ ticker: 'SBER', last: 300.5, changePercent: 1.2, volume: 10, trading: true, ageSeconds: 900 }] },
+      '/api/quotes': { quotes: [{ ticker: 'SBER', market: 'shares', last: 300.5, changePercent: 1.2, volume: 10, trading: true, ageSeconds: 900 }] },
       '/api/status': { components: [{ name: 'prometheus', ok: true, latencyMs: 3, detail: 'up' }] },
     };
     const requested: string[] = [];
