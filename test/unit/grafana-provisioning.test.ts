@@ -96,10 +96,11 @@ describe('Grafana datasource provisioning', () => {
     assert.equal(new Set(datasources.map((d) => d.name)).size, datasources.length);
   });
 
-  it('provisions the four stores with fixed uids at their compose addresses', () => {
+  it('provisions the stores (VictoriaMetrics of the scale profile included) with fixed uids at their compose addresses', () => {
     const summary = datasources.map((d) => [d.uid, d.type, d.url]);
     assert.deepEqual(summary, [
       ['prometheus', 'prometheus', 'https://prometheus:9090'],
+      ['victoriametrics', 'prometheus', 'http://victoria-metrics:8428'],
       ['graphite', 'graphite', 'http://graphite:80'],
       ['influxdb', 'influxdb', 'http://influxdb:8086'],
       ['backend-api', 'yesoreyeram-infinity-datasource', 'https://backend:8998'],
