@@ -4,6 +4,7 @@ import { check, loadConfig, logShape, matching, oneOf, port, positiveInt, text }
 import { createLogger } from '../../lib/log';
 import { closeServer, exitOnSignals, exitOnStartupFailure, listen, writeJson } from '../../lib/service';
 import { FaultPlan, FAULTS, isFault, type Fault } from './faults';
+import { CandleBook, SimClock, walkClock } from './candles';
 import { boardSecuritiesJson } from './iss-response';
 import { Market, type SecurityOverride, type SecurityState } from './market';
 
@@ -15,6 +16,8 @@ import { Market, type SecurityOverride, type SecurityState } from './market';
  *   GET /sim/securities[?secids=A,B]  current simulated values
  *   PATCH /sim/securities/:secid    set values or `session` (trading | pre-open | closed)
  *   PUT /sim/walk {enabled}         start/stop the random walk (stopped = prices hold still)
+ *   PUT /sim/clock {advanceSeconds}  the market trades that many seconds at once (candles too)
+ * and `.../securities/{secid}/candles.json` (1-minute candles of the same walk, candles.ts).
  */
 const config = loadConfig({
   ...logShape,
@@ -25,9 +28,22 @@ const config = loadConfig({
   SIM_DELAY_MS: positiveInt(15_000),
   SIM_RETRY_AFTER: positiveInt(1),
   SIM_MISSING_TICKER: text(''),
+  /** The simulator's clock against the real one (negative: behind), for tests of history and gaps. */
+  SIM_CLOCK_OFFSET_SECONDS: check(text('0'), (v) => /^-?\d+$/.test(v), 'must be a whole number of seconds'),
+  /** Minutes of trading (candles) walked through at start, ending at the clock's now. */
+  SIM_HISTORY_MINUTES: check(text('0'), (v) => /^\d+$/.test(v), 'must be a whole number of minutes'),
 });
 const log = createLogger('iss-sim', config.LOG_LEVEL);
-const market = new Market({ walking: config.SIM_WALK === 'on' });
+const historySeconds = Number(config.SIM_HISTORY_MINUTES) * 60;
+const clock = new SimClock(Number(config.SIM_CLOCK_OFFSET_SECONDS) * 1000 - historySeconds * 1000);
+const market = new Market({ walking: config.SIM_WALK === 'on', now: clock.now });
+const candles = new CandleBook();
+walkClock(historySeconds, clock, market, candles);
+/** The market walks (and candles record) every second, polled or not, as a real one trades. */
+const tradeEachSecond = () => {
+  market.advance();
+  candles.observe(market.securities.values(), clock.date());
+};
 const faults = new FaultPlan(isFault(config.SIM_FAULT) ? config.SIM_FAULT : null);
 
 interface LoggedRequest {
@@ -41,19 +57,19 @@ interface LoggedRequest {
 const MAX_LOGGED = 10_000;
 const requestLog: LoggedRequest[] = [];
 
-const ISS_PATH = /^\/iss\/engines\/([^/]+)\/markets\/([^/]+)\/boards\/([^/]+)\/securities\.json$/;
+const ISS_PATH = /^\/iss\/engines\/([^/]+)\/markets\/([^/]+)\/boards\/([^/]+)\/securities(?:\/([A-Z0-9]+)\/candles)?\.json$/;
 
 function listParam(params: URLSearchParams, name: string): string[] | null {
   const value = params.get(name);
   return value ? value.split(',').map((s) => s.trim()).filter(Boolean) : null;
 }
 
-function serveIss(req: IncomingMessage, res: ServerResponse, url: URL, engine: string, marketName: string, board: string): void {
+function serveIss(req: IncomingMessage, res: ServerResponse, url: URL, engine: string, marketName: string, board: string, candleSecid?: string): void {
   const params = url.searchParams;
   const requestedFault = params.get('sim.fault');
   const fault = isFault(requestedFault) ? requestedFault : faults.take();
   const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
-  requestLog.push({ at: new Date().toISOString(), path: url.pathname, securities: params.get('securities'), fault, gzip });
+  requestLog.push({ at: clock.date().toISOString(), path: url.pathname, securities: params.get('securities'), fault, gzip });
   if (requestLog.length > MAX_LOGGED) requestLog.splice(0, requestLog.length - MAX_LOGGED);
 
   switch (fault) {
@@ -75,7 +91,7 @@ function serveIss(req: IncomingMessage, res: ServerResponse, url: URL, engine: s
       return;
   }
 
-  market.advance();
+  tradeEachSecond();
   const requested = listParam(params, 'securities');
   const onThisBoard = engine === 'stock' && marketName === 'shares' && board === config.SIM_BOARD;
   let states: SecurityState[] = onThisBoard
@@ -90,10 +106,11 @@ function serveIss(req: IncomingMessage, res: ServerResponse, url: URL, engine: s
   if (fault === 'pre-open' || fault === 'closed') states = states.map((s) => ({ ...s, session: fault }));
 
   const only = listParam(params, 'iss.only');
-  const body = boardSecuritiesJson(states, board, new Date(), {
+  const withMetadata = params.get('iss.meta') !== 'off';
+  const body = candleSecid ? candles.json(candleSecid, params, clock.date(), withMetadata) : boardSecuritiesJson(states, board, clock.date(), {
     reorderColumns: fault === 'reordered-columns',
     dropMarketdata: fault === 'no-marketdata',
-    withMetadata: params.get('iss.meta') !== 'off',
+    withMetadata,
     only: only ? new Set(only) : null,
     columns: { securities: listParam(params, 'securities.columns'), marketdata: listParam(params, 'marketdata.columns') },
   });
@@ -143,6 +160,15 @@ async function serveControl(req: IncomingMessage, res: ServerResponse, url: URL)
     }
     return writeJson(res, 200, { faults: FAULTS, plan: faults.describe() });
   }
+  if (path === '/sim/clock' && method === 'PUT') {
+    const body = await readJson(req);
+    const seconds = body.advanceSeconds;
+    if (typeof seconds !== 'number' || !Number.isInteger(seconds) || seconds < 0 || seconds > 86_400) {
+      return writeJson(res, 400, { error: 'advanceSeconds must be a whole number of seconds, at most a day' });
+    }
+    walkClock(seconds, clock, market, candles);
+    return writeJson(res, 200, { now: clock.date().toISOString(), offsetSeconds: clock.offsetMs / 1000 });
+  }
   if (path === '/sim/walk' && method === 'PUT') {
     const body = await readJson(req);
     market.advance();
@@ -168,7 +194,7 @@ async function serveControl(req: IncomingMessage, res: ServerResponse, url: URL)
 const server = http.createServer((req, res) => {
   const url = new URL(req.url ?? '/', 'http://iss-sim');
   const iss = ISS_PATH.exec(url.pathname);
-  if (iss && (req.method === 'GET' || req.method === 'HEAD')) return serveIss(req, res, url, iss[1]!, iss[2]!, iss[3]!);
+  if (iss && (req.method === 'GET' || req.method === 'HEAD')) return serveIss(req, res, url, iss[1]!, iss[2]!, iss[3]!, iss[4]);
   if (url.pathname === '/healthz' || url.pathname === '/readyz') return writeJson(res, 200, { status: 'ok' });
   if (url.pathname.startsWith('/sim/')) {
     serveControl(req, res, url).catch((err: unknown) => writeJson(res, 400, { error: err instanceof Error ? err.message : String(err) }));
@@ -180,6 +206,7 @@ const server = http.createServer((req, res) => {
 listen(server, config.PORT, log)
   .then(() => {
     log.info({ board: config.SIM_BOARD, securities: market.securities.size, fault: config.SIM_FAULT || null }, 'ISS simulator ready');
+    setInterval(tradeEachSecond, 1000).unref();
     exitOnSignals(log, () => {
       server.closeAllConnections(); // a request held by the `timeout` fault must not delay the exit
       return closeServer(server);

@@ -109,7 +109,7 @@ describe('spool', () => {
     const file = dataFile();
     const bytes = fs.readFileSync(file);
     const second = encodeRecord(cycle(1)).length;
-    bytes[second + 12] ^= 0xff;
+    bytes.writeUInt8(bytes.readUInt8(second + 12) ^ 0xff, second + 12);
     fs.writeFileSync(file, bytes);
     ({ queue, counts } = open());
     assert.equal(counts.corrupt, 1);
