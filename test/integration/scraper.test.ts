@@ -5,6 +5,8 @@ import { eventually, runToExit, scrape, sleep, startIssSim, startService, type I
 import { graphiteFind, graphiteLast, graphiteRender, influxQuery } from '../support/stores';
 
 const portOf = (url: string) => url.split(':').at(-1)!;
+/** The board polls in the simulator's log (the scraper also asks for candles). */
+const polls = <T extends { path: string }>(requests: T[]) => requests.filter((r) => r.path.endsWith('/securities.json'));
 const sinkMetric = (name: string, sink: string) => `${name}{sink="${sink}"}`;
 
 describe('scraper: StatsD → carbon → graphite-web, and InfluxDB 1.x through the v1 API', () => {
@@ -50,7 +52,7 @@ describe('scraper: StatsD → carbon → graphite-web, and InfluxDB 1.x through 
     const [time, last, volume] = series.values.at(-1) as [number, number, number];
     assert.equal(last, sber!.last);
     assert.equal(volume, sber!.volume);
-    const requests = await sim.control.requests();
+    const requests = polls(await sim.control.requests());
     const polledAt = requests.map((r) => Math.floor(Date.parse(r.at) / 1000));
     assert.ok(polledAt.some((t) => Math.abs(t - time) <= 1), `point time ${time} is a poll's exchange time`);
     const fieldTypes = await influxQuery(influx.url, 'SHOW FIELD KEYS FROM stocks');
@@ -107,7 +109,7 @@ describe('scraper: StatsD → carbon → graphite-web, and InfluxDB 1.x through 
     const code = await scraper.stop('SIGTERM');
     assert.equal(code, 0);
     assert.ok(Date.now() - started < 10_000);
-    const lastPoll = Math.floor(Date.parse((await sim.control.requests()).at(-1)!.at) / 1000);
+    const lastPoll = Math.floor(Date.parse(polls(await sim.control.requests()).at(-1)!.at) / 1000);
     const newest = await influxQuery(influx.url, `SELECT last FROM stocks WHERE ticker='SBER' ORDER BY time DESC LIMIT 1`);
     const newestTime = newest!.values[0]![0] as number;
     assert.ok(Math.abs(newestTime - lastPoll) <= 1, `newest point ${newestTime}, last poll ${lastPoll}`);
@@ -140,7 +142,7 @@ describe('scraper outages: carbon (plaintext) and InfluxDB stopped for 30 s lose
 
   test('plaintext points carry the quote’s own timestamp', async () => {
     await eventually(() => graphiteLast(web.url, 'stocks.SBER.last'), 20_000, 'stocks.SBER.last');
-    const requests = await sim.control.requests();
+    const requests = polls(await sim.control.requests());
     const slots = new Set(requests.map((r) => Math.floor(Date.parse(r.at) / 10_000) * 10));
     const points = (await graphiteRender(web.url, 'stocks.SBER.last', '-5min')).filter(([v]) => v !== null);
     assert.ok(points.length > 0);
@@ -165,7 +167,7 @@ describe('scraper outages: carbon (plaintext) and InfluxDB stopped for 30 s lose
       return m.get(sinkMetric('scraper_buffered_points', 'graphite')) === 0 && m.get(sinkMetric('scraper_buffered_points', 'influxdb')) === 0;
     }, 45_000, 'buffers drained');
 
-    const polled = (await sim.control.requests())
+    const polled = polls(await sim.control.requests())
       .map((r) => Math.floor(Date.parse(r.at) / 1000))
       .filter((t) => t * 1000 >= outageStart && t * 1000 <= outageEnd);
     assert.ok(polled.length >= 10, `${polled.length} polls during the outage`);
