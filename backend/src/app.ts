@@ -6,6 +6,7 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import { TICKER_PATTERN } from '../../lib/moex/quote';
 import type { Logger } from '../../lib/log';
 import { ShortCache } from './cache';
+import type { CandleHistory } from './candle-history';
 import { historyWindow } from './durations';
 import { httpMetricsMiddleware } from './http-metrics';
 import { UpstreamError, type PrometheusClient } from './prometheus-client';
@@ -16,6 +17,9 @@ export interface BackendDeps {
   prometheus: PrometheusClient;
   checkStatus: () => Promise<StackStatus>;
   log: Logger;
+  /** History from InfluxDB candles: for `source=candles`, and for ranges beyond `prometheusRetentionSeconds`. */
+  candleHistory?: CandleHistory | null;
+  prometheusRetentionSeconds?: number;
 }
 
 // backend/public next to the sources (tests run them through tsx) or, from the build in dist/backend/src, at the repo root.
@@ -35,7 +39,7 @@ class HttpError extends Error {
 /** Express wraps this for async routes: a rejection reaches the error handler, never the process. */
 type AsyncRoute = (req: Request, res: Response) => Promise<void>;
 
-export function createApp({ prometheus, checkStatus, log }: BackendDeps): express.Express {
+export function createApp({ prometheus, checkStatus, log, candleHistory = null, prometheusRetentionSeconds = Infinity }: BackendDeps): express.Express {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const quotesCache = new ShortCache<ApiQuote[]>(CACHE_TTL_MS, 1);
@@ -92,7 +96,11 @@ export function createApp({ prometheus, checkStatus, log }: BackendDeps): expres
     const window = historyWindow(req.query.range ?? '1h', req.query.step ?? '30s');
     if (!window.ok) throw new HttpError(400, window.error);
     const { rangeSeconds, stepSeconds } = window;
-    const points = await historyCache.get(`${ticker} ${rangeSeconds} ${stepSeconds}`, async () => {
+    const source = req.query.source ?? (rangeSeconds > prometheusRetentionSeconds && candleHistory ? 'candles' : 'prometheus');
+    if (source !== 'prometheus' && source !== 'candles') throw new HttpError(400, 'source must be prometheus or candles');
+    if (source === 'candles' && !candleHistory) throw new HttpError(400, 'no candle history: INFLUX_URL=off');
+    const points = await historyCache.get(`${ticker} ${rangeSeconds} ${stepSeconds} ${source}`, async () => {
+      if (source === 'candles') return candleHistory!(ticker, rangeSeconds, stepSeconds);
       // Aligned to the step so that repeated requests ask Prometheus the same question; rounded up,
       // so the last point is the latest value rather than one up to a step old (or none on a young series).
       const end = Math.ceil(Date.now() / 1000 / stepSeconds) * stepSeconds;

@@ -3,7 +3,9 @@ import { createLogger } from '../../lib/log';
 import { closeServer, exitOnSignals, exitOnStartupFailure, listen } from '../../lib/service';
 import http from 'node:http';
 import { createApp } from './app';
+import { createCandleHistory } from './candle-history';
 import { backendShape } from './config';
+import { parseDurationSeconds } from './durations';
 import { createPrometheusClient } from './prometheus-client';
 import { createStatusCheck } from './status';
 
@@ -16,6 +18,17 @@ const app = createApp({
   prometheus,
   checkStatus: createStatusCheck(config, prometheus),
   log,
+  candleHistory:
+    config.INFLUX_URL === 'off'
+      ? null
+      : createCandleHistory({
+          url: config.INFLUX_URL,
+          database: config.INFLUX_DATABASE,
+          username: config.INFLUX_USERNAME,
+          password: config.INFLUX_PASSWORD,
+          timeoutMs: config.PROBE_TIMEOUT_MS,
+        }),
+  prometheusRetentionSeconds: parseDurationSeconds(config.PROMETHEUS_RETENTION)!,
 });
 const server = http.createServer(app);
 
