@@ -12,6 +12,7 @@ import { measureFreshness } from './freshness';
 import { runPollers, type PollerRun } from './poller-run';
 import { measureScrapeCost } from './scrape-cost';
 import { exitCleanlyOnSignals } from './signals';
+import { measureSpoolCost } from './spool-cost';
 import { wireCostRows } from './wire-cost';
 
 type Part = { name: string; run: () => Promise<Row[]> };
@@ -41,6 +42,7 @@ async function main() {
     },
     { name: 'freshness', run: () => measureFreshness(options, log) },
     { name: 'backend', run: () => measureBackendApi(options, log) },
+    { name: 'spool', run: () => measureSpoolCost(options, log) },
   ];
   const rows: Row[] = [];
   const started = Date.now();
