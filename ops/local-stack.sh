@@ -58,6 +58,8 @@ export PROMETHEUS_URL=${PROMETHEUS_URL:-http://127.0.0.1:$PROMETHEUS_PORT}
 export WORKER_URL=${WORKER_URL:-http://127.0.0.1:$WORKER_PORT}
 export SCRAPER_URL=${SCRAPER_URL:-http://127.0.0.1:$SCRAPER_PORT}
 export GRAPHITE_URL=${GRAPHITE_URL:-http://127.0.0.1:$GRAPHITE_WEB_PORT}
+# The scraper's durable spool of unsent points, next to the daemons' state.
+export SCRAPER_SPOOL_DIR=${SCRAPER_SPOOL_DIR:-$STATE_DIR/scraper-spool}
 
 DAEMONS=(prometheus node-exporter carbon graphite-web statsd influxdb)
 SERVICES=(worker scraper backend)

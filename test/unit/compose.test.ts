@@ -189,13 +189,15 @@ test('without the passwords in the env file, compose refuses to render the stack
   assert.match(r.stderr, /GRAFANA_ADMIN_PASSWORD/);
 });
 
-test('named volumes keep Prometheus, Grafana, Graphite and InfluxDB data', () => {
-  assert.deepEqual(Object.keys(config.volumes).sort(), ['grafana-data', 'graphite-data', 'influxdb-data', 'prometheus-data']);
+test('named volumes keep Prometheus, Grafana, Graphite and InfluxDB data, and the scraper’s spool', () => {
+  assert.deepEqual(Object.keys(config.volumes).sort(), ['grafana-data', 'graphite-data', 'influxdb-data', 'prometheus-data', 'scraper-spool']);
   const mounts = (name: string) => (services[name]!.volumes ?? []).map((v) => (typeof v === 'string' ? v : `${v.source}:${v.target}`));
   assert.ok(mounts('prometheus').some((m) => m.startsWith('prometheus-data:/prometheus')));
   assert.ok(mounts('grafana').some((m) => m.startsWith('grafana-data:/var/lib/grafana')));
   assert.ok(mounts('graphite').some((m) => m.startsWith('graphite-data:/opt/graphite/storage')));
   assert.ok(mounts('influxdb').some((m) => m.startsWith('influxdb-data:/var/lib/influxdb')));
+  assert.ok(mounts('scraper').some((m) => m.startsWith('scraper-spool:/var/lib/moex-scraper')));
+  assert.equal(services.scraper!.environment?.SCRAPER_SPOOL_DIR, '/var/lib/moex-scraper/spool');
 });
 
 test('bind-mounted configs exist in the repository where compose expects them', () => {
