@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { Counter, type Registry } from 'prom-client';
-import { candlesUrl, parseCandles } from '../../lib/moex/candles';
+import { candlesUrl, parseCandles, type Candle } from '../../lib/moex/candles';
 import type { BoardLocation } from '../../lib/moex/iss-client';
 import type { Logger } from '../../lib/log';
 import type { Quote } from '../../lib/moex/quote';
@@ -54,13 +54,14 @@ export function createCandleSync(options: CandleSyncOptions): { onQuotes(quotes:
   async function sync(quotes: readonly Quote[]) {
     const byKey = new Map<string, Quote>(quotes.map((q) => [`${q.board}:${q.ticker}`, q]));
     const plan = planCandleRequests(state, quotes.map((q) => ({ key: `${q.board}:${q.ticker}`, time: q.time })), options);
+    // One write per sink per cycle (for the spool: one fsync), whatever the number of requests.
+    const collected: Candle[] = [];
     for (const request of plan) {
       const quote = byKey.get(request.key)!;
       try {
         const json = await fetchJson(candlesUrl(locate(quote), quote.ticker, request.from, request.start));
         const page = parseCandles(json, quote.ticker, quote.board);
-        if (page.candles.length > 0) for (const sink of sinks) sink.writeCandles?.(page.candles);
-        written.inc(page.candles.length);
+        collected.push(...page.candles);
         if (page.invalid > 0) log.warn({ ticker: quote.ticker, invalid: page.invalid }, 'ISS sent invalid candles; left out');
         state[request.key] = afterCandlePage(request, page, quote.time, state[request.key]);
         requests.inc({ result: 'ok' });
@@ -75,6 +76,8 @@ export function createCandleSync(options: CandleSyncOptions): { onQuotes(quotes:
         break;
       }
     }
+    if (collected.length > 0) for (const sink of sinks) sink.writeCandles?.(collected);
+    written.inc(collected.length);
     saveState();
   }
 

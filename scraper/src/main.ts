@@ -64,7 +64,13 @@ function createSinks(config: ScraperConfig, statsFor: (sink: Sink['name']) => Si
 const config = loadConfig(scraperShape);
 const log = createLogger('scraper', config.LOG_LEVEL);
 const liveRegistry = new Registry();
-const sinks = createSinks(config, registerSinkMetrics(liveRegistry), liveRegistry, log);
+let sinks: Sink[] = [];
+try {
+  sinks = createSinks(config, registerSinkMetrics(liveRegistry), liveRegistry, log);
+} catch (err) {
+  // A spool directory that cannot be written, or that another scraper holds.
+  exitOnStartupFailure('scraper', err);
+}
 if (sinks.length === 0) log.warn('GRAPHITE_TRANSPORT=off and INFLUX_URL=off: quotes are polled but stored nowhere');
 log.info(
   { graphite: config.GRAPHITE_TRANSPORT, influxdb: config.INFLUX_URL === 'off' ? 'off' : config.INFLUX_API, spool: config.SCRAPER_SPOOL_DIR || 'off' },

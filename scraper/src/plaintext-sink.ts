@@ -40,6 +40,7 @@ export function createPlaintextSink(options: PlaintextSinkOptions, stats: SinkSt
         log.warn({ dropped: points, maxBufferedLines }, 'carbon buffer full; oldest points dropped');
       },
     });
+  stats.buffered(queue.length); // a spool may hold a previous run's lines
   let socket: net.Socket | null = null;
   let connected = false;
   let backoffMs = minBackoffMs;

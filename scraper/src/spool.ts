@@ -96,6 +96,30 @@ export function scanRecords(fd: number, start: number, size: number, maxRecordBy
   return { records, end: at, corrupt: null };
 }
 
+/**
+ * One process per spool: two scrapers (shards) on one SCRAPER_SPOOL_DIR would send each other's
+ * points and cut each other's files. The lock names its process; one that no longer runs (a crash,
+ * a SIGKILL) leaves a lock that the next start takes over.
+ */
+function claim(lockPath: string): void {
+  let holder = NaN;
+  try {
+    holder = Number(fs.readFileSync(lockPath, 'utf8').trim());
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  if (Number.isInteger(holder) && holder > 0 && holder !== process.pid) {
+    let alive = true;
+    try {
+      process.kill(holder, 0);
+    } catch (err) {
+      alive = (err as NodeJS.ErrnoException).code === 'EPERM';
+    }
+    if (alive) throw new Error(`spool ${lockPath} is held by running process ${holder}: give each scraper its own SCRAPER_SPOOL_DIR`);
+  }
+  fs.writeFileSync(lockPath, `${process.pid}\n`);
+}
+
 export interface SpoolOptions {
   dir: string;
   /** One spool per sink: the file names. */
@@ -108,6 +132,8 @@ export interface SpoolOptions {
 export function openSpool(options: SpoolOptions, stats: SpoolStats, log: Logger): LineQueue {
   const { dir, name, maxBytes } = options;
   fs.mkdirSync(dir, { recursive: true });
+  const lockPath = path.join(dir, `${name}.lock`);
+  claim(lockPath);
   const headPath = path.join(dir, `${name}.head`);
   const dataPath = (generation: number) => path.join(dir, `${name}.${generation}.spool`);
   const compactAt = Math.min(COMPACT_BYTES, Math.floor(maxBytes / 4));
@@ -298,6 +324,7 @@ export function openSpool(options: SpoolOptions, stats: SpoolStats, log: Logger)
     close() {
       persistHead();
       fs.closeSync(fd);
+      fs.rmSync(lockPath, { force: true });
     },
   };
 }

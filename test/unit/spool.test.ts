@@ -163,6 +163,17 @@ describe('spool', () => {
     queue.close();
   });
 
+  test('one process per spool: a running holder refuses, a dead one’s lock is taken over, close releases it', () => {
+    const lock = path.join(dir, 'graphite.lock');
+    fs.writeFileSync(lock, `${process.ppid}\n`); // the test runner: alive
+    assert.throws(() => open(), /held by running process .*own SCRAPER_SPOOL_DIR/);
+    fs.writeFileSync(lock, '99999999\n'); // beyond any pid_max: no such process
+    const { queue } = open();
+    assert.equal(fs.readFileSync(lock, 'utf8').trim(), String(process.pid));
+    queue.close();
+    assert.ok(!fs.existsSync(lock));
+  });
+
   test('a compaction interrupted before the head moved: the stray new file is removed, nothing is lost', () => {
     let { queue } = open();
     queue.push(cycle(1));
