@@ -37,7 +37,19 @@ USAGE
 BUILD_STAMP=dist/.build-stamp
 SOURCE_DIRS=(lib worker-prometheus/src scraper/src backend/src iss-sim/src)
 
+# A fresh clone has no node_modules: install the locked dependencies first, or say in one line why not.
+ensure_deps() {
+  [ -x node_modules/.bin/tsc ] && return
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "runner: node_modules missing and npm not found: install Node.js 20+ with npm, then run: npm ci" >&2
+    exit 1
+  fi
+  echo "runner: installing dependencies (npm ci; node_modules missing)" >&2
+  npm ci --no-audit --no-fund >&2 || { echo "runner: npm ci failed; run it by hand to see why" >&2; exit 1; }
+}
+
 build() {
+  ensure_deps
   npx --no-install tsc -p tsconfig.json
   touch "$BUILD_STAMP"
 }
@@ -83,7 +95,10 @@ case "$cmd" in
   iss-sim)  run_service iss-sim/src/main.js "$@" ;;
   build)    build ;;
   local)    exec ops/local-stack.sh "$@" ;;
-  demo)     MOEX_ISS_URL=${MOEX_ISS_URL:-http://127.0.0.1:8999/iss} exec ops/local-stack.sh up --demo "$@" ;;
+  # The demo shows every market the simulator has; without MOEX_SOURCES the stack polls the three shares.
+  demo)     MOEX_ISS_URL=${MOEX_ISS_URL:-http://127.0.0.1:8999/iss} \
+            MOEX_SOURCES=${MOEX_SOURCES-stock/shares/TQBR=SBERP,SBER,GAZP;stock/shares/TQTF=ALL;currency/selt/CETS=USD000UTSTOM,CNYRUB_TOM,EUR_RUB__TOM;stock/index/SNDX=IMOEX,MOEXBC,RGBI;stock/bonds/TQOB=ALL;futures/forts/RFUD=ALL} \
+            exec ops/local-stack.sh up --demo "$@" ;;
   test)
     ops/install-test-deps.sh
     npm ci --no-audit --no-fund

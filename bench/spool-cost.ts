@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createLogger } from '../lib/log';
-import type { Quote } from '../lib/moex/quote';
+import { NUMERIC_FIELDS, type NumericField, type Quote } from '../lib/moex/quote';
 import { CATALOGUE } from '../iss-sim/src/catalogue';
 import { createMemoryQueue, type LineQueue } from '../scraper/src/line-queue';
 import { graphitePointsFor, quoteToInfluxPoint } from '../scraper/src/series';
@@ -19,8 +19,10 @@ import { median, ms, num, quantile } from './stats';
 import type { Row } from './table';
 
 const quoteOf = (secid: string, price: number, time: Date): Quote => ({
-  ticker: secid, board: 'TQBR', shortName: secid, last: price, bid: price - 0.01, offer: price + 0.01, open: price, high: price * 1.01,
-  low: price * 0.99, waprice: price, prevClose: price * 0.995, changePercent: 0.5, volume: 1_234_567, value: 370_000_000.5, trades: 45_678, trading: true, time,
+  ...(Object.fromEntries(NUMERIC_FIELDS.map((f) => [f.field, null])) as Record<NumericField, null>),
+  ticker: secid, board: 'TQBR', engine: 'stock', market: 'shares', shortName: secid, trading: true, time, delaySeconds: 900,
+  last: price, bid: price - 0.01, offer: price + 0.01, open: price, high: price * 1.01, low: price * 0.99, waprice: price,
+  prevClose: price * 0.995, changePercent: 0.5, volume: 1_234_567, value: 370_000_000.5, trades: 45_678,
 });
 
 /** One cycle's lines for both sinks, as the scraper makes them. */

@@ -2,6 +2,7 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { CachedExposition } from './exposition';
 import type { Logger } from './log';
 import type { Quote } from './moex/quote';
+import { boardSources, configOrExit } from './config';
 import { startQuotePolling, type MoexConfig } from './quote-polling';
 import { closeServer, createPollerServer, exitOnSignals, listen } from './service';
 
@@ -24,6 +25,7 @@ export interface PollingServiceOptions {
  */
 export async function runPollingService(options: PollingServiceOptions): Promise<void> {
   const { config, log, cycleRegistry, liveRegistry, onQuotes, onShutdown } = options;
+  const sources = configOrExit(() => boardSources(config));
   collectDefaultMetrics({ register: liveRegistry });
   const exposition = new CachedExposition(cycleRegistry, liveRegistry);
 
@@ -36,8 +38,9 @@ export async function runPollingService(options: PollingServiceOptions): Promise
   // Listen first: a port already in use stops the service before it polls anything.
   await listen(server, config.PORT, log);
 
-  polling = startQuotePolling(config, cycleRegistry, log, (snapshot) => {
-    if (snapshot) onQuotes(snapshot.quotes);
+  polling = startQuotePolling(config, sources, cycleRegistry, log, ({ quotes }) => {
+    // A failed board adds nothing: its last good quotes stay as they were in every output.
+    if (quotes.length > 0) onQuotes(quotes);
     exposition.cycleChanged();
   });
 

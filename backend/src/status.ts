@@ -50,9 +50,13 @@ export function createStatusCheck(config: BackendConfig, prometheus: PrometheusC
     worker: (signal) => readyz(config.WORKER_URL, signal),
     scraper: (signal) => readyz(config.SCRAPER_URL, signal),
     moex: async () => {
-      const [sample] = await prometheus.query('moex_up{job="worker-prometheus"}');
+      const [[sample], [simulated]] = await Promise.all([
+        prometheus.query('moex_up{job="worker-prometheus"}'),
+        prometheus.query('max(moex_simulated_feed{job="worker-prometheus"})'),
+      ]);
       if (!sample) return { ok: false, detail: 'worker not scraped by Prometheus yet' };
-      return sample.value[1] === '1' ? { ok: true, detail: 'last ISS poll succeeded' } : { ok: false, detail: 'last ISS poll failed (moex_up 0)' };
+      const source = simulated?.value[1] === '1' ? 'SIMULATED prices from the ISS simulator, not MOEX: ' : '';
+      return sample.value[1] === '1' ? { ok: true, detail: `${source}last ISS poll succeeded` } : { ok: false, detail: `${source}last ISS poll failed (moex_up 0)` };
     },
     graphite: async (signal) => {
       const params = new URLSearchParams({ target: `${config.GRAPHITE_PREFIX}.*.last`, format: 'json', from: `-${2 * stale}s` });

@@ -32,12 +32,12 @@ export class CandleBook {
   /** `maxMinutes`: the ring's length per security (a day by default). */
   constructor(private readonly maxMinutes = 24 * 60) {}
 
-  /** The securities' state at data time `at`. */
-  observe(states: Iterable<SecurityState>, at: Date): void {
+  /** The state of one board's securities at data time `at`. */
+  observe(board: string, states: Iterable<SecurityState>, at: Date): void {
     const t = at.getTime();
     const begin = Math.floor(t / MINUTE) * MINUTE;
     for (const s of states) {
-      const secid = s.listing.secid;
+      const secid = `${board}:${s.listing.secid}`;
       const before = this.totals.get(secid);
       this.totals.set(secid, { volume: s.volume, value: s.value });
       if (s.session !== 'trading') continue;
@@ -65,13 +65,13 @@ export class CandleBook {
    * candles.json for one security, as ISS answers it: candles from `from` (to `till`), 500 rows
    * from row `start`. `end` is the minute's last second once it is over, else the last observation.
    */
-  json(secid: string, params: URLSearchParams, now: Date, withMetadata: boolean) {
+  json(board: string, secid: string, params: URLSearchParams, now: Date, withMetadata: boolean) {
     const from = parseMoscowTime(params.get('from') ?? '') ?? parseMoscowTime(`${params.get('from')} 00:00:00`);
     const till = parseMoscowTime(params.get('till') ?? '') ?? parseMoscowTime(`${params.get('till')} 23:59:59`);
     const start = Math.max(0, Number(params.get('start') ?? 0) || 0);
     // Only 1-minute candles are simulated; ISS's other intervals answer empty here.
     const interval = params.get('interval') ?? '10';
-    const all = interval === '1' ? (this.candles.get(secid) ?? []) : [];
+    const all = interval === '1' ? (this.candles.get(`${board}:${secid}`) ?? []) : [];
     const rows = all
       .filter((c) => (!from || c.begin >= from.getTime()) && (!till || c.begin <= till.getTime()))
       .slice(start, start + CANDLES_PAGE_ROWS)
@@ -95,13 +95,12 @@ export class SimClock {
 }
 
 /**
- * Moves the clock `seconds` forward one second at a time, the market walking and the candles
- * recording each second: minutes of trading in an instant (history at start, a test's gap).
+ * Moves the clock `seconds` forward one second at a time, the market trading (`tradeOneSecond`:
+ * walk and record candles) each second: minutes of trading in an instant (history at start, a test's gap).
  */
-export function walkClock(seconds: number, clock: SimClock, market: { advance(): void; securities: Map<string, SecurityState> }, book: CandleBook): void {
+export function walkClock(seconds: number, clock: SimClock, tradeOneSecond: () => void): void {
   for (let i = 0; i < seconds; i++) {
     clock.offsetMs += 1000;
-    market.advance();
-    book.observe(market.securities.values(), clock.date());
+    tradeOneSecond();
   }
 }

@@ -1,9 +1,10 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { gzipSync } from 'node:zlib';
-import { check, loadConfig, logShape, matching, oneOf, port, positiveInt, text } from '../../lib/config';
+import { check, loadConfig, logShape, matching, nonNegativeInt, oneOf, port, positiveInt, secret, text } from '../../lib/config';
 import { createLogger } from '../../lib/log';
 import { closeServer, exitOnSignals, exitOnStartupFailure, listen, writeJson } from '../../lib/service';
 import { FaultPlan, FAULTS, isFault, type Fault } from './faults';
+import { SIM_BOARDS, simBoard } from './boards';
 import { CandleBook, SimClock, walkClock } from './candles';
 import { boardSecuritiesJson } from './iss-response';
 import { Market, type SecurityOverride, type SecurityState } from './market';
@@ -12,12 +13,18 @@ import { Market, type SecurityOverride, type SecurityState } from './market';
  * ISS simulator: serves `/iss/engines/{engine}/markets/{market}/boards/{board}/securities.json`
  * as MOEX ISS does, with random-walking prices, plus a control API under /sim/ for tests:
  *   GET/DELETE /sim/requests       the ISS request log
- *   PUT /sim/faults {fault,count?}  the next `count` requests (default: all) get `fault`; DELETE clears
- *   GET /sim/securities[?secids=A,B]  current simulated values
+ *   PUT /sim/faults {fault,count?,board?}  the next `count` requests (default: all), to every board or
+ *                                   just `board`, get `fault`; DELETE clears
+ * Boards: every market of iss-sim/src/boards.ts (TQBR and TQTF shares and funds, CETS currencies,
+ * SNDX indices, TQOB bonds, RFUD futures), each in its market's real column set.
+ *   GET /sim/securities[?secids=A,B][&board=TQBR]  current simulated values
  *   PATCH /sim/securities/:secid    set values or `session` (trading | pre-open | closed)
  *   PUT /sim/walk {enabled}         start/stop the random walk (stopped = prices hold still)
  *   PUT /sim/clock {advanceSeconds}  the market trades that many seconds at once (candles too)
- * and `.../securities/{secid}/candles.json` (1-minute candles of the same walk, candles.ts).
+ * and `.../securities/{secid}/candles.json`: 1-minute candles of the same walk (candles.ts).
+ * Feeds: by default the anonymous one, whose UPDATETIME runs ISS_SIM_DELAY_SECONDS (900) behind
+ * SYSTIME. With ISS_SIM_TOKEN set it is the subscribers' feed: every ISS request needs
+ * `Authorization: Bearer <token>` (401 without, 403 with a wrong one) and the data is not delayed.
  */
 const config = loadConfig({
   ...logShape,
@@ -28,22 +35,34 @@ const config = loadConfig({
   SIM_DELAY_MS: positiveInt(15_000),
   SIM_RETRY_AFTER: positiveInt(1),
   SIM_MISSING_TICKER: text(''),
+  ISS_SIM_DELAY_SECONDS: nonNegativeInt(900),
+  ISS_SIM_TOKEN: secret(),
   /** The simulator's clock against the real one (negative: behind), for tests of history and gaps. */
   SIM_CLOCK_OFFSET_SECONDS: check(text('0'), (v) => /^-?\d+$/.test(v), 'must be a whole number of seconds'),
   /** Minutes of trading (candles) walked through at start, ending at the clock's now. */
   SIM_HISTORY_MINUTES: check(text('0'), (v) => /^\d+$/.test(v), 'must be a whole number of minutes'),
 });
+const feedDelaySeconds = config.ISS_SIM_TOKEN ? 0 : config.ISS_SIM_DELAY_SECONDS;
 const log = createLogger('iss-sim', config.LOG_LEVEL);
 const historySeconds = Number(config.SIM_HISTORY_MINUTES) * 60;
 const clock = new SimClock(Number(config.SIM_CLOCK_OFFSET_SECONDS) * 1000 - historySeconds * 1000);
 const market = new Market({ walking: config.SIM_WALK === 'on', now: clock.now });
 const candles = new CandleBook();
-walkClock(historySeconds, clock, market, candles);
+/** The time a board's data belongs to: the feed's delay behind the clock (indices are not delayed). */
+const dataTime = (board: string) => {
+  const delay = SIM_BOARDS.find((b) => b.board === board)?.kind === 'index' ? 0 : feedDelaySeconds;
+  return new Date(clock.now() - delay * 1000);
+};
+/** Every board's state into its candles, at its data time: the candles agree with the quotes served. */
+const recordCandles = () => {
+  for (const [board, securities] of market.boards) candles.observe(board, securities.values(), dataTime(board));
+};
 /** The market walks (and candles record) every second, polled or not, as a real one trades. */
 const tradeEachSecond = () => {
   market.advance();
-  candles.observe(market.securities.values(), clock.date());
+  recordCandles();
 };
+walkClock(historySeconds, clock, tradeEachSecond);
 const faults = new FaultPlan(isFault(config.SIM_FAULT) ? config.SIM_FAULT : null);
 
 interface LoggedRequest {
@@ -53,11 +72,13 @@ interface LoggedRequest {
   fault: Fault | null;
   /** The client asked for a gzip answer, as ISS gives one. */
   gzip: boolean;
+  /** The request carried `Authorization: Bearer …` (the token itself is never logged). */
+  bearer: boolean;
 }
 const MAX_LOGGED = 10_000;
 const requestLog: LoggedRequest[] = [];
 
-const ISS_PATH = /^\/iss\/engines\/([^/]+)\/markets\/([^/]+)\/boards\/([^/]+)\/securities(?:\/([A-Z0-9]+)\/candles)?\.json$/;
+const ISS_PATH = /^\/iss\/engines\/([^/]+)\/markets\/([^/]+)\/boards\/([^/]+)\/securities(?:\/([^/]+)\/candles)?\.json$/;
 
 function listParam(params: URLSearchParams, name: string): string[] | null {
   const value = params.get(name);
@@ -67,10 +88,18 @@ function listParam(params: URLSearchParams, name: string): string[] | null {
 function serveIss(req: IncomingMessage, res: ServerResponse, url: URL, engine: string, marketName: string, board: string, candleSecid?: string): void {
   const params = url.searchParams;
   const requestedFault = params.get('sim.fault');
-  const fault = isFault(requestedFault) ? requestedFault : faults.take();
+  const fault = isFault(requestedFault) ? requestedFault : faults.take(board);
   const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
-  requestLog.push({ at: clock.date().toISOString(), path: url.pathname, securities: params.get('securities'), fault, gzip });
+  const authorization = String(req.headers.authorization ?? '');
+  const bearer = /^Bearer \S/.test(authorization);
+  requestLog.push({ at: clock.date().toISOString(), path: url.pathname, securities: params.get('securities'), fault, gzip, bearer });
   if (requestLog.length > MAX_LOGGED) requestLog.splice(0, requestLog.length - MAX_LOGGED);
+
+  if (config.ISS_SIM_TOKEN && authorization !== `Bearer ${config.ISS_SIM_TOKEN}`) {
+    const status = bearer ? 403 : 401;
+    res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8' }).end(JSON.stringify({ error: bearer ? 'invalid token' : 'authorization required' }));
+    return;
+  }
 
   switch (fault) {
     case 'http500':
@@ -93,12 +122,13 @@ function serveIss(req: IncomingMessage, res: ServerResponse, url: URL, engine: s
 
   tradeEachSecond();
   const requested = listParam(params, 'securities');
-  const onThisBoard = engine === 'stock' && marketName === 'shares' && board === config.SIM_BOARD;
-  let states: SecurityState[] = onThisBoard
-    ? requested
-      ? requested.flatMap((secid) => market.securities.get(secid) ?? [])
-      : [...market.securities.values()]
-    : [];
+  // SIM_BOARD renames the shares board (TQBR by default); every other board answers as itself.
+  const isSharesBoard = engine === 'stock' && marketName === 'shares' && board.toUpperCase() === config.SIM_BOARD;
+  const served = isSharesBoard ? simBoard('stock', 'shares', 'TQBR') : board.toUpperCase() === 'TQBR' ? undefined : simBoard(engine, marketName, board);
+  const securities = served ? market.boards.get(served.board)! : new Map<string, SecurityState>();
+  // ISS matches SECIDs case-insensitively (SiZ6 / SIZ6) and answers with its own spelling.
+  const byUpper = new Map([...securities.values()].map((s) => [s.listing.secid.toUpperCase(), s] as const));
+  let states: SecurityState[] = requested ? requested.flatMap((secid) => byUpper.get(secid.toUpperCase()) ?? []) : [...securities.values()];
   if (fault === 'missing-ticker') {
     const victim = config.SIM_MISSING_TICKER || requested?.[0] || 'GAZP';
     states = states.filter((s) => s.listing.secid !== victim);
@@ -107,18 +137,24 @@ function serveIss(req: IncomingMessage, res: ServerResponse, url: URL, engine: s
 
   const only = listParam(params, 'iss.only');
   const withMetadata = params.get('iss.meta') !== 'off';
-  const body = candleSecid ? candles.json(candleSecid, params, clock.date(), withMetadata) : boardSecuritiesJson(states, board, clock.date(), {
-    reorderColumns: fault === 'reordered-columns',
-    dropMarketdata: fault === 'no-marketdata',
-    withMetadata,
-    only: only ? new Set(only) : null,
-    columns: { securities: listParam(params, 'securities.columns'), marketdata: listParam(params, 'marketdata.columns') },
-  });
+  const candleSecurity = candleSecid === undefined ? undefined : byUpper.get(candleSecid.toUpperCase());
+  const body =
+    candleSecid !== undefined
+      ? candles.json(served?.board ?? '', candleSecurity?.listing.secid ?? candleSecid, params, dataTime(served?.board ?? ''), withMetadata)
+      : boardSecuritiesJson(states, served ?? simBoard('stock', 'shares', 'TQBR')!, board, clock.date(), {
+          reorderColumns: fault === 'reordered-columns',
+          dropMarketdata: fault === 'no-marketdata',
+          withMetadata,
+          only: only ? new Set(only) : null,
+          columns: { securities: listParam(params, 'securities.columns'), marketdata: listParam(params, 'marketdata.columns') },
+        }, feedDelaySeconds);
   const send = () => {
     if (res.destroyed) return;
     const text = Buffer.from(JSON.stringify(body));
     const payload = gzip ? gzipSync(text) : text;
     res.writeHead(200, {
+      // Says plainly that these prices are made up: the stack shows SIMULATED wherever it shows them.
+      'X-MOEX-Simulator': '1',
       'Content-Type': 'application/json; charset=utf-8',
       'Content-Length': payload.length,
       ...(gzip ? { 'Content-Encoding': 'gzip' } : {}),
@@ -156,7 +192,7 @@ async function serveControl(req: IncomingMessage, res: ServerResponse, url: URL)
       const body = await readJson(req);
       if (!isFault(body.fault)) return writeJson(res, 400, { error: `fault must be one of ${FAULTS.join(', ')}` });
       const count = typeof body.count === 'number' && body.count > 0 ? Math.floor(body.count) : null;
-      faults.set(body.fault, count);
+      faults.set(body.fault, count, typeof body.board === 'string' && body.board !== '' ? body.board : null);
     }
     return writeJson(res, 200, { faults: FAULTS, plan: faults.describe() });
   }
@@ -166,7 +202,7 @@ async function serveControl(req: IncomingMessage, res: ServerResponse, url: URL)
     if (typeof seconds !== 'number' || !Number.isInteger(seconds) || seconds < 0 || seconds > 86_400) {
       return writeJson(res, 400, { error: 'advanceSeconds must be a whole number of seconds, at most a day' });
     }
-    walkClock(seconds, clock, market, candles);
+    walkClock(seconds, clock, tradeEachSecond);
     return writeJson(res, 200, { now: clock.date().toISOString(), offsetSeconds: clock.offsetMs / 1000 });
   }
   if (path === '/sim/walk' && method === 'PUT') {
@@ -178,7 +214,9 @@ async function serveControl(req: IncomingMessage, res: ServerResponse, url: URL)
   if (path === '/sim/securities' && method === 'GET') {
     market.advance();
     const wanted = listParam(url.searchParams, 'secids');
-    const states = wanted ? wanted.flatMap((secid) => market.securities.get(secid) ?? []) : [...market.securities.values()];
+    const board = market.boards.get((url.searchParams.get('board') ?? 'TQBR').toUpperCase());
+    if (!board) return writeJson(res, 404, { error: `unknown board ${url.searchParams.get('board')}` });
+    const states = wanted ? wanted.flatMap((secid) => board.get(secid) ?? []) : [...board.values()];
     return writeJson(res, 200, { securities: states.map(snapshotOf) });
   }
   const one = /^\/sim\/securities\/([A-Z0-9]+)$/.exec(path);
@@ -205,7 +243,7 @@ const server = http.createServer((req, res) => {
 
 listen(server, config.PORT, log)
   .then(() => {
-    log.info({ board: config.SIM_BOARD, securities: market.securities.size, fault: config.SIM_FAULT || null }, 'ISS simulator ready');
+    log.info({ board: config.SIM_BOARD, securities: market.securities.size, fault: config.SIM_FAULT || null, feed: config.ISS_SIM_TOKEN ? 'real-time (token required)' : `anonymous (${feedDelaySeconds} s delay)` }, 'ISS simulator ready');
     setInterval(tradeEachSecond, 1000).unref();
     exitOnSignals(log, () => {
       server.closeAllConnections(); // a request held by the `timeout` fault must not delay the exit

@@ -79,6 +79,7 @@ log.info(
 const candleSync =
   config.SCRAPER_CANDLES === 'on' && sinks.some((s) => s.writeCandles)
     ? createCandleSync({
+        // The candles URLs are whole; the board given here only names the client's own snapshot URL, unused.
         fetchJson: createIssClient({
           issUrl: config.MOEX_ISS_URL,
           engine: config.MOEX_ENGINE,
@@ -86,8 +87,9 @@ const candleSync =
           board: config.MOEX_BOARD,
           tickers: config.MOEX_TICKERS,
           timeoutMs: config.MOEX_TIMEOUT_MS,
+          token: config.MOEX_ISS_TOKEN,
         }).fetchJson,
-        locate: (quote) => ({ issUrl: config.MOEX_ISS_URL, engine: config.MOEX_ENGINE, market: config.MOEX_MARKET, board: quote.board }),
+        locate: (quote) => ({ issUrl: config.MOEX_ISS_URL, engine: quote.engine, market: quote.market, board: quote.board }),
         sinks,
         stateFile: config.SCRAPER_SPOOL_DIR ? path.join(config.SCRAPER_SPOOL_DIR, 'candles.json') : null,
         lookbackMinutes: config.SCRAPER_CANDLES_LOOKBACK_MINUTES,

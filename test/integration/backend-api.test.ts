@@ -24,6 +24,7 @@ const SAMPLES = [
   sample('moex_trades_today', 'SBER', 120456),
   sample('moex_trading', 'SBER', 1),
   sample('moex_quote_timestamp_seconds', 'SBER', NOW - 42),
+  sample('moex_data_delay_seconds', 'SBER', 900),
   // GAZP before its first trade: no price series at all.
   sample('moex_prev_close_price', 'GAZP', 128.4),
   sample('moex_trades_today', 'GAZP', 0),
@@ -122,11 +123,12 @@ describe('backend HTTP API', () => {
       {
         ticker: 'SBER', board: 'TQBR', last: 315.56, bid: 315.55, offer: 315.57, open: 312.9, high: 316.2, low: 311.1,
         prevClose: 312.5, changePercent: 0.9792, volume: 25678900, value: 8063687123, trades: 120456, trading: true,
-        time: new Date((NOW - 42) * 1000).toISOString(), ageSeconds: undefined,
+        time: new Date((NOW - 42) * 1000).toISOString(), ageSeconds: undefined, delaySeconds: 900,
       },
     );
     assert.ok(sber.ageSeconds >= 42 && sber.ageSeconds < 60);
     assert.equal(gazp.last, null);
+    assert.equal(gazp.delaySeconds, null, 'no delay series: null, not 0');
     assert.equal(gazp.bid, null);
     assert.equal(gazp.trades, 0);
     assert.equal(gazp.trading, false);

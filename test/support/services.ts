@@ -101,11 +101,12 @@ export interface IssSim extends RunningService {
   /** MOEX_ISS_URL for the services. */
   issUrl: string;
   control: {
-    requests(): Promise<Array<{ at: string; path: string; securities: string | null; fault: string | null; gzip: boolean }>>;
+    requests(): Promise<Array<{ at: string; path: string; securities: string | null; fault: string | null; gzip: boolean; bearer: boolean }>>;
     clearRequests(): Promise<void>;
-    setFault(fault: string, count?: number): Promise<void>;
+    /** The next `count` requests (default: all) to every board, or to `board` only, get `fault`. */
+    setFault(fault: string, count?: number, board?: string): Promise<void>;
     clearFault(): Promise<void>;
-    securities(secids?: string[]): Promise<Array<Record<string, unknown> & { secid: string; last: number }>>;
+    securities(secids?: string[], board?: string): Promise<Array<Record<string, unknown> & { secid: string; last: number; prevPrice: number }>>;
     setSecurity(secid: string, values: Record<string, unknown>): Promise<void>;
     walk(enabled: boolean): Promise<void>;
     /** The market trades `seconds` at once and the simulator's clock moves on by as much. */
@@ -128,10 +129,12 @@ export async function startIssSim(env: Record<string, string> = {}): Promise<Iss
     control: {
       requests: async () => ((await call(c('requests'), 'GET')) as { requests: never[] }).requests,
       clearRequests: async () => void (await call(c('requests'), 'DELETE')),
-      setFault: async (fault, count) => void (await call(c('faults'), 'PUT', { fault, count })),
+      setFault: async (fault, count, board) => void (await call(c('faults'), 'PUT', { fault, count, board })),
       clearFault: async () => void (await call(c('faults'), 'DELETE')),
-      securities: async (secids) =>
-        ((await call(c(`securities${secids ? `?secids=${secids.join(',')}` : ''}`), 'GET')) as { securities: never[] }).securities,
+      securities: async (secids, board) => {
+        const query = new URLSearchParams({ ...(secids ? { secids: secids.join(',') } : {}), ...(board ? { board } : {}) });
+        return ((await call(c(`securities?${query}`), 'GET')) as { securities: never[] }).securities;
+      },
       setSecurity: async (secid, values) => void (await call(c(`securities/${secid}`), 'PATCH', values)),
       walk: async (enabled) => void (await call(c('walk'), 'PUT', { enabled })),
       advanceClock: async (seconds) => void (await call(c('clock'), 'PUT', { advanceSeconds: seconds })),

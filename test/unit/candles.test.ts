@@ -122,18 +122,18 @@ describe('simulator candles', () => {
     const observe = (sec: number, last: number, volume: number) => {
       s.last = last;
       s.volume = volume;
-      book.observe([s], at(sec));
+      book.observe('TQBR', [s], at(sec));
     };
     observe(0, 100, 1000);
     observe(20, 103, 1010);
     observe(40, 98, 1030);
     observe(61, 99, 1035);
-    const json = book.json(s.listing.secid, new URLSearchParams({ interval: '1', from: '2025-03-03 10:00:00' }), at(70), false);
+    const json = book.json('TQBR', s.listing.secid, new URLSearchParams({ interval: '1', from: '2025-03-03 10:00:00' }), at(70), false);
     assert.deepEqual(json.candles.data, [
       [100, 98, 103, 98, json.candles.data[0]![4], 30, '2025-03-03 10:00:00', '2025-03-03 10:00:59'],
       [99, 99, 99, 99, json.candles.data[1]![4], 5, '2025-03-03 10:01:00', '2025-03-03 10:01:01'],
     ]);
-    const paged = book.json(s.listing.secid, new URLSearchParams({ interval: '1', from: '2025-03-03 10:00:00', start: '1' }), at(70), false);
+    const paged = book.json('TQBR', s.listing.secid, new URLSearchParams({ interval: '1', from: '2025-03-03 10:00:00', start: '1' }), at(70), false);
     assert.equal(paged.candles.data.length, 1);
     assert.equal(paged.candles.data[0]![6], '2025-03-03 10:01:00');
   });
