@@ -23,7 +23,8 @@ describe('spool: both stores down, the scraper SIGKILLed and started again, noth
   let env: Record<string, string>;
 
   before(async () => {
-    [sim, carbon, influx] = await Promise.all([startIssSim(), startDaemon('carbon'), startDaemon('influxdb')]);
+    // No feed delay: quote times are poll times, so the outage's polls can be looked up by time.
+    [sim, carbon, influx] = await Promise.all([startIssSim({ ISS_SIM_DELAY_SECONDS: '0' }), startDaemon('carbon'), startDaemon('influxdb')]);
     web = await startDaemon('graphite-web', { carbon });
     env = {
       MOEX_ISS_URL: sim.issUrl,
