@@ -56,6 +56,7 @@ build() {
 
 ensure_built() {
   if [ ! -f "$BUILD_STAMP" ]; then
+    ensure_deps
     echo "runner: building TypeScript (dist/ missing)" >&2
     build >&2
     return

@@ -7,7 +7,7 @@
  */
 import type { Daemon } from '../test/support/daemons';
 import { startBenchDaemon as startDaemon } from './signals';
-import { parseExposition, startIssSim, startService, type RunningService } from '../test/support/services';
+import { parseExposition, sumOf, startIssSim, startService, type RunningService } from '../test/support/services';
 import { startBareNode } from './bare-node';
 import { startCountingProxy, type CountingProxy } from './counting-proxy';
 import { filterFamilies, getRaw } from './exposition-text';
@@ -55,7 +55,7 @@ export interface PollerRun {
 
 async function pollCounts(service: RunningService): Promise<{ ok: number; error: number }> {
   const samples = parseExposition(await (await fetch(`${service.url}/metrics`)).text());
-  return { ok: samples.get('moex_polls_total{result="ok"}') ?? 0, error: samples.get('moex_polls_total{result="error"}') ?? 0 };
+  return { ok: sumOf(samples, 'moex_polls_total{result="ok"'), error: sumOf(samples, 'moex_polls_total{result="error"') };
 }
 
 const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);

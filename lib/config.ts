@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import cron from 'node-cron';
 import { marketKindOf, SUPPORTED_MARKETS, type BoardSource } from './moex/markets';
+import type { Shard } from './moex/shard';
 import { TICKER_PATTERN } from './moex/quote';
 
 /**
@@ -128,6 +129,20 @@ const sources: Setting<BoardSource[] | null> = (raw) => {
   return list;
 };
 
+/**
+ * MOEX_SHARD `i/N` (0 ≤ i < N): poll only shard i of N of the configured instruments; `auto/N`:
+ * take a free shard by a claim in MOEX_SHARD_CLAIM_DIR (identical replicas); unset = all.
+ */
+const shard: Setting<Shard | { auto: true; count: number } | null> = (raw) => {
+  if (raw === undefined || raw.trim() === '') return null;
+  const m = /^(\d+|auto)\/(\d+)$/.exec(raw.trim());
+  const count = Number(m?.[2]);
+  if (m && m[1] === 'auto' && count >= 1) return { auto: true, count };
+  const index = Number(m?.[1]);
+  if (!m || count < 1 || !(index < count)) throw new Problem('must be i/N with 0 <= i < N (e.g. 0/2 and 1/2 for two shards) or auto/N');
+  return { index, count };
+};
+
 const cronExpression = check(text('*/30 * * * * *'), (v) => v !== '' && cron.validate(v), 'must be a node-cron expression such as "*/30 * * * * *" (seconds first)');
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -140,6 +155,9 @@ export const moexShape = {
   MOEX_BOARD: matching('TQBR', /^[A-Z0-9]+$/, 'must be an ISS board id such as TQBR'),
   MOEX_TICKERS: tickers,
   MOEX_SOURCES: sources,
+  MOEX_SHARD: shard,
+  /** Where `MOEX_SHARD=auto/N` replicas claim their shards: a directory they all share. */
+  MOEX_SHARD_CLAIM_DIR: text(''),
   POLL_SCHEDULE: cronExpression,
   MOEX_TIMEOUT_MS: positiveInt(10_000),
   /** Bearer token for MOEX's authenticated API (real-time for subscribers); or MOEX_ISS_TOKEN_FILE. */

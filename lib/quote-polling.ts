@@ -3,6 +3,7 @@ import type { ConfigOf, moexShape } from './config';
 import type { Logger } from './log';
 import { createIssClient } from './moex/iss-client';
 import type { BoardSource } from './moex/markets';
+import type { Shard } from './moex/shard';
 import { createBoardPoller } from './moex/poll';
 import type { Quote } from './moex/quote';
 import { registerPollMetrics } from './poll-metrics';
@@ -49,6 +50,7 @@ async function mapWithLimit<T, R>(items: readonly T[], limit: number, work: (ite
 export function startQuotePolling(
   config: MoexConfig,
   sources: readonly BoardSource[],
+  shard: Shard | null,
   registry: Registry,
   log: Logger,
   onCycle: (cycle: PollCycle) => void | Promise<void>,
@@ -65,9 +67,9 @@ export function startQuotePolling(
       token: config.MOEX_ISS_TOKEN,
     });
     log.info({ url: client.url, market: source.kind }, 'polling ISS board');
-    return createBoardPoller({ ...client, source, metrics, log });
+    return createBoardPoller({ ...client, source, shard, metrics, log });
   });
-  log.info({ boards: sources.length, schedule: config.POLL_SCHEDULE, token: config.MOEX_ISS_TOKEN ? 'set' : 'none' }, 'polling ISS');
+  log.info({ boards: sources.length, shard: shard ? `${shard.index}/${shard.count}` : 'all', schedule: config.POLL_SCHEDULE, token: config.MOEX_ISS_TOKEN ? 'set' : 'none' }, 'polling ISS');
 
   let succeeded = false;
   const schedule = startSchedule(

@@ -31,7 +31,8 @@
 #   Prometheus: PROMETHEUS_SCRAPE_INTERVAL (scrape and rule evaluation interval; default: the file's 15s),
 #   PROMETHEUS_RETENTION (15d), PROMETHEUS_TARGETS ("job=host:port[,host:port][;job2=...]": replaces
 #   every scrape job of prometheus/prometheus.yml with exactly these; default: the file's jobs with
-#   their compose hostnames rewritten to 127.0.0.1 and the ports above).
+#   their compose hostnames rewritten to 127.0.0.1 and the ports above), PROMETHEUS_REMOTE_WRITE_URL
+#   (unset; else a remote_write target: prometheus/remote-write.sh).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -193,6 +194,7 @@ prometheus_config() {
   fi
   if [ -z "${PROMETHEUS_TARGETS:-}" ]; then
     sed "${sed_args[@]}" "$src"
+    sh "$ROOT/prometheus/remote-write.sh"
     return
   fi
   sed "${sed_args[@]}" -e '/^scrape_configs:/,$d' "$src"
@@ -215,6 +217,7 @@ prometheus_config() {
     joined=$(IFS=','; echo "${list[*]}")
     printf '  - job_name: "%s"\n    static_configs:\n      - targets: [%s]\n' "$job" "$joined"
   done
+  sh "$ROOT/prometheus/remote-write.sh"
 }
 
 prepare_prometheus() {

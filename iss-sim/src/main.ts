@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { check, loadConfig, logShape, matching, nonNegativeInt, oneOf, port, positiveInt, secret, text } from '../../lib/config';
@@ -37,11 +38,14 @@ const config = loadConfig({
   SIM_MISSING_TICKER: text(''),
   ISS_SIM_DELAY_SECONDS: nonNegativeInt(900),
   ISS_SIM_TOKEN: secret(),
+  /** A recorded ISS answer (e.g. test/fixtures/iss/real/*.json) served as is for every board request. */
+  ISS_SIM_REPLAY: text(''),
   /** The simulator's clock against the real one (negative: behind), for tests of history and gaps. */
   SIM_CLOCK_OFFSET_SECONDS: check(text('0'), (v) => /^-?\d+$/.test(v), 'must be a whole number of seconds'),
   /** Minutes of trading (candles) walked through at start, ending at the clock's now. */
   SIM_HISTORY_MINUTES: check(text('0'), (v) => /^\d+$/.test(v), 'must be a whole number of minutes'),
 });
+const replay = config.ISS_SIM_REPLAY ? readFileSync(config.ISS_SIM_REPLAY) : null;
 const feedDelaySeconds = config.ISS_SIM_TOKEN ? 0 : config.ISS_SIM_DELAY_SECONDS;
 const log = createLogger('iss-sim', config.LOG_LEVEL);
 const historySeconds = Number(config.SIM_HISTORY_MINUTES) * 60;
@@ -120,6 +124,8 @@ function serveIss(req: IncomingMessage, res: ServerResponse, url: URL, engine: s
       return;
   }
 
+  if (replay && candleSecid === undefined) return sendJson(req, res, replay);
+
   tradeEachSecond();
   const requested = listParam(params, 'securities');
   // SIM_BOARD renames the shares board (TQBR by default); every other board answers as itself.
@@ -148,21 +154,24 @@ function serveIss(req: IncomingMessage, res: ServerResponse, url: URL, engine: s
           only: only ? new Set(only) : null,
           columns: { securities: listParam(params, 'securities.columns'), marketdata: listParam(params, 'marketdata.columns') },
         }, feedDelaySeconds);
-  const send = () => {
-    if (res.destroyed) return;
-    const text = Buffer.from(JSON.stringify(body));
-    const payload = gzip ? gzipSync(text) : text;
-    res.writeHead(200, {
-      // Says plainly that these prices are made up: the stack shows SIMULATED wherever it shows them.
-      'X-MOEX-Simulator': '1',
-      'Content-Type': 'application/json; charset=utf-8',
-      'Content-Length': payload.length,
-      ...(gzip ? { 'Content-Encoding': 'gzip' } : {}),
-    });
-    res.end(payload);
-  };
+  const send = () => sendJson(req, res, Buffer.from(JSON.stringify(body)));
   if (fault === 'timeout') setTimeout(send, config.SIM_DELAY_MS).unref();
   else send();
+}
+
+/** A 200 JSON answer as ISS sends it: gzip when asked for. */
+function sendJson(req: IncomingMessage, res: ServerResponse, text: Buffer): void {
+  if (res.destroyed) return;
+  const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
+  const payload = gzip ? gzipSync(text) : text;
+  res.writeHead(200, {
+    // Says plainly that these prices are made up: the stack shows SIMULATED wherever it shows them.
+    'X-MOEX-Simulator': '1',
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': payload.length,
+    ...(gzip ? { 'Content-Encoding': 'gzip' } : {}),
+  });
+  res.end(payload);
 }
 
 function snapshotOf(s: SecurityState) {

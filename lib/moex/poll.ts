@@ -3,12 +3,15 @@ import type { PollMetrics } from '../poll-metrics';
 import { PollError } from './errors';
 import type { BoardSource } from './markets';
 import { parseBoardSnapshot, type BoardSnapshot } from './parse';
+import { inShard, type Shard } from './shard';
 
 export interface BoardPollerOptions {
   fetchBoardSnapshot(): Promise<unknown>;
   /** The last answer came from the ISS simulator. */
   lastAnswerSimulated(): boolean;
   source: BoardSource;
+  /** MOEX_SHARD: an ALL board's answer is cut down to this shard's instruments. */
+  shard: Shard | null;
   metrics: PollMetrics;
   log: Logger;
 }
@@ -17,7 +20,7 @@ export interface BoardPollerOptions {
  * One poll of one board: fetch, parse, record the board's moex_poll_* metrics, log what changed.
  * Resolves to the snapshot, or null when the poll failed (already counted and logged).
  */
-export function createBoardPoller({ fetchBoardSnapshot, lastAnswerSimulated, source, metrics, log: parentLog }: BoardPollerOptions) {
+export function createBoardPoller({ fetchBoardSnapshot, lastAnswerSimulated, source, shard, metrics, log: parentLog }: BoardPollerOptions) {
   const { board } = source;
   const log = parentLog.child({ board });
   // Logged once per change, not once per poll: a delisted ticker must not flood the log.
@@ -27,8 +30,9 @@ export function createBoardPoller({ fetchBoardSnapshot, lastAnswerSimulated, sou
 
   return async function pollBoard(): Promise<BoardSnapshot | null> {
     try {
-      const snapshot = parseBoardSnapshot(await fetchBoardSnapshot(), source);
-      if (snapshot.quotes.length === 0) {
+      const parsed = parseBoardSnapshot(await fetchBoardSnapshot(), source);
+      const snapshot = source.tickers === 'ALL' && shard ? { ...parsed, quotes: parsed.quotes.filter((q) => inShard(shard, board, q.ticker)) } : parsed;
+      if (parsed.quotes.length === 0) {
         throw new PollError('validation', `board ${board} returned none of the requested securities`);
       }
       const simulated = lastAnswerSimulated();

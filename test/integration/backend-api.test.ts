@@ -57,7 +57,7 @@ async function startStubPrometheus(): Promise<StubPrometheus> {
     if (url.pathname === '/api/v1/query_range') {
       const start = Number(url.searchParams.get('start'));
       const step = Number(url.searchParams.get('step'));
-      const values = query.includes('"SBER"') ? [0, 1, 2].map((i) => [start + i * step, String(315 + i)]) : [];
+      const values = query.includes('SBER"') ? [0, 1, 2].map((i) => [start + i * step, String(315 + i)]) : [];
       return json({ resultType: 'matrix', result: values.length ? [{ metric: { ticker: 'SBER' }, values }] : [] });
     }
     res.writeHead(404).end();
@@ -121,7 +121,7 @@ describe('backend HTTP API', () => {
     assert.deepEqual(
       { ...sber, ageSeconds: undefined },
       {
-        ticker: 'SBER', board: 'TQBR', last: 315.56, bid: 315.55, offer: 315.57, open: 312.9, high: 316.2, low: 311.1,
+        ticker: 'SBER', board: 'TQBR', engine: 'stock', market: 'shares', last: 315.56, bid: 315.55, offer: 315.57, open: 312.9, high: 316.2, low: 311.1,
         prevClose: 312.5, changePercent: 0.9792, volume: 25678900, value: 8063687123, trades: 120456, trading: true,
         time: new Date((NOW - 42) * 1000).toISOString(), ageSeconds: undefined, delaySeconds: 900,
       },
@@ -141,7 +141,9 @@ describe('backend HTTP API', () => {
     const unknown = await get(`${backend.url}/api/quotes/NOPE`);
     assert.equal(unknown.status, 404);
     assert.match(unknown.json.error, /NOPE/);
-    for (const bad of ['sber', 'SBER-P', 'ABCDEFGHIJKLMN', '%E0%A4%A']) {
+    // SECIDs match case-insensitively (futures such as SiZ7 are mixed case).
+    assert.equal((await get(`${backend.url}/api/quotes/sber`)).json.ticker, 'SBER');
+    for (const bad of ['SBER-P', 'ABCDEFGHIJKLMNOPQRSTUV', '%E0%A4%A', 'SB%20ER']) {
       const res = await get(`${backend.url}/api/quotes/${bad}`);
       assert.equal(res.status, 400, bad);
       assert.equal(typeof res.json.error, 'string', bad);

@@ -67,9 +67,9 @@ describe('worker-prometheus against the ISS simulator', () => {
     for (const name of ['moex_poll_duration_seconds_count', 'moex_last_success_timestamp_seconds', 'process_resident_memory_bytes']) {
       assert.ok(samples.has(name), name);
     }
-    assert.ok(samples.get('moex_polls_total{result="ok"}')! >= 1);
+    assert.ok(samples.get('moex_polls_total{result="ok",board="TQBR"}')! >= 1);
     for (const reason of ['timeout', 'network', 'http', 'parse', 'validation', 'auth']) {
-      assert.ok(samples.has(`moex_poll_errors_total{reason="${reason}"}`), reason);
+      assert.ok(samples.has(`moex_poll_errors_total{reason="${reason}",board="TQBR"}`), reason);
     }
     assertNoFakeValues(samples);
   });
@@ -96,12 +96,12 @@ describe('worker-prometheus against the ISS simulator', () => {
     test(`fault ${fault}: counted as reason="${reason}", moex_up 0, last good values kept, then recovers`, async () => {
       const good = await scrape(worker.url);
       const goodLast = good.get(series('moex_last_price', 'SBER'));
-      const errorsBefore = good.get(`moex_poll_errors_total{reason="${reason}"}`)!;
+      const errorsBefore = good.get(`moex_poll_errors_total{reason="${reason}",board="TQBR"}`)!;
       await sim.control.setFault(fault);
       try {
         const failing = await eventually(async () => {
           const s = await scrape(worker.url);
-          return s.get('moex_up') === 0 && s.get(`moex_poll_errors_total{reason="${reason}"}`)! > errorsBefore ? s : null;
+          return s.get('moex_up') === 0 && s.get(`moex_poll_errors_total{reason="${reason}",board="TQBR"}`)! > errorsBefore ? s : null;
         }, 20_000, `moex_up 0 after ${fault}`);
         assert.equal(failing.get(series('moex_last_price', 'SBER')), goodLast, 'last good value still served');
         assert.ok((await fetch(`${worker.url}/healthz`)).ok, 'worker stays up');
@@ -165,12 +165,12 @@ describe('worker-prometheus against the ISS simulator', () => {
     await eventually(async () => (await scrape(worker.url)).get('moex_missing_tickers') === 0, 15_000, 'ticker back');
 
     const before = await scrape(worker.url);
-    const okBefore = before.get('moex_polls_total{result="ok"}')!;
+    const okBefore = before.get('moex_polls_total{result="ok",board="TQBR"}')!;
     await sim.control.setFault('reordered-columns');
     try {
       const s = await eventually(async () => {
         const x = await scrape(worker.url);
-        return x.get('moex_polls_total{result="ok"}')! >= okBefore + 2 ? x : null;
+        return x.get('moex_polls_total{result="ok",board="TQBR"}')! >= okBefore + 2 ? x : null;
       });
       assert.equal(s.get('moex_up'), 1);
       assert.equal(s.get(series('moex_last_price', 'SBER')), before.get(series('moex_last_price', 'SBER')));
@@ -185,7 +185,7 @@ describe('worker-prometheus against the ISS simulator', () => {
     await eventually(async () => (await sim.control.requests()).length >= 3, 10_000, 'three polls');
     const requests = await sim.control.requests();
     const after = await scrape(worker.url);
-    const polls = (s: Map<string, number>) => s.get('moex_polls_total{result="ok"}')! + s.get('moex_polls_total{result="error"}')!;
+    const polls = (s: Map<string, number>) => s.get('moex_polls_total{result="ok",board="TQBR"}')! + s.get('moex_polls_total{result="error",board="TQBR"}')!;
     // The scrapes bracket the requests: every request is one poll.
     assert.ok(Math.abs(polls(after) - polls(before) - requests.length) <= 1, `${requests.length} requests vs ${polls(after) - polls(before)} polls`);
     for (const r of requests) assert.equal(r.securities, 'SBERP,SBER,GAZP');
@@ -202,7 +202,7 @@ describe('worker-prometheus edge cases', () => {
       const samples = await scrape(worker.url);
       await worker.stop();
       const requests = await sim.control.requests();
-      const polls = samples.get('moex_polls_total{result="ok"}')! + samples.get('moex_polls_total{result="error"}')!;
+      const polls = samples.get('moex_polls_total{result="ok",board="TQBR"}')! + samples.get('moex_polls_total{result="error",board="TQBR"}')!;
       assert.ok(requests.length === polls || requests.length === polls + 1, `${requests.length} requests for ${polls} polls`);
       assert.ok(requests.every((r) => r.securities === null), 'no securities= filter for ALL');
       const exported = [...samples.keys()].filter((k) => k.startsWith('moex_last_price{')).length;
@@ -223,7 +223,7 @@ describe('worker-prometheus edge cases', () => {
         assert.ok(starts[i]! - starts[i - 1]! >= 2900, `request ${i} started ${starts[i]! - starts[i - 1]!} ms after the previous one`);
       }
       const s = await scrape(worker.url);
-      assert.equal(s.get('moex_polls_total{result="ok"}')! + s.get('moex_polls_total{result="error"}')!, starts.length - 1);
+      assert.equal(s.get('moex_polls_total{result="ok",board="TQBR"}')! + s.get('moex_polls_total{result="error",board="TQBR"}')!, starts.length - 1);
     } finally {
       await worker.stop();
       await sim.stop();
@@ -287,13 +287,13 @@ describe('worker-prometheus edge cases', () => {
     try {
       const s = await eventually(async () => {
         const x = await scrape(worker.url);
-        return x.get('moex_poll_errors_total{reason="auth"}')! >= 2 ? x : null;
+        return x.get('moex_poll_errors_total{reason="auth",board="TQBR"}')! >= 2 ? x : null;
       }, 15_000, 'auth errors');
       assert.equal(s.get('moex_up'), 0);
-      assert.equal(s.get('moex_poll_errors_total{reason="http"}'), 0, 'an auth failure is not a generic http error');
+      assert.equal(s.get('moex_poll_errors_total{reason="http",board="TQBR"}'), 0, 'an auth failure is not a generic http error');
       // Auth failures are not retried within a poll: one request per cycle.
       const requests = await sim.control.requests();
-      const polls = s.get('moex_polls_total{result="error"}')!;
+      const polls = s.get('moex_polls_total{result="error",board="TQBR"}')!;
       assert.ok(requests.length <= polls + 1, `${requests.length} requests for ${polls} polls`);
       const failures = worker.output().split('\n').filter((l) => l.includes('ISS poll failed'));
       assert.equal(failures.length, 1, 'logged once, not once per poll');

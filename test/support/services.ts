@@ -153,6 +153,13 @@ export function parseExposition(text: string): Map<string, number> {
   return samples;
 }
 
+/** The sum of every sample whose `name{labels` starts with `prefix` (e.g. one counter across boards). */
+export function sumOf(samples: Map<string, number>, prefix: string): number {
+  let sum = 0;
+  for (const [key, value] of samples) if (key.startsWith(prefix)) sum += value;
+  return sum;
+}
+
 export async function scrape(url: string): Promise<Map<string, number>> {
   const res = await fetch(`${url}/metrics`);
   if (!res.ok) throw new Error(`GET ${url}/metrics: HTTP ${res.status}`);

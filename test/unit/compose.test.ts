@@ -170,9 +170,12 @@ test('Grafana: admin password required from .env (never admin/admin), plugins pr
   assert.ok(password && password !== 'admin' && password.length >= 12, 'a real password, not the default');
   const raw = readFileSync(COMPOSE_FILE, 'utf8');
   assert.match(raw, /GF_SECURITY_ADMIN_PASSWORD: \$\{GRAFANA_ADMIN_PASSWORD:\?/, 'the password variable is required (:?), with no fallback');
-  const plugins = (grafana.environment?.GF_PLUGINS_PREINSTALL ?? '').split(',');
-  assert.ok(plugins.includes('grafana-clock-panel'));
-  assert.ok(plugins.includes('marcusolsson-json-datasource'));
+  assert.match(grafana.image ?? '', /^grafana\/grafana:12\.\d+\.\d+$/, 'grafana/grafana (grafana-oss has no tags from 12.4 on), a pinned 12.x tag');
+  // Installed before provisioning runs, at pinned versions (grafana-provisioning.test.ts checks they cover what is provisioned).
+  const plugins = (grafana.environment?.GF_PLUGINS_PREINSTALL_SYNC ?? '').split(',');
+  assert.deepEqual(plugins.map((p) => p.split('@')[0]).sort(), ['grafana-clock-panel', 'yesoreyeram-infinity-datasource']);
+  for (const p of plugins) assert.match(p, /^[a-z0-9-]+@\d+\.\d+\.\d+$/, `${p} is pinned`);
+  assert.equal(grafana.environment?.GF_PLUGINS_PREINSTALL, undefined, 'no background (async) install');
   const targets = (grafana.volumes ?? []).map((v) => (typeof v === 'string' ? v.split(':')[1] : v.target));
   assert.ok(targets.includes('/etc/grafana/provisioning'));
   assert.ok(targets.includes('/var/lib/grafana/dashboards'));
