@@ -18,8 +18,8 @@ Services (foreground; build the TypeScript first when dist/ is missing or stale)
   iss-sim           MOEX ISS simulator on :8999
 
 The whole stack without Docker:
-  local up|down|status   Prometheus, node-exporter, carbon + graphite-web, StatsD,
-                         InfluxDB, worker, scraper and backend on the contract's ports
+  local up|down|status   Alertmanager, Prometheus, node-exporter, carbon + graphite-web,
+                         StatsD, InfluxDB, worker, scraper and backend on the contract's ports
   demo                   `local up` fed by the ISS simulator (simulated prices)
 
 Developer commands:

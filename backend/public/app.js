@@ -108,6 +108,35 @@ function renderStatus(status) {
   );
 }
 
+// Firing alerts first (the backend sorts them), then the ones resolved in the past hour.
+function renderAlerts(alerts) {
+  const list = $('#alerts');
+  const firing = alerts.filter((a) => a.status === 'firing').length;
+  $('#alerts-panel').dataset.firing = String(firing);
+  $('#alerts-title').textContent = firing ? `Alerts: ${firing} firing` : 'Alerts';
+  if (alerts.length === 0) {
+    list.replaceChildren(el('li', { class: 'placeholder' }, 'No alert firing.'));
+    return;
+  }
+  const since = (iso) => age(Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000)));
+  list.replaceChildren(
+    ...alerts.map((a) => {
+      const where = [a.labels.ticker, a.labels.board, a.labels.instance].filter(Boolean).join(' · ');
+      return el(
+        'li',
+        { 'data-alertname': a.alertname, 'data-status': a.status, 'data-severity': a.severity || 'none' },
+        el('span', { class: 'name' }, `${a.status === 'firing' ? '▲' : '✓'} ${a.alertname}`),
+        ' ',
+        el('span', { class: 'severity' }, a.severity || ''),
+        ' ',
+        el('span', { class: 'when' }, a.status === 'firing' ? `firing for ${since(a.startsAt)}` : `resolved ${since(a.endsAt)} ago`),
+        el('div', { class: 'summary' }, a.annotations.summary || where),
+        where && a.annotations.summary ? el('div', { class: 'where' }, where) : '',
+      );
+    }),
+  );
+}
+
 async function renderChart(ticker) {
   let holder = document.querySelector(`.chart[data-ticker="${ticker}"]`);
   if (!holder) {
@@ -140,8 +169,9 @@ async function renderChart(ticker) {
 }
 
 async function refresh() {
-  const [quotes, status] = await Promise.allSettled([getJson('/api/quotes'), getJson('/api/status')]);
+  const [quotes, status, alerts] = await Promise.allSettled([getJson('/api/quotes'), getJson('/api/status'), getJson('/api/alerts')]);
   if (status.status === 'fulfilled') renderStatus(status.value);
+  if (alerts.status === 'fulfilled') renderAlerts(alerts.value.alerts);
   if (quotes.status === 'rejected') {
     document.body.dataset.state = 'error';
     showMessage(`Cannot read quotes: ${quotes.reason.message}. Showing the last data received.`);

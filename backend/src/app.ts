@@ -5,6 +5,7 @@ import helmet from 'helmet';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { TICKER_PATTERN } from '../../lib/moex/quote';
 import type { Logger } from '../../lib/log';
+import { AlertStore, alertsRouter } from './alerts';
 import { ShortCache } from './cache';
 import type { CandleHistory } from './candle-history';
 import { historyWindow } from './durations';
@@ -116,6 +117,9 @@ export function createApp({ prometheus, checkStatus, log, candleHistory = null, 
   app.get('/api/status', (async (_req, res) => {
     res.json(await statusCache.get('status', checkStatus));
   }) as AsyncRoute);
+
+  // Alertmanager's notifications (webhook receiver) and the page's alerts panel.
+  app.use(alertsRouter(new AlertStore()));
 
   // The original example's latency demo: a random delay under a second, so dashboards have latency to show.
   app.get('/api/demo/:id', (async (req, res) => {

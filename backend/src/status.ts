@@ -83,6 +83,15 @@ export function createStatusCheck(config: BackendConfig, prometheus: PrometheusC
       if (typeof newest !== 'number') return { ok: false, detail: `no ${config.INFLUX_MEASUREMENT} point in the last ${ageText(2 * stale)}` };
       return freshness(newest, `${config.INFLUX_MEASUREMENT} point`, stale);
     },
+    alertmanager: async (signal) => {
+      if (config.ALERTMANAGER_URL === 'off') return { ok: true, detail: 'not configured (ALERTMANAGER_URL=off)' };
+      // What a person would be told now: active alerts that are neither silenced nor inhibited.
+      const params = new URLSearchParams({ active: 'true', silenced: 'false', inhibited: 'false' });
+      const res = await fetch(`${config.ALERTMANAGER_URL}/api/v2/alerts?${params}`, { signal });
+      if (!res.ok) return { ok: false, detail: `alerts API answered HTTP ${res.status}` };
+      const alerts = (await res.json()) as unknown[];
+      return { ok: true, detail: alerts.length === 0 ? 'ready, no alert firing' : `ready, ${alerts.length} alert${alerts.length === 1 ? '' : 's'} firing` };
+    },
   };
 
   return async () => {

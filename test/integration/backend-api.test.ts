@@ -92,6 +92,7 @@ describe('backend HTTP API', () => {
       SCRAPER_URL: 'http://127.0.0.1:9',
       GRAPHITE_URL: 'http://127.0.0.1:9',
       INFLUX_URL: 'http://127.0.0.1:9',
+      ALERTMANAGER_URL: 'http://127.0.0.1:9',
       PROBE_TIMEOUT_MS: '700',
     });
   });
@@ -177,10 +178,10 @@ describe('backend HTTP API', () => {
     assert.equal(prometheus.queries.filter((q) => q.startsWith('/api/v1/query ')).length, 1);
   });
 
-  test('GET /api/status: six components, each with ok, detail and latency; down ones say why', async () => {
+  test('GET /api/status: seven components, each with ok, detail and latency; down ones say why', async () => {
     const { status, json } = await get(`${backend.url}/api/status`);
     assert.equal(status, 200);
-    assert.deepEqual(json.components.map((c: { name: string }) => c.name).sort(), ['graphite', 'influxdb', 'moex', 'prometheus', 'scraper', 'worker']);
+    assert.deepEqual(json.components.map((c: { name: string }) => c.name).sort(), ['alertmanager', 'graphite', 'influxdb', 'moex', 'prometheus', 'scraper', 'worker']);
     const byName = Object.fromEntries(json.components.map((c: { name: string }) => [c.name, c]));
     assert.equal(byName.prometheus.ok, true);
     assert.equal(byName.moex.ok, true);

@@ -60,10 +60,12 @@ describe('prometheus/ (promtool)', { timeout: 5 * 60_000 }, () => {
     const generated = await run(path.join(ROOT, 'ops', 'native-daemons.sh'), ['config', 'prometheus'], {
       PROMETHEUS_SCRAPE_INTERVAL: '1s',
       WORKER_PORT: '41000',
+      ALERTMANAGER_PORT: '41093',
     });
     assert.equal(generated.code, 0, generated.output);
     assert.match(generated.output, /- 127\.0\.0\.1:41000$/m);
-    assert.doesNotMatch(generated.output, /worker-prometheus:8000|node-exporter:9100|scraper:8001|backend:8998/);
+    assert.match(generated.output, /^alerting:\n  alertmanagers:\n    - static_configs:\n        - targets:\n            - 127\.0\.0\.1:41093$/m);
+    assert.doesNotMatch(generated.output, /worker-prometheus:8000|node-exporter:9100|scraper:8001|backend:8998|alertmanager:9093/);
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'moex-promcfg-')), 'prometheus.yml');
     try {
       fs.writeFileSync(file, generated.output);
