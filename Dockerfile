@@ -40,6 +40,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /out/ ./
 # The files stay owned by root: the service user can read and run them, not change them.
+# The scraper's spool (SCRAPER_SPOOL_DIR) is the one place it writes; a volume mounted here keeps this owner.
+RUN mkdir -p /var/lib/moex-scraper && chown node:node /var/lib/moex-scraper
 USER node
 EXPOSE 8000 8001 8998 8999
 # Works for any service: PORT when set, else the contract's default port of the service

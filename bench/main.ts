@@ -14,6 +14,7 @@ import { runPollers, type PollerRun } from './poller-run';
 import { measureScaleCurve } from './scale-curve';
 import { measureScrapeCost } from './scrape-cost';
 import { exitCleanlyOnSignals } from './signals';
+import { measureSpoolCost } from './spool-cost';
 import { wireCostRows } from './wire-cost';
 
 type Part = { name: string; run: () => Promise<Row[]> };
@@ -44,6 +45,7 @@ async function main() {
     { name: 'freshness', run: () => measureFreshness(options, log) },
     { name: 'backend', run: () => measureBackendApi(options, log) },
     { name: 'scale', run: () => measureScaleCurve(options, log) },
+    { name: 'spool', run: () => measureSpoolCost(options, log) },
   ];
   const rows: Row[] = [];
   const started = Date.now();

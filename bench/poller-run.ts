@@ -109,6 +109,8 @@ export async function runPollers(options: BenchOptions, log: (line: string) => v
           STATSD_PORT: String(udp.port),
           INFLUX_URL: influxProxy.url,
           INFLUX_API: 'v1',
+          // The poll path alone: candle requests would add to the per-cycle ISS and InfluxDB counts.
+          SCRAPER_CANDLES: 'off',
         },
         { waitFor: 'readyz' },
       );

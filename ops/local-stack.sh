@@ -66,6 +66,8 @@ export WORKER_URL=${WORKER_URL:-$SCHEME://127.0.0.1:$WORKER_PORT}
 export SCRAPER_URL=${SCRAPER_URL:-$SCHEME://127.0.0.1:$SCRAPER_PORT}
 export GRAPHITE_URL=${GRAPHITE_URL:-http://127.0.0.1:$GRAPHITE_WEB_PORT}
 export ALERTMANAGER_URL=${ALERTMANAGER_URL:-http://127.0.0.1:$ALERTMANAGER_PORT}
+# The scraper's durable spool of unsent points, next to the daemons' state.
+export SCRAPER_SPOOL_DIR=${SCRAPER_SPOOL_DIR:-$STATE_DIR/scraper-spool}
 
 # Alertmanager first: Prometheus sends to it from its first rule evaluation.
 DAEMONS=(alertmanager prometheus node-exporter carbon graphite-web statsd influxdb)

@@ -9,6 +9,7 @@ import { createAuthGuard } from '../../lib/http-auth';
 import type { Logger } from '../../lib/log';
 import { AlertStore, alertsRouter } from './alerts';
 import { ShortCache } from './cache';
+import type { CandleHistory } from './candle-history';
 import { historyWindow, parseDurationSeconds } from './durations';
 import { httpMetricsMiddleware } from './http-metrics';
 import { UpstreamError, type PrometheusClient } from './prometheus-client';
@@ -24,6 +25,9 @@ export interface BackendDeps {
   users?: ReadonlyMap<string, string>;
   /** Requests per minute one client may make (everything but /healthz); API_RATE_LIMIT. */
   rateLimitPerMinute: number;
+  /** History from InfluxDB candles: for `source=candles`, and for ranges beyond `prometheusRetentionSeconds`. */
+  candleHistory?: CandleHistory | null;
+  prometheusRetentionSeconds?: number;
 }
 
 // backend/public next to the sources (tests run them through tsx) or, from the build in dist/backend/src, at the repo root.
@@ -51,7 +55,15 @@ const SCHEMAS = {
 /** Express wraps this for async routes: a rejection reaches the error handler, never the process. */
 type AsyncRoute = (req: Request, res: Response) => Promise<void>;
 
-export function createApp({ prometheus, checkStatus, log, users, rateLimitPerMinute }: BackendDeps): express.Express {
+export function createApp({
+  prometheus,
+  checkStatus,
+  log,
+  users,
+  rateLimitPerMinute,
+  candleHistory = null,
+  prometheusRetentionSeconds = Infinity,
+}: BackendDeps): express.Express {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const quotesCache = new ShortCache<QuotesAnswer>(CACHE_TTL_MS, 1);
@@ -121,7 +133,11 @@ export function createApp({ prometheus, checkStatus, log, users, rateLimitPerMin
     const window = historyWindow(req.query.range ?? '1h', req.query.step ?? '30s');
     if (!window.ok) throw new HttpError(400, window.error);
     const { rangeSeconds, stepSeconds } = window;
-    const points = await historyCache.get(`${ticker} ${rangeSeconds} ${stepSeconds}`, async () => {
+    const source = req.query.source ?? (rangeSeconds > prometheusRetentionSeconds && candleHistory ? 'candles' : 'prometheus');
+    if (source !== 'prometheus' && source !== 'candles') throw new HttpError(400, 'source must be prometheus or candles');
+    if (source === 'candles' && !candleHistory) throw new HttpError(400, 'no candle history: INFLUX_URL=off');
+    const points = await historyCache.get(`${ticker} ${rangeSeconds} ${stepSeconds} ${source}`, async () => {
+      if (source === 'candles') return candleHistory!(ticker, rangeSeconds, stepSeconds);
       // Aligned to the step so that repeated requests ask Prometheus the same question; rounded up,
       // so the last point is the latest value rather than one up to a step old (or none on a young series).
       const end = Math.ceil(Date.now() / 1000 / stepSeconds) * stepSeconds;

@@ -1,5 +1,6 @@
-import { graphitePrefix, httpUrl, httpUrlOrOff, logShape, matching, nonEmpty, port, positiveInt, secret, text, type ConfigOf } from '../../lib/config';
+import { check, graphitePrefix, httpUrl, httpUrlOrOff, logShape, matching, nonEmpty, port, positiveInt, secret, text, type ConfigOf } from '../../lib/config';
 import { httpShape } from '../../lib/web-config';
+import { parseDurationSeconds } from './durations';
 
 /** The backend's environment (CONTRACT §2): where Prometheus is and what the status page probes. */
 export const backendShape = {
@@ -29,6 +30,8 @@ export const backendShape = {
   PROBE_TIMEOUT_MS: positiveInt(2000),
   /** A store whose newest point is older than this is shown as stale; ISS data itself is ~15 min delayed. */
   STALE_AFTER_SECONDS: positiveInt(1800),
+  /** History over a longer range comes from the scraper's candles in InfluxDB (Prometheus' default retention). */
+  PROMETHEUS_RETENTION: check(text('15d'), (v) => parseDurationSeconds(v) !== null, 'must be a duration such as 15d'),
 };
 
 export type BackendConfig = ConfigOf<typeof backendShape>;

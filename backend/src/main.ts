@@ -3,7 +3,9 @@ import { createLogger } from '../../lib/log';
 import { basicAuthHeader } from '../../lib/http-auth';
 import { closeServer, createServer, exitOnSignals, exitOnStartupFailure, listen } from '../../lib/service';
 import { createApp } from './app';
+import { createCandleHistory } from './candle-history';
 import { backendShape } from './config';
+import { parseDurationSeconds } from './durations';
 import { createPrometheusClient } from './prometheus-client';
 import { createStatusCheck } from './status';
 
@@ -19,6 +21,17 @@ const app = createApp({
   log,
   users: config.WEB_CONFIG_FILE?.users,
   rateLimitPerMinute: config.API_RATE_LIMIT,
+  candleHistory:
+    config.INFLUX_URL === 'off'
+      ? null
+      : createCandleHistory({
+          url: config.INFLUX_URL,
+          database: config.INFLUX_DATABASE,
+          username: config.INFLUX_USERNAME,
+          password: config.INFLUX_PASSWORD,
+          timeoutMs: config.PROBE_TIMEOUT_MS,
+        }),
+  prometheusRetentionSeconds: parseDurationSeconds(config.PROMETHEUS_RETENTION)!,
 });
 // The app authenticates itself (after its rate limit, with its request metrics): the server only adds TLS.
 const server = createServer(app, config.WEB_CONFIG_FILE, log, { authenticate: false });

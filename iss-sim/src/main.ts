@@ -7,6 +7,7 @@ import { closeServer, exitOnSignals, exitOnStartupFailure, listen, writeJson } f
 import { httpShape } from '../../lib/web-config';
 import { FaultPlan, FAULTS, isFault, type Fault } from './faults';
 import { MAX_SIM_SECURITIES, scaleBoards, SIM_BOARDS, simBoard } from './boards';
+import { CandleBook, SimClock, walkClock } from './candles';
 import { boardSecuritiesJson } from './iss-response';
 import { Market, type SecurityOverride, type SecurityState } from './market';
 
@@ -22,6 +23,8 @@ import { Market, type SecurityOverride, type SecurityState } from './market';
  *   GET /sim/securities[?secids=A,B][&board=TQBR]  current simulated values
  *   PATCH /sim/securities/:secid    set values or `session` (trading | pre-open | closed)
  *   PUT /sim/walk {enabled}         start/stop the random walk (stopped = prices hold still)
+ *   PUT /sim/clock {advanceSeconds}  the market trades that many seconds at once (candles too)
+ * and `.../securities/{secid}/candles.json`: 1-minute candles of the same walk (candles.ts).
  * Feeds: by default the anonymous one, whose UPDATETIME runs ISS_SIM_DELAY_SECONDS (900) behind
  * SYSTIME. With ISS_SIM_TOKEN set it is the subscribers' feed: every ISS request needs
  * `Authorization: Bearer <token>` (401 without, 403 with a wrong one) and the data is not delayed.
@@ -42,12 +45,34 @@ const config = loadConfig({
   ISS_SIM_REPLAY: text(''),
   /** Securities on all boards together, generated instruments added to each board (0: the boards as they are). */
   ISS_SIM_SCALE: check(nonNegativeInt(0), (n) => n <= MAX_SIM_SECURITIES, `must be a whole number 0-${MAX_SIM_SECURITIES}`),
+  /** The simulator's clock against the real one (negative: behind), for tests of history and gaps. */
+  SIM_CLOCK_OFFSET_SECONDS: check(text('0'), (v) => /^-?\d+$/.test(v), 'must be a whole number of seconds'),
+  /** Minutes of trading (candles) walked through at start, ending at the clock's now. */
+  SIM_HISTORY_MINUTES: check(text('0'), (v) => /^\d+$/.test(v), 'must be a whole number of minutes'),
 });
 const replay = config.ISS_SIM_REPLAY ? readFileSync(config.ISS_SIM_REPLAY) : null;
 const feedDelaySeconds = config.ISS_SIM_TOKEN ? 0 : config.ISS_SIM_DELAY_SECONDS;
 const log = createLogger('iss-sim', config.LOG_LEVEL);
+const historySeconds = Number(config.SIM_HISTORY_MINUTES) * 60;
+const clock = new SimClock(Number(config.SIM_CLOCK_OFFSET_SECONDS) * 1000 - historySeconds * 1000);
 const boards = scaleBoards(SIM_BOARDS, config.ISS_SIM_SCALE);
-const market = new Market({ walking: config.SIM_WALK === 'on', boards });
+const market = new Market({ walking: config.SIM_WALK === 'on', now: clock.now, boards });
+const candles = new CandleBook();
+/** The time a board's data belongs to: the feed's delay behind the clock (indices are not delayed). */
+const dataTime = (board: string) => {
+  const delay = boards.find((b) => b.board === board)?.kind === 'index' ? 0 : feedDelaySeconds;
+  return new Date(clock.now() - delay * 1000);
+};
+/** Every board's state into its candles, at its data time: the candles agree with the quotes served. */
+const recordCandles = () => {
+  for (const [board, securities] of market.boards) candles.observe(board, securities.values(), dataTime(board));
+};
+/** The market walks (and candles record) every second, polled or not, as a real one trades. */
+const tradeEachSecond = () => {
+  market.advance();
+  recordCandles();
+};
+walkClock(historySeconds, clock, tradeEachSecond);
 const faults = new FaultPlan(isFault(config.SIM_FAULT) ? config.SIM_FAULT : null);
 
 interface LoggedRequest {
@@ -63,21 +88,21 @@ interface LoggedRequest {
 const MAX_LOGGED = 10_000;
 const requestLog: LoggedRequest[] = [];
 
-const ISS_PATH = /^\/iss\/engines\/([^/]+)\/markets\/([^/]+)\/boards\/([^/]+)\/securities\.json$/;
+const ISS_PATH = /^\/iss\/engines\/([^/]+)\/markets\/([^/]+)\/boards\/([^/]+)\/securities(?:\/([^/]+)\/candles)?\.json$/;
 
 function listParam(params: URLSearchParams, name: string): string[] | null {
   const value = params.get(name);
   return value ? value.split(',').map((s) => s.trim()).filter(Boolean) : null;
 }
 
-function serveIss(req: IncomingMessage, res: ServerResponse, url: URL, engine: string, marketName: string, board: string): void {
+function serveIss(req: IncomingMessage, res: ServerResponse, url: URL, engine: string, marketName: string, board: string, candleSecid?: string): void {
   const params = url.searchParams;
   const requestedFault = params.get('sim.fault');
   const fault = isFault(requestedFault) ? requestedFault : faults.take(board);
   const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
   const authorization = String(req.headers.authorization ?? '');
   const bearer = /^Bearer \S/.test(authorization);
-  requestLog.push({ at: new Date().toISOString(), path: url.pathname, securities: params.get('securities'), fault, gzip, bearer });
+  requestLog.push({ at: clock.date().toISOString(), path: url.pathname, securities: params.get('securities'), fault, gzip, bearer });
   if (requestLog.length > MAX_LOGGED) requestLog.splice(0, requestLog.length - MAX_LOGGED);
 
   if (config.ISS_SIM_TOKEN && authorization !== `Bearer ${config.ISS_SIM_TOKEN}`) {
@@ -105,8 +130,9 @@ function serveIss(req: IncomingMessage, res: ServerResponse, url: URL, engine: s
       return;
   }
 
-  if (replay) return sendJson(req, res, replay);
+  if (replay && candleSecid === undefined) return sendJson(req, res, replay);
 
+  tradeEachSecond();
   const requested = listParam(params, 'securities');
   // SIM_BOARD renames the shares board (TQBR by default); every other board answers as itself.
   const isSharesBoard = engine === 'stock' && marketName === 'shares' && board.toUpperCase() === config.SIM_BOARD;
@@ -123,13 +149,18 @@ function serveIss(req: IncomingMessage, res: ServerResponse, url: URL, engine: s
   if (fault === 'pre-open' || fault === 'closed') states = states.map((s) => ({ ...s, session: fault }));
 
   const only = listParam(params, 'iss.only');
-  const body = boardSecuritiesJson(states, served ?? simBoard('stock', 'shares', 'TQBR', boards)!, board, new Date(), {
-    reorderColumns: fault === 'reordered-columns',
-    dropMarketdata: fault === 'no-marketdata',
-    withMetadata: params.get('iss.meta') !== 'off',
-    only: only ? new Set(only) : null,
-    columns: { securities: listParam(params, 'securities.columns'), marketdata: listParam(params, 'marketdata.columns') },
-  }, feedDelaySeconds);
+  const withMetadata = params.get('iss.meta') !== 'off';
+  const candleSecurity = candleSecid === undefined ? undefined : byUpper.get(candleSecid.toUpperCase());
+  const body =
+    candleSecid !== undefined
+      ? candles.json(served?.board ?? '', candleSecurity?.listing.secid ?? candleSecid, params, dataTime(served?.board ?? ''), withMetadata)
+      : boardSecuritiesJson(states, served ?? simBoard('stock', 'shares', 'TQBR', boards)!, board, clock.date(), {
+          reorderColumns: fault === 'reordered-columns',
+          dropMarketdata: fault === 'no-marketdata',
+          withMetadata,
+          only: only ? new Set(only) : null,
+          columns: { securities: listParam(params, 'securities.columns'), marketdata: listParam(params, 'marketdata.columns') },
+        }, feedDelaySeconds);
   const send = () => sendJson(req, res, Buffer.from(JSON.stringify(body)));
   if (fault === 'timeout') setTimeout(send, config.SIM_DELAY_MS).unref();
   else send();
@@ -181,6 +212,15 @@ async function serveControl(req: IncomingMessage, res: ServerResponse, url: URL)
     }
     return writeJson(res, 200, { faults: FAULTS, plan: faults.describe() });
   }
+  if (path === '/sim/clock' && method === 'PUT') {
+    const body = await readJson(req);
+    const seconds = body.advanceSeconds;
+    if (typeof seconds !== 'number' || !Number.isInteger(seconds) || seconds < 0 || seconds > 86_400) {
+      return writeJson(res, 400, { error: 'advanceSeconds must be a whole number of seconds, at most a day' });
+    }
+    walkClock(seconds, clock, tradeEachSecond);
+    return writeJson(res, 200, { now: clock.date().toISOString(), offsetSeconds: clock.offsetMs / 1000 });
+  }
   if (path === '/sim/walk' && method === 'PUT') {
     const body = await readJson(req);
     market.advance();
@@ -208,7 +248,7 @@ async function serveControl(req: IncomingMessage, res: ServerResponse, url: URL)
 const server = http.createServer((req, res) => {
   const url = new URL(req.url ?? '/', 'http://iss-sim');
   const iss = ISS_PATH.exec(url.pathname);
-  if (iss && (req.method === 'GET' || req.method === 'HEAD')) return serveIss(req, res, url, iss[1]!, iss[2]!, iss[3]!);
+  if (iss && (req.method === 'GET' || req.method === 'HEAD')) return serveIss(req, res, url, iss[1]!, iss[2]!, iss[3]!, iss[4]);
   if (url.pathname === '/healthz' || url.pathname === '/readyz') return writeJson(res, 200, { status: 'ok' });
   if (url.pathname.startsWith('/sim/')) {
     serveControl(req, res, url).catch((err: unknown) => writeJson(res, 400, { error: err instanceof Error ? err.message : String(err) }));
@@ -220,6 +260,7 @@ const server = http.createServer((req, res) => {
 listen(server, config.PORT, log, config.LISTEN_ADDRESS)
   .then(() => {
     log.info({ board: config.SIM_BOARD, securities: market.securities.size, total: boards.reduce((sum, b) => sum + b.listings.length, 0), fault: config.SIM_FAULT || null, feed: config.ISS_SIM_TOKEN ? 'real-time (token required)' : `anonymous (${feedDelaySeconds} s delay)` }, 'ISS simulator ready');
+    setInterval(tradeEachSecond, 1000).unref();
     exitOnSignals(log, () => {
       server.closeAllConnections(); // a request held by the `timeout` fault must not delay the exit
       return closeServer(server);

@@ -88,8 +88,16 @@ function getText(url: URL, agent: http.Agent, headers: http.OutgoingHttpHeaders,
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Fetches one board snapshot from ISS and returns its JSON; throws PollError with the failure reason. */
-export function createIssClient(options: IssClientOptions): { url: string; fetchBoardSnapshot(): Promise<unknown>; lastAnswerSimulated(): boolean } {
+/**
+ * Fetches one board snapshot from ISS and returns its JSON; throws PollError with the failure reason.
+ * `fetchJson` makes any other ISS GET (candles) the same way: same agent, token, timeout, retries.
+ */
+export function createIssClient(options: IssClientOptions): {
+  url: string;
+  fetchBoardSnapshot(): Promise<unknown>;
+  fetchJson(url: string): Promise<unknown>;
+  lastAnswerSimulated(): boolean;
+} {
   const { timeoutMs, maxRetries = 2, backoffMs = 500, maxRetryAfterMs = 10_000, token } = options;
   const url = boardSnapshotUrl(options, options.tickers);
   const target = new URL(url);
@@ -100,11 +108,11 @@ export function createIssClient(options: IssClientOptions): { url: string; fetch
   /** One attempt: the parsed JSON, or a PollError saying whether another attempt may help and when. */
   let simulated = false;
 
-  async function attempt(): Promise<{ json: unknown } | { error: PollError; retryable: boolean; waitMs: number | null }> {
+  async function attempt(url: URL): Promise<{ json: unknown } | { error: PollError; retryable: boolean; waitMs: number | null }> {
     const signal = AbortSignal.timeout(timeoutMs);
     let answer: IssAnswer;
     try {
-      answer = await getText(target, agent, headers, signal);
+      answer = await getText(url, agent, headers, signal);
     } catch (err) {
       if (signal.aborted) {
         // A timeout is not retried: ISS was slow once already, and the retries would push the poll past its slot.
@@ -126,9 +134,9 @@ export function createIssClient(options: IssClientOptions): { url: string; fetch
     return { json: parseJsonBody(answer.body, answer.contentType) };
   }
 
-  async function fetchBoardSnapshot(): Promise<unknown> {
+  async function fetchUrl(url: URL): Promise<unknown> {
     for (let retry = 0; ; retry++) {
-      const result = await attempt();
+      const result = await attempt(url);
       if ('json' in result) return result.json;
       const { error, retryable, waitMs } = result;
       if (!retryable || retry >= maxRetries || (waitMs !== null && waitMs > maxRetryAfterMs)) throw error;
@@ -136,7 +144,7 @@ export function createIssClient(options: IssClientOptions): { url: string; fetch
       await sleep(Math.max(backoff, waitMs ?? 0));
     }
   }
-  return { url, fetchBoardSnapshot, lastAnswerSimulated: () => simulated };
+  return { url, fetchBoardSnapshot: () => fetchUrl(target), fetchJson: (other) => fetchUrl(new URL(other)), lastAnswerSimulated: () => simulated };
 }
 
 function parseJsonBody(body: string, contentType: string): unknown {

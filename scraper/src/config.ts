@@ -25,6 +25,13 @@ export const scraperShape = {
   INFLUX_MEASUREMENT: nonEmpty('stocks', 'must name a measurement'),
   /** Points each sink keeps while its store is unreachable (oldest dropped beyond). */
   SCRAPER_BUFFER_POINTS: positiveInt(200_000),
+  /** The durable spool of unsent points (one file per sink); empty = in memory only, as before. */
+  SCRAPER_SPOOL_DIR: text(''),
+  SCRAPER_SPOOL_MAX_BYTES: positiveInt(64 * 1024 * 1024),
+  /** 1-minute candles of the polled securities into the stores, gaps backfilled from ISS. */
+  SCRAPER_CANDLES: oneOf('on', ['on', 'off']),
+  SCRAPER_CANDLES_LOOKBACK_MINUTES: positiveInt(60),
+  SCRAPER_CANDLES_MAX_REQUESTS: positiveInt(10),
 };
 
 export type ScraperConfig = ConfigOf<typeof scraperShape>;

@@ -1,6 +1,7 @@
 import { HttpError, InfluxDB, setLogger, type Transport, type WriteApi } from '@influxdata/influxdb-client';
 import type { Logger } from '../../lib/log';
 import type { Quote } from '../../lib/moex/quote';
+import { candleInfluxLine } from './candle-series';
 import { quoteToInfluxPoint } from './series';
 import type { Sink, SinkStats } from './sink';
 
@@ -107,6 +108,12 @@ export function createInfluxSink(options: InfluxOptions, stats: SinkStats, log: 
       stats.buffered(pending);
       writeApi.writePoints(points);
       // One cycle's points go out now rather than at the next flushInterval; failures are handled above.
+      writeApi.flush().catch(() => {});
+    },
+    writeCandles(candles) {
+      pending += candles.length;
+      stats.buffered(pending);
+      writeApi.writeRecords(candles.map(candleInfluxLine));
       writeApi.flush().catch(() => {});
     },
     async close() {

@@ -1,46 +1,61 @@
+import path from 'node:path';
 import { Registry } from 'prom-client';
 import { loadConfig } from '../../lib/config';
 import { createLogger, type Logger } from '../../lib/log';
+import { createIssClient } from '../../lib/moex/iss-client';
 import { runPollingService } from '../../lib/polling-service';
 import { exitOnStartupFailure } from '../../lib/service';
+import { createCandleSync } from './candles-sync';
 import { scraperShape, type ScraperConfig } from './config';
-import { createInfluxSink } from './influx-sink';
+import { createInfluxSink, type InfluxOptions } from './influx-sink';
+import { createSpooledInfluxSink } from './influx-spool-sink';
+import type { LineQueue } from './line-queue';
 import { createPlaintextSink } from './plaintext-sink';
 import { registerSinkMetrics, type Sink, type SinkStats } from './sink';
+import { openSpool, registerSpoolMetrics } from './spool';
 import { createStatsdSink } from './statsd-sink';
 
-function createSinks(config: ScraperConfig, statsFor: (sink: Sink['name']) => SinkStats, log: Logger): Sink[] {
+/** How far back candles are backfilled after a long stop (ISS pages 500 minutes per request). */
+const CANDLES_MAX_BACKFILL_MINUTES = 7 * 24 * 60;
+
+function createSinks(config: ScraperConfig, statsFor: (sink: Sink['name']) => SinkStats, registry: Registry, log: Logger): Sink[] {
   const sinks: Sink[] = [];
   const maxBufferedLines = config.SCRAPER_BUFFER_POINTS;
+  const spoolStats = config.SCRAPER_SPOOL_DIR ? registerSpoolMetrics(registry) : null;
+  /** The sink's durable spool when SCRAPER_SPOOL_DIR is set. */
+  const spoolFor = (sink: Sink['name'], stats: SinkStats): LineQueue | undefined =>
+    spoolStats
+      ? openSpool({ dir: config.SCRAPER_SPOOL_DIR, name: sink, maxBytes: config.SCRAPER_SPOOL_MAX_BYTES }, spoolStats(sink, stats.dropped), log.child({ sink }))
+      : undefined;
   if (config.GRAPHITE_TRANSPORT === 'statsd') {
     sinks.push(createStatsdSink({ host: config.STATSD_HOST, port: config.STATSD_PORT, prefix: config.GRAPHITE_PREFIX }, statsFor('graphite'), log.child({ sink: 'graphite' })));
   } else if (config.GRAPHITE_TRANSPORT === 'plaintext') {
+    const stats = statsFor('graphite');
     sinks.push(
       createPlaintextSink(
-        { host: config.GRAPHITE_HOST, port: config.GRAPHITE_PORT, prefix: config.GRAPHITE_PREFIX, maxBufferedLines },
-        statsFor('graphite'),
+        { host: config.GRAPHITE_HOST, port: config.GRAPHITE_PORT, prefix: config.GRAPHITE_PREFIX, maxBufferedLines, queue: spoolFor('graphite', stats) },
+        stats,
         log.child({ sink: 'graphite' }),
       ),
     );
   }
   if (config.INFLUX_URL !== 'off') {
     const common = { url: config.INFLUX_URL, measurement: config.INFLUX_MEASUREMENT, maxBufferedLines };
-    sinks.push(
-      createInfluxSink(
-        config.INFLUX_API === 'v2'
-          ? { api: 'v2', ...common, token: config.INFLUX_TOKEN, org: config.INFLUX_ORG, bucket: config.INFLUX_BUCKET }
-          : {
-              api: 'v1',
-              ...common,
-              database: config.INFLUX_DATABASE,
-              retentionPolicy: config.INFLUX_RETENTION_POLICY,
-              username: config.INFLUX_USERNAME,
-              password: config.INFLUX_PASSWORD,
-            },
-        statsFor('influxdb'),
-        log.child({ sink: 'influxdb' }),
-      ),
-    );
+    const influx: InfluxOptions =
+      config.INFLUX_API === 'v2'
+        ? { api: 'v2', ...common, token: config.INFLUX_TOKEN, org: config.INFLUX_ORG, bucket: config.INFLUX_BUCKET }
+        : {
+            api: 'v1',
+            ...common,
+            database: config.INFLUX_DATABASE,
+            retentionPolicy: config.INFLUX_RETENTION_POLICY,
+            username: config.INFLUX_USERNAME,
+            password: config.INFLUX_PASSWORD,
+          };
+    const stats = statsFor('influxdb');
+    const spool = spoolFor('influxdb', stats);
+    const sinkLog = log.child({ sink: 'influxdb' });
+    sinks.push(spool ? createSpooledInfluxSink(influx, spool, stats, sinkLog) : createInfluxSink(influx, stats, sinkLog));
   }
   return sinks;
 }
@@ -49,9 +64,41 @@ function createSinks(config: ScraperConfig, statsFor: (sink: Sink['name']) => Si
 const config = loadConfig(scraperShape);
 const log = createLogger('scraper', config.LOG_LEVEL);
 const liveRegistry = new Registry();
-const sinks = createSinks(config, registerSinkMetrics(liveRegistry), log);
+let sinks: Sink[] = [];
+try {
+  sinks = createSinks(config, registerSinkMetrics(liveRegistry), liveRegistry, log);
+} catch (err) {
+  // A spool directory that cannot be written, or that another scraper holds.
+  exitOnStartupFailure('scraper', err);
+}
 if (sinks.length === 0) log.warn('GRAPHITE_TRANSPORT=off and INFLUX_URL=off: quotes are polled but stored nowhere');
-log.info({ graphite: config.GRAPHITE_TRANSPORT, influxdb: config.INFLUX_URL === 'off' ? 'off' : config.INFLUX_API }, 'sinks');
+log.info(
+  { graphite: config.GRAPHITE_TRANSPORT, influxdb: config.INFLUX_URL === 'off' ? 'off' : config.INFLUX_API, spool: config.SCRAPER_SPOOL_DIR || 'off' },
+  'sinks',
+);
+const candleSync =
+  config.SCRAPER_CANDLES === 'on' && sinks.some((s) => s.writeCandles)
+    ? createCandleSync({
+        // The candles URLs are whole; the board given here only names the client's own snapshot URL, unused.
+        fetchJson: createIssClient({
+          issUrl: config.MOEX_ISS_URL,
+          engine: config.MOEX_ENGINE,
+          market: config.MOEX_MARKET,
+          board: config.MOEX_BOARD,
+          tickers: config.MOEX_TICKERS,
+          timeoutMs: config.MOEX_TIMEOUT_MS,
+          token: config.MOEX_ISS_TOKEN,
+        }).fetchJson,
+        locate: (quote) => ({ issUrl: config.MOEX_ISS_URL, engine: quote.engine, market: quote.market, board: quote.board }),
+        sinks,
+        stateFile: config.SCRAPER_SPOOL_DIR ? path.join(config.SCRAPER_SPOOL_DIR, 'candles.json') : null,
+        lookbackMinutes: config.SCRAPER_CANDLES_LOOKBACK_MINUTES,
+        maxBackfillMinutes: CANDLES_MAX_BACKFILL_MINUTES,
+        maxRequests: config.SCRAPER_CANDLES_MAX_REQUESTS,
+        registry: liveRegistry,
+        log: log.child({ part: 'candles' }),
+      })
+    : null;
 
 runPollingService({
   config,
@@ -60,8 +107,10 @@ runPollingService({
   liveRegistry,
   onQuotes: (quotes) => {
     for (const sink of sinks) sink.write(quotes);
+    candleSync?.onQuotes(quotes);
   },
   onShutdown: async () => {
+    await candleSync?.idle();
     await Promise.all(sinks.map((s) => s.close()));
   },
 }).catch((err: unknown) => exitOnStartupFailure('scraper', err));

@@ -1,6 +1,8 @@
 import net from 'node:net';
 import type { Logger } from '../../lib/log';
 import type { Quote } from '../../lib/moex/quote';
+import { candleGraphitePoints } from './candle-series';
+import { createMemoryQueue, type LineQueue } from './line-queue';
 import { graphitePointsFor, plaintextLine } from './series';
 import type { Sink, SinkStats } from './sink';
 
@@ -10,6 +12,8 @@ export interface PlaintextSinkOptions {
   prefix: string;
   /** Lines kept while carbon is unreachable; beyond this the oldest are dropped (and counted). */
   maxBufferedLines: number;
+  /** Where lines wait (the durable spool); by default in memory, bounded by maxBufferedLines. */
+  queue?: LineQueue;
   /** Reconnect backoff bounds. */
   minBackoffMs?: number;
   maxBackoffMs?: number;
@@ -28,10 +32,17 @@ const LINES_PER_WRITE = 500;
  */
 export function createPlaintextSink(options: PlaintextSinkOptions, stats: SinkStats, log: Logger): Sink {
   const { host, port, prefix, maxBufferedLines, minBackoffMs = 500, maxBackoffMs = 30_000 } = options;
-  let queue: string[] = [];
+  const queue =
+    options.queue ??
+    createMemoryQueue(maxBufferedLines, {
+      dropped(points) {
+        stats.dropped(points);
+        log.warn({ dropped: points, maxBufferedLines }, 'carbon buffer full; oldest points dropped');
+      },
+    });
+  stats.buffered(queue.length); // a spool may hold a previous run's lines
   let socket: net.Socket | null = null;
   let connected = false;
-  let inFlight = 0;
   let backoffMs = minBackoffMs;
   let reconnectTimer: NodeJS.Timeout | null = null;
   let closing = false;
@@ -39,34 +50,23 @@ export function createPlaintextSink(options: PlaintextSinkOptions, stats: SinkSt
   let drainWaiters: Array<() => void> = [];
 
   const report = () => {
-    stats.buffered(queue.length + inFlight);
-    if (queue.length === 0 && inFlight === 0) {
+    stats.buffered(queue.length);
+    if (queue.length === 0) {
       for (const wake of drainWaiters) wake();
       drainWaiters = [];
     }
   };
 
-  function enqueue(lines: string[], atFront = false) {
-    queue = atFront ? [...lines, ...queue] : queue.concat(lines);
-    const excess = queue.length - maxBufferedLines;
-    if (excess > 0) {
-      queue.splice(0, excess);
-      stats.dropped(excess);
-      log.warn({ dropped: excess, maxBufferedLines }, 'carbon buffer full; oldest points dropped');
-    }
-  }
-
   function pump() {
-    while (connected && socket && queue.length > 0) {
-      const batch = queue.splice(0, LINES_PER_WRITE);
-      inFlight += batch.length;
+    while (connected && socket && queue.unsent > 0) {
+      const batch = queue.take(LINES_PER_WRITE);
       const current = socket;
-      current.write(batch.join(''), (err) => {
-        inFlight -= batch.length;
+      current.write(batch.map((line) => `${line}\n`).join(''), (err) => {
         if (err) {
-          // Back to the front, in order: the next connection sends them first.
-          enqueue(batch, true);
+          // Back to be sent again, in order: the next connection sends them first.
+          queue.rewind();
         } else {
+          queue.accepted(batch.length);
           stats.written(batch.length);
         }
         report();
@@ -74,6 +74,11 @@ export function createPlaintextSink(options: PlaintextSinkOptions, stats: SinkSt
     }
     report();
   }
+
+  const enqueue = (lines: string[]) => {
+    queue.push(lines.map((line) => line.replace(/\n$/, '')));
+    pump();
+  };
 
   function scheduleReconnect() {
     if (closing || reconnectTimer) return;
@@ -119,11 +124,13 @@ export function createPlaintextSink(options: PlaintextSinkOptions, stats: SinkSt
     name: 'graphite',
     write(quotes: readonly Quote[]) {
       enqueue(quotes.flatMap((q) => graphitePointsFor(q, prefix).map(plaintextLine)));
-      pump();
+    },
+    writeCandles(candles) {
+      enqueue(candles.flatMap((c) => candleGraphitePoints(c, prefix).map(plaintextLine)));
     },
     async close() {
       // Give a live connection the chance to take what is queued; the shutdown grace bounds the wait.
-      if (connected && (queue.length > 0 || inFlight > 0)) {
+      if (connected && queue.length > 0) {
         await new Promise<void>((resolve) => {
           drainWaiters.push(resolve);
           setTimeout(resolve, CLOSE_DRAIN_MS).unref();
@@ -131,7 +138,8 @@ export function createPlaintextSink(options: PlaintextSinkOptions, stats: SinkSt
       }
       closing = true;
       if (reconnectTimer) clearTimeout(reconnectTimer);
-      if (queue.length > 0) log.warn({ lines: queue.length }, 'carbon unreachable at shutdown; buffered points lost');
+      if (queue.length > 0 && !options.queue) log.warn({ lines: queue.length }, 'carbon unreachable at shutdown; buffered points lost');
+      queue.close();
       await new Promise<void>((resolve) => (socket ? socket.end(resolve) : resolve()));
     },
   };

@@ -1,4 +1,5 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Candle } from '../../lib/moex/candles';
 import type { Quote } from '../../lib/moex/quote';
 
 export type SinkName = 'graphite' | 'influxdb';
@@ -10,6 +11,8 @@ export type SinkName = 'graphite' | 'influxdb';
 export interface Sink {
   readonly name: SinkName;
   write(quotes: readonly Quote[]): void;
+  /** Candles, where the transport can store a point at its own time (not StatsD). */
+  writeCandles?(candles: readonly Candle[]): void;
   /** Flushes what it can within the shutdown grace, then releases sockets and timers. */
   close(): Promise<void>;
 }

@@ -116,6 +116,8 @@ export interface IssSim extends RunningService {
     securities(secids?: string[], board?: string): Promise<Array<Record<string, unknown> & { secid: string; last: number; prevPrice: number }>>;
     setSecurity(secid: string, values: Record<string, unknown>): Promise<void>;
     walk(enabled: boolean): Promise<void>;
+    /** The market trades `seconds` at once and the simulator's clock moves on by as much. */
+    advanceClock(seconds: number): Promise<void>;
   };
 }
 
@@ -142,6 +144,7 @@ export async function startIssSim(env: Record<string, string> = {}): Promise<Iss
       },
       setSecurity: async (secid, values) => void (await call(c(`securities/${secid}`), 'PATCH', values)),
       walk: async (enabled) => void (await call(c('walk'), 'PUT', { enabled })),
+      advanceClock: async (seconds) => void (await call(c('clock'), 'PUT', { advanceSeconds: seconds })),
     },
   };
 }

@@ -273,15 +273,17 @@ test('the web config: our services, Prometheus and node-exporter share secrets/w
   assert.ok(graphiteMounts.some((m) => m.includes('graphite/django_admin_init.sh:/opt/graphite/bin/django_admin_init.sh')));
 });
 
-test('named volumes keep Prometheus, Alertmanager, Grafana, Graphite and InfluxDB data', () => {
+test('named volumes keep Prometheus, Alertmanager, Grafana, Graphite and InfluxDB data, the scraper’s spool, shard claims and VictoriaMetrics', () => {
   assert.deepEqual(Object.keys(config.volumes).sort(), [
-    'alertmanager-data', 'grafana-data', 'graphite-data', 'influxdb-data', 'prometheus-data', 'shard-claims', 'victoria-metrics-data',
+    'alertmanager-data', 'grafana-data', 'graphite-data', 'influxdb-data', 'prometheus-data', 'scraper-spool', 'shard-claims', 'victoria-metrics-data',
   ]);
   const mounts = (name: string) => (services[name]!.volumes ?? []).map((v) => (typeof v === 'string' ? v : `${v.source}:${v.target}`));
   assert.ok(mounts('prometheus').some((m) => m.startsWith('prometheus-data:/prometheus')));
   assert.ok(mounts('grafana').some((m) => m.startsWith('grafana-data:/var/lib/grafana')));
   assert.ok(mounts('graphite').some((m) => m.startsWith('graphite-data:/opt/graphite/storage')));
   assert.ok(mounts('influxdb').some((m) => m.startsWith('influxdb-data:/var/lib/influxdb')));
+  assert.ok(mounts('scraper').some((m) => m.startsWith('scraper-spool:/var/lib/moex-scraper')));
+  assert.equal(services.scraper!.environment?.SCRAPER_SPOOL_DIR, '/var/lib/moex-scraper/spool');
 });
 
 test('bind-mounted configs exist in the repository where compose expects them', () => {

@@ -1,0 +1,77 @@
+import type { BoardLocation } from './iss-client';
+import { parseMoscowTime } from './parse';
+
+/**
+ * ISS candles (`/engines/{e}/markets/{m}/boards/{b}/securities/{secid}/candles.json`): block
+ * `candles`, columns `open close high low value volume begin end` (read by name), `begin`/`end` as
+ * `YYYY-MM-DD HH:MM:SS` Moscow time. ISS answers at most 500 rows per request; `start=` pages on.
+ * A minute without trades has no candle. Pure, apart from the URL.
+ */
+
+/** ISS's page size for candles. */
+export const CANDLES_PAGE_ROWS = 500;
+
+export interface Candle {
+  ticker: string;
+  board: string;
+  /** ISS's interval code: 1 = one minute. */
+  interval: number;
+  /** Candle start (ISS `begin`): the timestamp the stores use. */
+  begin: Date;
+  open: number;
+  high: number;
+  low: number;
+  close: number;
+  /** Money traded. */
+  value: number;
+  /** Units traded (shares, contracts). */
+  volume: number;
+}
+
+export interface CandlePage {
+  candles: Candle[];
+  /** Rows ISS sent, valid or not: a full page means there may be more. */
+  rows: number;
+  /** Rows left out: a missing or bad price, volume or time. */
+  invalid: number;
+}
+
+const pad = (n: number) => String(n).padStart(2, '0');
+
+/** An instant as ISS writes times: Moscow (UTC+3), `YYYY-MM-DD HH:MM:SS`. */
+export function formatMoscowTime(at: Date): string {
+  const m = new Date(at.getTime() + 3 * 3600_000);
+  return `${m.getUTCFullYear()}-${pad(m.getUTCMonth() + 1)}-${pad(m.getUTCDate())} ${pad(m.getUTCHours())}:${pad(m.getUTCMinutes())}:${pad(m.getUTCSeconds())}`;
+}
+
+/** One page of one security's candles from `from` (Moscow time on the wire), `start` rows in. */
+export function candlesUrl(location: BoardLocation, secid: string, from: Date, start: number, interval = 1): string {
+  const { issUrl, engine, market, board } = location;
+  const params = new URLSearchParams({ 'iss.meta': 'off', 'iss.only': 'candles', interval: String(interval), from: formatMoscowTime(from) });
+  if (start > 0) params.set('start', String(start));
+  const path = `/engines/${encodeURIComponent(engine)}/markets/${encodeURIComponent(market)}/boards/${encodeURIComponent(board)}/securities/${encodeURIComponent(secid)}/candles.json`;
+  return `${issUrl}${path}?${params.toString()}`;
+}
+
+const isPrice = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v > 0;
+const isAmount = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+
+/** A candles.json answer → candles; throws on an answer without a `candles` block, skips bad rows. */
+export function parseCandles(json: unknown, ticker: string, board: string, interval = 1): CandlePage {
+  const block = (json as { candles?: { columns?: unknown; data?: unknown } } | null)?.candles;
+  if (!block || !Array.isArray(block.columns) || !Array.isArray(block.data)) throw new Error('ISS answer has no "candles" block with columns and data');
+  const at = new Map((block.columns as unknown[]).map((c, i) => [String(c), i] as const));
+  const candles: Candle[] = [];
+  let invalid = 0;
+  for (const row of block.data as unknown[]) {
+    const cell = (column: string) => (Array.isArray(row) && at.has(column) ? row[at.get(column)!] : undefined);
+    const [open, close, high, low, value, volume] = ['open', 'close', 'high', 'low', 'value', 'volume'].map(cell);
+    const begin = parseMoscowTime(cell('begin'));
+    if (!begin || !isPrice(open) || !isPrice(close) || !isPrice(high) || !isPrice(low) || !isAmount(value) || !isAmount(volume)) {
+      invalid++;
+      continue;
+    }
+    candles.push({ ticker, board, interval, begin, open, high, low, close, value, volume });
+  }
+  return { candles, rows: block.data.length, invalid };
+}

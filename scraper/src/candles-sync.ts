@@ -1,0 +1,93 @@
+import fs from 'node:fs';
+import { Counter, type Registry } from 'prom-client';
+import { candlesUrl, parseCandles, type Candle } from '../../lib/moex/candles';
+import type { BoardLocation } from '../../lib/moex/iss-client';
+import type { Logger } from '../../lib/log';
+import type { Quote } from '../../lib/moex/quote';
+import { afterCandlePage, planCandleRequests, type CandlePlanOptions, type CandleState } from './candle-plan';
+import type { Sink } from './sink';
+
+export interface CandleSyncOptions extends CandlePlanOptions {
+  fetchJson(url: string): Promise<unknown>;
+  /** Where a quote's security trades, for its candles URL. */
+  locate(quote: Quote): BoardLocation;
+  sinks: readonly Sink[];
+  /** Where the cursors are kept across restarts (in SCRAPER_SPOOL_DIR); null = lookback after a restart. */
+  stateFile: string | null;
+  registry: Registry;
+  log: Logger;
+}
+
+/**
+ * Keeps 1-minute candles of the polled securities in the stores (see candle-plan.ts for which
+ * pages are asked for). Runs after each successful poll, beside it: a sync still running when the
+ * next poll ends is not started twice.
+ */
+export function createCandleSync(options: CandleSyncOptions): { onQuotes(quotes: readonly Quote[]): void; idle(): Promise<void> } {
+  const { fetchJson, locate, sinks, stateFile, log } = options;
+  const requests = new Counter({
+    name: 'scraper_candle_requests_total',
+    help: 'ISS candles requests by result',
+    labelNames: ['result'] as const,
+    registers: [options.registry],
+  });
+  const written = new Counter({ name: 'scraper_candles_total', help: 'Candles handed to the sinks', registers: [options.registry] });
+  for (const result of ['ok', 'error']) requests.inc({ result }, 0);
+
+  let state: CandleState = {};
+  if (stateFile) {
+    try {
+      state = JSON.parse(fs.readFileSync(stateFile, 'utf8')) as CandleState;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') log.warn({ err: String(err), stateFile }, 'candle state unreadable; starting from the lookback');
+    }
+  }
+  const saveState = () => {
+    if (!stateFile) return;
+    fs.writeFileSync(`${stateFile}.tmp`, JSON.stringify(state));
+    fs.renameSync(`${stateFile}.tmp`, stateFile);
+  };
+
+  let running: Promise<void> | null = null;
+  let lastError = '';
+
+  async function sync(quotes: readonly Quote[]) {
+    const byKey = new Map<string, Quote>(quotes.map((q) => [`${q.board}:${q.ticker}`, q]));
+    const plan = planCandleRequests(state, quotes.map((q) => ({ key: `${q.board}:${q.ticker}`, time: q.time })), options);
+    // One write per sink per cycle (for the spool: one fsync), whatever the number of requests.
+    const collected: Candle[] = [];
+    for (const request of plan) {
+      const quote = byKey.get(request.key)!;
+      try {
+        const json = await fetchJson(candlesUrl(locate(quote), quote.ticker, request.from, request.start));
+        const page = parseCandles(json, quote.ticker, quote.board);
+        collected.push(...page.candles);
+        if (page.invalid > 0) log.warn({ ticker: quote.ticker, invalid: page.invalid }, 'ISS sent invalid candles; left out');
+        state[request.key] = afterCandlePage(request, page, quote.time, state[request.key]);
+        requests.inc({ result: 'ok' });
+        if (lastError) log.info('ISS candles requests recovered');
+        lastError = '';
+      } catch (err) {
+        requests.inc({ result: 'error' });
+        const message = err instanceof Error ? err.message : String(err);
+        if (message !== lastError) log.warn({ err: message, ticker: quote.ticker }, 'ISS candles request failed; retried next cycle');
+        lastError = message;
+        // ISS is failing: the other securities wait for the next cycle too.
+        break;
+      }
+    }
+    if (collected.length > 0) for (const sink of sinks) sink.writeCandles?.(collected);
+    written.inc(collected.length);
+    saveState();
+  }
+
+  return {
+    onQuotes(quotes) {
+      if (running) return;
+      running = sync(quotes)
+        .catch((err: unknown) => log.error({ err }, 'candle sync failed'))
+        .finally(() => (running = null));
+    },
+    idle: () => running ?? Promise.resolve(),
+  };
+}

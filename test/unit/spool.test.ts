@@ -1,0 +1,202 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, test } from 'node:test';
+import { createLogger } from '../../lib/log';
+import { createMemoryQueue } from '../../scraper/src/line-queue';
+import { encodeRecord, openSpool, type SpoolStats } from '../../scraper/src/spool';
+
+const log = createLogger('test', 'silent');
+
+function recordingStats() {
+  const counts = { bytes: 0, replayed: 0, corrupt: 0, dropped: 0 };
+  const stats: SpoolStats = {
+    bytes: (n) => (counts.bytes = n),
+    replayed: (n) => (counts.replayed += n),
+    corrupt: (n) => (counts.corrupt += n),
+    dropped: (n) => (counts.dropped += n),
+  };
+  return { counts, stats };
+}
+
+const cycle = (n: number, width = 3) => Array.from({ length: width }, (_, i) => `stocks.SBER.last ${n}.${i} ${1_700_000_000 + n}`);
+
+describe('spool', () => {
+  let dir: string;
+  beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'spool-test-'))));
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  const open = (maxBytes = 1 << 20) => {
+    const { counts, stats } = recordingStats();
+    return { counts, queue: openSpool({ dir, name: 'graphite', maxBytes }, stats, log) };
+  };
+  const dataFile = () => path.join(dir, fs.readdirSync(dir).find((f) => f.endsWith('.spool'))!);
+
+  test('record format: u32 length, u32 CRC32, JSON lines; what is pushed is on disk before push returns', () => {
+    const { queue, counts } = open();
+    queue.push(cycle(1));
+    const bytes = fs.readFileSync(dataFile());
+    assert.deepEqual(bytes, encodeRecord(cycle(1)));
+    assert.equal(bytes.readUInt32BE(0), bytes.length - 8);
+    assert.deepEqual(JSON.parse(bytes.subarray(8).toString()), cycle(1));
+    assert.equal(counts.bytes, bytes.length);
+    queue.close();
+  });
+
+  test('FIFO across records: take, partial acceptance, rewind hands out the same lines again in order', () => {
+    const { queue } = open();
+    queue.push(cycle(1));
+    queue.push(cycle(2));
+    assert.equal(queue.length, 6);
+    assert.deepEqual(queue.take(4), [...cycle(1), cycle(2)[0]]);
+    queue.accepted(2);
+    assert.equal(queue.length, 4);
+    queue.rewind();
+    assert.equal(queue.unsent, 4);
+    assert.deepEqual(queue.take(10), [cycle(1)[2], ...cycle(2)]);
+    queue.accepted(4);
+    assert.equal(queue.length, 0);
+    queue.close();
+  });
+
+  test('restart: unsent records replayed in order; accepted ones are not; replayed counted when the store takes them', () => {
+    let { queue, counts } = open();
+    for (let n = 1; n <= 4; n++) queue.push(cycle(n));
+    queue.take(6);
+    queue.accepted(6); // records 1 and 2 stored
+    queue.take(2); // record 3 in flight when the process dies
+    queue.close();
+
+    ({ queue, counts } = open());
+    assert.equal(queue.length, 6);
+    const lines = queue.take(100);
+    assert.deepEqual(lines, [...cycle(3), ...cycle(4)]);
+    assert.equal(counts.replayed, 0);
+    queue.accepted(lines.length);
+    assert.equal(counts.replayed, 6);
+    queue.push(cycle(5));
+    queue.accepted(queue.take(100).length);
+    assert.equal(counts.replayed, 6, 'this run’s own points are not replays');
+    queue.close();
+  });
+
+  test('a file cut in the middle of a record: one corrupt record counted, the ones before it replayed, never fatal', () => {
+    let { queue, counts } = open();
+    for (let n = 1; n <= 3; n++) queue.push(cycle(n));
+    queue.close();
+    const file = dataFile();
+    const size = fs.statSync(file).size;
+    fs.truncateSync(file, size - 10);
+
+    ({ queue, counts } = open());
+    assert.equal(counts.corrupt, 1);
+    assert.deepEqual(queue.take(100), [...cycle(1), ...cycle(2)]);
+    assert.equal(fs.statSync(file).size, 2 * encodeRecord(cycle(1)).length, 'the torn tail is cut off');
+    // Appends go after the good records.
+    queue.push(cycle(9));
+    queue.close();
+    ({ queue, counts } = open());
+    assert.equal(counts.corrupt, 0);
+    assert.deepEqual(queue.take(100), [...cycle(1), ...cycle(2), ...cycle(9)]);
+    queue.close();
+  });
+
+  test('a flipped byte fails the checksum: counted, the records before it kept', () => {
+    let { queue, counts } = open();
+    for (let n = 1; n <= 3; n++) queue.push(cycle(n));
+    queue.close();
+    const file = dataFile();
+    const bytes = fs.readFileSync(file);
+    const second = encodeRecord(cycle(1)).length;
+    bytes.writeUInt8(bytes.readUInt8(second + 12) ^ 0xff, second + 12);
+    fs.writeFileSync(file, bytes);
+    ({ queue, counts } = open());
+    assert.equal(counts.corrupt, 1);
+    assert.deepEqual(queue.take(100), cycle(1));
+    queue.close();
+  });
+
+  test('bounded: the oldest records are dropped and counted, the file stays under SCRAPER_SPOOL_MAX_BYTES', () => {
+    const recordBytes = encodeRecord(cycle(10)).length;
+    const maxBytes = recordBytes * 10;
+    const { queue, counts } = open(maxBytes);
+    for (let n = 10; n < 40; n++) {
+      queue.push(cycle(n));
+      assert.ok(fs.statSync(dataFile()).size <= maxBytes, `file ${fs.statSync(dataFile()).size} > ${maxBytes}`);
+    }
+    assert.ok(counts.dropped > 0);
+    assert.equal(counts.dropped + queue.length, 30 * 3, 'every point is either queued or counted as dropped');
+    const lines = queue.take(1000);
+    assert.deepEqual(lines.slice(-3), cycle(39), 'the newest are kept');
+    assert.deepEqual(lines, lines.slice().sort((a, b) => Number(a.split(' ')[2]) - Number(b.split(' ')[2])), 'in order');
+    queue.close();
+  });
+
+  test('dropping a record that is in flight: its late acknowledgement does not swallow newer lines', () => {
+    const recordBytes = encodeRecord(cycle(10)).length;
+    const { queue, counts } = open(recordBytes * 4);
+    queue.push(cycle(10));
+    const inFlight = queue.take(3);
+    for (let n = 11; n < 16; n++) queue.push(cycle(n));
+    assert.ok(counts.dropped >= 3);
+    queue.accepted(inFlight.length); // the store took the dropped record after all
+    const rest = queue.take(1000);
+    assert.equal(rest.length, queue.length, 'nothing newer was acknowledged by mistake');
+    assert.deepEqual(rest.slice(-3), cycle(15));
+    queue.close();
+  });
+
+  test('compaction: once the store has taken a megabyte the file starts over; a reopen sees only unsent records', () => {
+    let { queue } = open(64 << 20);
+    const wide = (n: number) => cycle(n, 400); // ~20 KB per record
+    for (let n = 0; n < 80; n++) {
+      queue.push(wide(n));
+      queue.accepted(queue.take(1000).length);
+    }
+    queue.push(wide(1000));
+    assert.ok(fs.statSync(dataFile()).size < 1.1 * (1 << 20), `compacted: ${fs.statSync(dataFile()).size}`);
+    assert.ok(!fs.existsSync(path.join(dir, 'graphite.0.spool')), 'the first generation is gone');
+    queue.close();
+    ({ queue } = open(64 << 20));
+    assert.deepEqual(queue.take(1000), wide(1000));
+    queue.close();
+  });
+
+  test('one process per spool: a running holder refuses, a dead one’s lock is taken over, close releases it', () => {
+    const lock = path.join(dir, 'graphite.lock');
+    fs.writeFileSync(lock, `${process.ppid}\n`); // the test runner: alive
+    assert.throws(() => open(), /held by running process .*own SCRAPER_SPOOL_DIR/);
+    fs.writeFileSync(lock, '99999999\n'); // beyond any pid_max: no such process
+    const { queue } = open();
+    assert.equal(fs.readFileSync(lock, 'utf8').trim(), String(process.pid));
+    queue.close();
+    assert.ok(!fs.existsSync(lock));
+  });
+
+  test('a compaction interrupted before the head moved: the stray new file is removed, nothing is lost', () => {
+    let { queue } = open();
+    queue.push(cycle(1));
+    queue.close();
+    fs.writeFileSync(path.join(dir, 'graphite.1.spool'), 'half-written');
+    ({ queue } = open());
+    assert.deepEqual(queue.take(100), cycle(1));
+    assert.ok(!fs.existsSync(path.join(dir, 'graphite.1.spool')));
+    queue.close();
+  });
+});
+
+describe('memory queue (no SCRAPER_SPOOL_DIR)', () => {
+  test('bounded by lines; the oldest unsent lines are dropped, lines in flight are kept', () => {
+    let dropped = 0;
+    const queue = createMemoryQueue(5, { dropped: (n) => (dropped += n) });
+    queue.push(['a', 'b', 'c']);
+    assert.deepEqual(queue.take(2), ['a', 'b']);
+    queue.push(['d', 'e', 'f', 'g']);
+    assert.equal(dropped, 2);
+    queue.rewind();
+    assert.deepEqual(queue.take(10), ['a', 'b', 'e', 'f', 'g']);
+    queue.accepted(5);
+    assert.equal(queue.length, 0);
+  });
+});
