@@ -47,7 +47,11 @@ const SCHEMAS = {
   ticker: validate({ params: { ticker: TICKER_CHECK } }),
   history: validate({
     params: { ticker: TICKER_CHECK },
-    query: { range: (v) => (duration(v) ? `range ${duration(v)}` : null), step: (v) => (duration(v) ? `step ${duration(v)}` : null) },
+    query: {
+      range: (v) => (duration(v) ? `range ${duration(v)}` : null),
+      step: (v) => (duration(v) ? `step ${duration(v)}` : null),
+      source: (v) => (v === 'prometheus' || v === 'candles' ? null : 'source must be prometheus or candles'),
+    },
   }),
   demo: validate({ params: { id: matches(/^[A-Za-z0-9_.-]{1,64}$/, 'id must be 1-64 letters, digits, _ . or -') } }),
 };
@@ -134,7 +138,6 @@ export function createApp({
     if (!window.ok) throw new HttpError(400, window.error);
     const { rangeSeconds, stepSeconds } = window;
     const source = req.query.source ?? (rangeSeconds > prometheusRetentionSeconds && candleHistory ? 'candles' : 'prometheus');
-    if (source !== 'prometheus' && source !== 'candles') throw new HttpError(400, 'source must be prometheus or candles');
     if (source === 'candles' && !candleHistory) throw new HttpError(400, 'no candle history: INFLUX_URL=off');
     const points = await historyCache.get(`${ticker} ${rangeSeconds} ${stepSeconds} ${source}`, async () => {
       if (source === 'candles') return candleHistory!(ticker, rangeSeconds, stepSeconds);
