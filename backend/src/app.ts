@@ -34,8 +34,7 @@ export interface BackendDeps {
 const PUBLIC_DIR = [path.join(__dirname, '..', 'public'), path.join(__dirname, '..', '..', '..', 'backend', 'public')].find((dir) => fs.existsSync(dir))!;
 const UPLOT_DIR = path.dirname(require.resolve('uplot/dist/uPlot.iife.min.js'));
 const CACHE_TTL_MS = 1000;
-/** Request bodies (JSON only) and URLs beyond these are refused before any route runs. */
-export const MAX_BODY_BYTES = 64 * 1024;
+/** URLs beyond this are refused before any route runs (bodies: each route that reads one limits it, e.g. /api/alerts). */
 export const MAX_URL_LENGTH = 4096;
 
 const TICKER_CHECK = matches(TICKER_PATTERN, 'ticker must be a SECID: 1-20 letters, digits or _, such as SBER or USD000UTSTOM');
@@ -109,7 +108,6 @@ export function createApp({
   if (users && users.size > 0) app.use(createAuthGuard(users, log));
   // No CORS here: Express's automatic OPTIONS answer (text/plain) is replaced by a JSON 405.
   app.use((req, _res, next) => next(req.method === 'OPTIONS' ? new HttpError(405, 'method not allowed') : undefined));
-  app.use(express.json({ limit: MAX_BODY_BYTES }));
 
   app.get('/healthz', SCHEMAS.none, (_req, res) => void res.json({ status: 'ok' }));
   app.get('/readyz', SCHEMAS.none, (async (_req, res) => {
@@ -165,8 +163,8 @@ export function createApp({
     res.json({ id });
   }) as AsyncRoute);
 
-  app.use('/vendor/uplot', express.static(UPLOT_DIR, { maxAge: '1d', index: false }));
-  app.use(express.static(PUBLIC_DIR, { index: 'index.html', maxAge: 0 }));
+  app.use('/vendor/uplot', express.static(UPLOT_DIR, { maxAge: '1d', index: false, redirect: false }));
+  app.use(express.static(PUBLIC_DIR, { index: 'index.html', maxAge: 0, redirect: false }));
 
   app.use('/api', (req, _res, next) => next(new HttpError(404, `no route ${req.method} ${req.baseUrl}${req.path}`)));
   app.use((req, _res, next) => next(new HttpError(404, `no route ${req.method} ${req.path}`)));
