@@ -22,6 +22,9 @@ The whole stack without Docker:
                          InfluxDB, worker, scraper and backend on the contract's ports
   demo                   `local up` fed by the ISS simulator (simulated prices)
 
+The compose stack in containers (Docker, else Podman; stand-ins where images cannot be pulled):
+  containers up [--demo] | down [-v] | status | e2e | compose ARGS   see ops/containers.sh, docs/docker.md
+
 Developer commands:
   build             compile TypeScript to dist/
   test              from a fresh machine: install what the tests need, build, run every test (CI's entry)
@@ -83,6 +86,7 @@ case "$cmd" in
   iss-sim)  run_service iss-sim/src/main.js "$@" ;;
   build)    build ;;
   local)    exec ops/local-stack.sh "$@" ;;
+  containers) exec ops/containers.sh "$@" ;;
   demo)     MOEX_ISS_URL=${MOEX_ISS_URL:-http://127.0.0.1:8999/iss} exec ops/local-stack.sh up --demo "$@" ;;
   test)
     ops/install-test-deps.sh
