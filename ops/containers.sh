@@ -71,7 +71,7 @@ pid_alive() { [ -s "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 socket_answers() { curl -fsS --max-time 5 --unix-socket "$CDIR/podman.sock" http://d/_ping >/dev/null 2>&1; }
 
 start_podman_service() {
-  "$ROOT/ops/ensure-debian-packages.sh" podman runc catatonit netavark aardvark-dns docker-compose curl mmdebstrap
+  "$ROOT/ops/ensure-debian-packages.sh" podman runc catatonit netavark aardvark-dns iptables docker-compose curl mmdebstrap
   write_podman_conf
   if pid_alive "$CDIR/podman-service.pid" && socket_answers; then return; fi
   rm -f "$CDIR/podman.sock"
@@ -110,13 +110,13 @@ compose() {
   "${cmd[@]}" --project-directory "$ROOT" --env-file "$ENV_FILE" "${files[@]}" "${profiles[@]}" "$@"
 }
 
-# "service<TAB>image<TAB>profiles<TAB>published ports" for every service, from compose's own
+# "service|image|profiles|published ports" for every service, from compose's own
 # rendering of the main file (so anchors, variables and profiles are resolved as compose does).
 service_table() {
   if [ -n "${SERVICE_TABLE:-}" ]; then printf '%s\n' "$SERVICE_TABLE"; return; fi
   docker-compose --project-directory "$ROOT" --env-file "$ENV_FILE" -f "$COMPOSE_FILE_MAIN" config |
     awk '
-      function flush() { if (svc != "") printf "%s\t%s\t%s\t%s\n", svc, image, profiles, ports; svc = image = profiles = ports = "" }
+      function flush() { if (svc != "") printf "%s|%s|%s|%s\n", svc, image, profiles, ports; svc = image = profiles = ports = "" }
       /^services:/ { in_services = 1; next }
       /^[^ ]/ { if (in_services) flush(); in_services = 0 }
       !in_services { next }
@@ -185,7 +185,7 @@ build_base() {
     bookworm "$tar" >"$CDIR/mmdebstrap.log" 2>&1 || die "mmdebstrap failed (log: $CDIR/mmdebstrap.log)"
   cli import --change "LABEL moex.standin.input=$hash" \
     --change 'LABEL org.opencontainers.image.description="stand-in: Debian bookworm minbase (mmdebstrap)"' \
-    --change 'CMD ["/bin/bash"]' "$tar" "$BASE_IMAGE" >/dev/null
+    --change 'CMD ["/bin/bash"]' "$tar" "$BASE_IMAGE" >>"$CDIR/mmdebstrap.log" 2>&1
   rm -f "$tar"
   say "built $BASE_IMAGE in $((SECONDS - start)) s"
 }
@@ -223,14 +223,13 @@ image_available() { image_exists "$1" || cli pull --quiet "$1" >/dev/null 2>&1; 
 prepare_images() {
   local name image profiles ports missing=()
   rm -f "$CDIR/standins" "$CDIR/left-out"
-  while IFS=$'\t' read -r name image profiles ports; do
+  while IFS="|" read -r name image profiles ports; do
     [[ " ${OUR_SERVICES[*]} " == *" $name "* ]] && continue
     image_available "$image" || missing+=("$name=$image")
   done < <(service_table)
   if [ ${#missing[@]} -eq 0 ]; then return; fi
 
   say "cannot pull: ${missing[*]}; third-party services run stand-ins built from Debian packages"
-  printf '%s\n' "${missing[@]}" >"$CDIR/standins"
   build_base
   build_node_base
   local entry
@@ -241,6 +240,7 @@ prepare_images() {
       continue
     fi
     build_standin "$name" "$image"
+    echo "$entry" >>"$CDIR/standins"
   done
 }
 
@@ -255,7 +255,8 @@ build_ours() {
 # --- health ---------------------------------------------------------------------------------------
 
 # Podman runs healthchecks from systemd timers; without systemd, this loop runs them: every
-# HEALTH_INTERVAL seconds for a container not yet healthy, every 15 s once healthy.
+# HEALTH_INTERVAL seconds for a container not yet healthy, every 15 s once healthy. One at a
+# time: a burst of parallel execs on a busy 2-core machine makes the checks hit their timeouts.
 health_loop() {
   declare -A last_ok=()
   local now id
@@ -263,9 +264,8 @@ health_loop() {
     now=$(date +%s)
     for id in $(podman ps -q --filter "label=com.docker.compose.project=$COMPOSE_PROJECT_NAME" 2>/dev/null); do
       if [ -n "${last_ok[$id]:-}" ] && [ $((now - last_ok[$id])) -lt 15 ]; then continue; fi
-      if timeout 20 podman healthcheck run "$id" >/dev/null 2>&1; then last_ok[$id]=$now; else unset "last_ok[$id]"; fi &
+      if timeout 20 podman healthcheck run "$id" >/dev/null 2>&1; then last_ok[$id]=$now; else unset "last_ok[$id]"; fi
     done
-    wait
     sleep "$HEALTH_INTERVAL"
   done
 }
@@ -295,7 +295,7 @@ stop_pid_file() {
 services_to_start() {
   local name image profiles ports active
   active=" $(cat "$CDIR/profiles" 2>/dev/null) "
-  while IFS=$'\t' read -r name image profiles ports; do
+  while IFS="|" read -r name image profiles ports; do
     [ "$name" = e2e ] || [ "$name" = selenium ] && continue
     grep -qx "$name" "$CDIR/left-out" 2>/dev/null && continue
     if [ -n "$profiles" ] && [[ $active != *" ${profiles//,/ } "* ]]; then continue; fi
@@ -306,7 +306,7 @@ services_to_start() {
 check_ports_free() {
   [ -n "$(compose ps -q 2>/dev/null)" ] && return 0   # our own stack already holds them
   local name image profiles ports port busy=()
-  while IFS=$'\t' read -r name image profiles ports; do
+  while IFS="|" read -r name image profiles ports; do
     grep -qx "$name" <(services_to_start) || continue
     for port in $ports; do
       if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then busy+=("$port ($name)"); fi
