@@ -380,6 +380,8 @@ e2e() {
   [ -s "$CDIR/engine" ] || die "the stack is not up: ./runner.sh containers up --demo first"
   echo "$(cat "$CDIR/profiles" 2>/dev/null) e2e" | xargs -n1 | sort -u | xargs >"$CDIR/profiles.tmp"
   mv "$CDIR/profiles.tmp" "$CDIR/profiles"
+  SERVICE_TABLE=$(service_table)
+  prepare_images
   build_ours e2e
   compose up -d --no-build selenium 2>&1 | grep -v '^$' >&2
   mkdir -p "$ROOT/test-results/e2e"

@@ -63,7 +63,10 @@ export function createApp({ prometheus, checkStatus, log }: BackendDeps): expres
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  app.use(helmet());
+  // Plain HTTP, no TLS in front: helmet's default `upgrade-insecure-requests` would make the
+  // browser fetch the page's script and API over https and break it on any host but localhost
+  // (e.g. http://backend:8998 as the compose stack's Selenium opens it).
+  app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
   app.use(httpMetricsMiddleware(registry));
 
   app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
