@@ -166,10 +166,11 @@ build_image() {
   local format=()
   [ "$ENGINE" = podman ] && format=(--format docker)
   local start=$SECONDS
-  cli build "${format[@]}" --quiet -t "$tag" -f "$context/Containerfile" \
+  local log=$CDIR/build-${tag//[^a-z0-9]/_}.log
+  cli build "${format[@]}" -t "$tag" -f "$context/Containerfile" \
     --label "moex.standin.input=$hash" \
     --label "org.opencontainers.image.description=stand-in: $description" \
-    "$@" "$context" >/dev/null
+    "$@" "$context" >"$log" 2>&1 || { tail -n 20 "$log" >&2; die "building $tag failed (log: $log)"; }
   say "built $tag in $((SECONDS - start)) s"
 }
 
@@ -232,16 +233,20 @@ prepare_images() {
   say "cannot pull: ${missing[*]}; third-party services run stand-ins built from Debian packages"
   build_base
   build_node_base
-  local entry
+  # The stand-ins are independent: built side by side (mostly package downloads).
+  local entry pids=() failed=0 pid
   for entry in "${missing[@]}"; do
     name=${entry%%=*} image=${entry#*=}
     if [ -z "${STANDIN_DIR[$name]:-}" ]; then
       echo "$name" >>"$CDIR/left-out"
       continue
     fi
-    build_standin "$name" "$image"
+    build_standin "$name" "$image" &
+    pids+=($!)
     echo "$entry" >>"$CDIR/standins"
   done
+  for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+  [ "$failed" -eq 0 ] || die "a stand-in image failed to build (see above)"
 }
 
 # Our image (and the e2e dev image when asked) through compose, so build args come from the files.
@@ -384,8 +389,9 @@ e2e() {
   prepare_images
   build_ours e2e
   compose up -d --no-build selenium 2>&1 | grep -v '^$' >&2
+  # The dev image runs as uid 1000 and writes its screenshots to the mounted test-results/e2e.
   mkdir -p "$ROOT/test-results/e2e"
-  chmod 0777 "$ROOT/test-results" "$ROOT/test-results/e2e"   # the dev image runs as uid 1000
+  if [ "$(id -u)" -eq 0 ]; then chown 1000:1000 "$ROOT/test-results/e2e"; else chmod 0777 "$ROOT/test-results/e2e"; fi
   local no_deps=()
   if [ -s "$CDIR/left-out" ]; then
     no_deps=(--no-deps)
