@@ -99,8 +99,13 @@ cli() { if [ "$ENGINE" = podman ]; then podman "$@"; else docker "$@"; fi; }
 
 # docker-compose with the stack's files: the main file, plus the stand-ins when they are in use.
 compose() {
-  local files=(-f "$COMPOSE_FILE_MAIN")
-  if [ -e "$CDIR/standins" ]; then files+=(-f "$STANDINS_FILE"); fi
+  local files=(-f "$COMPOSE_FILE_MAIN") file
+  if [ -e "$CDIR/standins" ]; then
+    files+=(-f "$STANDINS_FILE")
+    if [ -s "$CDIR/standins-extra" ]; then
+      while read -r file; do files+=(-f "$file"); done <"$CDIR/standins-extra"
+    fi
+  fi
   local profile profiles=()
   if [ -s "$CDIR/profiles" ]; then
     for profile in $(<"$CDIR/profiles"); do profiles+=(--profile "$profile"); done
@@ -223,7 +228,7 @@ image_available() { image_exists "$1" || cli pull --quiet "$1" >/dev/null 2>&1; 
 # starts) and records the decision in CDIR (standins, left-out).
 prepare_images() {
   local name image profiles ports missing=()
-  rm -f "$CDIR/standins" "$CDIR/left-out"
+  rm -f "$CDIR/standins" "$CDIR/standins-extra" "$CDIR/left-out"
   while IFS="|" read -r name image profiles ports; do
     [[ " ${OUR_SERVICES[*]} " == *" $name "* ]] && continue
     image_available "$image" || missing+=("$name=$image")
@@ -231,6 +236,15 @@ prepare_images() {
   if [ ${#missing[@]} -eq 0 ]; then return; fi
 
   say "cannot pull: ${missing[*]}; third-party services run stand-ins built from Debian packages"
+  # containers/compose.standins.<service>.yml: for a service not every version of the compose
+  # file has (an override for a missing service would create it).
+  local extra
+  : >"$CDIR/standins-extra"
+  for extra in "$ROOT"/containers/compose.standins.*.yml; do
+    name=${extra##*/compose.standins.}
+    name=${name%.yml}
+    if printf '%s\n' "$SERVICE_TABLE" | grep -q "^$name|"; then echo "$extra" >>"$CDIR/standins-extra"; fi
+  done
   build_base
   build_node_base
   # The stand-ins are independent: built side by side (mostly package downloads).
@@ -415,7 +429,7 @@ down() {
   compose down --remove-orphans "${volumes[@]}" 2>&1 | grep -v '^$' >&2 || true
   stop_pid_file "$CDIR/health-loop.pid"
   stop_pid_file "$CDIR/podman-service.pid"
-  rm -f "$CDIR/engine" "$CDIR/profiles" "$CDIR/standins" "$CDIR/left-out" "$CDIR/podman.sock"
+  rm -f "$CDIR/engine" "$CDIR/profiles" "$CDIR/standins" "$CDIR/standins-extra" "$CDIR/left-out" "$CDIR/podman.sock"
   if [ ${#volumes[@]} -gt 0 ]; then say "removed containers, networks and volumes";
   else say "removed containers and networks; the named volumes keep the data (down -v deletes them)"; fi
 }
@@ -443,12 +457,17 @@ status() {
   return "$rc"
 }
 
-case ${1:-} in
-  up) shift; up "$@" ;;
-  down) shift; down "$@" ;;
-  status) status ;;
-  e2e) e2e ;;
-  compose) shift; select_engine; compose "$@" ;;
-  health-loop) select_engine; health_loop ;;
-  *) echo "usage: $0 up [--demo] | down [-v] | status | e2e | compose ARGS..." >&2; exit 2 ;;
-esac
+main() {
+  case ${1:-} in
+    up) shift; up "$@" ;;
+    down) shift; down "$@" ;;
+    status) status ;;
+    e2e) e2e ;;
+    compose) shift; select_engine; compose "$@" ;;
+    health-loop) select_engine; health_loop ;;
+    *) echo "usage: $0 up [--demo] | down [-v] | status | e2e | compose ARGS..." >&2; exit 2 ;;
+  esac
+}
+# One line: bash has read all of it before `up` runs for minutes, so editing this file meanwhile
+# cannot make the running copy read a changed tail.
+main "$@"; exit $?

@@ -56,7 +56,9 @@ function readEnv(): Record<string, string> {
 /** The engine's CLI (docker or podman, as the first `up` chose), with the Podman settings `up` wrote. */
 let engineName = '';
 function engine(...args: string[]): Promise<RunResult> {
-  assert.ok(engineName, 'the first step recorded the engine');
+  const record = join(STATE_DIR, 'containers', 'engine');
+  if (!engineName && existsSync(record)) engineName = readFileSync(record, 'utf8').trim();
+  assert.ok(engineName, 'up recorded the engine it chose');
   const conf = join(STATE_DIR, 'containers', 'containers.conf');
   return runProcess(engineName, args, existsSync(conf) ? { CONTAINERS_CONF: conf } : {});
 }
@@ -233,6 +235,16 @@ describe('the compose stack in containers (./runner.sh containers up --demo)', {
     assert.ok(stored.length >= polled, `InfluxDB holds ${stored.length} SBER points from ${polled} polls made while it was down: ${stored.join(',')}`);
   });
 
+  // What the stores hold up to a moment, taken while the stack runs; the down/up step compares.
+  const mark = { atS: 0, influxPoints: -1 };
+  test('the stores hold data to compare after down and up', async () => {
+    mark.atS = nowS() - 20;
+    mark.influxPoints = (await influxSberTimes(0, mark.atS)).length;
+    assert.ok(mark.influxPoints > 0);
+    assert.ok(((await promValue('moex_last_price{ticker="SBER"}', mark.atS)) ?? 0) > 0);
+    assert.ok((await graphiteSber(String(mark.atS - 600), String(mark.atS))).length > 0);
+  });
+
   test('docker-compose stop ends each of our services with exit 0 within the grace period', { timeout: 3 * 60_000 }, async () => {
     const started = Date.now();
     assertOk(await compose('stop'), 'compose stop');
@@ -249,18 +261,17 @@ describe('the compose stack in containers (./runner.sh containers up --demo)', {
   });
 
   test('down, then up: the named volumes keep Prometheus, Graphite and InfluxDB data and the InfluxDB users', { timeout: 15 * 60_000 }, async () => {
-    const beforeS = nowS() - 60;
-    const influxBefore = (await influxSberTimes(0, beforeS)).length;
+    assert.ok(mark.influxPoints > 0, 'the previous step marked the data');
     const down = await containers('down');
     assertOk(down, './runner.sh containers down');
     const volumes = await engine('volume', 'ls', '-q', '--filter', `label=com.docker.compose.project=${PROJECT}`);
     assert.ok(volumes.stdout.trim().split('\n').length >= 3, `volumes kept: ${volumes.stdout}`);
     assertOk(await containers('up', '--demo'), './runner.sh containers up --demo (again)');
-    const prom = await waitFor('Prometheus samples from before down', 60_000, () => promValue('moex_last_price{ticker="SBER"}', beforeS));
+    const prom = await waitFor('Prometheus samples from before down', 60_000, () => promValue('moex_last_price{ticker="SBER"}', mark.atS));
     assert.ok(prom > 0);
-    assert.ok((await graphiteSber(String(beforeS - 600), String(beforeS))).length > 0, 'Graphite points from before down');
-    const influxAfter = await influxSberTimes(0, beforeS);
-    assert.equal(influxAfter.length, influxBefore, 'InfluxDB points from before down, read with the .env user');
+    assert.ok((await graphiteSber(String(mark.atS - 600), String(mark.atS))).length > 0, 'Graphite points from before down');
+    const influxAfter = await influxSberTimes(0, mark.atS);
+    assert.equal(influxAfter.length, mark.influxPoints, 'InfluxDB points from before down, read with the .env user');
   });
 
   test('down -v leaves no container, network or volume behind', { timeout: 3 * 60_000 }, async () => {
