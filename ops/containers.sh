@@ -346,14 +346,16 @@ wait_healthy() {
   done
 }
 
-# "service state health image" for each service `up` starts.
+# "service state health image" for each service `up` starts: one compose call and one inspect
+# (a docker-compose call per service costs seconds on a busy machine).
 service_states() {
-  local name id fmt
-  fmt='{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}-{{end}} {{.Config.Image}}'
+  local fmt ids name known
+  fmt='{{index .Config.Labels "com.docker.compose.service"}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}-{{end}} {{.Config.Image}}'
+  mapfile -t ids < <(compose ps -q 2>/dev/null)
+  known=
+  if [ ${#ids[@]} -gt 0 ]; then known=$(cli inspect --format "$fmt" "${ids[@]}" 2>/dev/null || true); fi
   for name in $(services_to_start); do
-    id=$(compose ps -q "$name" 2>/dev/null | head -n 1)
-    if [ -z "$id" ]; then echo "$name absent - -"; continue; fi
-    echo "$name $(cli inspect --format "$fmt" "$id" 2>/dev/null || echo 'gone - -')"
+    grep -m1 "^$name " <<<"$known" || echo "$name absent - -"
   done
 }
 
@@ -441,7 +443,7 @@ status() {
   echo "engine: $ENGINE   project: $COMPOSE_PROJECT_NAME   env file: $ENV_FILE"
   if [ -s "$CDIR/standins" ]; then
     echo "stand-ins (pinned image not available here; built from Debian packages, see containers/):"
-    sed 's/^/  /; s/=/ instead of /' "$CDIR/standins"
+    sed 's/^/  /; s/=/: stand-in for /' "$CDIR/standins"
     echo "  scraper: INFLUX_API=v1 (the InfluxDB stand-in is 1.6, which has no /api/v2/write)"
   fi
   if [ -s "$CDIR/left-out" ]; then
