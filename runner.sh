@@ -18,8 +18,8 @@ Services (foreground; build the TypeScript first when dist/ is missing or stale)
   iss-sim           MOEX ISS simulator on :8999
 
 The whole stack without Docker:
-  local up|down|status   Prometheus, node-exporter, carbon + graphite-web, StatsD,
-                         InfluxDB, worker, scraper and backend on the contract's ports
+  local up|down|status   Alertmanager, Prometheus, node-exporter, carbon + graphite-web,
+                         StatsD, InfluxDB, worker, scraper and backend on the contract's ports
   demo                   `local up` fed by the ISS simulator (simulated prices)
 
 The compose stack in containers (Docker, else Podman; stand-ins where images cannot be pulled):
@@ -40,13 +40,26 @@ USAGE
 BUILD_STAMP=dist/.build-stamp
 SOURCE_DIRS=(lib worker-prometheus/src scraper/src backend/src iss-sim/src)
 
+# A fresh clone has no node_modules: install the locked dependencies first, or say in one line why not.
+ensure_deps() {
+  [ -x node_modules/.bin/tsc ] && return
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "runner: node_modules missing and npm not found: install Node.js 20+ with npm, then run: npm ci" >&2
+    exit 1
+  fi
+  echo "runner: installing dependencies (npm ci; node_modules missing)" >&2
+  npm ci --no-audit --no-fund >&2 || { echo "runner: npm ci failed; run it by hand to see why" >&2; exit 1; }
+}
+
 build() {
+  ensure_deps
   npx --no-install tsc -p tsconfig.json
   touch "$BUILD_STAMP"
 }
 
 ensure_built() {
   if [ ! -f "$BUILD_STAMP" ]; then
+    ensure_deps
     echo "runner: building TypeScript (dist/ missing)" >&2
     build >&2
     return
@@ -87,7 +100,10 @@ case "$cmd" in
   build)    build ;;
   local)    exec ops/local-stack.sh "$@" ;;
   containers) exec ops/containers.sh "$@" ;;
-  demo)     MOEX_ISS_URL=${MOEX_ISS_URL:-http://127.0.0.1:8999/iss} exec ops/local-stack.sh up --demo "$@" ;;
+  # The demo shows every market the simulator has; without MOEX_SOURCES the stack polls the three shares.
+  demo)     MOEX_ISS_URL=${MOEX_ISS_URL:-http://127.0.0.1:8999/iss} \
+            MOEX_SOURCES=${MOEX_SOURCES-stock/shares/TQBR=SBERP,SBER,GAZP;stock/shares/TQTF=ALL;currency/selt/CETS=USD000UTSTOM,CNYRUB_TOM,EUR_RUB__TOM;stock/index/SNDX=IMOEX,MOEXBC,RGBI;stock/bonds/TQOB=ALL;futures/forts/RFUD=ALL} \
+            exec ops/local-stack.sh up --demo "$@" ;;
   test)
     ops/install-test-deps.sh
     npm ci --no-audit --no-fund

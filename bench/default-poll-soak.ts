@@ -6,7 +6,7 @@
  */
 import type { Daemon } from '../test/support/daemons';
 import { startBenchDaemon as startDaemon } from './signals';
-import { freePort, parseExposition, startIssSim, startService, type IssSim, type RunningService } from '../test/support/services';
+import { freePort, parseExposition, sumOf, startIssSim, startService, type IssSim, type RunningService } from '../test/support/services';
 import { getRaw } from './exposition-text';
 import { sampleProcess, type ProcSample } from './proc';
 import { startUdpCounter, type UdpCounter } from './udp-counter';
@@ -37,7 +37,7 @@ export interface Soak {
 
 async function polls(service: RunningService) {
   const s = parseExposition(await (await fetch(`${service.url}/metrics`)).text());
-  return { ok: s.get('moex_polls_total{result="ok"}') ?? 0, error: s.get('moex_polls_total{result="error"}') ?? 0 };
+  return { ok: sumOf(s, 'moex_polls_total{result="ok"'), error: sumOf(s, 'moex_polls_total{result="error"') };
 }
 
 export async function startDefaultPollSoak(): Promise<Soak> {

@@ -7,7 +7,7 @@
  */
 import type { Daemon } from '../test/support/daemons';
 import { startBenchDaemon as startDaemon } from './signals';
-import { parseExposition, startIssSim, startService, type RunningService } from '../test/support/services';
+import { parseExposition, sumOf, startIssSim, startService, type RunningService } from '../test/support/services';
 import { startBareNode } from './bare-node';
 import { startCountingProxy, type CountingProxy } from './counting-proxy';
 import { filterFamilies, getRaw } from './exposition-text';
@@ -17,9 +17,14 @@ import { sleep } from './stats';
 import { startUdpCounter, type UdpCounter } from './udp-counter';
 
 export const POLL_EVERY_SECOND = '* * * * * *';
-export type Scale = '3' | 'ALL';
-export const SCALES: Scale[] = ['3', 'ALL'];
-export const scaleLabel = (s: Scale) => (s === 'ALL' ? 'MOEX_TICKERS=ALL' : '3 tickers');
+export type Scale = '3' | 'ALL' | 'MARKETS';
+export const SCALES: Scale[] = ['3', 'ALL', 'MARKETS'];
+export const scaleLabel = (s: Scale) => (s === 'ALL' ? 'MOEX_TICKERS=ALL' : s === 'MARKETS' ? 'every market, every board ALL' : '3 tickers');
+
+/** Every board of every market the simulator serves, all securities: the multi-market configuration at its largest. */
+const EVERY_MARKET = 'stock/shares/TQBR=ALL;stock/shares/TQTF=ALL;currency/selt/CETS=ALL;stock/index/SNDX=ALL;stock/bonds/TQOB=ALL;futures/forts/RFUD=ALL';
+const pollScope = (scale: Scale): Record<string, string> =>
+  scale === 'MARKETS' ? { MOEX_SOURCES: EVERY_MARKET } : { MOEX_TICKERS: scale === 'ALL' ? 'ALL' : 'SBERP,SBER,GAZP' };
 
 /** What changed over the measured cycles of one service. */
 export interface ServiceObservation {
@@ -35,6 +40,8 @@ export interface ScaleObservation {
   worker: ServiceObservation;
   scraper: ServiceObservation;
   securities: number;
+  /** ISS boards polled per cycle (one request each). */
+  boards: number;
   statsd: { datagrams: number; bytes: number; lines: number };
   influx: { requests: number; requestBytes: number; failed: number };
   /** Pushgateway given the worker's moex_* series and one gzip scrape per cycle. */
@@ -53,9 +60,10 @@ export interface PollerRun {
   proxiedRequests: number;
 }
 
-async function pollCounts(service: RunningService): Promise<{ ok: number; error: number }> {
+/** Cycles (one per schedule tick, every board) and failed board polls so far. */
+async function pollCounts(service: RunningService): Promise<{ cycles: number; error: number }> {
   const samples = parseExposition(await (await fetch(`${service.url}/metrics`)).text());
-  return { ok: samples.get('moex_polls_total{result="ok"}') ?? 0, error: samples.get('moex_polls_total{result="error"}') ?? 0 };
+  return { cycles: samples.get('moex_poll_duration_seconds_count') ?? 0, error: sumOf(samples, 'moex_polls_total{result="error"') };
 }
 
 const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
@@ -88,7 +96,7 @@ export async function runPollers(options: BenchOptions, log: (line: string) => v
       const influxProxy = await startCountingProxy(influx.url);
       const udp = await startUdpCounter();
       stops.push(() => issForWorker.close(), () => issForScraper.close(), () => influxProxy.close(), () => udp.close());
-      const common = { MOEX_TICKERS: scale === 'ALL' ? 'ALL' : 'SBERP,SBER,GAZP', POLL_SCHEDULE: POLL_EVERY_SECOND, LOG_LEVEL: 'warn' };
+      const common = { ...pollScope(scale), POLL_SCHEDULE: POLL_EVERY_SECOND, LOG_LEVEL: 'warn' };
       const worker = await startService('worker', { ...common, MOEX_ISS_URL: issForWorker.url }, { waitFor: 'readyz' });
       stops.push(() => worker.stop());
       const scraper = await startService(
@@ -128,7 +136,7 @@ export async function runPollers(options: BenchOptions, log: (line: string) => v
     // Once per cycle, as Prometheus would: scrape each worker with gzip; and give each Pushgateway
     // the same series once (a push) and one gzip scrape.
     log(`pollers: measuring ${options.cycles} cycles`);
-    const pushgatewayCycles = [0, 0];
+    const pushgatewayCycles = rigs.map(() => 0);
     for (let cycle = 0; cycle < options.cycles; cycle++) {
       const tick = sleep(1000);
       await Promise.all(
@@ -155,7 +163,7 @@ export async function runPollers(options: BenchOptions, log: (line: string) => v
         const end = sampleProcess(service.process.pid!);
         const requests = proxy.log.slice(before.iss);
         return {
-          cycles: polls.ok - before.polls.ok + (polls.error - before.polls.error),
+          cycles: polls.cycles - before.polls.cycles,
           failedCycles: polls.error - before.polls.error,
           cpuSeconds: end.cpuSeconds - before.proc.cpuSeconds,
           end,
@@ -166,18 +174,20 @@ export async function runPollers(options: BenchOptions, log: (line: string) => v
       const influxRequests = rig.influxProxy.log.slice(s.influx).filter((r) => r.method === 'POST');
       const pgEnd = sampleProcess(rig.pushgateway.pid()!);
       const boardUrl = `${sim.issUrl}/engines/stock/markets/shares/boards/TQBR/securities.json`;
-      const tickers = rig.scale === 'ALL' ? '' : '&securities=SBERP,SBER,GAZP';
+      const tickers = rig.scale === '3' ? '&securities=SBERP,SBER,GAZP' : '';
       const issDefault = await getRaw(`${boardUrl}?${tickers.slice(1)}`);
       const issNarrowed = await getRaw(
         `${boardUrl}?iss.meta=off&iss.only=securities,marketdata${tickers}` +
           '&securities.columns=SECID,BOARDID,SHORTNAME,PREVPRICE' +
           '&marketdata.columns=SECID,BOARDID,LAST,BID,OFFER,OPEN,HIGH,LOW,WAPRICE,VOLTODAY,VALTODAY,NUMTRADES,TRADINGSTATUS,SYSTIME',
       );
-      const body = JSON.parse(issNarrowed.text) as { securities: { data: unknown[] } };
+      // Securities exported: one quote time series each, whatever the market.
+      const exported = [...parseExposition(await (await fetch(`${rig.worker.url}/metrics`)).text()).keys()];
       scales[rig.scale] = {
         worker: await observe(rig.worker, rig.issForWorker, s.worker),
         scraper: await observe(rig.scraper, rig.issForScraper, s.scraper),
-        securities: body.securities.data.length,
+        securities: exported.filter((k) => k.startsWith('moex_quote_timestamp_seconds{')).length,
+        boards: exported.filter((k) => k.startsWith('moex_board_up{')).length,
         statsd: { datagrams: rig.udp.datagrams - s.udp.datagrams, bytes: rig.udp.bytes - s.udp.bytes, lines: rig.udp.lines - s.udp.lines },
         influx: {
           requests: influxRequests.length,

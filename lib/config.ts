@@ -1,5 +1,7 @@
 import fs from 'node:fs';
 import cron from 'node-cron';
+import { marketKindOf, SUPPORTED_MARKETS, type BoardSource } from './moex/markets';
+import type { Shard } from './moex/shard';
 import { TICKER_PATTERN } from './moex/quote';
 
 /**
@@ -31,6 +33,16 @@ export const check =
     if (!ok(value)) throw new Problem(message);
     return value;
   };
+
+/** Settings whose value is never echoed in an error line (passwords, tokens). */
+const SECRET_SETTINGS = new WeakSet<Setting<unknown>>();
+
+/** A password or token: like `text`, but a refused value is never printed. */
+export function secret(fallback = ''): Setting<string> {
+  const setting = text(fallback);
+  SECRET_SETTINGS.add(setting);
+  return setting;
+}
 
 export const matching = (fallback: string, pattern: RegExp, message: string) => check(text(fallback), (v) => pattern.test(v), message);
 
@@ -75,19 +87,60 @@ export const port = (fallback: number) => wholeNumber(fallback, (n) => n >= 1 &&
 
 export const positiveInt = (fallback: number) => wholeNumber(fallback, (n) => n > 0, 'must be a positive whole number');
 
+export const nonNegativeInt = (fallback: number) => wholeNumber(fallback, () => true, 'must be a whole number (0 or more)');
+
 export const hostname = (fallback: string) => check(text(fallback), (v) => v !== '' && !/\s/.test(v), 'must be a host name');
 
 export const graphitePrefix = (fallback: string) =>
   matching(fallback, /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'must be dot-separated Graphite nodes such as stocks');
 
-const tickers: Setting<readonly string[] | 'ALL'> = (raw) => {
-  const value = text('SBERP,SBER,GAZP')(raw);
-  if (value.toUpperCase() === 'ALL') return 'ALL';
+/** A comma list of SECIDs (trimmed, upper-cased, de-duplicated) or ALL; what `where` says names the entry. */
+function tickerList(value: string, where = ''): readonly string[] | 'ALL' {
+  if (value.trim().toUpperCase() === 'ALL') return 'ALL';
   const list = [...new Set(value.split(',').map((t) => t.trim().toUpperCase()).filter((t) => t !== ''))];
-  if (list.length === 0) throw new Problem('must list at least one ticker (comma-separated SECIDs) or ALL');
+  if (list.length === 0) throw new Problem(`${where}must list at least one ticker (comma-separated SECIDs) or ALL`);
   const bad = list.find((t) => !TICKER_PATTERN.test(t));
-  if (bad) throw new Problem(`"${bad}" is not a SECID (letters and digits, at most 12)`);
+  if (bad) throw new Problem(`${where}"${bad}" is not a SECID (letters, digits and _, at most 20)`);
   return list;
+}
+
+const tickers: Setting<readonly string[] | 'ALL'> = (raw) => tickerList(text('SBERP,SBER,GAZP')(raw));
+
+const SOURCE_PATTERN = /^([a-z_]+)\/([a-z_]+)\/([A-Za-z0-9_]+)=(.*)$/;
+
+/**
+ * MOEX_SOURCES: `engine/market/board=TICKERS` entries separated by `;` (TICKERS a comma list or
+ * ALL); null when unset, so the single board of MOEX_ENGINE/MARKET/BOARD/TICKERS applies.
+ */
+const sources: Setting<BoardSource[] | null> = (raw) => {
+  if (raw === undefined || raw.trim() === '') return null;
+  const list: BoardSource[] = [];
+  for (const entry of raw.split(';').map((e) => e.trim()).filter((e) => e !== '')) {
+    const m = SOURCE_PATTERN.exec(entry);
+    if (!m) throw new Problem(`entry "${entry}" is not engine/market/board=TICKERS (e.g. currency/selt/CETS=USD000UTSTOM)`);
+    const [, engine, market, boardId, tickerText] = m as unknown as [string, string, string, string, string];
+    const kind = marketKindOf(engine, market);
+    if (!kind) throw new Problem(`entry "${entry}": market ${engine}/${market} is not supported (supported: ${SUPPORTED_MARKETS.join(', ')})`);
+    const board = boardId.toUpperCase();
+    if (list.some((s) => s.board === board)) throw new Problem(`entry "${entry}": board ${board} is listed twice`);
+    list.push({ engine, market, board, kind, tickers: tickerList(tickerText, `entry "${entry}": `) });
+  }
+  if (list.length === 0) throw new Problem('must list at least one engine/market/board=TICKERS entry');
+  return list;
+};
+
+/**
+ * MOEX_SHARD `i/N` (0 ≤ i < N): poll only shard i of N of the configured instruments; `auto/N`:
+ * take a free shard by a claim in MOEX_SHARD_CLAIM_DIR (identical replicas); unset = all.
+ */
+const shard: Setting<Shard | { auto: true; count: number } | null> = (raw) => {
+  if (raw === undefined || raw.trim() === '') return null;
+  const m = /^(\d+|auto)\/(\d+)$/.exec(raw.trim());
+  const count = Number(m?.[2]);
+  if (m && m[1] === 'auto' && count >= 1) return { auto: true, count };
+  const index = Number(m?.[1]);
+  if (!m || count < 1 || !(index < count)) throw new Problem('must be i/N with 0 <= i < N (e.g. 0/2 and 1/2 for two shards) or auto/N');
+  return { index, count };
 };
 
 const cronExpression = check(text('*/30 * * * * *'), (v) => v !== '' && cron.validate(v), 'must be a node-cron expression such as "*/30 * * * * *" (seconds first)');
@@ -101,23 +154,29 @@ export const moexShape = {
   MOEX_MARKET: matching('shares', /^[a-z_]+$/, 'must be an ISS market name such as shares'),
   MOEX_BOARD: matching('TQBR', /^[A-Z0-9]+$/, 'must be an ISS board id such as TQBR'),
   MOEX_TICKERS: tickers,
+  MOEX_SOURCES: sources,
+  MOEX_SHARD: shard,
+  /** Where `MOEX_SHARD=auto/N` replicas claim their shards: a directory they all share. */
+  MOEX_SHARD_CLAIM_DIR: text(''),
   POLL_SCHEDULE: cronExpression,
   MOEX_TIMEOUT_MS: positiveInt(10_000),
+  /** Bearer token for MOEX's authenticated API (real-time for subscribers); or MOEX_ISS_TOKEN_FILE. */
+  MOEX_ISS_TOKEN: secret(),
 };
+
+/** The boards to poll: MOEX_SOURCES, or the one board of MOEX_ENGINE/MARKET/BOARD/TICKERS. */
+export function boardSources(config: ConfigOf<typeof moexShape>): BoardSource[] {
+  if (config.MOEX_SOURCES) return config.MOEX_SOURCES;
+  const kind = marketKindOf(config.MOEX_ENGINE, config.MOEX_MARKET);
+  if (!kind) {
+    throw new ConfigError('MOEX_MARKET', `market ${config.MOEX_ENGINE}/${config.MOEX_MARKET} is not supported (supported: ${SUPPORTED_MARKETS.join(', ')})`);
+  }
+  return [{ engine: config.MOEX_ENGINE, market: config.MOEX_MARKET, board: config.MOEX_BOARD, kind, tickers: config.MOEX_TICKERS }];
+}
 
 export const logShape = {
   LOG_LEVEL: oneOf('info', LOG_LEVELS),
 };
-
-/** Settings whose value is never echoed in an error line (passwords, tokens). */
-const SECRET_SETTINGS = new WeakSet<Setting<unknown>>();
-
-/** A password or token: like `text`, but a refused value is never printed. */
-export function secret(fallback = ''): Setting<string> {
-  const setting = text(fallback);
-  SECRET_SETTINGS.add(setting);
-  return setting;
-}
 
 export type ConfigShape = Record<string, Setting<unknown>>;
 export type ConfigOf<S extends ConfigShape> = { [K in keyof S]: ReturnType<S[K]> };
@@ -165,13 +224,18 @@ export function parseConfig<S extends ConfigShape>(shape: S, env: NodeJS.Process
   return config as ConfigOf<S>;
 }
 
-/** parseConfig for a service's start-up: a bad value prints one line and exits with code 2. */
-export function loadConfig<S extends ConfigShape>(shape: S, env: NodeJS.ProcessEnv = process.env): ConfigOf<S> {
+/** Runs a start-up config step: a ConfigError prints one line and exits with code 2. */
+export function configOrExit<T>(step: () => T): T {
   try {
-    return parseConfig(shape, env);
+    return step();
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`config error: ${err.message}\n`);
     process.exit(2);
   }
+}
+
+/** parseConfig for a service's start-up: a bad value prints one line and exits with code 2. */
+export function loadConfig<S extends ConfigShape>(shape: S, env: NodeJS.ProcessEnv = process.env): ConfigOf<S> {
+  return configOrExit(() => parseConfig(shape, env));
 }

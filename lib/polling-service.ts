@@ -2,6 +2,11 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { CachedExposition } from './exposition';
 import type { Logger } from './log';
 import type { Quote } from './moex/quote';
+import { boardSources, configOrExit } from './config';
+import os from 'node:os';
+import { ConfigError } from './config';
+import { sourcesOfShard, type Shard } from './moex/shard';
+import { claimShard, type ShardClaim } from './shard-claim';
 import { startQuotePolling, type MoexConfig } from './quote-polling';
 import { closeServer, createPollerServer, exitOnSignals, listen } from './service';
 
@@ -24,26 +29,42 @@ export interface PollingServiceOptions {
  */
 export async function runPollingService(options: PollingServiceOptions): Promise<void> {
   const { config, log, cycleRegistry, liveRegistry, onQuotes, onShutdown } = options;
+  const configured = configOrExit(() => boardSources(config));
+  // MOEX_SHARD=auto/N: the shard is claimed at start (after listening, so /healthz answers meanwhile).
+  const autoShard = config.MOEX_SHARD && 'auto' in config.MOEX_SHARD ? config.MOEX_SHARD : null;
+  if (autoShard && !config.MOEX_SHARD_CLAIM_DIR) {
+    configOrExit(() => {
+      throw new ConfigError('MOEX_SHARD_CLAIM_DIR', 'must name a directory the replicas share when MOEX_SHARD=auto/N');
+    });
+  }
   collectDefaultMetrics({ register: liveRegistry });
   const exposition = new CachedExposition(cycleRegistry, liveRegistry);
 
   let polling: ReturnType<typeof startQuotePolling> | null = null;
+  let claim: ShardClaim | null = null;
   const server = createPollerServer(
     { '/metrics': (req, res) => exposition.serve(req, res) },
-    () => polling?.readiness() ?? { ready: false, reason: 'starting' },
+    () => polling?.readiness() ?? { ready: false, reason: autoShard ? 'waiting for a free shard' : 'starting' },
     log,
   );
   // Listen first: a port already in use stops the service before it polls anything.
   await listen(server, config.PORT, log);
-
-  polling = startQuotePolling(config, cycleRegistry, log, (snapshot) => {
-    if (snapshot) onQuotes(snapshot.quotes);
-    exposition.cycleChanged();
-  });
-
   exitOnSignals(log, async () => {
     await polling?.stop();
+    claim?.release();
     await onShutdown?.();
     await closeServer(server);
+  });
+
+  let shard = autoShard ? null : (config.MOEX_SHARD as Shard | null);
+  if (autoShard) {
+    claim = await claimShard(config.MOEX_SHARD_CLAIM_DIR, autoShard.count, `${os.hostname()}-${process.pid}`, log);
+    shard = { index: claim.index, count: autoShard.count };
+  }
+
+  polling = startQuotePolling(config, sourcesOfShard(configured, shard), shard, cycleRegistry, log, ({ quotes }) => {
+    // A failed board adds nothing: its last good quotes stay as they were in every output.
+    if (quotes.length > 0) onQuotes(quotes);
+    exposition.cycleChanged();
   });
 }

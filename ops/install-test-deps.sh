@@ -4,6 +4,6 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 exec "$here/ensure-debian-packages.sh" \
-  prometheus prometheus-node-exporter prometheus-pushgateway \
+  prometheus prometheus-node-exporter prometheus-pushgateway prometheus-alertmanager busybox \
   graphite-carbon graphite-web python3-gunicorn influxdb victoria-metrics \
   chromium chromium-driver docker-compose shellcheck curl iproute2

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # ops/local-stack.sh up [--demo] | down | status   (also: ./runner.sh local ..., ./runner.sh demo)
 #
-# The whole stack natively, without Docker: Prometheus, node-exporter, carbon +
+# The whole stack natively, without Docker: Alertmanager, Prometheus, node-exporter, carbon +
 # graphite-web, StatsD, InfluxDB, then worker, scraper and backend; with --demo
 # the ISS simulator first, and the services poll it instead of MOEX.
 # Each part is run by ops/native-daemons.sh (pid files, logs, readiness).
@@ -18,7 +18,9 @@
 #   PROMETHEUS_PORT 9090, NODE_EXPORTER_PORT 9100, GRAPHITE_WEB_PORT 18000,
 #   CARBON_PORT (= GRAPHITE_PORT) 2003, CARBON_PICKLE_PORT 2004, CARBON_QUERY_PORT 7002,
 #   STATSD_PORT 8125/udp, STATSD_MGMT_PORT 8126, INFLUXDB_PORT 8086, INFLUXDB_RPC_PORT 8088,
-#   ISS_SIM_PORT 8999, WORKER_PORT 8000, SCRAPER_PORT 8001, BACKEND_PORT 8998
+#   ALERTMANAGER_PORT 9093, ISS_SIM_PORT 8999, WORKER_PORT 8000, SCRAPER_PORT 8001, BACKEND_PORT 8998
+# Alertmanager's receivers come from the ALERT_* variables (docs/alerting.md); with none set,
+# alerts go to this stack's backend (/api/alerts, shown on its page).
 # The services get the CONTRACT section 2 variables from the environment (MOEX_ISS_URL,
 # MOEX_TICKERS, POLL_SCHEDULE, GRAPHITE_TRANSPORT, ...); the ones that say where a
 # daemon is (STATSD_HOST/PORT, GRAPHITE_HOST/PORT, INFLUX_URL, PROMETHEUS_URL,
@@ -46,6 +48,7 @@ export ISS_SIM_PORT=${ISS_SIM_PORT:-8999}
 export WORKER_PORT=${WORKER_PORT:-8000}
 export SCRAPER_PORT=${SCRAPER_PORT:-8001}
 export BACKEND_PORT=${BACKEND_PORT:-8998}
+export ALERTMANAGER_PORT=${ALERTMANAGER_PORT:-9093}
 
 # Where the services find the daemons (CONTRACT section 2 names).
 export STATSD_HOST=${STATSD_HOST:-127.0.0.1}
@@ -58,11 +61,13 @@ export PROMETHEUS_URL=${PROMETHEUS_URL:-http://127.0.0.1:$PROMETHEUS_PORT}
 export WORKER_URL=${WORKER_URL:-http://127.0.0.1:$WORKER_PORT}
 export SCRAPER_URL=${SCRAPER_URL:-http://127.0.0.1:$SCRAPER_PORT}
 export GRAPHITE_URL=${GRAPHITE_URL:-http://127.0.0.1:$GRAPHITE_WEB_PORT}
+export ALERTMANAGER_URL=${ALERTMANAGER_URL:-http://127.0.0.1:$ALERTMANAGER_PORT}
 
-DAEMONS=(prometheus node-exporter carbon graphite-web statsd influxdb)
+# Alertmanager first: Prometheus sends to it from its first rule evaluation.
+DAEMONS=(alertmanager prometheus node-exporter carbon graphite-web statsd influxdb)
 SERVICES=(worker scraper backend)
 DEBIAN_PACKAGES=(prometheus prometheus-node-exporter graphite-carbon graphite-web python3-gunicorn
-                 influxdb curl iproute2)
+                 influxdb prometheus-alertmanager curl iproute2)
 # What `up` started, in start order: `down` and `status` read it.
 COMPONENTS_FILE=$STATE_DIR/local-stack.components
 

@@ -8,10 +8,11 @@
 #   ops/native-daemons.sh status [NAME...] one line each: running/answering, pid, URL (exit 1 if a named one is down)
 #   ops/native-daemons.sh url NAME         the URL (or udp:// / tcp:// address) a client uses
 #   ops/native-daemons.sh config prometheus   print the generated prometheus.yml
+#   ops/native-daemons.sh config alertmanager print the rendered alertmanager.yml (it may hold the Telegram token)
 #   ops/native-daemons.sh list             the names below
 #
 # Names: prometheus node-exporter carbon graphite-web statsd influxdb victoria-metrics
-#        pushgateway, and the project's own services iss-sim worker scraper backend
+#        pushgateway alertmanager, and the project's own services iss-sim worker scraper backend
 #        (`./runner.sh <svc>` with PORT set; worker = worker-prometheus).
 #
 # Everything lives under STATE_DIR (default <repo>/.state):
@@ -27,11 +28,15 @@
 #   CARBON_PORT 2003 (plaintext), CARBON_PICKLE_PORT 2004, CARBON_QUERY_PORT 7002,
 #   STATSD_PORT 8125 (udp), STATSD_MGMT_PORT 8126, INFLUXDB_PORT 8086, INFLUXDB_RPC_PORT 8088,
 #   INFLUXDB_DATABASE (INFLUX_DATABASE or pyexample; created at start), VICTORIA_METRICS_PORT 8428,
-#   PUSHGATEWAY_PORT 9091, ISS_SIM_PORT 8999, WORKER_PORT 8000, SCRAPER_PORT 8001, BACKEND_PORT 8998
+#   PUSHGATEWAY_PORT 9091, ALERTMANAGER_PORT 9093, ISS_SIM_PORT 8999, WORKER_PORT 8000, SCRAPER_PORT 8001, BACKEND_PORT 8998
 #   Prometheus: PROMETHEUS_SCRAPE_INTERVAL (scrape and rule evaluation interval; default: the file's 15s),
 #   PROMETHEUS_RETENTION (15d), PROMETHEUS_TARGETS ("job=host:port[,host:port][;job2=...]": replaces
 #   every scrape job of prometheus/prometheus.yml with exactly these; default: the file's jobs with
-#   their compose hostnames rewritten to 127.0.0.1 and the ports above).
+#   their compose hostnames rewritten to 127.0.0.1 and the ports above), PROMETHEUS_REMOTE_WRITE_URL
+#   (unset; else a remote_write target: prometheus/remote-write.sh), PROMETHEUS_RULES_DIR (the
+#   rule files loaded, default prometheus/rules; tests load a copy with short `for:` durations).
+#   Alertmanager: its config is alertmanager/alertmanager.yml rendered by alertmanager/render.sh
+#   from the ALERT_* variables (docs/alerting.md); ALERT_BACKEND_URL defaults to this backend's port.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -53,13 +58,14 @@ INFLUXDB_RPC_PORT=${INFLUXDB_RPC_PORT:-8088}
 INFLUXDB_DATABASE=${INFLUXDB_DATABASE:-${INFLUX_DATABASE:-pyexample}}
 VICTORIA_METRICS_PORT=${VICTORIA_METRICS_PORT:-8428}
 PUSHGATEWAY_PORT=${PUSHGATEWAY_PORT:-9091}
+ALERTMANAGER_PORT=${ALERTMANAGER_PORT:-9093}
 ISS_SIM_PORT=${ISS_SIM_PORT:-8999}
 WORKER_PORT=${WORKER_PORT:-8000}
 SCRAPER_PORT=${SCRAPER_PORT:-8001}
 BACKEND_PORT=${BACKEND_PORT:-8998}
 
 NAMES=(prometheus node-exporter carbon graphite-web statsd influxdb victoria-metrics pushgateway
-       iss-sim worker scraper backend)
+       alertmanager iss-sim worker scraper backend)
 
 # Clients connect here; a wildcard bind is still reached through loopback.
 case $BIND_ADDRESS in 0.0.0.0 | '') HOST=127.0.0.1 ;; *) HOST=$BIND_ADDRESS ;; esac
@@ -107,6 +113,7 @@ tcp_ports() {
     influxdb) echo "$INFLUXDB_PORT $INFLUXDB_RPC_PORT" ;;
     victoria-metrics) echo "$VICTORIA_METRICS_PORT" ;;
     pushgateway) echo "$PUSHGATEWAY_PORT" ;;
+    alertmanager) echo "$ALERTMANAGER_PORT" ;;
     iss-sim) echo "$ISS_SIM_PORT" ;;
     worker) echo "$WORKER_PORT" ;;
     scraper) echo "$SCRAPER_PORT" ;;
@@ -137,6 +144,7 @@ url_of() {
     influxdb) echo "http://$HOST:$INFLUXDB_PORT" ;;
     victoria-metrics) echo "http://$HOST:$VICTORIA_METRICS_PORT" ;;
     pushgateway) echo "http://$HOST:$PUSHGATEWAY_PORT" ;;
+    alertmanager) echo "http://$HOST:$ALERTMANAGER_PORT" ;;
     iss-sim) echo "http://$HOST:$ISS_SIM_PORT/iss" ;;
     worker) echo "http://$HOST:$WORKER_PORT" ;;
     scraper) echo "http://$HOST:$SCRAPER_PORT" ;;
@@ -164,6 +172,7 @@ answers() {
     influxdb) http_ok "http://$HOST:$INFLUXDB_PORT/ping" ;;
     victoria-metrics) http_ok "http://$HOST:$VICTORIA_METRICS_PORT/health" ;;
     pushgateway) http_ok "http://$HOST:$PUSHGATEWAY_PORT/-/ready" ;;
+    alertmanager) http_ok "http://$HOST:$ALERTMANAGER_PORT/-/ready" ;;
     iss-sim) http_ok "http://$HOST:$ISS_SIM_PORT/healthz" ;;
     worker) http_ok "http://$HOST:$WORKER_PORT/healthz" ;;
     scraper) http_ok "http://$HOST:$SCRAPER_PORT/healthz" ;;
@@ -173,13 +182,15 @@ answers() {
 
 # ---------------------------------------------------------------- configs
 
-# prometheus/prometheus.yml with absolute rule paths, 127.0.0.1 targets and,
+# prometheus/prometheus.yml with absolute rule paths, 127.0.0.1 targets (Alertmanager's too) and,
 # when asked, another interval or another set of scrape jobs.
 prometheus_config() {
   local src=$ROOT/prometheus/prometheus.yml
+  local rules_dir=${PROMETHEUS_RULES_DIR:-$ROOT/prometheus/rules}
   local sed_args=(
-    -e "s#^\([[:space:]]*-[[:space:]]*\)rules/#\1$ROOT/prometheus/rules/#"
+    -e "s#^\([[:space:]]*-[[:space:]]*\)rules/#\1${rules_dir%/}/#"
     -e "s#\blocalhost:9090\b#$HOST:$PROMETHEUS_PORT#"
+    -e "s#\balertmanager:9093\b#$HOST:$ALERTMANAGER_PORT#"
     -e "s#\bnode-exporter:9100\b#$HOST:$NODE_EXPORTER_PORT#"
     -e "s#\bworker-prometheus:8000\b#$HOST:$WORKER_PORT#"
     -e "s#\bscraper:8001\b#$HOST:$SCRAPER_PORT#"
@@ -193,6 +204,7 @@ prometheus_config() {
   fi
   if [ -z "${PROMETHEUS_TARGETS:-}" ]; then
     sed "${sed_args[@]}" "$src"
+    sh "$ROOT/prometheus/remote-write.sh"
     return
   fi
   sed "${sed_args[@]}" -e '/^scrape_configs:/,$d' "$src"
@@ -215,6 +227,7 @@ prometheus_config() {
     joined=$(IFS=','; echo "${list[*]}")
     printf '  - job_name: "%s"\n    static_configs:\n      - targets: [%s]\n' "$job" "$joined"
   done
+  sh "$ROOT/prometheus/remote-write.sh"
 }
 
 prepare_prometheus() {
@@ -392,6 +405,22 @@ prepare_pushgateway() {
        "--persistence.file=$d/metrics")
 }
 
+# alertmanager/alertmanager.yml rendered with the ALERT_* receivers and checked by amtool; on a bad
+# setting render.sh prints one line naming the variable and exits 2.
+render_alertmanager_config() {
+  ALERT_BACKEND_URL=${ALERT_BACKEND_URL:-http://$HOST:$BACKEND_PORT/api/alerts} "$ROOT/alertmanager/render.sh" "$1"
+}
+
+# The cluster port is off: one Alertmanager, no gossip on :9094.
+prepare_alertmanager() {
+  local d; d=$(data_dir alertmanager)
+  mkdir -p "$d/data"
+  render_alertmanager_config "$d/alertmanager.yml" || exit 2
+  CMD=(prometheus-alertmanager "--config.file=$d/alertmanager.yml" "--storage.path=$d/data"
+       "--web.listen-address=$BIND_ADDRESS:$ALERTMANAGER_PORT" "--web.external-url=http://$HOST:$ALERTMANAGER_PORT"
+       --cluster.listen-address=)
+}
+
 # The project's services: `./runner.sh <svc>` in the foreground, PORT set; the rest
 # of their configuration is the caller's environment (CONTRACT section 2).
 prepare_service() {
@@ -416,6 +445,7 @@ requirement() {
     influxdb) echo "influxd influxdb" ;;
     victoria-metrics) echo "victoria-metrics victoria-metrics" ;;
     pushgateway) echo "prometheus-pushgateway prometheus-pushgateway" ;;
+    alertmanager) echo "prometheus-alertmanager prometheus-alertmanager" ;;
     *) echo "node nodejs" ;;
   esac
 }
@@ -535,8 +565,15 @@ main() {
       fi
       return "$rc" ;;
     url) [ $# -eq 1 ] || die "url: name one daemon"; url_of "$1" ;;
-    config) [ "${1:-}" = prometheus ] || die "config: only 'prometheus' has a generated config to print"
-      prometheus_config ;;
+    config)
+      case ${1:-} in
+        prometheus) prometheus_config ;;
+        alertmanager)
+          local tmp; tmp=$(mktemp -d)
+          render_alertmanager_config "$tmp/alertmanager.yml" || { rm -rf "$tmp"; exit 2; }
+          cat "$tmp/alertmanager.yml"; rm -rf "$tmp" ;;
+        *) die "config: only 'prometheus' and 'alertmanager' have a generated config to print" ;;
+      esac ;;
     list) printf '%s\n' "${NAMES[@]}" ;;
     help | -h | --help) usage ;;
     *) usage >&2; die "unknown command '$cmd'" ;;

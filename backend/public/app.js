@@ -32,31 +32,65 @@ function showMessage(text) {
   box.textContent = text || '';
 }
 
+/** Groups of the quotes table, in the order a reader scans the market (CONTRACT §2 markets). */
+const GROUPS = [
+  { title: 'Rates', market: 'selt' },
+  { title: 'Indices', market: 'index' },
+  { title: 'Shares and funds', market: 'shares' },
+  { title: 'Bonds', market: 'bonds' },
+  { title: 'Futures', market: 'forts' },
+];
+
+/** The market's own figures: a bond's yield and duration, a future's open interest, an index's capitalization. */
+function marketData(q) {
+  if (q.bondYield != null) return `yield ${fmt(q.bondYield, 2)} %${q.bondDuration != null ? ` · duration ${q.bondDuration} d` : ''}${q.daysToMaturity != null ? ` · matures in ${q.daysToMaturity} d` : ''}`;
+  if (q.openInterest != null) return `open interest ${fmt(q.openInterest, 0)}${q.settlePrice != null ? ` · settle ${price(q.settlePrice)}` : ''}`;
+  if (q.capitalization != null) return `cap. ${fmt(q.capitalization / 1e9, 1)} bn`;
+  return '';
+}
+
 function renderQuotes(quotes) {
   const body = $('#quotes tbody');
   if (quotes.length === 0) {
-    body.replaceChildren(el('tr', { class: 'placeholder' }, el('td', { colspan: '8' }, 'No quotes in Prometheus yet: is worker-prometheus polling and being scraped?')));
+    body.replaceChildren(el('tr', { class: 'placeholder' }, el('td', { colspan: '10' }, 'No quotes in Prometheus yet: is worker-prometheus polling and being scraped?')));
     return;
   }
+  const known = new Set(GROUPS.map((g) => g.market));
+  const groups = [...GROUPS, { title: 'Other', market: null }]
+    .map((g) => ({ ...g, quotes: quotes.filter((q) => (g.market === null ? !known.has(q.market) : q.market === g.market)) }))
+    .filter((g) => g.quotes.length > 0);
   body.replaceChildren(
-    ...quotes.map((q) => {
-      const change = q.changePercent;
-      const row = el(
-        'tr',
-        { 'data-ticker': q.ticker },
-        el('td', { class: 'ticker', title: q.board }, q.ticker),
-        el('td', { class: 'last' }, price(q.last)),
-        el('td', { class: `change ${change > 0 ? 'up' : change < 0 ? 'down' : ''}` }, change === null ? '—' : `${change > 0 ? '+' : ''}${fmt(change, 2)} %`),
-        el('td', { class: 'bid' }, price(q.bid)),
-        el('td', { class: 'offer' }, price(q.offer)),
-        el('td', { class: 'volume' }, fmt(q.volume, 0)),
-        el('td', { class: 'time' }, q.time ? new Date(q.time).toLocaleString() : '—'),
-        el('td', { class: 'age' }, age(q.ageSeconds)),
-      );
-      if (q.ageSeconds !== null && q.ageSeconds > STALE_AFTER_S) row.classList.add('stale');
-      return row;
-    }),
+    ...groups.flatMap((g) => [el('tr', { class: 'group', 'data-market': g.market || 'other' }, el('th', { colspan: '10' }, g.title)), ...g.quotes.map(quoteRow)]),
   );
+}
+
+function quoteRow(q) {
+  const change = q.changePercent;
+  const row = el(
+    'tr',
+    { 'data-ticker': q.ticker },
+    el('td', { class: 'ticker', title: q.board }, q.ticker),
+    el('td', { class: 'last' }, price(q.last ?? q.indexValue ?? null)),
+    el('td', { class: `change ${change > 0 ? 'up' : change < 0 ? 'down' : ''}` }, change === null ? '—' : `${change > 0 ? '+' : ''}${fmt(change, 2)} %`),
+    el('td', { class: 'bid' }, price(q.bid)),
+    el('td', { class: 'offer' }, price(q.offer)),
+    el('td', { class: 'volume' }, fmt(q.volume, 0)),
+    el('td', { class: 'time' }, q.time ? new Date(q.time).toLocaleString() : '—'),
+    el('td', { class: 'age' }, age(q.ageSeconds)),
+    el('td', { class: 'delay' }, age(q.delaySeconds)),
+    el('td', { class: 'market-data' }, marketData(q)),
+  );
+  if (q.ageSeconds !== null && q.ageSeconds > STALE_AFTER_S) row.classList.add('stale');
+  return row;
+}
+
+/** What the feed's delay (SYSTIME − quote time, per quote) says about the source. */
+function feedNote(quotes) {
+  const delays = quotes.map((q) => q.delaySeconds).filter((d) => d !== null && d !== undefined);
+  if (delays.length === 0) return '';
+  const worst = Math.max(...delays);
+  if (worst < 60) return `Feed delay ${age(worst)}: real-time data.`;
+  return `Feed delay up to ${age(worst)}: quotes are that far behind the exchange (the anonymous MOEX ISS feed is delayed by 15 min; a subscriber's token gives real time). Ages include it.`;
 }
 
 function renderStatus(status) {
@@ -71,6 +105,35 @@ function renderStatus(status) {
         el('div', { class: 'detail' }, c.detail),
       ),
     ),
+  );
+}
+
+// Firing alerts first (the backend sorts them), then the ones resolved in the past hour.
+function renderAlerts(alerts) {
+  const list = $('#alerts');
+  const firing = alerts.filter((a) => a.status === 'firing').length;
+  $('#alerts-panel').dataset.firing = String(firing);
+  $('#alerts-title').textContent = firing ? `Alerts: ${firing} firing` : 'Alerts';
+  if (alerts.length === 0) {
+    list.replaceChildren(el('li', { class: 'placeholder' }, 'No alert firing.'));
+    return;
+  }
+  const since = (iso) => age(Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000)));
+  list.replaceChildren(
+    ...alerts.map((a) => {
+      const where = [a.labels.ticker, a.labels.board, a.labels.instance].filter(Boolean).join(' · ');
+      return el(
+        'li',
+        { 'data-alertname': a.alertname, 'data-status': a.status, 'data-severity': a.severity || 'none' },
+        el('span', { class: 'name' }, `${a.status === 'firing' ? '▲' : '✓'} ${a.alertname}`),
+        ' ',
+        el('span', { class: 'severity' }, a.severity || ''),
+        ' ',
+        el('span', { class: 'when' }, a.status === 'firing' ? `firing for ${since(a.startsAt)}` : `resolved ${since(a.endsAt)} ago`),
+        el('div', { class: 'summary' }, a.annotations.summary || where),
+        where && a.annotations.summary ? el('div', { class: 'where' }, where) : '',
+      );
+    }),
   );
 }
 
@@ -106,14 +169,17 @@ async function renderChart(ticker) {
 }
 
 async function refresh() {
-  const [quotes, status] = await Promise.allSettled([getJson('/api/quotes'), getJson('/api/status')]);
+  const [quotes, status, alerts] = await Promise.allSettled([getJson('/api/quotes'), getJson('/api/status'), getJson('/api/alerts')]);
   if (status.status === 'fulfilled') renderStatus(status.value);
+  if (alerts.status === 'fulfilled') renderAlerts(alerts.value.alerts);
   if (quotes.status === 'rejected') {
     document.body.dataset.state = 'error';
     showMessage(`Cannot read quotes: ${quotes.reason.message}. Showing the last data received.`);
   } else {
     const list = quotes.value.quotes;
+    $('#simulated').hidden = !quotes.value.simulated;
     renderQuotes(list);
+    $('#feed-note').textContent = feedNote(list);
     document.body.dataset.state = list.length ? 'ok' : 'empty';
     const stale = list.filter((q) => q.ageSeconds !== null && q.ageSeconds > STALE_AFTER_S).map((q) => q.ticker);
     const down = status.status === 'fulfilled' ? status.value.components.filter((c) => !c.ok).map((c) => c.name) : [];

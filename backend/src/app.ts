@@ -5,11 +5,12 @@ import helmet from 'helmet';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { TICKER_PATTERN } from '../../lib/moex/quote';
 import type { Logger } from '../../lib/log';
+import { AlertStore, alertsRouter } from './alerts';
 import { ShortCache } from './cache';
 import { historyWindow } from './durations';
 import { httpMetricsMiddleware } from './http-metrics';
 import { UpstreamError, type PrometheusClient } from './prometheus-client';
-import { lastPricePromql, QUOTES_PROMQL, quotesFromSamples, type ApiQuote } from './quotes';
+import { lastPricePromql, QUOTES_PROMQL, quotesAnswerFromSamples, type QuotesAnswer } from './quotes';
 import type { StackStatus } from './status';
 
 export interface BackendDeps {
@@ -38,17 +39,18 @@ type AsyncRoute = (req: Request, res: Response) => Promise<void>;
 export function createApp({ prometheus, checkStatus, log }: BackendDeps): express.Express {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const quotesCache = new ShortCache<ApiQuote[]>(CACHE_TTL_MS, 1);
+  const quotesCache = new ShortCache<QuotesAnswer>(CACHE_TTL_MS, 1);
   const historyCache = new ShortCache<Array<[number, number]>>(CACHE_TTL_MS);
   const statusCache = new ShortCache<StackStatus>(CACHE_TTL_MS, 1);
 
-  const quotes = () => quotesCache.get('all', async () => quotesFromSamples(await prometheus.query(QUOTES_PROMQL), Date.now() / 1000));
+  const answer = () => quotesCache.get('all', async () => quotesAnswerFromSamples(await prometheus.query(QUOTES_PROMQL), Date.now() / 1000));
+  const quotes = async () => (await answer()).quotes;
   // /api/quotes serialized once per cached answer, not per request (at MOEX_TICKERS=ALL it is ~70 KB of JSON).
-  const quotesBodies = new WeakMap<ApiQuote[], Buffer>();
-  const quotesBody = (list: ApiQuote[]): Buffer => {
+  const quotesBodies = new WeakMap<QuotesAnswer, Buffer>();
+  const quotesBody = (list: QuotesAnswer): Buffer => {
     let body = quotesBodies.get(list);
     if (!body) {
-      body = Buffer.from(JSON.stringify({ quotes: list }));
+      body = Buffer.from(JSON.stringify(list));
       quotesBodies.set(list, body);
     }
     return body;
@@ -56,8 +58,9 @@ export function createApp({ prometheus, checkStatus, log }: BackendDeps): expres
 
   const validTicker = (req: Request): string => {
     const ticker = String(req.params.ticker);
-    if (!TICKER_PATTERN.test(ticker)) throw new HttpError(400, 'ticker must be 1-12 upper-case letters or digits, such as SBER');
-    return ticker;
+    if (!TICKER_PATTERN.test(ticker)) throw new HttpError(400, 'ticker must be a SECID: 1-20 letters, digits or _, such as SBER or USD000UTSTOM');
+    // SECIDs are matched case-insensitively (futures such as SiZ7); the cache key is the canonical form.
+    return ticker.toUpperCase();
   };
 
   const app = express();
@@ -80,12 +83,12 @@ export function createApp({ prometheus, checkStatus, log }: BackendDeps): expres
   }) as AsyncRoute);
 
   app.get('/api/quotes', (async (_req, res) => {
-    res.type('application/json').send(quotesBody(await quotes()));
+    res.type('application/json').send(quotesBody(await answer()));
   }) as AsyncRoute);
 
   app.get('/api/quotes/:ticker', (async (req, res) => {
     const ticker = validTicker(req);
-    const quote = (await quotes()).find((q) => q.ticker === ticker);
+    const quote = (await quotes()).find((q) => q.ticker.toUpperCase() === ticker);
     if (!quote) throw new HttpError(404, `no quote for ${ticker}`);
     res.json(quote);
   }) as AsyncRoute);
@@ -102,13 +105,16 @@ export function createApp({ prometheus, checkStatus, log }: BackendDeps): expres
       const series = await prometheus.queryRange(lastPricePromql(ticker), end - rangeSeconds, end, stepSeconds);
       return (series[0]?.values ?? []).map(([t, v]): [number, number] => [t, Number(v)]);
     });
-    if (points.length === 0 && !(await quotes()).some((q) => q.ticker === ticker)) throw new HttpError(404, `no quote for ${ticker}`);
+    if (points.length === 0 && !(await quotes()).some((q) => q.ticker.toUpperCase() === ticker)) throw new HttpError(404, `no quote for ${ticker}`);
     res.json({ ticker, points });
   }) as AsyncRoute);
 
   app.get('/api/status', (async (_req, res) => {
     res.json(await statusCache.get('status', checkStatus));
   }) as AsyncRoute);
+
+  // Alertmanager's notifications (webhook receiver) and the page's alerts panel.
+  app.use(alertsRouter(new AlertStore()));
 
   // The original example's latency demo: a random delay under a second, so dashboards have latency to show.
   app.get('/api/demo/:id', (async (req, res) => {

@@ -10,6 +10,7 @@ export const backendShape = {
   GRAPHITE_URL: httpUrl('http://127.0.0.1:18000'),
   GRAPHITE_PREFIX: graphitePrefix('stocks'),
   INFLUX_URL: httpUrlOrOff('http://127.0.0.1:8086'),
+  ALERTMANAGER_URL: httpUrlOrOff('http://127.0.0.1:9093'),
   INFLUX_DATABASE: nonEmpty('pyexample', 'must name a database'),
   INFLUX_MEASUREMENT: matching('stocks', /^[A-Za-z0-9_]+$/, 'must be a plain measurement name'),
   INFLUX_USERNAME: text(''),

@@ -1,56 +1,74 @@
-import type { Quote } from '../../lib/moex/quote';
+import { fieldsOfMarket, marketKindOf } from '../../lib/moex/markets';
+import { NUMERIC_FIELDS, type NumericField } from '../../lib/moex/quote';
 import type { VectorSample } from './prometheus-client';
 
+/** The fields every quote of the API has (CONTRACT §7), null where Prometheus has no series. */
+const COMMON_FIELDS = ['last', 'bid', 'offer', 'open', 'high', 'low', 'prevClose', 'changePercent', 'volume', 'value', 'trades'] as const;
+
 /**
- * A quote as the API answers it (CONTRACT §7): the quote model's fields as the worker exports them
- * (no short name or waprice), with null where Prometheus has no series, the time as ISO text and its age.
+ * A quote as the API answers it (CONTRACT §7): the common price fields, plus the fields of its own
+ * market (an index's value, a bond's yield, a future's open interest), the time as ISO text, its age
+ * and the feed's delay.
  */
-export type ApiQuote = Omit<Quote, 'shortName' | 'waprice' | 'trading' | 'time'> & {
+export type ApiQuote = {
+  ticker: string;
+  board: string;
+  engine: string;
+  market: string;
   trading: boolean | null;
   time: string | null;
   ageSeconds: number | null;
-};
+  delaySeconds: number | null;
+} & Partial<Record<NumericField, number | null>>;
 
-type NumericKey = 'last' | 'bid' | 'offer' | 'open' | 'high' | 'low' | 'prevClose' | 'changePercent' | 'volume' | 'value' | 'trades';
-
-/** Worker metric → API field (CONTRACT §4 → §7). */
-const FIELD_OF_METRIC: Record<string, NumericKey | 'trading' | 'timestamp'> = {
-  moex_last_price: 'last',
-  moex_bid_price: 'bid',
-  moex_offer_price: 'offer',
-  moex_open_price: 'open',
-  moex_high_price: 'high',
-  moex_low_price: 'low',
-  moex_prev_close_price: 'prevClose',
-  moex_change_percent: 'changePercent',
-  moex_volume_today: 'volume',
-  moex_value_today: 'value',
-  moex_trades_today: 'trades',
+/** Worker metric → API field (CONTRACT §4 → §7), from the one table that names the fields. */
+const FIELD_OF_METRIC: Record<string, NumericField | 'trading' | 'timestamp' | 'delaySeconds'> = {
+  ...Object.fromEntries(NUMERIC_FIELDS.filter((f) => f.field !== 'waprice').map((f) => [f.metric, f.field])),
   moex_trading: 'trading',
   moex_quote_timestamp_seconds: 'timestamp',
+  moex_data_delay_seconds: 'delaySeconds',
 };
 
-/** One query for every quote family of every ticker. */
-export const QUOTES_PROMQL = `{__name__=~"${Object.keys(FIELD_OF_METRIC).join('|')}"}`;
+/** One query for every quote family of every ticker, and whether the feed is the simulator. */
+export const QUOTES_PROMQL = `{__name__=~"${[...Object.keys(FIELD_OF_METRIC), 'moex_simulated_feed'].join('|')}"}`;
 
-/** The last price series of one ticker, for history. */
-export const lastPricePromql = (ticker: string) => `moex_last_price{ticker="${ticker}"}`;
+/** What /api/quotes answers: the quotes, and `simulated` when their prices come from the ISS simulator. */
+export interface QuotesAnswer {
+  quotes: ApiQuote[];
+  simulated: boolean;
+}
+
+export function quotesAnswerFromSamples(samples: readonly VectorSample[], nowSeconds: number): QuotesAnswer {
+  const simulated = samples.some((s) => s.metric.__name__ === 'moex_simulated_feed' && s.value[1] === '1');
+  return { quotes: quotesFromSamples(samples, nowSeconds), simulated };
+}
+
+/**
+ * The price series of one ticker, for history: its last price, or an index's value. SECIDs match
+ * case-insensitively (futures such as SiZ7); TICKER_PATTERN keeps regex characters out.
+ */
+export const lastPricePromql = (ticker: string) => `{__name__=~"moex_last_price|moex_index_value", ticker=~"(?i)${ticker}"}`;
+
+function emptyQuote(metric: Record<string, string>): ApiQuote {
+  const engine = metric.engine ?? 'stock';
+  const market = metric.market ?? 'shares';
+  const own = fieldsOfMarket(marketKindOf(engine, market) ?? 'shares').filter((f) => f !== 'waprice');
+  const quote: ApiQuote = { ticker: metric.ticker!, board: metric.board ?? '', engine, market, trading: null, time: null, ageSeconds: null, delaySeconds: null };
+  for (const field of new Set<NumericField>([...COMMON_FIELDS, ...own])) quote[field] = null;
+  return quote;
+}
 
 /** Groups Prometheus samples into quotes, sorted by ticker. Pure: `nowSeconds` gives the ages. */
 export function quotesFromSamples(samples: readonly VectorSample[], nowSeconds: number): ApiQuote[] {
   const byKey = new Map<string, ApiQuote>();
   for (const { metric, value } of samples) {
     const field = FIELD_OF_METRIC[metric.__name__ ?? ''];
-    const { ticker, board } = metric;
     const number = Number(value[1]);
-    if (!field || !ticker || !Number.isFinite(number)) continue;
-    const key = `${ticker}\u0000${board ?? ''}`;
+    if (!field || !metric.ticker || !Number.isFinite(number)) continue;
+    const key = `${metric.ticker}\u0000${metric.board ?? ''}`;
     let quote = byKey.get(key);
     if (!quote) {
-      quote = {
-        ticker, board: board ?? '', last: null, bid: null, offer: null, open: null, high: null, low: null, prevClose: null,
-        changePercent: null, volume: null, value: null, trades: null, trading: null, time: null, ageSeconds: null,
-      };
+      quote = emptyQuote(metric);
       byKey.set(key, quote);
     }
     if (field === 'trading') quote.trading = number === 1;

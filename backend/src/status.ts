@@ -50,9 +50,13 @@ export function createStatusCheck(config: BackendConfig, prometheus: PrometheusC
     worker: (signal) => readyz(config.WORKER_URL, signal),
     scraper: (signal) => readyz(config.SCRAPER_URL, signal),
     moex: async () => {
-      const [sample] = await prometheus.query('moex_up{job="worker-prometheus"}');
+      const [[sample], [simulated]] = await Promise.all([
+        prometheus.query('moex_up{job="worker-prometheus"}'),
+        prometheus.query('max(moex_simulated_feed{job="worker-prometheus"})'),
+      ]);
       if (!sample) return { ok: false, detail: 'worker not scraped by Prometheus yet' };
-      return sample.value[1] === '1' ? { ok: true, detail: 'last ISS poll succeeded' } : { ok: false, detail: 'last ISS poll failed (moex_up 0)' };
+      const source = simulated?.value[1] === '1' ? 'SIMULATED prices from the ISS simulator, not MOEX: ' : '';
+      return sample.value[1] === '1' ? { ok: true, detail: `${source}last ISS poll succeeded` } : { ok: false, detail: `${source}last ISS poll failed (moex_up 0)` };
     },
     graphite: async (signal) => {
       const params = new URLSearchParams({ target: `${config.GRAPHITE_PREFIX}.*.last`, format: 'json', from: `-${2 * stale}s` });
@@ -78,6 +82,15 @@ export function createStatusCheck(config: BackendConfig, prometheus: PrometheusC
       const newest = result?.series?.[0]?.values[0]?.[0];
       if (typeof newest !== 'number') return { ok: false, detail: `no ${config.INFLUX_MEASUREMENT} point in the last ${ageText(2 * stale)}` };
       return freshness(newest, `${config.INFLUX_MEASUREMENT} point`, stale);
+    },
+    alertmanager: async (signal) => {
+      if (config.ALERTMANAGER_URL === 'off') return { ok: true, detail: 'not configured (ALERTMANAGER_URL=off)' };
+      // What a person would be told now: active alerts that are neither silenced nor inhibited.
+      const params = new URLSearchParams({ active: 'true', silenced: 'false', inhibited: 'false' });
+      const res = await fetch(`${config.ALERTMANAGER_URL}/api/v2/alerts?${params}`, { signal });
+      if (!res.ok) return { ok: false, detail: `alerts API answered HTTP ${res.status}` };
+      const alerts = (await res.json()) as unknown[];
+      return { ok: true, detail: alerts.length === 0 ? 'ready, no alert firing' : `ready, ${alerts.length} alert${alerts.length === 1 ? '' : 's'} firing` };
     },
   };
 

@@ -23,7 +23,7 @@ export interface VariableSelection {
   customAll?: string;
 }
 
-export type DatasourceKind = 'prometheus' | 'influxdb' | 'graphite' | 'marcusolsson-json-datasource';
+export type DatasourceKind = 'prometheus' | 'influxdb' | 'graphite' | 'yesoreyeram-infinity-datasource';
 
 export interface QueryContext {
   kind: DatasourceKind;
@@ -55,7 +55,7 @@ function formatForDatasource(kind: DatasourceKind, sel: VariableSelection): stri
       return escaped.length === 1 ? (escaped[0] as string) : `(${escaped.join('|')})`;
     }
     case 'graphite':
-    case 'marcusolsson-json-datasource':
+    case 'yesoreyeram-infinity-datasource':
       // Grafana's default "glob" format.
       return values.length > 1 ? `{${values.join(',')}}` : (values[0] ?? '');
   }

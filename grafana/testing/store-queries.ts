@@ -116,8 +116,8 @@ export async function runTarget(run: TargetRun, stores: StoreEndpoints): Promise
       return runGraphite(run, stores);
     case 'influxdb':
       return runInflux(run, stores);
-    case 'marcusolsson-json-datasource':
-      return runJsonApi(run, stores);
+    case 'yesoreyeram-infinity-datasource':
+      return runInfinity(run, stores);
   }
 }
 
@@ -187,38 +187,51 @@ async function runInflux(run: TargetRun, stores: StoreEndpoints): Promise<QueryO
   return { request: `/query ${q}`, series, nonNull };
 }
 
-// ---- JSON API (marcusolsson-json-datasource) ----
+// ---- Infinity (yesoreyeram-infinity-datasource), JSON queries ----
 
-/** The JSONPath subset dashboards use: `$.a.b[*].c`. */
-export function evaluateJsonPath(doc: unknown, jsonPath: string): unknown[] {
-  if (!jsonPath.startsWith('$')) throw new Error(`JSONPath must start with $: ${jsonPath}`);
-  const steps = jsonPath
-    .slice(1)
-    .split(/\.|(?=\[)/)
-    .filter(Boolean);
-  let nodes: unknown[] = [doc];
-  for (const step of steps) {
-    nodes = nodes.flatMap((n): unknown[] => {
-      if (step === '[*]') return Array.isArray(n) ? n : [];
-      const index = /^\[(\d+)\]$/.exec(step);
-      if (index) return Array.isArray(n) && Number(index[1]) < n.length ? [n[Number(index[1])]] : [];
-      if (n !== null && typeof n === 'object' && step in n) return [(n as Record<string, unknown>)[step]];
-      return []; // a missing key yields nothing, as in JSONPath-Plus
-    });
+/** The value at a root selector of the form `$.a.b` (JSONata's path syntax, the subset dashboards use). */
+export function selectPath(doc: unknown, selector: string): unknown {
+  const m = /^\$((?:\.\w+)+)$/.exec(selector);
+  if (!m) throw new Error(`root selector ${selector} is not of the form $.a.b`);
+  let node = doc;
+  for (const key of (m[1] as string).slice(1).split('.')) {
+    node = node !== null && typeof node === 'object' && key in node ? (node as Record<string, unknown>)[key] : undefined;
   }
-  return nodes;
+  return node;
 }
 
-async function runJsonApi(run: TargetRun, stores: StoreEndpoints): Promise<QueryOutcome> {
-  const urlPath = interpolate(String(run.target.urlPath ?? ''), contextFor(run, 0));
-  const doc = await getJson(`${stores.backend}${urlPath}`);
-  const fields = (run.target.fields as Array<{ name: string; jsonPath: string }> | undefined) ?? [];
-  const columns = fields.map((f) => evaluateJsonPath(doc, f.jsonPath));
-  const lengths = new Set(columns.map((c) => c.length));
-  // The plugin refuses a frame whose fields differ in length ("Fields have different lengths").
-  if (lengths.size > 1) {
-    const detail = fields.map((f, i) => `${f.jsonPath}=${columns[i]?.length}`).join(', ');
-    throw new Error(`JSON API fields differ in length: ${detail}`);
+interface InfinityColumn {
+  selector: string;
+  text: string;
+  type: string;
+}
+
+/**
+ * The rows an Infinity JSON query makes of a document: the root selector must name an
+ * array of objects, one row each; a column is a field of each row. A root that is not an array is an error here, not an empty
+ * table, so a renamed field in the backend's answer fails the test.
+ */
+export function infinityRows(doc: unknown, rootSelector: string, columns: InfinityColumn[]): unknown[][] {
+  const root = selectPath(doc, rootSelector);
+  if (!Array.isArray(root)) throw new Error(`root selector ${rootSelector} is not an array`);
+  return root.map((row, i) => {
+    if (row === null || typeof row !== 'object') throw new Error(`${rootSelector}[${i}] is not an object`);
+    return columns.map((c) => (row as Record<string, unknown>)[c.selector]);
+  });
+}
+
+async function runInfinity(run: TargetRun, stores: StoreEndpoints): Promise<QueryOutcome> {
+  const t = run.target;
+  if (t.type !== 'json' || t.source !== 'url' || (t.url_options as { method?: string } | undefined)?.method !== 'GET') {
+    throw new Error(`only Infinity JSON GET queries are emulated, got type=${String(t.type)} source=${String(t.source)}`);
   }
-  return { request: `GET ${urlPath}`, series: columns.length, nonNull: columns.flat().filter(isValue).length };
+  // The datasource's URL (the backend) is prefixed to the query's url.
+  const url = interpolate(String(t.url ?? ''), contextFor(run, 0));
+  const doc = await getJson(`${stores.backend}${url}`);
+  const columns = (t.columns as InfinityColumn[] | undefined) ?? [];
+  const rows = infinityRows(doc, String(t.root_selector ?? ''), columns);
+  // A column whose selector names no field of any row is a typo, not missing data.
+  const empty = columns.filter((_, i) => rows.length > 0 && rows.every((r) => r[i] === undefined)).map((c) => c.selector);
+  if (empty.length > 0) throw new Error(`GET ${url}: no row has ${empty.join(', ')}`);
+  return { request: `GET ${url} ${String(t.root_selector)}`, series: columns.length, nonNull: rows.flat().filter(isValue).length };
 }

@@ -23,23 +23,26 @@ export function isFault(value: unknown): value is Fault {
   return typeof value === 'string' && (FAULTS as readonly string[]).includes(value);
 }
 
-/** Which fault the next request gets: a queued one (count-limited) wins over the env default. */
+/**
+ * Which fault the next request gets: a queued one (count-limited, for every board or just one)
+ * wins over the env default.
+ */
 export class FaultPlan {
-  private queued: { fault: Fault; remaining: number | null } | null = null;
+  private queued: { fault: Fault; remaining: number | null; board: string | null } | null = null;
 
   constructor(private readonly standing: Fault | null) {}
 
-  set(fault: Fault, count: number | null): void {
-    this.queued = { fault, remaining: count };
+  set(fault: Fault, count: number | null, board: string | null = null): void {
+    this.queued = { fault, remaining: count, board: board?.toUpperCase() ?? null };
   }
 
   clear(): void {
     this.queued = null;
   }
 
-  /** The fault for one request, consuming one use of a queued fault. */
-  take(): Fault | null {
-    if (this.queued) {
+  /** The fault for one request to `board`, consuming one use of a queued fault that applies to it. */
+  take(board: string): Fault | null {
+    if (this.queued && (this.queued.board === null || this.queued.board === board.toUpperCase())) {
       const { fault } = this.queued;
       if (this.queued.remaining !== null && --this.queued.remaining <= 0) this.queued = null;
       return fault;

@@ -1,3 +1,4 @@
+import type { SimBoard } from './boards';
 import type { SecurityState } from './market';
 
 /** ISS answer shapes the simulator can be asked for (CONTRACT §3 and the faults of issue #2). */
@@ -35,11 +36,11 @@ function securitiesRow(s: SecurityState, board: string): Row {
   };
 }
 
-function marketdataRow(s: SecurityState, board: string, systime: string): Row {
+function marketdataRow(s: SecurityState, board: string, systime: string, updatetime: string): Row {
   const trading = s.session === 'trading';
   const traded = s.session !== 'pre-open';
   const waprice = s.volume > 0 ? Math.round((s.value / s.volume) * 10 ** s.decimals) / 10 ** s.decimals : null;
-  const time = systime.slice(11);
+  const time = updatetime;
   return {
     SECID: s.listing.secid, BOARDID: board,
     // After the close the order book is empty; before the first trade there is no price yet.
@@ -65,6 +66,82 @@ function marketdataRow(s: SecurityState, board: string, systime: string): Row {
   };
 }
 
+const round = (x: number, decimals: number) => Math.round(x * 10 ** decimals) / 10 ** decimals;
+
+/** An index: value columns instead of prices, no order book, no TRADINGSTATUS (real SNDX/RTSI answers). */
+function indexRows(s: SecurityState, board: string, systime: string, updatetime: string): [Row, Row] {
+  const { listing } = s;
+  const change = round(s.last - s.prevPrice, 2);
+  return [
+    { SECID: listing.secid, BOARDID: board, NAME: listing.secName, DECIMALS: 2, SHORTNAME: listing.shortName, ANNUALHIGH: round(s.prevPrice * 1.2, 2), ANNUALLOW: round(s.prevPrice * 0.8, 2), CURRENCYID: 'RUB', CALCMODE: null },
+    {
+      SECID: listing.secid, BOARDID: board, LASTVALUE: s.prevPrice, OPENVALUE: s.open, CURRENTVALUE: s.last, LASTCHANGE: change,
+      LASTCHANGETOOPENPRC: round((s.last / s.open - 1) * 100, 2), LASTCHANGETOOPEN: round(s.last - s.open, 2), UPDATETIME: updatetime,
+      LASTCHANGEPRC: round((s.last / s.prevPrice - 1) * 100, 2), VALTODAY: Math.round(s.value), MONTHCHANGEPRC: 1.2, YEARCHANGEPRC: -3.4,
+      SEQNUM: Number(systime.replace(/\D/g, '')), SYSTIME: systime, TIME: updatetime, VALTODAY_USD: Math.round(s.value / 90),
+      LASTCHANGEBP: Math.round(change * 100), MONTHCHANGEBP: 3500, YEARCHANGEBP: -10200, CAPITALIZATION: Math.round(s.last * 2.1e9),
+      CAPITALIZATION_USD: Math.round((s.last * 2.1e9) / 90), HIGH: s.high, LOW: s.low, TRADEDATE: systime.slice(0, 10),
+    },
+  ];
+}
+
+/** A bond: prices in percent of face value, plus yield, duration, coupon and maturity (real TQOB/TQCB answers). */
+function bondRows(s: SecurityState, board: SimBoard, systime: string, updatetime: string): [Row, Row] {
+  const terms = board.bonds![s.listing.secid]!;
+  const years = Math.max(0.05, (Date.parse(terms.maturity) - Date.parse(systime.slice(0, 10))) / (365.25 * 86_400_000));
+  // Yield to maturity, roughly: the coupon on the price plus the pull to par spread over the years left.
+  const yieldAt = (price: number) => round((terms.couponRate / (price / 100) + (100 - price) / price / years * 100), 2);
+  const [sec, md] = sharesRows(s, board.board, systime, updatetime);
+  return [
+    { ...sec, FACEVALUE: 1000, FACEUNIT: 'SUR', COUPONVALUE: terms.coupon, NEXTCOUPON: terms.nextCoupon, ACCRUEDINT: round(terms.coupon * 0.37, 2), MATDATE: terms.maturity, COUPONPERIOD: 182, COUPONPERCENT: terms.couponRate, YIELDATPREVWAPRICE: yieldAt(s.prevPrice), SECTYPE: '3' },
+    { ...md, YIELD: yieldAt(s.last), DURATION: Math.round(years * 365 * 0.78), YIELDATWAPRICE: md.WAPRICE === null ? null : yieldAt(Number(md.WAPRICE)), YIELDTOPREVYIELD: 0, CLOSEYIELD: 0 },
+  ];
+}
+
+/** A future: settlement prices and open interest; no TRADINGSTATUS column (real RFUD answers). */
+function futuresRows(s: SecurityState, board: SimBoard, systime: string, updatetime: string): [Row, Row] {
+  const terms = board.futures![s.listing.secid]!;
+  const traded = s.session !== 'pre-open';
+  const trading = s.session === 'trading';
+  const openInterest = terms.openInterest + (s.trades % 5000);
+  return [
+    {
+      SECID: s.listing.secid, BOARDID: board.board, SHORTNAME: s.listing.shortName, SECNAME: s.listing.secName, PREVSETTLEPRICE: s.prevPrice,
+      DECIMALS: s.decimals, MINSTEP: 10 ** -s.decimals, LASTTRADEDATE: terms.lastTradeDate, LASTDELDATE: terms.lastTradeDate, SECTYPE: terms.asset,
+      LATNAME: s.listing.shortName, ASSETCODE: terms.asset, PREVOPENPOSITION: terms.openInterest, LOTVOLUME: 1000, INITIALMARGIN: round(s.prevPrice * 0.12, 2),
+      HIGHLIMIT: round(s.prevPrice * 0.06, 2), LOWLIMIT: round(s.prevPrice * 0.06, 2), STEPPRICE: 1,
+    },
+    {
+      SECID: s.listing.secid, BOARDID: board.board, BID: trading ? s.bid : null, OFFER: trading ? s.offer : null, SPREAD: trading ? round(s.offer - s.bid, s.decimals) : 0,
+      OPEN: traded ? s.open : null, HIGH: traded ? s.high : null, LOW: traded ? s.low : null, LAST: traded ? s.last : null, QUANTITY: 3,
+      LASTCHANGE: traded ? round(s.last - s.prevPrice, s.decimals) : 0, SETTLEPRICE: traded ? s.last : null,
+      SETTLETOPREVSETTLE: traded ? round(s.last - s.prevPrice, s.decimals) : 0, OPENPOSITION: openInterest, NUMTRADES: traded ? s.trades : 0,
+      VOLTODAY: traded ? s.volume : 0, VALTODAY: traded ? Math.round(s.value) : 0, VALTODAY_USD: traded ? Math.round(s.value / 90) : 0,
+      UPDATETIME: updatetime, LASTCHANGEPRCNT: 0, BIDDEPTH: null, BIDDEPTHT: null, NUMBIDS: null, OFFERDEPTH: null, OFFERDEPTHT: null, NUMOFFERS: null,
+      TIME: updatetime, SETTLETOPREVSETTLEPRC: traded ? round((s.last / s.prevPrice - 1) * 100, 2) : 0, SEQNUM: Number(systime.replace(/\D/g, '')),
+      SYSTIME: systime, TRADEDATE: systime.slice(0, 10), LASTTOPREVPRICE: traded ? round((s.last / s.prevPrice - 1) * 100, 2) : 0, OICHANGE: openInterest - terms.openInterest,
+    },
+  ];
+}
+
+function sharesRows(s: SecurityState, board: string, systime: string, updatetime: string): [Row, Row] {
+  return [securitiesRow(s, board), marketdataRow(s, board, systime, updatetime)];
+}
+
+/** The two rows of one security, in its market's real column set. */
+function rowsFor(s: SecurityState, board: SimBoard, boardId: string, systime: string, updatetime: string): [Row, Row] {
+  switch (board.kind) {
+    case 'index':
+      return indexRows(s, boardId, systime, updatetime);
+    case 'bonds':
+      return bondRows(s, board, systime, updatetime);
+    case 'futures':
+      return futuresRows(s, board, systime, updatetime);
+    default:
+      return sharesRows(s, boardId, systime, updatetime);
+  }
+}
+
 const EXTRA_COLUMNS: Row = { NEWFIELD: 'x', RISKINDICATOR: 2.5, NOTE: null };
 
 function block(rows: Row[], template: Row, shape: ResponseShape, filter: readonly string[] | null) {
@@ -77,15 +154,29 @@ function block(rows: Row[], template: Row, shape: ResponseShape, filter: readonl
   return { metadata, columns, data };
 }
 
-/** The ISS JSON for the given securities of one board, as `securities.json` answers it. */
-export function boardSecuritiesJson(states: readonly SecurityState[], board: string, at: Date, shape: ResponseShape) {
+/**
+ * The ISS JSON for the given securities of one board, as `securities.json` answers it at `at`.
+ * `delaySeconds` is the feed's delay: UPDATETIME and TIME run that far behind SYSTIME, as on ISS's
+ * anonymous feed (15 minutes); 0 is the real-time feed of a subscriber.
+ */
+export function boardSecuritiesJson(
+  states: readonly SecurityState[],
+  board: SimBoard,
+  boardId: string,
+  at: Date,
+  shape: ResponseShape,
+  delaySeconds = 0,
+) {
   const systime = moscowSystime(at);
-  const secRows = states.map((s) => securitiesRow(s, board));
-  const mdRows = states.map((s) => marketdataRow(s, board, systime));
-  const blank = states[0] ?? null;
+  // Indices are computed by the exchange and published as they are: ISS does not delay them.
+  const delay = board.kind === 'index' ? 0 : delaySeconds;
+  const updatetime = moscowSystime(new Date(at.getTime() - delay * 1000)).slice(11);
+  const rows = states.map((s) => rowsFor(s, board, boardId, systime, updatetime));
+  const secRows = rows.map(([sec]) => sec);
+  const mdRows = rows.map(([, md]) => md);
   // Column lists come from a template row so an empty board still answers with its columns.
-  const secTemplate = blank ? secRows[0]! : securitiesRow(templateState(), board);
-  const mdTemplate = blank ? mdRows[0]! : marketdataRow(templateState(), board, systime);
+  const template = rows[0] ?? rowsFor(templateState(board), board, boardId, systime, updatetime);
+  const [secTemplate, mdTemplate] = template;
   const answer: Record<string, unknown> = {};
   const wants = (name: string) => shape.only === null || shape.only.has(name);
   if (wants('securities')) answer.securities = block(secRows, secTemplate, shape, shape.columns.securities);
@@ -93,7 +184,7 @@ export function boardSecuritiesJson(states: readonly SecurityState[], board: str
   return answer;
 }
 
-function templateState(): SecurityState {
-  const listing = { secid: '', shortName: '', secName: '', startPrice: 1, lotSize: 1 };
+function templateState(board: SimBoard): SecurityState {
+  const listing = board.listings[0] ?? { secid: '', shortName: '', secName: '', startPrice: 1, lotSize: 1 };
   return { listing, decimals: 2, session: 'trading', prevPrice: 1, last: 1, open: 1, high: 1, low: 1, bid: 1, offer: 1, volume: 0, value: 0, trades: 0 };
 }

@@ -1,9 +1,11 @@
+import { readFileSync } from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { gzipSync } from 'node:zlib';
-import { check, loadConfig, logShape, matching, oneOf, port, positiveInt, text } from '../../lib/config';
+import { check, loadConfig, logShape, matching, nonNegativeInt, oneOf, port, positiveInt, secret, text } from '../../lib/config';
 import { createLogger } from '../../lib/log';
 import { closeServer, exitOnSignals, exitOnStartupFailure, listen, writeJson } from '../../lib/service';
 import { FaultPlan, FAULTS, isFault, type Fault } from './faults';
+import { simBoard } from './boards';
 import { boardSecuritiesJson } from './iss-response';
 import { Market, type SecurityOverride, type SecurityState } from './market';
 
@@ -11,10 +13,16 @@ import { Market, type SecurityOverride, type SecurityState } from './market';
  * ISS simulator: serves `/iss/engines/{engine}/markets/{market}/boards/{board}/securities.json`
  * as MOEX ISS does, with random-walking prices, plus a control API under /sim/ for tests:
  *   GET/DELETE /sim/requests       the ISS request log
- *   PUT /sim/faults {fault,count?}  the next `count` requests (default: all) get `fault`; DELETE clears
- *   GET /sim/securities[?secids=A,B]  current simulated values
+ *   PUT /sim/faults {fault,count?,board?}  the next `count` requests (default: all), to every board or
+ *                                   just `board`, get `fault`; DELETE clears
+ * Boards: every market of iss-sim/src/boards.ts (TQBR and TQTF shares and funds, CETS currencies,
+ * SNDX indices, TQOB bonds, RFUD futures), each in its market's real column set.
+ *   GET /sim/securities[?secids=A,B][&board=TQBR]  current simulated values
  *   PATCH /sim/securities/:secid    set values or `session` (trading | pre-open | closed)
  *   PUT /sim/walk {enabled}         start/stop the random walk (stopped = prices hold still)
+ * Feeds: by default the anonymous one, whose UPDATETIME runs ISS_SIM_DELAY_SECONDS (900) behind
+ * SYSTIME. With ISS_SIM_TOKEN set it is the subscribers' feed: every ISS request needs
+ * `Authorization: Bearer <token>` (401 without, 403 with a wrong one) and the data is not delayed.
  */
 const config = loadConfig({
   ...logShape,
@@ -25,7 +33,13 @@ const config = loadConfig({
   SIM_DELAY_MS: positiveInt(15_000),
   SIM_RETRY_AFTER: positiveInt(1),
   SIM_MISSING_TICKER: text(''),
+  ISS_SIM_DELAY_SECONDS: nonNegativeInt(900),
+  ISS_SIM_TOKEN: secret(),
+  /** A recorded ISS answer (e.g. test/fixtures/iss/real/*.json) served as is for every board request. */
+  ISS_SIM_REPLAY: text(''),
 });
+const replay = config.ISS_SIM_REPLAY ? readFileSync(config.ISS_SIM_REPLAY) : null;
+const feedDelaySeconds = config.ISS_SIM_TOKEN ? 0 : config.ISS_SIM_DELAY_SECONDS;
 const log = createLogger('iss-sim', config.LOG_LEVEL);
 const market = new Market({ walking: config.SIM_WALK === 'on' });
 const faults = new FaultPlan(isFault(config.SIM_FAULT) ? config.SIM_FAULT : null);
@@ -37,6 +51,8 @@ interface LoggedRequest {
   fault: Fault | null;
   /** The client asked for a gzip answer, as ISS gives one. */
   gzip: boolean;
+  /** The request carried `Authorization: Bearer …` (the token itself is never logged). */
+  bearer: boolean;
 }
 const MAX_LOGGED = 10_000;
 const requestLog: LoggedRequest[] = [];
@@ -51,10 +67,18 @@ function listParam(params: URLSearchParams, name: string): string[] | null {
 function serveIss(req: IncomingMessage, res: ServerResponse, url: URL, engine: string, marketName: string, board: string): void {
   const params = url.searchParams;
   const requestedFault = params.get('sim.fault');
-  const fault = isFault(requestedFault) ? requestedFault : faults.take();
+  const fault = isFault(requestedFault) ? requestedFault : faults.take(board);
   const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
-  requestLog.push({ at: new Date().toISOString(), path: url.pathname, securities: params.get('securities'), fault, gzip });
+  const authorization = String(req.headers.authorization ?? '');
+  const bearer = /^Bearer \S/.test(authorization);
+  requestLog.push({ at: new Date().toISOString(), path: url.pathname, securities: params.get('securities'), fault, gzip, bearer });
   if (requestLog.length > MAX_LOGGED) requestLog.splice(0, requestLog.length - MAX_LOGGED);
+
+  if (config.ISS_SIM_TOKEN && authorization !== `Bearer ${config.ISS_SIM_TOKEN}`) {
+    const status = bearer ? 403 : 401;
+    res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8' }).end(JSON.stringify({ error: bearer ? 'invalid token' : 'authorization required' }));
+    return;
+  }
 
   switch (fault) {
     case 'http500':
@@ -75,14 +99,17 @@ function serveIss(req: IncomingMessage, res: ServerResponse, url: URL, engine: s
       return;
   }
 
+  if (replay) return sendJson(req, res, replay);
+
   market.advance();
   const requested = listParam(params, 'securities');
-  const onThisBoard = engine === 'stock' && marketName === 'shares' && board === config.SIM_BOARD;
-  let states: SecurityState[] = onThisBoard
-    ? requested
-      ? requested.flatMap((secid) => market.securities.get(secid) ?? [])
-      : [...market.securities.values()]
-    : [];
+  // SIM_BOARD renames the shares board (TQBR by default); every other board answers as itself.
+  const isSharesBoard = engine === 'stock' && marketName === 'shares' && board.toUpperCase() === config.SIM_BOARD;
+  const served = isSharesBoard ? simBoard('stock', 'shares', 'TQBR') : board.toUpperCase() === 'TQBR' ? undefined : simBoard(engine, marketName, board);
+  const securities = served ? market.boards.get(served.board)! : new Map<string, SecurityState>();
+  // ISS matches SECIDs case-insensitively (SiZ6 / SIZ6) and answers with its own spelling.
+  const byUpper = new Map([...securities.values()].map((s) => [s.listing.secid.toUpperCase(), s] as const));
+  let states: SecurityState[] = requested ? requested.flatMap((secid) => byUpper.get(secid.toUpperCase()) ?? []) : [...securities.values()];
   if (fault === 'missing-ticker') {
     const victim = config.SIM_MISSING_TICKER || requested?.[0] || 'GAZP';
     states = states.filter((s) => s.listing.secid !== victim);
@@ -90,26 +117,31 @@ function serveIss(req: IncomingMessage, res: ServerResponse, url: URL, engine: s
   if (fault === 'pre-open' || fault === 'closed') states = states.map((s) => ({ ...s, session: fault }));
 
   const only = listParam(params, 'iss.only');
-  const body = boardSecuritiesJson(states, board, new Date(), {
+  const body = boardSecuritiesJson(states, served ?? simBoard('stock', 'shares', 'TQBR')!, board, new Date(), {
     reorderColumns: fault === 'reordered-columns',
     dropMarketdata: fault === 'no-marketdata',
     withMetadata: params.get('iss.meta') !== 'off',
     only: only ? new Set(only) : null,
     columns: { securities: listParam(params, 'securities.columns'), marketdata: listParam(params, 'marketdata.columns') },
-  });
-  const send = () => {
-    if (res.destroyed) return;
-    const text = Buffer.from(JSON.stringify(body));
-    const payload = gzip ? gzipSync(text) : text;
-    res.writeHead(200, {
-      'Content-Type': 'application/json; charset=utf-8',
-      'Content-Length': payload.length,
-      ...(gzip ? { 'Content-Encoding': 'gzip' } : {}),
-    });
-    res.end(payload);
-  };
+  }, feedDelaySeconds);
+  const send = () => sendJson(req, res, Buffer.from(JSON.stringify(body)));
   if (fault === 'timeout') setTimeout(send, config.SIM_DELAY_MS).unref();
   else send();
+}
+
+/** A 200 JSON answer as ISS sends it: gzip when asked for. */
+function sendJson(req: IncomingMessage, res: ServerResponse, text: Buffer): void {
+  if (res.destroyed) return;
+  const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
+  const payload = gzip ? gzipSync(text) : text;
+  res.writeHead(200, {
+    // Says plainly that these prices are made up: the stack shows SIMULATED wherever it shows them.
+    'X-MOEX-Simulator': '1',
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': payload.length,
+    ...(gzip ? { 'Content-Encoding': 'gzip' } : {}),
+  });
+  res.end(payload);
 }
 
 function snapshotOf(s: SecurityState) {
@@ -139,7 +171,7 @@ async function serveControl(req: IncomingMessage, res: ServerResponse, url: URL)
       const body = await readJson(req);
       if (!isFault(body.fault)) return writeJson(res, 400, { error: `fault must be one of ${FAULTS.join(', ')}` });
       const count = typeof body.count === 'number' && body.count > 0 ? Math.floor(body.count) : null;
-      faults.set(body.fault, count);
+      faults.set(body.fault, count, typeof body.board === 'string' && body.board !== '' ? body.board : null);
     }
     return writeJson(res, 200, { faults: FAULTS, plan: faults.describe() });
   }
@@ -152,7 +184,9 @@ async function serveControl(req: IncomingMessage, res: ServerResponse, url: URL)
   if (path === '/sim/securities' && method === 'GET') {
     market.advance();
     const wanted = listParam(url.searchParams, 'secids');
-    const states = wanted ? wanted.flatMap((secid) => market.securities.get(secid) ?? []) : [...market.securities.values()];
+    const board = market.boards.get((url.searchParams.get('board') ?? 'TQBR').toUpperCase());
+    if (!board) return writeJson(res, 404, { error: `unknown board ${url.searchParams.get('board')}` });
+    const states = wanted ? wanted.flatMap((secid) => board.get(secid) ?? []) : [...board.values()];
     return writeJson(res, 200, { securities: states.map(snapshotOf) });
   }
   const one = /^\/sim\/securities\/([A-Z0-9]+)$/.exec(path);
@@ -179,7 +213,7 @@ const server = http.createServer((req, res) => {
 
 listen(server, config.PORT, log)
   .then(() => {
-    log.info({ board: config.SIM_BOARD, securities: market.securities.size, fault: config.SIM_FAULT || null }, 'ISS simulator ready');
+    log.info({ board: config.SIM_BOARD, securities: market.securities.size, fault: config.SIM_FAULT || null, feed: config.ISS_SIM_TOKEN ? 'real-time (token required)' : `anonymous (${feedDelaySeconds} s delay)` }, 'ISS simulator ready');
     exitOnSignals(log, () => {
       server.closeAllConnections(); // a request held by the `timeout` fault must not delay the exit
       return closeServer(server);

@@ -1,4 +1,5 @@
-import { CATALOGUE, decimalsFor, type Listing } from './catalogue';
+import { SIM_BOARDS } from './boards';
+import { decimalsFor, type Listing } from './catalogue';
 
 /** Where a security is in its trading day; drives which ISS cells are null. */
 export type Session = 'trading' | 'pre-open' | 'closed';
@@ -74,9 +75,12 @@ export function tick(s: SecurityState, random: () => number): void {
   s.value = round(s.value + newVolume * s.last, 2);
 }
 
-/** Every simulated security, walking once per elapsed second of the clock while `walking`. */
+/** Every simulated security of every board, walking once per elapsed second of the clock while `walking`. */
 export class Market {
-  readonly securities = new Map<string, SecurityState>();
+  /** Board id → its securities by SECID. */
+  readonly boards = new Map<string, Map<string, SecurityState>>();
+  /** The shares of TQBR, the board the original stack polls. */
+  readonly securities: Map<string, SecurityState>;
   walking: boolean;
   private advancedTo: number;
 
@@ -86,7 +90,10 @@ export class Market {
     private readonly now = options.now ?? Date.now,
   ) {
     this.walking = options.walking ?? true;
-    for (const listing of CATALOGUE) this.securities.set(listing.secid, openingState(listing, this.random));
+    for (const board of SIM_BOARDS) {
+      this.boards.set(board.board, new Map(board.listings.map((listing) => [listing.secid, openingState(listing, this.random)])));
+    }
+    this.securities = this.boards.get('TQBR')!;
     this.advancedTo = this.now();
   }
 
@@ -97,11 +104,11 @@ export class Market {
     if (seconds <= 0) return;
     this.advancedTo = seconds === 60 ? now : this.advancedTo + seconds * 1000;
     if (!this.walking) return;
-    for (const s of this.securities.values()) for (let i = 0; i < seconds; i++) tick(s, this.random);
+    for (const securities of this.boards.values()) for (const s of securities.values()) for (let i = 0; i < seconds; i++) tick(s, this.random);
   }
 
   override(secid: string, values: SecurityOverride): SecurityState | undefined {
-    const s = this.securities.get(secid);
+    const s = [...this.boards.values()].map((b) => b.get(secid)).find((x) => x !== undefined);
     if (s) Object.assign(s, values);
     return s;
   }

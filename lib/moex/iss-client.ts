@@ -20,6 +20,8 @@ export interface IssClientOptions extends BoardLocation {
   backoffMs?: number;
   /** A Retry-After longer than this is not waited for: the poll fails and the next cycle tries again. */
   maxRetryAfterMs?: number;
+  /** MOEX_ISS_TOKEN: sent as `Authorization: Bearer` (MOEX's authenticated host); never logged. */
+  token?: string;
 }
 
 const USER_AGENT = 'moex-monitoring/0.1 (+https://github.com/moex-monitoring; Prometheus/Graphite/InfluxDB exporter)';
@@ -46,6 +48,8 @@ interface IssAnswer {
   retryAfter: string | undefined;
   contentType: string;
   body: string;
+  /** Answered by this project's ISS simulator (header X-MOEX-Simulator), not by MOEX. */
+  simulated: boolean;
 }
 
 /**
@@ -53,12 +57,12 @@ interface IssAnswer {
  * of its budget at MOEX_TICKERS=ALL). Asks for gzip, which ISS supports: its ALL answer shrinks ~8x.
  * `signal` bounds the whole exchange, body included.
  */
-function getText(url: URL, agent: http.Agent, signal: AbortSignal): Promise<IssAnswer> {
+function getText(url: URL, agent: http.Agent, headers: http.OutgoingHttpHeaders, signal: AbortSignal): Promise<IssAnswer> {
   const client = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
     const request = client.get(
       url,
-      { agent, signal, headers: { 'User-Agent': USER_AGENT, Accept: 'application/json', 'Accept-Encoding': 'gzip, deflate' } },
+      { agent, signal, headers },
       (response) => {
         const encoding = response.headers['content-encoding'];
         const body = encoding === 'gzip' ? response.pipe(zlib.createGunzip()) : encoding === 'deflate' ? response.pipe(zlib.createInflate()) : response;
@@ -72,6 +76,7 @@ function getText(url: URL, agent: http.Agent, signal: AbortSignal): Promise<IssA
             status: response.statusCode ?? 0,
             retryAfter: response.headers['retry-after'],
             contentType: String(response.headers['content-type'] ?? ''),
+            simulated: response.headers['x-moex-simulator'] === '1',
             body: Buffer.concat(chunks).toString('utf8'),
           }),
         );
@@ -84,18 +89,22 @@ function getText(url: URL, agent: http.Agent, signal: AbortSignal): Promise<IssA
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Fetches one board snapshot from ISS and returns its JSON; throws PollError with the failure reason. */
-export function createIssClient(options: IssClientOptions): { url: string; fetchBoardSnapshot(): Promise<unknown> } {
-  const { timeoutMs, maxRetries = 2, backoffMs = 500, maxRetryAfterMs = 10_000 } = options;
+export function createIssClient(options: IssClientOptions): { url: string; fetchBoardSnapshot(): Promise<unknown>; lastAnswerSimulated(): boolean } {
+  const { timeoutMs, maxRetries = 2, backoffMs = 500, maxRetryAfterMs = 10_000, token } = options;
   const url = boardSnapshotUrl(options, options.tickers);
   const target = new URL(url);
   const agent = new (target.protocol === 'https:' ? https : http).Agent({ keepAlive: true });
+  const headers: http.OutgoingHttpHeaders = { 'User-Agent': USER_AGENT, Accept: 'application/json', 'Accept-Encoding': 'gzip, deflate' };
+  if (token) headers.Authorization = `Bearer ${token}`;
 
   /** One attempt: the parsed JSON, or a PollError saying whether another attempt may help and when. */
+  let simulated = false;
+
   async function attempt(): Promise<{ json: unknown } | { error: PollError; retryable: boolean; waitMs: number | null }> {
     const signal = AbortSignal.timeout(timeoutMs);
     let answer: IssAnswer;
     try {
-      answer = await getText(target, agent, signal);
+      answer = await getText(target, agent, headers, signal);
     } catch (err) {
       if (signal.aborted) {
         // A timeout is not retried: ISS was slow once already, and the retries would push the poll past its slot.
@@ -104,10 +113,16 @@ export function createIssClient(options: IssClientOptions): { url: string; fetch
       const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
       return { error: new PollError('network', `ISS unreachable: ${code}`), retryable: true, waitMs: null };
     }
+    if (answer.status === 401 || (answer.status === 403 && !/too many requests/i.test(answer.body))) {
+      const problem = token ? 'refused the token (MOEX_ISS_TOKEN): check it and its subscription' : 'requires a token: set MOEX_ISS_TOKEN or MOEX_ISS_TOKEN_FILE';
+      return { error: new PollError('auth', `ISS answered HTTP ${answer.status}: it ${problem}`), retryable: false, waitMs: null };
+    }
     if (answer.status >= 400) {
-      const retryable = answer.status >= 500 || answer.status === 429;
+      // MOEX's API gateway answers a rate limit as 403 "Too Many Requests": back off as for 429.
+      const retryable = answer.status >= 500 || answer.status === 429 || answer.status === 403;
       return { error: new PollError('http', `ISS answered HTTP ${answer.status}`), retryable, waitMs: retryAfterMs(answer.retryAfter) };
     }
+    simulated = answer.simulated;
     return { json: parseJsonBody(answer.body, answer.contentType) };
   }
 
@@ -121,7 +136,7 @@ export function createIssClient(options: IssClientOptions): { url: string; fetch
       await sleep(Math.max(backoff, waitMs ?? 0));
     }
   }
-  return { url, fetchBoardSnapshot };
+  return { url, fetchBoardSnapshot, lastAnswerSimulated: () => simulated };
 }
 
 function parseJsonBody(body: string, contentType: string): unknown {

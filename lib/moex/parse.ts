@@ -1,5 +1,6 @@
 import { PollError } from './errors';
-import { changePercent, type NumericField, type Quote } from './quote';
+import { MARKETS, type BoardSource, type ColumnSource, type MarketSpec, type ValueKind } from './markets';
+import { changePercent, NUMERIC_FIELDS, type NumericField, type Quote } from './quote';
 
 /** An ISS data block: cells are addressed by column name, never by position. */
 interface IssBlock {
@@ -22,10 +23,18 @@ export interface BoardSnapshot {
 }
 
 /** Which tickers were asked for: a list, or every security on the board. */
-export type TickerSelection = readonly string[] | 'ALL';
+export type TickerSelection = BoardSource['tickers'];
 
-const MOSCOW_UTC_OFFSET_HOURS = 3; // Moscow has been UTC+3 all year since 2014.
+const MOSCOW_UTC_OFFSET_SECONDS = 3 * 3600; // Moscow has been UTC+3 all year since 2014.
+const SECONDS_PER_DAY = 86_400;
 const SYSTIME_PATTERN = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/;
+const TIME_OF_DAY_PATTERN = /^(\d{2}):(\d{2}):(\d{2})$/;
+/**
+ * How far UPDATETIME may run ahead of SYSTIME and still be the same day: a real-time feed's row can
+ * be stamped a moment after the snapshot's clock. Beyond this it is yesterday's (a snapshot just
+ * after midnight of a row last updated before it).
+ */
+const CLOCK_SKEW_SECONDS = 300;
 
 /** `YYYY-MM-DD HH:MM:SS` in Moscow time → the instant, or null if it is not such a string. */
 export function parseMoscowTime(text: unknown): Date | null {
@@ -37,7 +46,33 @@ export function parseMoscowTime(text: unknown): Date | null {
   // Date.UTC rolls 2024-02-30 over to March; a real SYSTIME never does.
   if (calendarDay.getUTCMonth() !== month - 1 || calendarDay.getUTCDate() !== day) return null;
   if (hour > 23 || minute > 59 || second > 59) return null;
-  return new Date(Date.UTC(year, month - 1, day, hour - MOSCOW_UTC_OFFSET_HOURS, minute, second));
+  return new Date(Date.UTC(year, month - 1, day, hour, minute, second) - MOSCOW_UTC_OFFSET_SECONDS * 1000);
+}
+
+/** `HH:MM:SS` → seconds since midnight, or null. */
+function secondsOfDay(text: unknown): number | null {
+  if (typeof text !== 'string') return null;
+  const m = TIME_OF_DAY_PATTERN.exec(text);
+  if (!m) return null;
+  const [hour, minute, second] = m.slice(1).map(Number) as [number, number, number];
+  if (hour > 23 || minute > 59 || second > 59) return null;
+  return hour * 3600 + minute * 60 + second;
+}
+
+/**
+ * The time a row's data belongs to (CONTRACT §3): UPDATETIME (Moscow time of day) on the Moscow date
+ * of SYSTIME, the snapshot time; a time of day later than the snapshot's is the previous day's.
+ * Without a usable UPDATETIME the snapshot time itself. On the anonymous feed this is 15 minutes
+ * before SYSTIME: that gap is the feed's delay, not an error.
+ */
+export function quoteTime(snapshot: Date, updateTime: unknown): Date {
+  const ofDay = secondsOfDay(updateTime);
+  if (ofDay === null) return snapshot;
+  const moscowSeconds = Math.floor(snapshot.getTime() / 1000) + MOSCOW_UTC_OFFSET_SECONDS;
+  const snapshotOfDay = ((moscowSeconds % SECONDS_PER_DAY) + SECONDS_PER_DAY) % SECONDS_PER_DAY;
+  const midnight = moscowSeconds - snapshotOfDay - MOSCOW_UTC_OFFSET_SECONDS;
+  const dayBack = ofDay > snapshotOfDay + CLOCK_SKEW_SECONDS ? SECONDS_PER_DAY : 0;
+  return new Date((midnight + ofDay - dayBack) * 1000);
 }
 
 function asBlock(json: Record<string, unknown>, name: string): IssBlock {
@@ -51,99 +86,131 @@ function asBlock(json: Record<string, unknown>, name: string): IssBlock {
   return block as IssBlock;
 }
 
-/** Rows of a block as column-name → cell lookups, keyed by SECID. */
-function rowsBySecid(block: IssBlock, name: string): Map<string, (column: string) => unknown> {
+type Cell = (column: string) => unknown;
+
+/**
+ * Rows of a block as column-name → cell lookups, keyed by upper-cased SECID (ISS spells futures
+ * such as `SiZ7` in mixed case; the configured tickers are upper-cased). A row of another board
+ * is skipped: a per-security answer lists every board the security trades on.
+ */
+function rowsBySecid(block: IssBlock, name: string, board: string): Map<string, { secid: string; cell: Cell }> {
   const index = new Map(block.columns.map((column, i) => [column, i] as const));
   const secidAt = index.get('SECID');
   if (secidAt === undefined) throw new PollError('validation', `ISS "${name}" block has no SECID column`);
-  const rows = new Map<string, (column: string) => unknown>();
+  const boardAt = index.get('BOARDID');
+  const rows = new Map<string, { secid: string; cell: Cell }>();
   for (const row of block.data) {
     const secid = row[secidAt];
     if (typeof secid !== 'string') continue;
-    rows.set(secid, (column) => {
-      const at = index.get(column);
-      return at === undefined ? null : row[at];
+    if (boardAt !== undefined && typeof row[boardAt] === 'string' && row[boardAt].toUpperCase() !== board.toUpperCase()) continue;
+    rows.set(secid.toUpperCase(), {
+      secid,
+      cell: (column) => {
+        const at = index.get(column);
+        return at === undefined ? null : row[at];
+      },
     });
   }
   return rows;
 }
 
-type Cell = (column: string) => unknown;
+const DATE_PATTERN = /^(\d{4})-(\d{2})-(\d{2})$/;
 
-/**
- * Reads the numeric cells of one security. A null stays null; a cell that is not a
- * finite number in its field's range becomes null and is reported as invalid.
- */
-function readNumbers(ticker: string, sec: Cell, md: Cell, invalid: InvalidValue[]) {
-  const read = (cell: Cell, column: string, field: NumericField, kind: 'price' | 'amount' | 'count'): number | null => {
-    const raw = cell(column);
-    if (raw === null || raw === undefined) return null;
-    const ok =
-      typeof raw === 'number' &&
-      Number.isFinite(raw) &&
-      (kind === 'price' ? raw > 0 : raw >= 0) &&
-      (kind !== 'count' || Number.isInteger(raw));
-    if (ok) return raw;
-    invalid.push({ ticker, field, value: raw });
-    return null;
-  };
-  return {
-    last: read(md, 'LAST', 'last', 'price'),
-    bid: read(md, 'BID', 'bid', 'price'),
-    offer: read(md, 'OFFER', 'offer', 'price'),
-    open: read(md, 'OPEN', 'open', 'price'),
-    high: read(md, 'HIGH', 'high', 'price'),
-    low: read(md, 'LOW', 'low', 'price'),
-    waprice: read(md, 'WAPRICE', 'waprice', 'price'),
-    prevClose: read(sec, 'PREVPRICE', 'prevClose', 'price'),
-    volume: read(md, 'VOLTODAY', 'volume', 'count'),
-    value: read(md, 'VALTODAY', 'value', 'amount'),
-    trades: read(md, 'NUMTRADES', 'trades', 'count'),
-  };
+function isValue(raw: unknown, kind: ValueKind): raw is number {
+  if (typeof raw !== 'number' || !Number.isFinite(raw)) return false;
+  switch (kind) {
+    case 'price':
+      return raw > 0;
+    case 'amount':
+      return raw >= 0;
+    case 'count':
+      return raw >= 0 && Number.isInteger(raw);
+    case 'signed':
+      return true;
+    case 'date':
+      return false;
+  }
+}
+
+/** Whole days from the quote's Moscow date to a `YYYY-MM-DD` (MATDATE), or null. */
+function daysUntil(date: unknown, from: Date): number | null {
+  if (typeof date !== 'string') return null;
+  const m = DATE_PATTERN.exec(date);
+  if (!m) return null;
+  const target = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
+  const moscowDay = Math.floor((from.getTime() / 1000 + MOSCOW_UTC_OFFSET_SECONDS) / SECONDS_PER_DAY) * SECONDS_PER_DAY * 1000;
+  const days = Math.round((target - moscowDay) / (SECONDS_PER_DAY * 1000));
+  return days >= 0 ? days : null;
 }
 
 /**
- * Turns one ISS `securities.json` answer (blocks `securities` and `marketdata`) into quotes.
- * Pure: the answer is already-parsed JSON. Throws PollError('validation') when the answer
- * is not ISS-shaped; bad single cells are left out and listed in `invalidValues`.
+ * Reads the numeric cells of one security by the market's column table. A null stays null; a
+ * cell that is not a finite number in its field's range becomes null and is reported as invalid.
  */
-export function parseBoardSnapshot(json: unknown, requested: TickerSelection, boardId: string): BoardSnapshot {
+function readNumbers(ticker: string, spec: MarketSpec, cells: Record<ColumnSource['block'], Cell>, invalid: InvalidValue[]) {
+  const numbers = Object.fromEntries(NUMERIC_FIELDS.map(({ field }) => [field, null])) as Record<NumericField, number | null>;
+  for (const [field, source] of Object.entries(spec.columns) as Array<[NumericField, ColumnSource]>) {
+    const raw = cells[source.block](source.column);
+    if (raw === null || raw === undefined) continue;
+    if (isValue(raw, source.kind)) numbers[field] = raw;
+    else invalid.push({ ticker, field, value: raw });
+  }
+  numbers.changePercent = changePercent(numbers[spec.change.value], numbers[spec.change.previous]);
+  return numbers;
+}
+
+/**
+ * Turns one ISS `securities.json` answer (blocks `securities` and `marketdata`) of one board into
+ * quotes, reading each market's columns by name (lib/moex/markets.ts). Pure: the answer is
+ * already-parsed JSON. Throws PollError('validation') when the answer is not ISS-shaped; bad
+ * single cells are left out and listed in `invalidValues`.
+ */
+export function parseBoardSnapshot(json: unknown, source: BoardSource): BoardSnapshot {
   if (!json || typeof json !== 'object' || Array.isArray(json)) {
     throw new PollError('validation', 'ISS answer is not a JSON object');
   }
-  const securities = rowsBySecid(asBlock(json as Record<string, unknown>, 'securities'), 'securities');
-  const marketdata = rowsBySecid(asBlock(json as Record<string, unknown>, 'marketdata'), 'marketdata');
+  const securities = rowsBySecid(asBlock(json as Record<string, unknown>, 'securities'), 'securities', source.board);
+  const marketdata = rowsBySecid(asBlock(json as Record<string, unknown>, 'marketdata'), 'marketdata', source.board);
+  const spec = MARKETS[source.kind];
 
   const quotes: Quote[] = [];
   const invalidValues: InvalidValue[] = [];
-  const wanted = requested === 'ALL' ? [...securities.keys()] : requested;
+  const wanted = source.tickers === 'ALL' ? [...securities.keys()] : source.tickers.map((t) => t.toUpperCase());
   const missingTickers: string[] = [];
 
-  for (const ticker of wanted) {
-    const sec = securities.get(ticker);
-    const md = marketdata.get(ticker);
+  for (const wantedTicker of wanted) {
+    const sec = securities.get(wantedTicker);
+    const md = marketdata.get(wantedTicker);
     if (!sec || !md) {
-      missingTickers.push(ticker);
+      missingTickers.push(wantedTicker);
       continue;
     }
-    const time = parseMoscowTime(md('SYSTIME'));
-    if (!time) {
+    const ticker = sec.secid;
+    const snapshotTime = parseMoscowTime(md.cell('SYSTIME'));
+    if (!snapshotTime) {
       // Without the exchange time a quote cannot be placed in any time series.
-      invalidValues.push({ ticker, field: 'time', value: md('SYSTIME') });
+      invalidValues.push({ ticker, field: 'time', value: md.cell('SYSTIME') });
       missingTickers.push(ticker);
       continue;
     }
-    const numbers = readNumbers(ticker, sec, md, invalidValues);
-    const board = md('BOARDID') ?? sec('BOARDID');
-    const shortName = sec('SHORTNAME');
+    const time = quoteTime(snapshotTime, md.cell('UPDATETIME'));
+    const numbers = readNumbers(ticker, spec, { securities: sec.cell, marketdata: md.cell }, invalidValues);
+    if (spec.maturity) numbers.daysToMaturity = daysUntil(sec.cell('MATDATE'), time);
+    const board = md.cell('BOARDID') ?? sec.cell('BOARDID');
+    const shortName = sec.cell('SHORTNAME');
+    const status = md.cell('TRADINGSTATUS');
     quotes.push({
       ticker,
-      board: typeof board === 'string' && board !== '' ? board : boardId,
+      board: typeof board === 'string' && board !== '' ? board : source.board,
+      engine: source.engine,
+      market: source.market,
       shortName: typeof shortName === 'string' ? shortName : null,
       ...numbers,
-      changePercent: changePercent(numbers.last, numbers.prevClose),
-      trading: md('TRADINGSTATUS') === 'T',
+      // T trading; N, S, B, C and the rest are not. A market without the column has no answer.
+      trading: typeof status === 'string' ? status === 'T' : null,
       time,
+      // A real-time row stamped a moment after the snapshot is not "negative delay".
+      delaySeconds: Math.max(0, (snapshotTime.getTime() - time.getTime()) / 1000),
     });
   }
   return { quotes, missingTickers, invalidValues };

@@ -1,4 +1,5 @@
 import { Point } from '@influxdata/influxdb-client';
+import { marketKindOf, MARKETS } from '../../lib/moex/markets';
 import { presentNumericFields, type Quote } from '../../lib/moex/quote';
 
 /** One Graphite data point. */
@@ -9,10 +10,19 @@ export interface GraphitePoint {
   timestamp: number;
 }
 
-/** `<prefix>.<TICKER>.<field>` for every field the quote has (CONTRACT §5); nulls are not sent. */
+/**
+ * The Graphite node of a quote (CONTRACT §5): `<prefix>.<TICKER>` for shares (and funds),
+ * `<prefix>.<market>.<TICKER>` for every other market, e.g. `stocks.selt.USD000UTSTOM`.
+ */
+export function graphiteNodeFor(quote: Pick<Quote, 'ticker' | 'market'>, prefix: string): string {
+  return quote.market === 'shares' ? `${prefix}.${quote.ticker}` : `${prefix}.${quote.market}.${quote.ticker}`;
+}
+
+/** `<node>.<field>` for every field the quote has; nulls are not sent. */
 export function graphitePointsFor(quote: Quote, prefix: string): GraphitePoint[] {
   const timestamp = Math.floor(quote.time.getTime() / 1000);
-  return presentNumericFields(quote).map(({ spec, value }) => ({ path: `${prefix}.${quote.ticker}.${spec.seriesName}`, value, timestamp }));
+  const node = graphiteNodeFor(quote, prefix);
+  return presentNumericFields(quote).map(({ spec, value }) => ({ path: `${node}.${spec.seriesName}`, value, timestamp }));
 }
 
 /** carbon's plaintext protocol: `path value timestamp\n`. */
@@ -20,15 +30,22 @@ export function plaintextLine(point: GraphitePoint): string {
   return `${point.path} ${point.value} ${point.timestamp}\n`;
 }
 
+/** The InfluxDB measurement of a quote: shares use `sharesMeasurement` (INFLUX_MEASUREMENT), other markets their own. */
+export function influxMeasurementFor(quote: Pick<Quote, 'engine' | 'market'>, sharesMeasurement: string): string {
+  const kind = marketKindOf(quote.engine, quote.market) ?? 'shares';
+  return kind === 'shares' ? sharesMeasurement : MARKETS[kind].measurement;
+}
+
 /**
- * Measurement `stocks`, tags ticker/board, float and integer fields, the exchange time as the
- * timestamp (CONTRACT §6): writing the same quote twice stores it once.
+ * Measurement by market (`stocks`, `currencies`, `indices`, `bonds`, `futures`), tags ticker/board,
+ * float and integer fields, the exchange time as the timestamp (CONTRACT §6): writing the same
+ * quote twice stores it once.
  */
-export function quoteToInfluxPoint(quote: Quote, measurement: string): Point | null {
+export function quoteToInfluxPoint(quote: Quote, sharesMeasurement: string): Point | null {
   const fields = presentNumericFields(quote);
   // A point without fields is not valid line protocol; such a quote has nothing to store.
   if (fields.length === 0) return null;
-  const point = new Point(measurement).tag('ticker', quote.ticker).tag('board', quote.board).timestamp(quote.time);
+  const point = new Point(influxMeasurementFor(quote, sharesMeasurement)).tag('ticker', quote.ticker).tag('board', quote.board).timestamp(quote.time);
   for (const { spec, value } of fields) {
     if (spec.integer) point.intField(spec.seriesName, value);
     else point.floatField(spec.seriesName, value);

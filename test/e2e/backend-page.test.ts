@@ -8,7 +8,7 @@ import { e2eConfig, parsePriceText, saveScreenshot, startBrowser, waitFor } from
 
 // Every component of /api/status (CONTRACT section 7); E2E_REQUIRED_COMPONENTS narrows it,
 // e.g. to leave out `moex` where the real ISS is not reachable.
-const REQUIRED_COMPONENTS = (process.env.E2E_REQUIRED_COMPONENTS ?? 'prometheus,worker,scraper,moex,graphite,influxdb')
+const REQUIRED_COMPONENTS = (process.env.E2E_REQUIRED_COMPONENTS ?? 'prometheus,worker,scraper,moex,graphite,influxdb,alertmanager')
   .split(',').map((s) => s.trim()).filter(Boolean);
 const QUOTE_CELLS = ['last', 'change', 'bid', 'offer', 'volume', 'time', 'age'];
 // Set when the stack is fed by the ISS simulator with its walk stopped (the test command does):

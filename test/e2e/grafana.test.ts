@@ -45,13 +45,22 @@ async function login(baseUrl: string, user: string, password: string): Promise<A
   return cookies.map((c) => ({ name: c.slice(0, c.indexOf('=')), value: c.slice(c.indexOf('=') + 1) }));
 }
 
-async function searchDashboards(baseUrl: string, cookies: Array<{ name: string; value: string }>): Promise<DashboardHit[]> {
-  const res = await fetch(`${baseUrl}/api/search?type=dash-db&limit=500`, {
+/** GET a Grafana API path with the session; the status and the parsed body. */
+async function getApi(baseUrl: string, cookies: Array<{ name: string; value: string }>, apiPath: string): Promise<{ status: number; body: unknown }> {
+  const res = await fetch(`${baseUrl}${apiPath}`, {
     headers: { cookie: cookies.map((c) => `${c.name}=${c.value}`).join('; ') },
     signal: AbortSignal.timeout(10_000),
   });
-  assert.equal(res.status, 200, `Grafana /api/search answered ${res.status}`);
-  return (await res.json()) as DashboardHit[];
+  const text = await res.text();
+  let body: unknown = text;
+  try { body = JSON.parse(text); } catch { /* keep the text for the message */ }
+  return { status: res.status, body };
+}
+
+async function searchDashboards(baseUrl: string, cookies: Array<{ name: string; value: string }>): Promise<DashboardHit[]> {
+  const { status, body } = await getApi(baseUrl, cookies, '/api/search?type=dash-db&limit=500');
+  assert.equal(status, 200, `Grafana /api/search answered ${status}`);
+  return body as DashboardHit[];
 }
 
 /** The uids of the dashboards this repository provisions (grafana/dashboards/*.json), when present. */
@@ -86,6 +95,18 @@ test('Grafana dashboards load (when Grafana is reachable)', async (t) => {
   assert.ok(dashboards.length > 0, 'Grafana lists no dashboards: is grafana/provisioning mounted?');
   const listed = new Set(dashboards.map((d) => d.uid));
   for (const uid of provisionedUids()) assert.ok(listed.has(uid), `provisioned dashboard ${uid} is not in Grafana`);
+
+  // The plugins came from GF_PLUGINS_PREINSTALL_SYNC before provisioning, and every provisioned
+  // datasource (Infinity's backend-api among them) passes Grafana's own health check.
+  for (const id of ['grafana-clock-panel', 'yesoreyeram-infinity-datasource']) {
+    const { status, body } = await getApi(e2eConfig.grafanaUrl, cookies, `/api/plugins/${id}/settings`);
+    assert.equal(status, 200, `plugin ${id} is not installed: ${JSON.stringify(body)}`);
+    t.diagnostic(`${id} ${(body as { info?: { version?: string } }).info?.version ?? '?'}`);
+  }
+  for (const uid of ['prometheus', 'graphite', 'influxdb', 'backend-api']) {
+    const { status, body } = await getApi(e2eConfig.grafanaUrl, cookies, `/api/datasources/uid/${uid}/health`);
+    assert.equal(status, 200, `datasource ${uid} health: ${status} ${JSON.stringify(body)}`);
+  }
 
   const { driver, quit } = await startBrowser();
   t.after(quit);

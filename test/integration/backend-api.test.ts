@@ -24,6 +24,7 @@ const SAMPLES = [
   sample('moex_trades_today', 'SBER', 120456),
   sample('moex_trading', 'SBER', 1),
   sample('moex_quote_timestamp_seconds', 'SBER', NOW - 42),
+  sample('moex_data_delay_seconds', 'SBER', 900),
   // GAZP before its first trade: no price series at all.
   sample('moex_prev_close_price', 'GAZP', 128.4),
   sample('moex_trades_today', 'GAZP', 0),
@@ -56,7 +57,7 @@ async function startStubPrometheus(): Promise<StubPrometheus> {
     if (url.pathname === '/api/v1/query_range') {
       const start = Number(url.searchParams.get('start'));
       const step = Number(url.searchParams.get('step'));
-      const values = query.includes('"SBER"') ? [0, 1, 2].map((i) => [start + i * step, String(315 + i)]) : [];
+      const values = query.includes('SBER"') ? [0, 1, 2].map((i) => [start + i * step, String(315 + i)]) : [];
       return json({ resultType: 'matrix', result: values.length ? [{ metric: { ticker: 'SBER' }, values }] : [] });
     }
     res.writeHead(404).end();
@@ -91,6 +92,7 @@ describe('backend HTTP API', () => {
       SCRAPER_URL: 'http://127.0.0.1:9',
       GRAPHITE_URL: 'http://127.0.0.1:9',
       INFLUX_URL: 'http://127.0.0.1:9',
+      ALERTMANAGER_URL: 'http://127.0.0.1:9',
       PROBE_TIMEOUT_MS: '700',
     });
   });
@@ -122,13 +124,14 @@ describe('backend HTTP API', () => {
     assert.deepEqual(
       { ...sber, ageSeconds: undefined },
       {
-        ticker: 'SBER', board: 'TQBR', last: 315.56, bid: 315.55, offer: 315.57, open: 312.9, high: 316.2, low: 311.1,
+        ticker: 'SBER', board: 'TQBR', engine: 'stock', market: 'shares', last: 315.56, bid: 315.55, offer: 315.57, open: 312.9, high: 316.2, low: 311.1,
         prevClose: 312.5, changePercent: 0.9792, volume: 25678900, value: 8063687123, trades: 120456, trading: true,
-        time: new Date((NOW - 42) * 1000).toISOString(), ageSeconds: undefined,
+        time: new Date((NOW - 42) * 1000).toISOString(), ageSeconds: undefined, delaySeconds: 900,
       },
     );
     assert.ok(sber.ageSeconds >= 42 && sber.ageSeconds < 60);
     assert.equal(gazp.last, null);
+    assert.equal(gazp.delaySeconds, null, 'no delay series: null, not 0');
     assert.equal(gazp.bid, null);
     assert.equal(gazp.trades, 0);
     assert.equal(gazp.trading, false);
@@ -141,7 +144,9 @@ describe('backend HTTP API', () => {
     const unknown = await get(`${backend.url}/api/quotes/NOPE`);
     assert.equal(unknown.status, 404);
     assert.match(unknown.json.error, /NOPE/);
-    for (const bad of ['sber', 'SBER-P', 'ABCDEFGHIJKLMN', '%E0%A4%A']) {
+    // SECIDs match case-insensitively (futures such as SiZ7 are mixed case).
+    assert.equal((await get(`${backend.url}/api/quotes/sber`)).json.ticker, 'SBER');
+    for (const bad of ['SBER-P', 'ABCDEFGHIJKLMNOPQRSTUV', '%E0%A4%A', 'SB%20ER']) {
       const res = await get(`${backend.url}/api/quotes/${bad}`);
       assert.equal(res.status, 400, bad);
       assert.equal(typeof res.json.error, 'string', bad);
@@ -175,10 +180,10 @@ describe('backend HTTP API', () => {
     assert.equal(prometheus.queries.filter((q) => q.startsWith('/api/v1/query ')).length, 1);
   });
 
-  test('GET /api/status: six components, each with ok, detail and latency; down ones say why', async () => {
+  test('GET /api/status: seven components, each with ok, detail and latency; down ones say why', async () => {
     const { status, json } = await get(`${backend.url}/api/status`);
     assert.equal(status, 200);
-    assert.deepEqual(json.components.map((c: { name: string }) => c.name).sort(), ['graphite', 'influxdb', 'moex', 'prometheus', 'scraper', 'worker']);
+    assert.deepEqual(json.components.map((c: { name: string }) => c.name).sort(), ['alertmanager', 'graphite', 'influxdb', 'moex', 'prometheus', 'scraper', 'worker']);
     const byName = Object.fromEntries(json.components.map((c: { name: string }) => [c.name, c]));
     assert.equal(byName.prometheus.ok, true);
     assert.equal(byName.moex.ok, true);

@@ -1,3 +1,4 @@
+import { sharesBoard } from '../support/fixtures';
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { PollError } from '../../lib/moex/errors';
@@ -33,7 +34,7 @@ describe('ISS client against the simulator', () => {
 
   test('fetches one board snapshot that parses into the requested quotes', async () => {
     const json = await client().fetchBoardSnapshot();
-    const { quotes } = parseBoardSnapshot(json, ['SBER', 'GAZP'], 'TQBR');
+    const { quotes } = parseBoardSnapshot(json, sharesBoard(['SBER', 'GAZP']));
     assert.deepEqual(quotes.map((q) => q.ticker), ['SBER', 'GAZP']);
     const [request] = await sim.control.requests();
     assert.equal(request?.securities, 'SBER,GAZP');

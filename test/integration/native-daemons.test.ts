@@ -335,7 +335,7 @@ describe('native daemons', { timeout: 10 * 60_000 }, () => {
       const s = stack as NativeStack;
       const status = await s.status();
       assert.equal(status.ok, true, status.output);
-      for (const part of ['prometheus', 'node-exporter', 'carbon', 'graphite-web', 'statsd', 'influxdb', 'iss-sim', 'worker', 'scraper', 'backend']) {
+      for (const part of ['alertmanager', 'prometheus', 'node-exporter', 'carbon', 'graphite-web', 'statsd', 'influxdb', 'iss-sim', 'worker', 'scraper', 'backend']) {
         assert.match(status.output, new RegExp(`^${part} +up `, 'm'), status.output);
       }
       assert.match(status.output, /^grafana .*compose/m);
@@ -367,14 +367,14 @@ describe('native daemons', { timeout: 10 * 60_000 }, () => {
     it('up twice starts nothing twice', async () => {
       const s = stack as NativeStack;
       const before = pids(s);
-      assert.equal(Object.keys(before).length, 10);
+      assert.equal(Object.keys(before).length, 11);
       const again = await new Promise<{ code: number; output: string }>((resolve) => {
         execFile(path.join(REPO_ROOT, 'ops', 'local-stack.sh'), ['up', '--demo'], { env: { ...process.env, ...s.env } }, (error, stdout, stderr) =>
           resolve({ code: error ? 1 : 0, output: `${stdout}${stderr}` }),
         );
       });
       assert.equal(again.code, 0, again.output);
-      assert.equal((again.output.match(/already running/g) ?? []).length, 10, again.output);
+      assert.equal((again.output.match(/already running/g) ?? []).length, 11, again.output);
       assert.deepEqual(pids(s), before);
     });
 

@@ -42,7 +42,7 @@ const testFiles = fs.readdirSync(TEST_DIR).filter((f) => f.endsWith('.test.yml')
 const CONTRACT_METRICS = new Set([
   'moex_last_price', 'moex_bid_price', 'moex_offer_price', 'moex_open_price', 'moex_high_price', 'moex_low_price',
   'moex_waprice', 'moex_prev_close_price', 'moex_change_percent', 'moex_volume_today', 'moex_value_today',
-  'moex_trades_today', 'moex_trading', 'moex_quote_timestamp_seconds', 'moex_price_relative_to_prev_close',
+  'moex_trades_today', 'moex_trading', 'moex_quote_timestamp_seconds', 'moex_data_delay_seconds', 'moex_price_relative_to_prev_close',
   'moex_up', 'moex_poll_duration_seconds', 'moex_polls_total', 'moex_poll_errors_total',
   'moex_last_success_timestamp_seconds', 'scraper_points_written_total', 'scraper_write_errors_total',
   'scraper_buffered_points', 'scraper_last_write_timestamp_seconds', 'http_request_duration_seconds',
@@ -60,10 +60,12 @@ describe('prometheus/ (promtool)', { timeout: 5 * 60_000 }, () => {
     const generated = await run(path.join(ROOT, 'ops', 'native-daemons.sh'), ['config', 'prometheus'], {
       PROMETHEUS_SCRAPE_INTERVAL: '1s',
       WORKER_PORT: '41000',
+      ALERTMANAGER_PORT: '41093',
     });
     assert.equal(generated.code, 0, generated.output);
     assert.match(generated.output, /- 127\.0\.0\.1:41000$/m);
-    assert.doesNotMatch(generated.output, /worker-prometheus:8000|node-exporter:9100|scraper:8001|backend:8998/);
+    assert.match(generated.output, /^alerting:\n  alertmanagers:\n    - static_configs:\n        - targets:\n            - 127\.0\.0\.1:41093$/m);
+    assert.doesNotMatch(generated.output, /worker-prometheus:8000|node-exporter:9100|scraper:8001|backend:8998|alertmanager:9093/);
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'moex-promcfg-')), 'prometheus.yml');
     try {
       fs.writeFileSync(file, generated.output);

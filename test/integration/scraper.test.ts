@@ -7,6 +7,10 @@ import { graphiteFind, graphiteLast, graphiteRender, influxQuery } from '../supp
 const portOf = (url: string) => url.split(':').at(-1)!;
 const sinkMetric = (name: string, sink: string) => `${name}{sink="${sink}"}`;
 
+
+/** The simulator's default feed is the anonymous one: quotes belong to 15 minutes before the poll. */
+const FEED_DELAY = 900;
+
 describe('scraper: StatsD → carbon → graphite-web, and InfluxDB 1.x through the v1 API', () => {
   let sim: IssSim;
   let carbon: Daemon, web: Daemon, statsd: Daemon, influx: Daemon;
@@ -51,7 +55,8 @@ describe('scraper: StatsD → carbon → graphite-web, and InfluxDB 1.x through 
     assert.equal(last, sber!.last);
     assert.equal(volume, sber!.volume);
     const requests = await sim.control.requests();
-    const polledAt = requests.map((r) => Math.floor(Date.parse(r.at) / 1000));
+    // The exchange time of a quote is its UPDATETIME: the simulator's anonymous feed runs FEED_DELAY behind the poll.
+    const polledAt = requests.map((r) => Math.floor(Date.parse(r.at) / 1000) - FEED_DELAY);
     assert.ok(polledAt.some((t) => Math.abs(t - time) <= 1), `point time ${time} is a poll's exchange time`);
     const fieldTypes = await influxQuery(influx.url, 'SHOW FIELD KEYS FROM stocks');
     const typeOf = Object.fromEntries(fieldTypes!.values as Array<[string, string]>);
@@ -107,7 +112,7 @@ describe('scraper: StatsD → carbon → graphite-web, and InfluxDB 1.x through 
     const code = await scraper.stop('SIGTERM');
     assert.equal(code, 0);
     assert.ok(Date.now() - started < 10_000);
-    const lastPoll = Math.floor(Date.parse((await sim.control.requests()).at(-1)!.at) / 1000);
+    const lastPoll = Math.floor(Date.parse((await sim.control.requests()).at(-1)!.at) / 1000) - FEED_DELAY;
     const newest = await influxQuery(influx.url, `SELECT last FROM stocks WHERE ticker='SBER' ORDER BY time DESC LIMIT 1`);
     const newestTime = newest!.values[0]![0] as number;
     assert.ok(Math.abs(newestTime - lastPoll) <= 1, `newest point ${newestTime}, last poll ${lastPoll}`);
@@ -141,8 +146,8 @@ describe('scraper outages: carbon (plaintext) and InfluxDB stopped for 30 s lose
   test('plaintext points carry the quote’s own timestamp', async () => {
     await eventually(() => graphiteLast(web.url, 'stocks.SBER.last'), 20_000, 'stocks.SBER.last');
     const requests = await sim.control.requests();
-    const slots = new Set(requests.map((r) => Math.floor(Date.parse(r.at) / 10_000) * 10));
-    const points = (await graphiteRender(web.url, 'stocks.SBER.last', '-5min')).filter(([v]) => v !== null);
+    const slots = new Set(requests.map((r) => Math.floor((Date.parse(r.at) / 1000 - FEED_DELAY) / 10) * 10));
+    const points = (await graphiteRender(web.url, 'stocks.SBER.last', '-30min')).filter(([v]) => v !== null);
     assert.ok(points.length > 0);
     for (const [, ts] of points) assert.ok(slots.has(ts) || slots.has(ts - 10) || slots.has(ts + 10), `graphite slot ${ts} matches a poll`);
   });
@@ -167,7 +172,8 @@ describe('scraper outages: carbon (plaintext) and InfluxDB stopped for 30 s lose
 
     const polled = (await sim.control.requests())
       .map((r) => Math.floor(Date.parse(r.at) / 1000))
-      .filter((t) => t * 1000 >= outageStart && t * 1000 <= outageEnd);
+      .filter((t) => t * 1000 >= outageStart && t * 1000 <= outageEnd)
+      .map((t) => t - FEED_DELAY);
     assert.ok(polled.length >= 10, `${polled.length} polls during the outage`);
 
     const influxTimes = new Set(
@@ -175,7 +181,7 @@ describe('scraper outages: carbon (plaintext) and InfluxDB stopped for 30 s lose
     );
     for (const t of polled) assert.ok(influxTimes.has(t) || influxTimes.has(t + 1), `InfluxDB has the quote polled at ${t}`);
 
-    const graphiteSlots = new Map((await graphiteRender(web.url, 'stocks.SBER.last', '-10min')).map(([v, ts]) => [ts, v]));
+    const graphiteSlots = new Map((await graphiteRender(web.url, 'stocks.SBER.last', '-30min')).map(([v, ts]) => [ts, v]));
     for (const t of polled) {
       const slot = Math.floor(t / 10) * 10;
       assert.ok(graphiteSlots.get(slot) != null || graphiteSlots.get(slot + 10) != null, `Graphite has the quote polled at ${t}`);

@@ -29,7 +29,7 @@ describe('native demo stack in a real browser', () => {
       const body = (await (await fetch(`${stack.urls.backend}/api/status`)).json()) as { ok: boolean; components: Array<{ name: string; ok: boolean; detail: string }> };
       return body.ok ? body : null;
     }, 90_000, 'all components ok');
-    assert.equal(status.components.length, 6);
+    assert.equal(status.components.length, 7);
   });
 
   test('./runner.sh e2e passes: page shows the simulator’s prices and a green pipeline; screenshot written', async () => {
@@ -60,6 +60,6 @@ describe('native demo stack in a real browser', () => {
   test('./runner.sh local status shows every component answering', async () => {
     const { ok, output } = await stack.status();
     assert.ok(ok, output);
-    for (const part of ['prometheus', 'graphite', 'influxdb', 'worker', 'scraper', 'backend']) assert.match(output, new RegExp(part, 'i'));
+    for (const part of ['prometheus', 'graphite', 'influxdb', 'worker', 'scraper', 'backend', 'alertmanager']) assert.match(output, new RegExp(part, 'i'));
   });
 });

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { runProcess } from '../support/run';
 import { eventually, runToExit, scrape, startIssSim, startService, type IssSim, type RunningService } from '../support/services';
@@ -9,10 +12,10 @@ const EVERY_SECOND = '* * * * * *';
 const QUOTE_FAMILIES = [
   'moex_last_price', 'moex_bid_price', 'moex_offer_price', 'moex_open_price', 'moex_high_price', 'moex_low_price',
   'moex_waprice', 'moex_prev_close_price', 'moex_change_percent', 'moex_volume_today', 'moex_value_today',
-  'moex_trades_today', 'moex_trading', 'moex_quote_timestamp_seconds',
+  'moex_trades_today', 'moex_trading', 'moex_quote_timestamp_seconds', 'moex_data_delay_seconds',
 ];
 
-const series = (name: string, ticker: string) => `${name}{ticker="${ticker}",board="TQBR"}`;
+const series = (name: string, ticker: string) => `${name}{ticker="${ticker}",board="TQBR",engine="stock",market="shares"}`;
 
 /** No moex_* sample may ever be NaN, ±Inf or negative (-1 is the classic "unknown" lie). */
 function assertNoFakeValues(samples: Map<string, number>) {
@@ -44,7 +47,7 @@ describe('worker-prometheus against the ISS simulator', () => {
     });
     for (const ticker of TICKERS) {
       for (const family of QUOTE_FAMILIES) assert.ok(samples.has(series(family, ticker)), `${family} for ${ticker}`);
-      assert.ok(samples.has(`moex_price_relative_to_prev_close_bucket{le="1.01",ticker="${ticker}",board="TQBR"}`));
+      assert.ok(samples.has(`moex_price_relative_to_prev_close_bucket{le="1.01",ticker="${ticker}",board="TQBR",engine="stock",market="shares"}`));
       const sim = expected.find((s) => s.secid === ticker)!;
       assert.equal(samples.get(series('moex_last_price', ticker)), sim.last);
       assert.equal(samples.get(series('moex_bid_price', ticker)), sim.bid);
@@ -56,15 +59,17 @@ describe('worker-prometheus against the ISS simulator', () => {
       assert.equal(samples.get(series('moex_volume_today', ticker)), sim.volume);
       assert.equal(samples.get(series('moex_trades_today', ticker)), sim.trades);
       assert.equal(samples.get(series('moex_trading', ticker)), 1);
+      // The simulator is the anonymous feed: its UPDATETIME runs 15 minutes behind SYSTIME.
+      assert.equal(samples.get(series('moex_data_delay_seconds', ticker)), 900);
       const age = Date.now() / 1000 - samples.get(series('moex_quote_timestamp_seconds', ticker))!;
-      assert.ok(age >= -1 && age < 10, `quote age ${age}s`);
+      assert.ok(age >= 899 && age < 910, `quote age ${age}s`);
     }
     for (const name of ['moex_poll_duration_seconds_count', 'moex_last_success_timestamp_seconds', 'process_resident_memory_bytes']) {
       assert.ok(samples.has(name), name);
     }
-    assert.ok(samples.get('moex_polls_total{result="ok"}')! >= 1);
-    for (const reason of ['timeout', 'network', 'http', 'parse', 'validation']) {
-      assert.ok(samples.has(`moex_poll_errors_total{reason="${reason}"}`), reason);
+    assert.ok(samples.get('moex_polls_total{result="ok",board="TQBR"}')! >= 1);
+    for (const reason of ['timeout', 'network', 'http', 'parse', 'validation', 'auth']) {
+      assert.ok(samples.has(`moex_poll_errors_total{reason="${reason}",board="TQBR"}`), reason);
     }
     assertNoFakeValues(samples);
   });
@@ -91,12 +96,12 @@ describe('worker-prometheus against the ISS simulator', () => {
     test(`fault ${fault}: counted as reason="${reason}", moex_up 0, last good values kept, then recovers`, async () => {
       const good = await scrape(worker.url);
       const goodLast = good.get(series('moex_last_price', 'SBER'));
-      const errorsBefore = good.get(`moex_poll_errors_total{reason="${reason}"}`)!;
+      const errorsBefore = good.get(`moex_poll_errors_total{reason="${reason}",board="TQBR"}`)!;
       await sim.control.setFault(fault);
       try {
         const failing = await eventually(async () => {
           const s = await scrape(worker.url);
-          return s.get('moex_up') === 0 && s.get(`moex_poll_errors_total{reason="${reason}"}`)! > errorsBefore ? s : null;
+          return s.get('moex_up') === 0 && s.get(`moex_poll_errors_total{reason="${reason}",board="TQBR"}`)! > errorsBefore ? s : null;
         }, 20_000, `moex_up 0 after ${fault}`);
         assert.equal(failing.get(series('moex_last_price', 'SBER')), goodLast, 'last good value still served');
         assert.ok((await fetch(`${worker.url}/healthz`)).ok, 'worker stays up');
@@ -160,12 +165,12 @@ describe('worker-prometheus against the ISS simulator', () => {
     await eventually(async () => (await scrape(worker.url)).get('moex_missing_tickers') === 0, 15_000, 'ticker back');
 
     const before = await scrape(worker.url);
-    const okBefore = before.get('moex_polls_total{result="ok"}')!;
+    const okBefore = before.get('moex_polls_total{result="ok",board="TQBR"}')!;
     await sim.control.setFault('reordered-columns');
     try {
       const s = await eventually(async () => {
         const x = await scrape(worker.url);
-        return x.get('moex_polls_total{result="ok"}')! >= okBefore + 2 ? x : null;
+        return x.get('moex_polls_total{result="ok",board="TQBR"}')! >= okBefore + 2 ? x : null;
       });
       assert.equal(s.get('moex_up'), 1);
       assert.equal(s.get(series('moex_last_price', 'SBER')), before.get(series('moex_last_price', 'SBER')));
@@ -180,7 +185,7 @@ describe('worker-prometheus against the ISS simulator', () => {
     await eventually(async () => (await sim.control.requests()).length >= 3, 10_000, 'three polls');
     const requests = await sim.control.requests();
     const after = await scrape(worker.url);
-    const polls = (s: Map<string, number>) => s.get('moex_polls_total{result="ok"}')! + s.get('moex_polls_total{result="error"}')!;
+    const polls = (s: Map<string, number>) => s.get('moex_polls_total{result="ok",board="TQBR"}')! + s.get('moex_polls_total{result="error",board="TQBR"}')!;
     // The scrapes bracket the requests: every request is one poll.
     assert.ok(Math.abs(polls(after) - polls(before) - requests.length) <= 1, `${requests.length} requests vs ${polls(after) - polls(before)} polls`);
     for (const r of requests) assert.equal(r.securities, 'SBERP,SBER,GAZP');
@@ -197,7 +202,7 @@ describe('worker-prometheus edge cases', () => {
       const samples = await scrape(worker.url);
       await worker.stop();
       const requests = await sim.control.requests();
-      const polls = samples.get('moex_polls_total{result="ok"}')! + samples.get('moex_polls_total{result="error"}')!;
+      const polls = samples.get('moex_polls_total{result="ok",board="TQBR"}')! + samples.get('moex_polls_total{result="error",board="TQBR"}')!;
       assert.ok(requests.length === polls || requests.length === polls + 1, `${requests.length} requests for ${polls} polls`);
       assert.ok(requests.every((r) => r.securities === null), 'no securities= filter for ALL');
       const exported = [...samples.keys()].filter((k) => k.startsWith('moex_last_price{')).length;
@@ -218,7 +223,7 @@ describe('worker-prometheus edge cases', () => {
         assert.ok(starts[i]! - starts[i - 1]! >= 2900, `request ${i} started ${starts[i]! - starts[i - 1]!} ms after the previous one`);
       }
       const s = await scrape(worker.url);
-      assert.equal(s.get('moex_polls_total{result="ok"}')! + s.get('moex_polls_total{result="error"}')!, starts.length - 1);
+      assert.equal(s.get('moex_polls_total{result="ok",board="TQBR"}')! + s.get('moex_polls_total{result="error",board="TQBR"}')!, starts.length - 1);
     } finally {
       await worker.stop();
       await sim.stop();
@@ -249,4 +254,54 @@ describe('worker-prometheus edge cases', () => {
       assert.match(lines[0]!, new RegExp(`^config error: ${variable}: `));
     });
   }
+
+  test('MOEX_ISS_TOKEN_FILE: every ISS request carries the bearer token, the real-time feed has ~0 delay, the token is never logged', async () => {
+    const token = `tok-${Math.random().toString(36).slice(2)}`;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'iss-token-'));
+    const tokenFile = path.join(dir, 'token');
+    fs.writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
+    const sim = await startIssSim({ ISS_SIM_TOKEN: token });
+    const worker = await startService('worker', { MOEX_ISS_URL: sim.issUrl, POLL_SCHEDULE: EVERY_SECOND, MOEX_ISS_TOKEN_FILE: tokenFile, LOG_LEVEL: 'debug' }, { waitFor: 'readyz' });
+    try {
+      await eventually(async () => (await sim.control.requests()).length >= 2, 10_000, 'two polls');
+      const requests = await sim.control.requests();
+      assert.ok(requests.every((r) => r.bearer), 'Authorization: Bearer on every request');
+      const s = await scrape(worker.url);
+      assert.equal(s.get('moex_up'), 1);
+      assert.equal(s.get(series('moex_data_delay_seconds', 'SBER')), 0);
+      const age = Date.now() / 1000 - s.get(series('moex_quote_timestamp_seconds', 'SBER'))!;
+      assert.ok(age >= -1 && age < 10, `real-time quote age ${age}s`);
+      assert.ok(!worker.output().includes(token), 'token absent from the logs');
+      assert.ok(!(await (await fetch(`${worker.url}/metrics`)).text()).includes(token), 'token absent from /metrics');
+    } finally {
+      await worker.stop();
+      await sim.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a wrong token: reason="auth", moex_up 0, one clear log line without the token', async () => {
+    const sim = await startIssSim({ ISS_SIM_TOKEN: 'the-right-one' });
+    const wrong = 'a-wrong-token-0123456789';
+    const worker = await startService('worker', { MOEX_ISS_URL: sim.issUrl, POLL_SCHEDULE: EVERY_SECOND, MOEX_ISS_TOKEN: wrong });
+    try {
+      const s = await eventually(async () => {
+        const x = await scrape(worker.url);
+        return x.get('moex_poll_errors_total{reason="auth",board="TQBR"}')! >= 2 ? x : null;
+      }, 15_000, 'auth errors');
+      assert.equal(s.get('moex_up'), 0);
+      assert.equal(s.get('moex_poll_errors_total{reason="http",board="TQBR"}'), 0, 'an auth failure is not a generic http error');
+      // Auth failures are not retried within a poll: one request per cycle.
+      const requests = await sim.control.requests();
+      const polls = s.get('moex_polls_total{result="error",board="TQBR"}')!;
+      assert.ok(requests.length <= polls + 1, `${requests.length} requests for ${polls} polls`);
+      const failures = worker.output().split('\n').filter((l) => l.includes('ISS poll failed'));
+      assert.equal(failures.length, 1, 'logged once, not once per poll');
+      assert.match(failures[0]!, /refused the token/);
+      assert.ok(!worker.output().includes(wrong), 'token absent from the logs');
+    } finally {
+      await worker.stop();
+      await sim.stop();
+    }
+  });
 });

@@ -17,7 +17,7 @@
  *     scrapeInterval: '1s',                             // also the rule evaluation interval
  *   });                                                 // rules from prometheus/rules/ are loaded
  *
- * Names: prometheus node-exporter carbon graphite-web statsd influxdb victoria-metrics pushgateway.
+ * Names: prometheus node-exporter carbon graphite-web statsd influxdb victoria-metrics pushgateway alertmanager.
  * `ports` maps native-daemons.sh's variable names to the ports in use (e.g. CARBON_PORT,
  * CARBON_QUERY_PORT, STATSD_MGMT_PORT); `urls` names each endpoint. Logs:
  * `${stateDir}/logs/<name>.log`. Every daemon still running when the test process exits
@@ -45,7 +45,8 @@ export type DaemonName =
   | 'statsd'
   | 'influxdb'
   | 'victoria-metrics'
-  | 'pushgateway';
+  | 'pushgateway'
+  | 'alertmanager';
 
 export interface ScrapeJob {
   job: string;
@@ -64,6 +65,10 @@ export interface DaemonOptions {
   scrapeTargets?: ScrapeJob[];
   /** prometheus: scrape and rule evaluation interval, e.g. '1s' (default 15s). */
   scrapeInterval?: string;
+  /** prometheus: the Alertmanager it sends alerts to (default: a free port nobody listens on, so a test's alerts reach no other Alertmanager). */
+  alertmanager?: Daemon;
+  /** prometheus: load the rule files of this directory instead of prometheus/rules/. */
+  rulesDir?: string;
   /** Extra environment for ops/native-daemons.sh (e.g. INFLUXDB_DATABASE). */
   env?: Record<string, string>;
 }
@@ -99,6 +104,7 @@ const OWN_PORTS: Record<DaemonName, string[]> = {
   influxdb: ['INFLUXDB_PORT', 'INFLUXDB_RPC_PORT'],
   'victoria-metrics': ['VICTORIA_METRICS_PORT'],
   pushgateway: ['PUSHGATEWAY_PORT'],
+  alertmanager: ['ALERTMANAGER_PORT'],
 };
 
 function urlsFor(name: DaemonName, p: Record<string, number>): Record<string, string> {
@@ -124,6 +130,8 @@ function urlsFor(name: DaemonName, p: Record<string, number>): Record<string, st
       return { http: http(p.VICTORIA_METRICS_PORT) };
     case 'pushgateway':
       return { http: http(p.PUSHGATEWAY_PORT) };
+    case 'alertmanager':
+      return { http: http(p.ALERTMANAGER_PORT) };
   }
 }
 
@@ -241,13 +249,21 @@ export async function startDaemon(name: DaemonName, options: DaemonOptions = {})
   const stateDir = options.stateDir ?? options.carbon?.stateDir ?? (createdDir as string);
   const fixedPorts = options.ports ?? {};
 
-  const baseEnv: Record<string, string> = { STATE_DIR: stateDir, BIND_ADDRESS: HOST, ...options.env };
+  const baseEnv: Record<string, string> = { STATE_DIR: stateDir, BIND_ADDRESS: HOST };
+  if (name === 'alertmanager') {
+    // Receivers only from options.env: none from the caller's shell, and no backend on the contract's port.
+    for (const key of Object.keys(process.env)) if (key.startsWith('ALERT_')) baseEnv[key] = '';
+    baseEnv.ALERT_BACKEND_URL = 'off';
+  }
+  Object.assign(baseEnv, options.env);
   if (options.carbon) {
     for (const [k, v] of Object.entries(options.carbon.ports)) baseEnv[k] = String(v);
   }
   if (name === 'prometheus') {
     if (options.scrapeTargets) baseEnv.PROMETHEUS_TARGETS = prometheusTargets(options.scrapeTargets);
     if (options.scrapeInterval) baseEnv.PROMETHEUS_SCRAPE_INTERVAL = options.scrapeInterval;
+    if (options.rulesDir) baseEnv.PROMETHEUS_RULES_DIR = options.rulesDir;
+    baseEnv.ALERTMANAGER_PORT = String(options.alertmanager?.ports.ALERTMANAGER_PORT ?? (await getFreePort()));
   }
 
   // Free ports can be taken between choosing and binding: retry with new ones.

@@ -10,7 +10,7 @@
  *   await stack.stop()            // `local-stack.sh down`, then removes the temp state dir
  *
  * urls: prometheus, nodeExporter, graphiteWeb, carbon (tcp://, plaintext), statsd (udp://),
- * influxdb (database pyexample), worker, scraper, backend, issSim (demo).
+ * influxdb (database pyexample), worker, scraper, backend, alertmanager, issSim (demo).
  * ports: local-stack.sh's variable names -> port (PROMETHEUS_PORT, CARBON_PORT, ...).
  * Test defaults (override through `env`): PROMETHEUS_SCRAPE_INTERVAL=1s (also the rule
  * evaluation interval), LOG_LEVEL=warn. The services poll on the contract's schedule
@@ -45,6 +45,7 @@ export interface NativeStackUrls {
   worker: string;
   scraper: string;
   backend: string;
+  alertmanager: string;
   issSim?: string;
 }
 
@@ -74,6 +75,7 @@ const PORT_VARS = [
   'WORKER_PORT',
   'SCRAPER_PORT',
   'BACKEND_PORT',
+  'ALERTMANAGER_PORT',
 ] as const;
 
 // Variables of the caller's shell that would point this stack elsewhere.
@@ -89,6 +91,8 @@ const INHERITED_VARS_TO_DROP = [
   'WORKER_URL',
   'SCRAPER_URL',
   'GRAPHITE_URL',
+  'ALERTMANAGER_URL',
+  'ALERT_BACKEND_URL',
   'MOEX_ISS_URL',
   'PROMETHEUS_TARGETS',
   ...PORT_VARS,
@@ -164,6 +168,7 @@ export async function startNativeStack(options: NativeStackOptions = {}): Promis
     worker: http(ports.WORKER_PORT),
     scraper: http(ports.SCRAPER_PORT),
     backend: http(ports.BACKEND_PORT),
+    alertmanager: http(ports.ALERTMANAGER_PORT),
     ...(options.demo ? { issSim: `${http(ports.ISS_SIM_PORT)}/iss` } : {}),
   };
 

@@ -101,11 +101,12 @@ export interface IssSim extends RunningService {
   /** MOEX_ISS_URL for the services. */
   issUrl: string;
   control: {
-    requests(): Promise<Array<{ at: string; path: string; securities: string | null; fault: string | null; gzip: boolean }>>;
+    requests(): Promise<Array<{ at: string; path: string; securities: string | null; fault: string | null; gzip: boolean; bearer: boolean }>>;
     clearRequests(): Promise<void>;
-    setFault(fault: string, count?: number): Promise<void>;
+    /** The next `count` requests (default: all) to every board, or to `board` only, get `fault`. */
+    setFault(fault: string, count?: number, board?: string): Promise<void>;
     clearFault(): Promise<void>;
-    securities(secids?: string[]): Promise<Array<Record<string, unknown> & { secid: string; last: number }>>;
+    securities(secids?: string[], board?: string): Promise<Array<Record<string, unknown> & { secid: string; last: number; prevPrice: number }>>;
     setSecurity(secid: string, values: Record<string, unknown>): Promise<void>;
     walk(enabled: boolean): Promise<void>;
   };
@@ -126,10 +127,12 @@ export async function startIssSim(env: Record<string, string> = {}): Promise<Iss
     control: {
       requests: async () => ((await call(c('requests'), 'GET')) as { requests: never[] }).requests,
       clearRequests: async () => void (await call(c('requests'), 'DELETE')),
-      setFault: async (fault, count) => void (await call(c('faults'), 'PUT', { fault, count })),
+      setFault: async (fault, count, board) => void (await call(c('faults'), 'PUT', { fault, count, board })),
       clearFault: async () => void (await call(c('faults'), 'DELETE')),
-      securities: async (secids) =>
-        ((await call(c(`securities${secids ? `?secids=${secids.join(',')}` : ''}`), 'GET')) as { securities: never[] }).securities,
+      securities: async (secids, board) => {
+        const query = new URLSearchParams({ ...(secids ? { secids: secids.join(',') } : {}), ...(board ? { board } : {}) });
+        return ((await call(c(`securities?${query}`), 'GET')) as { securities: never[] }).securities;
+      },
       setSecurity: async (secid, values) => void (await call(c(`securities/${secid}`), 'PATCH', values)),
       walk: async (enabled) => void (await call(c('walk'), 'PUT', { enabled })),
     },
@@ -145,6 +148,13 @@ export function parseExposition(text: string): Map<string, number> {
     samples.set(line.slice(0, at), Number(line.slice(at + 1)));
   }
   return samples;
+}
+
+/** The sum of every sample whose `name{labels` starts with `prefix` (e.g. one counter across boards). */
+export function sumOf(samples: Map<string, number>, prefix: string): number {
+  let sum = 0;
+  for (const [key, value] of samples) if (key.startsWith(prefix)) sum += value;
+  return sum;
 }
 
 export async function scrape(url: string): Promise<Map<string, number>> {

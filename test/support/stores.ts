@@ -16,15 +16,15 @@ export async function influxQuery(url: string, q: string, db = 'pyexample'): Pro
 }
 
 /** graphite-web `/render?format=json`: [value, timestamp] pairs of one target, nulls included. */
-export async function graphiteRender(url: string, target: string, from = '-10min'): Promise<Array<[number | null, number]>> {
+export async function graphiteRender(url: string, target: string, from = '-30min'): Promise<Array<[number | null, number]>> {
   const res = await fetch(`${url}/render?${new URLSearchParams({ target, format: 'json', from })}`);
   if (!res.ok) throw new Error(`graphite ${target}: HTTP ${res.status}`);
   const body = (await res.json()) as Array<{ datapoints: Array<[number | null, number]> }>;
   return body[0]?.datapoints ?? [];
 }
 
-/** The last non-null value of a Graphite target, or undefined. */
-export async function graphiteLast(url: string, target: string, from = '-10min'): Promise<number | undefined> {
+/** The last non-null value of a Graphite target, or undefined (30 min back: plaintext points carry the quote's time, 15 min old on the anonymous feed). */
+export async function graphiteLast(url: string, target: string, from = '-30min'): Promise<number | undefined> {
   const points = (await graphiteRender(url, target, from)).filter(([v]) => v !== null);
   return points.at(-1)?.[0] ?? undefined;
 }

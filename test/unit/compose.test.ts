@@ -42,6 +42,7 @@ const exampleEnv = readEnvFile(ENV_EXAMPLE);
 function composeConfig(envFile: string, extraEnv: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string } {
   const env: Record<string, string | undefined> = { ...process.env };
   for (const key of [...Object.keys(exampleEnv), 'MOEX_ISS_URL', 'COMPOSE_FILE', 'COMPOSE_PROFILES', 'COMPOSE_PROJECT_NAME']) delete env[key];
+  for (const key of Object.keys(env)) if (key.startsWith('ALERT_')) delete env[key];
   const r = spawnSync('docker-compose', ['--env-file', envFile, '-f', COMPOSE_FILE, 'config'], {
     cwd: ROOT, encoding: 'utf8', env: { ...env, ...extraEnv },
   });
@@ -64,7 +65,7 @@ const APP_SERVICES = ['worker-prometheus', 'scraper', 'backend', 'iss-sim'];
 
 test('docker-compose --env-file .env.example config succeeds', () => {
   assert.equal(resolved.status, 0, resolved.stderr);
-  for (const name of ['grafana', 'prometheus', 'node-exporter', 'graphite', 'influxdb', 'worker-prometheus', 'scraper', 'backend', 'iss-sim', 'selenium', 'e2e']) {
+  for (const name of ['grafana', 'prometheus', 'alertmanager', 'node-exporter', 'graphite', 'influxdb', 'worker-prometheus', 'scraper', 'backend', 'iss-sim', 'selenium', 'e2e']) {
     assert.ok(services[name], `service ${name}`);
   }
 });
@@ -74,10 +75,10 @@ test('the file uses the Compose spec: no version key', () => {
   assert.equal('version' in raw, false);
 });
 
-test('published ports are exactly the contract: 3000, 9090, 18000:80, 8086, 8998, 28000:8000', () => {
+test('published ports are exactly the contract: 3000, 9090, 9093, 18000:80, 8086, 8998, 28000:8000', () => {
   const published = Object.keys(services).flatMap((name) => portsOf(name).map((p) => `${name} ${p}`)).sort();
   assert.deepEqual(published, [
-    'backend 8998:8998', 'grafana 3000:3000', 'graphite 18000:80', 'influxdb 8086:8086', 'prometheus 9090:9090', 'worker-prometheus 28000:8000',
+    'alertmanager 127.0.0.1:9093:9093', 'backend 8998:8998', 'grafana 3000:3000', 'graphite 18000:80', 'influxdb 8086:8086', 'prometheus 9090:9090', 'worker-prometheus 28000:8000',
   ]);
 });
 
@@ -141,6 +142,7 @@ test('four networks, each used; members can reach whom the data flow needs', () 
     assert.ok(Object.keys(services).some((s) => networksOf(s).includes(net)), `network ${net} is used`);
   }
   const mustReach: Array<[string, string]> = [
+    ['prometheus', 'alertmanager'], ['alertmanager', 'backend'], ['backend', 'alertmanager'],
     ['prometheus', 'node-exporter'], ['prometheus', 'worker-prometheus'], ['prometheus', 'scraper'], ['prometheus', 'backend'],
     ['grafana', 'prometheus'], ['grafana', 'graphite'], ['grafana', 'influxdb'], ['grafana', 'backend'],
     ['scraper', 'graphite'], ['scraper', 'influxdb'],
@@ -158,7 +160,7 @@ test('four networks, each used; members can reach whom the data flow needs', () 
   assert.deepEqual(networksOf('e2e'), ['browsers']);
   for (const name of ['influxdb', 'graphite', 'node-exporter']) assert.ok(!networksOf(name).includes('browsers'), name);
   // Whoever polls MOEX or installs plugins needs a network with egress.
-  for (const name of ['worker-prometheus', 'scraper', 'backend', 'grafana']) {
+  for (const name of ['worker-prometheus', 'scraper', 'backend', 'grafana', 'alertmanager']) {
     assert.ok(networksOf(name).some((n) => !config.networks[n]?.internal), `${name} has egress`);
   }
 });
@@ -170,9 +172,12 @@ test('Grafana: admin password required from .env (never admin/admin), plugins pr
   assert.ok(password && password !== 'admin' && password.length >= 12, 'a real password, not the default');
   const raw = readFileSync(COMPOSE_FILE, 'utf8');
   assert.match(raw, /GF_SECURITY_ADMIN_PASSWORD: \$\{GRAFANA_ADMIN_PASSWORD:\?/, 'the password variable is required (:?), with no fallback');
-  const plugins = (grafana.environment?.GF_PLUGINS_PREINSTALL ?? '').split(',');
-  assert.ok(plugins.includes('grafana-clock-panel'));
-  assert.ok(plugins.includes('marcusolsson-json-datasource'));
+  assert.match(grafana.image ?? '', /^grafana\/grafana:12\.\d+\.\d+$/, 'grafana/grafana (grafana-oss has no tags from 12.4 on), a pinned 12.x tag');
+  // Installed before provisioning runs, at pinned versions (grafana-provisioning.test.ts checks they cover what is provisioned).
+  const plugins = (grafana.environment?.GF_PLUGINS_PREINSTALL_SYNC ?? '').split(',');
+  assert.deepEqual(plugins.map((p) => p.split('@')[0]).sort(), ['grafana-clock-panel', 'yesoreyeram-infinity-datasource']);
+  for (const p of plugins) assert.match(p, /^[a-z0-9-]+@\d+\.\d+\.\d+$/, `${p} is pinned`);
+  assert.equal(grafana.environment?.GF_PLUGINS_PREINSTALL, undefined, 'no background (async) install');
   const targets = (grafana.volumes ?? []).map((v) => (typeof v === 'string' ? v.split(':')[1] : v.target));
   assert.ok(targets.includes('/etc/grafana/provisioning'));
   assert.ok(targets.includes('/var/lib/grafana/dashboards'));
@@ -189,8 +194,8 @@ test('without the passwords in the env file, compose refuses to render the stack
   assert.match(r.stderr, /GRAFANA_ADMIN_PASSWORD/);
 });
 
-test('named volumes keep Prometheus, Grafana, Graphite and InfluxDB data', () => {
-  assert.deepEqual(Object.keys(config.volumes).sort(), ['grafana-data', 'graphite-data', 'influxdb-data', 'prometheus-data']);
+test('named volumes keep Prometheus, Alertmanager, Grafana, Graphite and InfluxDB data', () => {
+  assert.deepEqual(Object.keys(config.volumes).sort(), ['alertmanager-data', 'grafana-data', 'graphite-data', 'influxdb-data', 'prometheus-data']);
   const mounts = (name: string) => (services[name]!.volumes ?? []).map((v) => (typeof v === 'string' ? v : `${v.source}:${v.target}`));
   assert.ok(mounts('prometheus').some((m) => m.startsWith('prometheus-data:/prometheus')));
   assert.ok(mounts('grafana').some((m) => m.startsWith('grafana-data:/var/lib/grafana')));
@@ -260,4 +265,54 @@ test('MOEX_ISS_URL defaults to the real ISS and points every poller at the simul
   for (const name of ['worker-prometheus', 'scraper', 'backend']) {
     assert.equal(demoServices[name]!.environment!.MOEX_ISS_URL, 'http://iss-sim:8999/iss', name);
   }
+});
+
+test('alertmanager: pinned image, config rendered at start, healthcheck, networks, port bound to BIND_ADDRESS', () => {
+  const am = services.alertmanager!;
+  assert.match(am.image ?? '', /^prom\/alertmanager:v0\.(27|28)\.\d+$/);
+  const raw = parse(readFileSync(COMPOSE_FILE, 'utf8')) as Compose;
+  assert.deepEqual(raw.services.alertmanager!.ports, ['${BIND_ADDRESS:-127.0.0.1}:9093:9093']);
+  const everywhere = composeConfig(ENV_EXAMPLE, { BIND_ADDRESS: '0.0.0.0' });
+  assert.equal(everywhere.status, 0, everywhere.stderr);
+  const resolvedPorts = (parse(everywhere.stdout) as Compose).services.alertmanager!.ports!.map(String);
+  assert.deepEqual(resolvedPorts, ['0.0.0.0:9093:9093/tcp']);
+
+  const probe = (am.healthcheck?.test as string[]).join(' ');
+  assert.match(probe, /http:\/\/127\.0\.0\.1:9093\/-\/ready/);
+  assert.deepEqual(networksOf('alertmanager').sort(), ['frontend', 'prometheus']);
+
+  // render.sh turns the template into the config, checks it with amtool, then execs Alertmanager.
+  const entrypoint = (am as { entrypoint?: string[] }).entrypoint ?? [];
+  assert.deepEqual(entrypoint, ['/bin/sh', '/etc/alertmanager/render.sh', '/alertmanager/alertmanager.yml', '--']);
+  const command = am.command as string[];
+  assert.equal(command[0], 'alertmanager');
+  assert.ok(command.includes('--config.file=/alertmanager/alertmanager.yml'));
+  assert.ok(command.includes('--cluster.listen-address='), 'no cluster gossip port');
+  const mounts = (am.volumes ?? []).map((v) => (typeof v === 'string' ? v : `${v.source}:${v.target}`));
+  assert.ok(mounts.some((m) => m.endsWith('/alertmanager:/etc/alertmanager:ro')), mounts.join('\n'));
+  assert.ok(mounts.some((m) => m.startsWith('alertmanager-data:/alertmanager')));
+  assert.ok(existsSync(join(ROOT, 'alertmanager', 'render.sh')) && existsSync(join(ROOT, 'alertmanager', 'alertmanager.yml')));
+
+  // With no receiver configured, alerts go to the backend, which asks Alertmanager for its status.
+  assert.equal(am.environment?.ALERT_BACKEND_URL, 'http://backend:8998/api/alerts');
+  assert.equal(am.environment?.ALERT_WEBHOOK_URL, '');
+  assert.equal(services.backend!.environment?.ALERTMANAGER_URL, 'http://alertmanager:9093');
+  // Prometheus sends to the service by name.
+  assert.match(readFileSync(join(ROOT, 'prometheus', 'prometheus.yml'), 'utf8'), /^alerting:\n  alertmanagers:\n    - static_configs:\n        - targets:\n            - alertmanager:9093$/m);
+});
+
+test('alertmanager receivers come from .env; secret files are mounted, never inlined', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'compose-env-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const token = join(dir, 'telegram-token');
+  writeFileSync(token, '123:abc\n');
+  const r = composeConfig(ENV_EXAMPLE, { ALERT_WEBHOOK_URL: 'https://hooks.example/alerts', ALERT_TELEGRAM_CHAT_ID: '-100', ALERT_TELEGRAM_BOT_TOKEN_FILE: token });
+  assert.equal(r.status, 0, r.stderr);
+  const am = (parse(r.stdout) as Compose).services.alertmanager!;
+  assert.equal(am.environment?.ALERT_WEBHOOK_URL, 'https://hooks.example/alerts');
+  assert.equal(am.environment?.ALERT_TELEGRAM_CHAT_ID, '-100');
+  assert.equal(am.environment?.ALERT_TELEGRAM_BOT_TOKEN_FILE, '/run/secrets/alert-telegram-bot-token');
+  const mounts = (am.volumes ?? []).map((v) => (typeof v === 'string' ? v : `${v.source}:${v.target}`));
+  assert.ok(mounts.includes(`${token}:/run/secrets/alert-telegram-bot-token:ro`), mounts.join('\n'));
+  assert.doesNotMatch(r.stdout, /123:abc/);
 });

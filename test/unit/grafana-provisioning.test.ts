@@ -1,13 +1,18 @@
-// Grafana provisioning and dashboards, checked without Grafana or network: the files
-// parse, reference only provisioned datasources by uid, use only contract metric names,
-// and the JSON matches its generator. The interpolation helpers the integration test
-// relies on (test/integration/dashboards.test.ts) are pinned here to Grafana's formats.
+// Grafana provisioning and dashboards, checked without Grafana or network (a loopback
+// server at most): the files parse, reference only provisioned datasources by uid, use only
+// contract metric names, match Grafana's dashboard schema and are exactly the generator's
+// output. The helpers the integration test relies on (test/integration/dashboards.test.ts)
+// are pinned here to Grafana's and the datasources' formats.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { renderDashboards } from '../../grafana/generator/main';
 import {
   allPanels,
+  DASHBOARD_DIR,
   DASHBOARD_PROVIDERS_FILE,
   type DatasourceRef,
   GRAFANA_BUILTIN_UID,
@@ -21,8 +26,9 @@ import {
   targetDatasourceUid,
   variables,
 } from '../../grafana/testing/dashboards';
+import { ANY_VALUE_FIXES, dashboardValidator, panelValidator, readDashboardSchema, withAnyValueFixes } from '../../grafana/testing/schema';
 import { calculateIntervalMs, interpolate, parseDurationS, type QueryContext, rateIntervalS, referencedNames, type VariableSelection } from '../../grafana/testing/interpolate';
-import { evaluateJsonPath, selectionsFor } from '../../grafana/testing/store-queries';
+import { infinityRows, runTarget, selectionsFor, selectPath } from '../../grafana/testing/store-queries';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const datasources = loadDatasources();
@@ -67,8 +73,8 @@ function assertDatasourceRef(ref: unknown, where: string): void {
 
 /** The query text of a target, whatever its datasource. */
 function queryText(target: Record<string, unknown>): string {
-  const fields = target.fields as Array<{ jsonPath: string }> | undefined;
-  return [target.expr, target.target, target.query, target.urlPath, ...(fields ?? []).map((f) => f.jsonPath)].filter((q) => typeof q === 'string').join('\n');
+  const columns = target.columns as Array<{ selector: string }> | undefined;
+  return [target.expr, target.target, target.query, target.url, target.root_selector, ...(columns ?? []).map((c) => c.selector)].filter((q) => typeof q === 'string').join('\n');
 }
 
 describe('Grafana datasource provisioning', () => {
@@ -86,7 +92,7 @@ describe('Grafana datasource provisioning', () => {
       ['prometheus', 'prometheus', 'http://prometheus:9090'],
       ['graphite', 'graphite', 'http://graphite:80'],
       ['influxdb', 'influxdb', 'http://influxdb:8086'],
-      ['backend-api', 'marcusolsson-json-datasource', 'http://backend:8998'],
+      ['backend-api', 'yesoreyeram-infinity-datasource', 'http://backend:8998'],
     ]);
     assert.deepEqual(
       datasources.filter((d) => d.isDefault).map((d) => d.uid),
@@ -109,6 +115,19 @@ describe('Grafana datasource provisioning', () => {
   });
 });
 
+describe('Grafana plugins', () => {
+  it('installs, at a pinned version and before provisioning, every plugin the provisioning uses', () => {
+    const compose = readYaml(path.join(ROOT, 'docker-compose.yml')) as { services: { grafana: { environment: Record<string, string> } } };
+    const installed = compose.services.grafana.environment.GF_PLUGINS_PREINSTALL_SYNC?.split(',') ?? [];
+    for (const p of installed) assert.match(p, /^[a-z0-9-]+@\d+\.\d+\.\d+$/, `${p}: id@version`);
+    // Plugin ids are <org>-<name>-<type>; Grafana's built-in datasources and panels have no dash.
+    const types = [...datasources.map((d) => d.type), ...[...dashboards.values()].flatMap((d) => allPanels(d).map((p) => p.type))];
+    const needed = [...new Set(types.filter((t) => t.includes('-')))].sort();
+    assert.deepEqual(needed, ['grafana-clock-panel', 'yesoreyeram-infinity-datasource']);
+    assert.deepEqual(installed.map((p) => p.split('@')[0]).sort(), needed);
+  });
+});
+
 describe('Grafana dashboard provider', () => {
   it('loads /var/lib/grafana/dashboards into the MOEX folder', () => {
     const doc = readYaml(DASHBOARD_PROVIDERS_FILE) as { apiVersion: number; providers: Array<Record<string, unknown>> };
@@ -122,10 +141,10 @@ describe('Grafana dashboard provider', () => {
 });
 
 describe('Grafana dashboards', () => {
-  it('are exactly what grafana/generator produces (run: node --import tsx grafana/generator/main.ts)', () => {
+  it('are byte for byte what grafana/generator produces (run: node --import tsx grafana/generator/main.ts)', () => {
     const generated = renderDashboards();
     assert.deepEqual([...generated.keys()].sort(), [...dashboards.keys()]);
-    for (const [file, text] of generated) assert.deepEqual(dashboards.get(file), JSON.parse(text), `grafana/dashboards/${file} is stale`);
+    for (const [file, text] of generated) assert.equal(readFileSync(path.join(DASHBOARD_DIR, file), 'utf8'), text, `grafana/dashboards/${file} is stale`);
   });
 
   it('have unique uids and titles and a current schema', () => {
@@ -226,6 +245,9 @@ describe('Grafana dashboards', () => {
       assert.ok(ticker, `${uid}: no $ticker`);
       assert.deepEqual([(ticker.datasource as DatasourceRef).uid, ticker.definition, ticker.multi, ticker.includeAll], [dsUid, definition, true, true], uid);
     }
+    // Graphite lists other markets' and candles' nodes beside the share tickers (CONTRACT §5).
+    const graphiteRegex = String(variables(byUid.get('moex-graphite') as GrafanaDashboard)[0]?.regex).replace(/^\/|\/$/g, '');
+    assert.deepEqual(['SBER', 'SBERP', 'selt', 'candles', 'index'].filter((n) => new RegExp(graphiteRegex).test(n)), ['SBER', 'SBERP']);
   });
 
   it('cover what the brief asks of each dashboard', () => {
@@ -242,6 +264,62 @@ describe('Grafana dashboards', () => {
     }
     assert.ok(panelsOf('moex-stack-health').some((p) => p.type === 'grafana-clock-panel'));
     assert.ok([...dashboards.values()].some((d) => JSON.stringify(d).includes('"uid":"backend-api"')), 'no panel uses the backend API');
+  });
+});
+
+describe("Grafana dashboards against Grafana's dashboard JSON schema (grafana/schema/)", () => {
+  const validate = dashboardValidator();
+  const copyOf = (uid: string): GrafanaDashboard => structuredClone([...dashboards.values()].find((d) => d.uid === uid) as GrafanaDashboard);
+
+  const validatePanel = panelValidator();
+
+  for (const [file, dashboard] of dashboards) {
+    it(`${file} is valid, and so is each panel's options and field config for its plugin`, () => {
+      assert.deepEqual(validate(dashboard), [], `${file} does not match grafana/schema/dashboard.jsonschema.json`);
+      for (const p of allPanels(dashboard)) {
+        if (QUERYLESS_PANEL_TYPES.has(p.type)) continue; // rows have no options; the clock plugin publishes no schema
+        assert.deepEqual(validatePanel(p), [], `${file} panel "${p.title}" (${p.type})`);
+      }
+    });
+  }
+
+  it("rejects a panel whose options or field config its plugin's schema does not allow", () => {
+    const panel = structuredClone(allPanels(copyOf('moex-prometheus')).find((p) => p.type === 'timeseries') as GrafanaPanel);
+    (panel.options as { legend: { displayMode: string } }).legend.displayMode = 'tabel';
+    (panel.fieldConfig as { defaults: { custom: Record<string, unknown> } }).defaults.custom.lineWidht = 1;
+    const errors = validatePanel(panel).join('\n');
+    assert.match(errors, /options\/legend\/displayMode: must be equal to one of the allowed values/);
+    assert.match(errors, /fieldConfig.defaults.custom\/: must NOT have additional properties \(lineWidht\)/);
+    assert.deepEqual(validatePanel({ type: 'piechart' }), ['panel type piechart has no schema in grafana/schema/']);
+  });
+
+  it('rejects a broken dashboard, naming each problem', () => {
+    const broken = copyOf('moex-prometheus') as GrafanaDashboard & Record<string, unknown>;
+    const [, panel] = broken.panels as [GrafanaPanel, GrafanaPanel];
+    delete (panel.gridPos as Partial<NonNullable<GrafanaPanel['gridPos']>>).w;
+    panel.fieldConfig = { defaults: { thresholds: { mode: 'absolute', steps: [{ color: 'green', value: 'zero' }] } }, overrides: [] };
+    broken.schemaVersion = '42' as unknown as number;
+    broken.panelz = [];
+    delete broken.templating;
+    const errors = validate(broken).join('\n');
+    for (const expected of [
+      "/panels/1/gridPos: must have required property 'w'",
+      '/panels/1/fieldConfig/defaults/thresholds/steps/0/value: must be number',
+      '/schemaVersion: must be integer',
+      '/: must NOT have additional properties (panelz)',
+      "/: must have required property 'templating'",
+    ]) {
+      assert.ok(errors.includes(expected), `expected "${expected}" among:\n${errors}`);
+    }
+  });
+
+  it('relaxes the exported schema only where a committed dashboard needs it', () => {
+    for (const fix of ANY_VALUE_FIXES) {
+      const strict = dashboardValidator(withAnyValueFixes(readDashboardSchema(), ANY_VALUE_FIXES.filter((f) => f !== fix)));
+      const rejected = [...dashboards.values()].filter((d) => strict(d).length > 0);
+      assert.ok(rejected.length > 0, `${fix.pointer} (${fix.why}) is relaxed but no dashboard needs it`);
+    }
+    assert.throws(() => withAnyValueFixes(readDashboardSchema(), [{ pointer: '/definitions/Nope/properties/x', why: '' }]), /no \/definitions\/Nope/);
   });
 });
 
@@ -296,11 +374,42 @@ describe('Grafana query interpolation (as the integration test sends it)', () =>
     );
   });
 
-  it('evaluates the JSONPath subset of the backend API panels like JSONPath-Plus', () => {
-    const doc = { quotes: [{ ticker: 'SBER', bid: null }, { ticker: 'GAZP', bid: 1 }] };
-    assert.deepEqual(evaluateJsonPath(doc, '$.quotes[*].ticker'), ['SBER', 'GAZP']);
-    assert.deepEqual(evaluateJsonPath(doc, '$.quotes[*].bid'), [null, 1]);
-    assert.deepEqual(evaluateJsonPath(doc, '$.quotes[*].nope'), []);
-    assert.deepEqual(evaluateJsonPath(doc, '$.quotes[1].ticker'), ['GAZP']);
+  it("runs the committed Infinity panels' queries against the backend URL and rejects a column no row has", async (t) => {
+    const answers: Record<string, unknown> = {
+      '/api/quotes': { quotes: [{ ticker: 'SBER', last: 300.5, changePercent: 1.2, volume: 10, trading: true, ageSeconds: 900 }] },
+      '/api/status': { components: [{ name: 'prometheus', ok: true, latencyMs: 3, detail: 'up' }] },
+    };
+    const requested: string[] = [];
+    const server = createServer((req, res) => {
+      requested.push(req.url ?? '');
+      res.writeHead(answers[req.url ?? ''] ? 200 : 404, { 'content-type': 'application/json' }).end(JSON.stringify(answers[req.url ?? ''] ?? {}));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    t.after(() => server.close());
+    const stores = { prometheus: '', graphite: '', influxdb: '', influxDatabase: '', backend: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+    const infinityPanels = [...dashboards.values()].flatMap((d) => queryPanels(d)).filter((p) => (p.datasource as DatasourceRef | undefined)?.uid === 'backend-api');
+    assert.equal(infinityPanels.length, 2);
+    const run = (panel: GrafanaPanel, target: Record<string, unknown>) =>
+      runTarget({ kind: 'yesoreyeram-infinity-datasource', panel, target: { refId: 'A', ...target }, fromMs: 0, toMs: 3_600_000, rangeFrom: 'now-1h', scrapeIntervalS: 15, variables: new Map() }, stores);
+    for (const panel of infinityPanels) {
+      const target = (panel.targets ?? [])[0] as Record<string, unknown>;
+      const outcome = await run(panel, target);
+      assert.equal(outcome.nonNull, (target.columns as unknown[]).length, `${panel.title}: one value per column of the one row`);
+      await assert.rejects(run(panel, { ...target, columns: [...(target.columns as unknown[]), { selector: 'nope', text: 'Nope', type: 'string' }] }), /no row has nope/);
+      await assert.rejects(run(panel, { ...target, root_selector: '$.missing' }), /is not an array/);
+    }
+    assert.deepEqual([...new Set(requested)].sort(), ['/api/quotes', '/api/status']);
+  });
+
+  it('makes rows of an Infinity JSON answer the way its backend parser does', () => {
+    const doc = { quotes: [{ ticker: 'SBER', bid: null }, { ticker: 'GAZP', bid: 1 }], nested: { list: [] } };
+    assert.equal(selectPath(doc, '$.quotes'), doc.quotes);
+    assert.deepEqual(selectPath(doc, '$.nested.list'), []);
+    assert.equal(selectPath(doc, '$.nope.deeper'), undefined);
+    assert.throws(() => selectPath(doc, 'quotes[*]'), /not of the form/);
+    const columns = [{ selector: 'ticker', text: 'Ticker', type: 'string' }, { selector: 'bid', text: 'Bid', type: 'number' }];
+    assert.deepEqual(infinityRows(doc, '$.quotes', columns), [['SBER', null], ['GAZP', 1]]);
+    assert.throws(() => infinityRows(doc, '$.nested', columns), /not an array/);
+    assert.throws(() => infinityRows({ quotes: [1] }, '$.quotes', columns), /not an object/);
   });
 });

@@ -6,11 +6,11 @@ import { Gauge, Registry } from 'prom-client';
 import { CachedExposition } from '../../lib/exposition';
 import { parseBoardSnapshot } from '../../lib/moex/parse';
 import { registerQuoteMetrics } from '../../worker-prometheus/src/quote-metrics';
-import { issFixture } from '../support/fixtures';
+import { issFixture, sharesBoard } from '../support/fixtures';
 import { parseExposition } from '../support/services';
 
 const TICKERS = ['SBERP', 'SBER', 'GAZP'];
-const quotesOf = (fixture: string) => parseBoardSnapshot(issFixture(fixture), TICKERS, 'TQBR').quotes;
+const quotesOf = (fixture: string) => parseBoardSnapshot(issFixture(fixture), sharesBoard(TICKERS)).quotes;
 
 async function render(fixtures: string[]) {
   const registry = new Registry();
@@ -22,7 +22,7 @@ async function render(fixtures: string[]) {
 describe('quote metrics', () => {
   test('a trading-day quote becomes the CONTRACT §4 gauges, exactly', async () => {
     const s = await render(['trading-day']);
-    const at = (name: string) => s.get(`${name}{ticker="SBER",board="TQBR"}`);
+    const at = (name: string) => s.get(`${name}{ticker="SBER",board="TQBR",engine="stock",market="shares"}`);
     assert.equal(at('moex_last_price'), 315.56);
     assert.equal(at('moex_bid_price'), 315.55);
     assert.equal(at('moex_offer_price'), 315.57);
@@ -38,18 +38,18 @@ describe('quote metrics', () => {
     assert.equal(at('moex_trading'), 1);
     assert.equal(at('moex_quote_timestamp_seconds'), Date.parse('2024-03-15T11:35:12Z') / 1000);
     // 315.56 / 312.5 = 1.0098 falls in the 1.01 bucket, not the 1.005 one.
-    assert.equal(s.get('moex_price_relative_to_prev_close_bucket{le="1.005",ticker="SBER",board="TQBR"}'), 0);
-    assert.equal(s.get('moex_price_relative_to_prev_close_bucket{le="1.01",ticker="SBER",board="TQBR"}'), 1);
+    assert.equal(s.get('moex_price_relative_to_prev_close_bucket{le="1.005",ticker="SBER",board="TQBR",engine="stock",market="shares"}'), 0);
+    assert.equal(s.get('moex_price_relative_to_prev_close_bucket{le="1.01",ticker="SBER",board="TQBR",engine="stock",market="shares"}'), 1);
   });
 
   test('a field that turns null removes its series instead of exporting 0', async () => {
     const s = await render(['trading-day', 'before-first-trade']);
-    assert.equal(s.has('moex_last_price{ticker="GAZP",board="TQBR"}'), false);
-    assert.equal(s.has('moex_bid_price{ticker="GAZP",board="TQBR"}'), false);
-    assert.equal(s.get('moex_trades_today{ticker="GAZP",board="TQBR"}'), 0);
-    assert.equal(s.get('moex_trading{ticker="GAZP",board="TQBR"}'), 0);
+    assert.equal(s.has('moex_last_price{ticker="GAZP",board="TQBR",engine="stock",market="shares"}'), false);
+    assert.equal(s.has('moex_bid_price{ticker="GAZP",board="TQBR",engine="stock",market="shares"}'), false);
+    assert.equal(s.get('moex_trades_today{ticker="GAZP",board="TQBR",engine="stock",market="shares"}'), 0);
+    assert.equal(s.get('moex_trading{ticker="GAZP",board="TQBR",engine="stock",market="shares"}'), 0);
     // No last price, no ratio: the histogram saw only the trading-day poll.
-    assert.equal(s.get('moex_price_relative_to_prev_close_count{ticker="GAZP",board="TQBR"}'), 1);
+    assert.equal(s.get('moex_price_relative_to_prev_close_count{ticker="GAZP",board="TQBR",engine="stock",market="shares"}'), 1);
   });
 });
 
