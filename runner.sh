@@ -22,6 +22,9 @@ The whole stack without Docker:
                          StatsD, InfluxDB, worker, scraper and backend on the contract's ports
   demo                   `local up` fed by the ISS simulator (simulated prices)
 
+The compose stack in containers (Docker, else Podman; stand-ins where images cannot be pulled):
+  containers up [--demo] | down [-v] | status | e2e | compose ARGS   see ops/containers.sh, docs/docker.md
+
 Developer commands:
   build             compile TypeScript to dist/
   test              from a fresh machine: install what the tests need, build, run every test (CI's entry)
@@ -97,6 +100,7 @@ case "$cmd" in
   iss-sim)  run_service iss-sim/src/main.js "$@" ;;
   build)    build ;;
   local)    exec ops/local-stack.sh "$@" ;;
+  containers) exec ops/containers.sh "$@" ;;
   # The demo shows every market the simulator has; without MOEX_SOURCES the stack polls the three shares.
   demo)     MOEX_ISS_URL=${MOEX_ISS_URL:-http://127.0.0.1:8999/iss} \
             MOEX_SOURCES=${MOEX_SOURCES-stock/shares/TQBR=SBERP,SBER,GAZP;stock/shares/TQTF=ALL;currency/selt/CETS=USD000UTSTOM,CNYRUB_TOM,EUR_RUB__TOM;stock/index/SNDX=IMOEX,MOEXBC,RGBI;stock/bonds/TQOB=ALL;futures/forts/RFUD=ALL} \

@@ -89,7 +89,10 @@ export function createApp({
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  app.use(helmet());
+  // Plain HTTP, no TLS in front: helmet's default `upgrade-insecure-requests` would make the
+  // browser fetch the page's script and API over https and break it on any host but localhost
+  // (e.g. http://backend:8998 as the compose stack's Selenium opens it).
+  app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
   app.use(httpMetricsMiddleware(registry));
   app.use((req, _res, next) => next(req.originalUrl.length > MAX_URL_LENGTH ? new HttpError(414, `URL longer than ${MAX_URL_LENGTH} characters`) : undefined));
   // Per client address, before authentication: a password guesser pays with its quota, not our CPU (bcrypt).
