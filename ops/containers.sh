@@ -13,7 +13,7 @@
 # built from our Dockerfile with NODE_IMAGE set to a Node stand-in. Grafana cannot be built
 # here: it is then left out, and `status` says so.
 #
-#   up [--demo]   writes .env from .env.example with random passwords when there is none
+#   up [--demo]   writes .env and secrets/ with ops/secrets.sh when they are missing
 #                 (never overwrites one), builds what is missing, starts every service (with
 #                 --demo: the iss-sim profile, and MOEX_ISS_URL points at it), waits for health
 #   down [-v]     removes the containers and networks (-v: the named volumes too) and stops
@@ -134,19 +134,12 @@ service_table() {
 
 # --- .env ---------------------------------------------------------------------------------------
 
-random_secret() { od -An -tx1 -N18 /dev/urandom | tr -d ' \n'; }
-
+# The secrets of a fresh install, as `./runner.sh secrets` writes them: .env (no passwords),
+# secrets/ (passwords, the web config, the certificate); files that exist are kept.
 ensure_env_file() {
-  [ -e "$ENV_FILE" ] && return
-  local line tmp
-  tmp=$(mktemp "$ENV_FILE.XXXXXX")
-  chmod 600 "$tmp"
-  while IFS= read -r line || [ -n "$line" ]; do
-    if [[ $line =~ ^([A-Z_]*PASSWORD)=replace-me ]]; then line="${BASH_REMATCH[1]}=$(random_secret)"; fi
-    printf '%s\n' "$line"
-  done <"$ROOT/.env.example" >"$tmp"
-  mv "$tmp" "$ENV_FILE"
-  say "no $ENV_FILE: wrote it from .env.example with random passwords (mode 600); edit it to choose your own"
+  [ -e "$ENV_FILE" ] && [ -e "${SECRETS_DIR:-$ROOT/secrets}/web-config.yml" ] && return
+  ENV_FILE=$ENV_FILE "$ROOT/ops/secrets.sh" >&2
+  say "wrote the missing secrets with ops/secrets.sh (.env and secrets/, mode 600): see docs/security.md"
 }
 
 # --- images -------------------------------------------------------------------------------------
