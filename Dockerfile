@@ -2,6 +2,8 @@
 # Stages: deps (all npm deps) -> build (tsc once) -> dev (e2e runner, has dev deps)
 #                                                -> runtime (production deps + dist only; the default target).
 # The base is pinned to a full version of the maintained Node LTS line on Debian 12 (slim).
+# Another base with node, npm and a `node` user (uid 1000): --build-arg NODE_IMAGE=... (where no
+# registry answers, ops/containers.sh builds one from Debian and sets it).
 ARG NODE_IMAGE=node:22.22.0-bookworm-slim
 
 FROM ${NODE_IMAGE} AS deps

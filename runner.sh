@@ -22,6 +22,10 @@ The whole stack without Docker:
                          StatsD, InfluxDB, worker, scraper and backend on the contract's ports
   demo                   `local up` fed by the ISS simulator (simulated prices)
 
+The compose stack in containers (Docker, else Podman; stand-ins where images cannot be pulled):
+  containers up [--demo] | down [-v] | status | e2e | compose ARGS   see ops/containers.sh, docs/docker.md
+  containers test   the container suite (test/containers): the compose stack run for real, ~10 min
+
 Developer commands:
   build             compile TypeScript to dist/
   test              from a fresh machine: install what the tests need, build, run every test (CI's entry)
@@ -76,10 +80,17 @@ run_service() {
   exec node "dist/$entry" "$@"
 }
 
-# Every test file, unit first; node's runner reads TypeScript through tsx.
+# Every *.test.ts but the browser checks of test/e2e, unit first (with `containers`: test/containers);
+# node's runner reads TypeScript through tsx. The container suite (test/containers) runs the compose
+# stack in containers for about 10 minutes: `./runner.sh containers test`, not part of `test` yet
+# (docs/docker.md says why).
 run_tests() {
   local files
-  mapfile -t files < <(find test -name '*.test.ts' -not -path 'test/e2e/*' | sort)
+  if [ "${1:-}" = containers ]; then
+    mapfile -t files < <(find test/containers -name '*.test.ts' | sort)
+  else
+    mapfile -t files < <(find test -name '*.test.ts' -not -path 'test/e2e/*' -not -path 'test/containers/*' | sort)
+  fi
   mkdir -p test-results
   node --import tsx --test --test-concurrency=2 \
     --test-reporter=spec --test-reporter-destination=stdout \
@@ -97,6 +108,8 @@ case "$cmd" in
   iss-sim)  run_service iss-sim/src/main.js "$@" ;;
   build)    build ;;
   local)    exec ops/local-stack.sh "$@" ;;
+  containers)
+    if [ "${1:-}" = test ]; then ensure_built; run_tests containers; else exec ops/containers.sh "$@"; fi ;;
   # The demo shows every market the simulator has; without MOEX_SOURCES the stack polls the three shares.
   demo)     MOEX_ISS_URL=${MOEX_ISS_URL:-http://127.0.0.1:8999/iss} \
             MOEX_SOURCES=${MOEX_SOURCES-stock/shares/TQBR=SBERP,SBER,GAZP;stock/shares/TQTF=ALL;currency/selt/CETS=USD000UTSTOM,CNYRUB_TOM,EUR_RUB__TOM;stock/index/SNDX=IMOEX,MOEXBC,RGBI;stock/bonds/TQOB=ALL;futures/forts/RFUD=ALL} \

@@ -34,8 +34,7 @@ export interface BackendDeps {
 const PUBLIC_DIR = [path.join(__dirname, '..', 'public'), path.join(__dirname, '..', '..', '..', 'backend', 'public')].find((dir) => fs.existsSync(dir))!;
 const UPLOT_DIR = path.dirname(require.resolve('uplot/dist/uPlot.iife.min.js'));
 const CACHE_TTL_MS = 1000;
-/** Request bodies (JSON only) and URLs beyond these are refused before any route runs. */
-export const MAX_BODY_BYTES = 64 * 1024;
+/** URLs beyond this are refused before any route runs (bodies: each route that reads one limits it, e.g. /api/alerts). */
 export const MAX_URL_LENGTH = 4096;
 
 const TICKER_CHECK = matches(TICKER_PATTERN, 'ticker must be a SECID: 1-20 letters, digits or _, such as SBER or USD000UTSTOM');
@@ -47,7 +46,11 @@ const SCHEMAS = {
   ticker: validate({ params: { ticker: TICKER_CHECK } }),
   history: validate({
     params: { ticker: TICKER_CHECK },
-    query: { range: (v) => (duration(v) ? `range ${duration(v)}` : null), step: (v) => (duration(v) ? `step ${duration(v)}` : null) },
+    query: {
+      range: (v) => (duration(v) ? `range ${duration(v)}` : null),
+      step: (v) => (duration(v) ? `step ${duration(v)}` : null),
+      source: (v) => (v === 'prometheus' || v === 'candles' ? null : 'source must be prometheus or candles'),
+    },
   }),
   demo: validate({ params: { id: matches(/^[A-Za-z0-9_.-]{1,64}$/, 'id must be 1-64 letters, digits, _ . or -') } }),
 };
@@ -86,7 +89,10 @@ export function createApp({
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  app.use(helmet());
+  // Plain HTTP, no TLS in front: helmet's default `upgrade-insecure-requests` would make the
+  // browser fetch the page's script and API over https and break it on any host but localhost
+  // (e.g. http://backend:8998 as the compose stack's Selenium opens it).
+  app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
   app.use(httpMetricsMiddleware(registry));
   app.use((req, _res, next) => next(req.originalUrl.length > MAX_URL_LENGTH ? new HttpError(414, `URL longer than ${MAX_URL_LENGTH} characters`) : undefined));
   // Per client address, before authentication: a password guesser pays with its quota, not our CPU (bcrypt).
@@ -105,7 +111,6 @@ export function createApp({
   if (users && users.size > 0) app.use(createAuthGuard(users, log));
   // No CORS here: Express's automatic OPTIONS answer (text/plain) is replaced by a JSON 405.
   app.use((req, _res, next) => next(req.method === 'OPTIONS' ? new HttpError(405, 'method not allowed') : undefined));
-  app.use(express.json({ limit: MAX_BODY_BYTES }));
 
   app.get('/healthz', SCHEMAS.none, (_req, res) => void res.json({ status: 'ok' }));
   app.get('/readyz', SCHEMAS.none, (async (_req, res) => {
@@ -134,7 +139,6 @@ export function createApp({
     if (!window.ok) throw new HttpError(400, window.error);
     const { rangeSeconds, stepSeconds } = window;
     const source = req.query.source ?? (rangeSeconds > prometheusRetentionSeconds && candleHistory ? 'candles' : 'prometheus');
-    if (source !== 'prometheus' && source !== 'candles') throw new HttpError(400, 'source must be prometheus or candles');
     if (source === 'candles' && !candleHistory) throw new HttpError(400, 'no candle history: INFLUX_URL=off');
     const points = await historyCache.get(`${ticker} ${rangeSeconds} ${stepSeconds} ${source}`, async () => {
       if (source === 'candles') return candleHistory!(ticker, rangeSeconds, stepSeconds);
@@ -162,8 +166,8 @@ export function createApp({
     res.json({ id });
   }) as AsyncRoute);
 
-  app.use('/vendor/uplot', express.static(UPLOT_DIR, { maxAge: '1d', index: false }));
-  app.use(express.static(PUBLIC_DIR, { index: 'index.html', maxAge: 0 }));
+  app.use('/vendor/uplot', express.static(UPLOT_DIR, { maxAge: '1d', index: false, redirect: false }));
+  app.use(express.static(PUBLIC_DIR, { index: 'index.html', maxAge: 0, redirect: false }));
 
   app.use('/api', (req, _res, next) => next(new HttpError(404, `no route ${req.method} ${req.baseUrl}${req.path}`)));
   app.use((req, _res, next) => next(new HttpError(404, `no route ${req.method} ${req.path}`)));

@@ -35,8 +35,10 @@
     prefixCounter: "",
     prefixTimer: "",
     prefixGauge: "",
-    prefixSet: "",
-    // statsd's own health series stay under "statsd." (not under stocks.).
-    prefixStats: "statsd"
-  }
+    prefixSet: ""
+  },
+
+  // statsd's own health series stay under "statsd." (not under stocks.). Read at the top level
+  // only (stats.js and backends/graphite.js both take config.prefixStats), not under graphite:.
+  prefixStats: "statsd"
 }

@@ -108,6 +108,8 @@ describe('backend HTTP API', () => {
     assert.match(page.text, /<ul id="status">/);
     assert.equal(page.headers.get('x-content-type-options'), 'nosniff');
     assert.match(page.headers.get('content-security-policy') ?? '', /script-src 'self'/);
+    // Served over plain HTTP: a browser told to upgrade would fetch app.js and the API over https.
+    assert.doesNotMatch(page.headers.get('content-security-policy') ?? '', /upgrade-insecure-requests/);
     assert.equal(page.headers.get('x-powered-by'), null);
     for (const asset of ['/app.js', '/style.css', '/vendor/uplot/uPlot.iife.min.js', '/vendor/uplot/uPlot.min.css']) {
       assert.equal((await get(`${backend.url}${asset}`)).status, 200, asset);

@@ -366,7 +366,8 @@ test('alertmanager: pinned image, config rendered at start, healthcheck, network
   assert.deepEqual(resolvedPorts, ['0.0.0.0:9093:9093/tcp']);
 
   const probe = (am.healthcheck?.test as string[]).join(' ');
-  assert.match(probe, /http:\/\/127\.0\.0\.1:9093\/-\/ready/);
+  // Behind the web config: up = it answers over TLS and asks for credentials.
+  assert.match(probe, /https:\/\/127\.0\.0\.1:9093\/-\/ready.*401/);
   assert.deepEqual(networksOf('alertmanager').sort(), ['frontend', 'prometheus']);
 
   // render.sh turns the template into the config, checks it with amtool, then execs Alertmanager.
@@ -382,11 +383,11 @@ test('alertmanager: pinned image, config rendered at start, healthcheck, network
   assert.ok(existsSync(join(ROOT, 'alertmanager', 'render.sh')) && existsSync(join(ROOT, 'alertmanager', 'alertmanager.yml')));
 
   // With no receiver configured, alerts go to the backend, which asks Alertmanager for its status.
-  assert.equal(am.environment?.ALERT_BACKEND_URL, 'http://backend:8998/api/alerts');
+  assert.equal(am.environment?.ALERT_BACKEND_URL, 'https://backend:8998/api/alerts');
   assert.equal(am.environment?.ALERT_WEBHOOK_URL, '');
   assert.equal(services.backend!.environment?.ALERTMANAGER_URL, 'http://alertmanager:9093');
   // Prometheus sends to the service by name.
-  assert.match(readFileSync(join(ROOT, 'prometheus', 'prometheus.yml'), 'utf8'), /^alerting:\n  alertmanagers:\n    - static_configs:\n        - targets:\n            - alertmanager:9093$/m);
+  assert.match(readFileSync(join(ROOT, 'prometheus', 'prometheus.yml'), 'utf8'), /^alerting:\n  alertmanagers:\n(?: {4}#.*\n)? {4}- api_version: v2\n {6}scheme: https\n(?: {6,}.*\n)*? {6}static_configs:\n {8}- targets:\n {12}- alertmanager:9093$/m);
 });
 
 test('alertmanager receivers come from .env; secret files are mounted, never inlined', (t) => {

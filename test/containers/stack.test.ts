@@ -1,0 +1,311 @@
+// docker-compose.yml run for real (`./runner.sh containers`, demo profile): on this machine kind
+// Podman with Debian stand-ins, elsewhere Docker with the pinned images. One stack under a private
+// project name, state dir and env file; the steps run in order against it; `after` tears it down
+// even when a step failed. The contract's ports are fixed in the compose file: `up` refuses to
+// start (naming the ports) when something else holds them, e.g. a native `./runner.sh demo`.
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parse } from 'yaml';
+import { REPO_ROOT } from '../support/daemons';
+import { runProcess, type RunResult } from '../support/run';
+
+const STATE_DIR = mkdtempSync(join(tmpdir(), 'moex-containers-'));
+const ENV_FILE = join(STATE_DIR, 'env');
+const PROJECT = `moexct${process.pid}`;
+const POLL_SECONDS = 5;
+const ENV = {
+  STATE_DIR, ENV_FILE, COMPOSE_PROJECT_NAME: PROJECT, POLL_SCHEDULE: `*/${POLL_SECONDS} * * * * *`, MOEX_TICKERS: 'SBERP,SBER,GAZP',
+};
+const OURS = ['worker-prometheus', 'scraper', 'backend', 'iss-sim'];
+const PROM = 'http://127.0.0.1:9090';
+const GRAPHITE = 'http://127.0.0.1:18000';
+const INFLUX = 'http://127.0.0.1:8086';
+const BACKEND = 'http://127.0.0.1:8998';
+const WORKER = 'http://127.0.0.1:28000';
+
+type ComposeService = { profiles?: string[] };
+/** The services `up --demo` must bring up healthy: all but Grafana (no image here), Selenium and e2e. */
+function expectedServices(): string[] {
+  const compose = parse(readFileSync(join(REPO_ROOT, 'docker-compose.yml'), 'utf8')) as { services: Record<string, ComposeService> };
+  return Object.entries(compose.services)
+    .filter(([name, svc]) => !['grafana', 'selenium', 'e2e'].includes(name) && (svc.profiles ?? ['demo']).includes('demo'))
+    .map(([name]) => name);
+}
+
+const containers = (...args: string[]): Promise<RunResult> => runProcess(join(REPO_ROOT, 'runner.sh'), ['containers', ...args], ENV, REPO_ROOT);
+const compose = (...args: string[]): Promise<RunResult> => containers('compose', ...args);
+const tail = (r: RunResult): string => `${r.stdout}\n${r.stderr}`.split('\n').slice(-40).join('\n');
+
+function assertOk(r: RunResult, what: string): void {
+  assert.equal(r.code, 0, `${what} exited ${r.code}:\n${tail(r)}`);
+}
+
+function readEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const line of readFileSync(ENV_FILE, 'utf8').split('\n')) {
+    const m = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line);
+    if (m) env[m[1]!] = m[2]!;
+  }
+  return env;
+}
+
+/** The engine's CLI (docker or podman, as the first `up` chose), with the Podman settings `up` wrote. */
+let engineName = '';
+function engine(...args: string[]): Promise<RunResult> {
+  const record = join(STATE_DIR, 'containers', 'engine');
+  if (!engineName && existsSync(record)) engineName = readFileSync(record, 'utf8').trim();
+  assert.ok(engineName, 'up recorded the engine it chose');
+  const conf = join(STATE_DIR, 'containers', 'containers.conf');
+  return runProcess(engineName, args, existsSync(conf) ? { CONTAINERS_CONF: conf } : {});
+}
+
+async function getJson<T>(url: string, init: RequestInit = {}): Promise<{ status: number; body: T }> {
+  const res = await fetch(url, { ...init, signal: AbortSignal.timeout(10_000) });
+  const text = await res.text();
+  let body: unknown = text;
+  try { body = JSON.parse(text); } catch { /* not JSON: keep the text */ }
+  return { status: res.status, body: body as T };
+}
+
+/** Retries `probe` until it returns a value (not undefined); the last error or value explains a timeout. */
+async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+      last = 'no value yet';
+    } catch (err) {
+      last = err instanceof Error ? err.message : String(err);
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}: ${last}`);
+    await sleep(2000);
+  }
+}
+
+type PromVector = { data: { result: Array<{ value: [number, string] }> } };
+async function promValue(query: string, at?: number): Promise<number | undefined> {
+  const params = new URLSearchParams({ query });
+  if (at !== undefined) params.set('time', String(at));
+  const { body } = await getJson<PromVector>(`${PROM}/api/v1/query?${params}`);
+  const v = body.data?.result?.[0]?.value?.[1];
+  return v === undefined ? undefined : Number(v);
+}
+
+type InfluxResult = { results: Array<{ series?: Array<{ values: Array<[string, number]> }>; error?: string }> };
+function influxQuery(q: string, auth: boolean): Promise<{ status: number; body: InfluxResult }> {
+  const env = readEnv();
+  const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
+  if (auth) headers.authorization = `Basic ${Buffer.from(`${env.INFLUXDB_USER}:${env.INFLUXDB_USER_PASSWORD}`).toString('base64')}`;
+  return getJson<InfluxResult>(`${INFLUX}/query?db=pyexample&epoch=s`, { method: 'POST', headers, body: new URLSearchParams({ q }).toString() });
+}
+async function influxSberTimes(fromS: number, toS: number): Promise<number[]> {
+  const { status, body } = await influxQuery(`SELECT "last" FROM stocks WHERE ticker='SBER' AND time >= ${fromS}s AND time <= ${toS}s`, true);
+  assert.equal(status, 200, JSON.stringify(body));
+  return (body.results[0]?.series?.[0]?.values ?? []).map(([t]) => Number(t));
+}
+
+type GraphiteSeries = Array<{ datapoints: Array<[number | null, number]> }>;
+async function graphiteSber(from: string, until = 'now'): Promise<number[]> {
+  const { body } = await getJson<GraphiteSeries>(`${GRAPHITE}/render?target=stocks.SBER.last&format=json&from=${from}&until=${until}`);
+  return (body[0]?.datapoints ?? []).flatMap(([v]) => (v === null ? [] : [v]));
+}
+
+/** Container id by compose service: one compose call and one inspect (each compose call costs seconds). */
+async function containerIds(): Promise<Map<string, string>> {
+  const ps = await compose('ps', '-q');
+  assertOk(ps, 'compose ps -q');
+  const ids = ps.stdout.split('\n').filter(Boolean);
+  const r = await engine('inspect', '--format', '{{index .Config.Labels "com.docker.compose.service"}} {{.Id}}', ...ids);
+  assertOk(r, 'inspect');
+  return new Map(r.stdout.trim().split('\n').map((l) => l.split(' ') as [string, string]));
+}
+async function execIn(service: string, ...args: string[]): Promise<RunResult> {
+  const id = (await containerIds()).get(service);
+  assert.ok(id, `${service} has a container`);
+  return engine('exec', id, ...args);
+}
+
+/** The scraper's own metrics (its port is not published): fetched inside its container. */
+async function scraperMetric(pattern: RegExp): Promise<number> {
+  const r = await execIn('scraper', 'node', '-e',
+    "fetch('http://127.0.0.1:8001/metrics').then(r=>r.text()).then(t=>process.stdout.write(t))");
+  assertOk(r, 'reading the scraper metrics');
+  // Summed over the series that match (moex_polls_total has a board label per polled board).
+  return r.stdout.split('\n').filter((l) => pattern.test(l)).reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+}
+
+const nowS = (): number => Math.floor(Date.now() / 1000);
+
+describe('the compose stack in containers (./runner.sh containers up --demo)', { timeout: 40 * 60_000 }, () => {
+  let tornDown = false;
+
+  after(async () => {
+    if (!tornDown) {
+      const r = await containers('down', '-v');
+      if (r.code !== 0) console.error(`containers down -v: ${tail(r)}`);
+    }
+    rmSync(STATE_DIR, { recursive: true, force: true });
+  });
+
+  test('up --demo: writes the env file (random passwords, mode 600), every service turns healthy, status says what stands in', { timeout: 25 * 60_000 }, async () => {
+    const started = Date.now();
+    const up = await containers('up', '--demo');
+    assertOk(up, './runner.sh containers up --demo');
+    console.log(`containers up --demo: ${Math.round((Date.now() - started) / 1000)} s`);
+    assert.match(up.stderr, new RegExp(`wrote it from \\.env\\.example with random passwords \\(mode 600\\)`));
+    assert.equal(statSync(ENV_FILE).mode & 0o777, 0o600);
+    const env = readEnv();
+    assert.doesNotMatch(readFileSync(ENV_FILE, 'utf8'), /^[A-Z_]+=replace-me/m);
+    const passwords = ['GRAFANA_ADMIN_PASSWORD', 'INFLUXDB_ADMIN_PASSWORD', 'INFLUXDB_USER_PASSWORD'].map((k) => env[k] ?? '');
+    assert.equal(new Set(passwords).size, 3, 'three different passwords');
+    for (const p of passwords) assert.match(p, /^[0-9a-f]{32,}$/);
+
+    const status = await containers('status');
+    assertOk(status, './runner.sh containers status');
+    engineName = readFileSync(join(STATE_DIR, 'containers', 'engine'), 'utf8').trim();
+    for (const name of expectedServices()) {
+      assert.match(status.stdout, new RegExp(`^${name}\\s+running\\s+healthy\\s`, 'm'), `${name} healthy in:\n${status.stdout}`);
+    }
+    if (engineName === 'podman' && /stand-ins/.test(status.stdout)) {
+      assert.match(status.stdout, /scraper: INFLUX_API=v1/);
+      assert.match(status.stdout, /left out: grafana/);
+    }
+  });
+
+  test("SBER's simulated price is readable from Prometheus, Graphite, InfluxDB (auth on), the backend and the worker", { timeout: 5 * 60_000 }, async () => {
+    const prom = await waitFor('moex_last_price{ticker="SBER"} in Prometheus', 120_000, () => promValue('moex_last_price{ticker="SBER"}'));
+    const graphite = await waitFor('stocks.SBER.last in Graphite', 120_000, async () => (await graphiteSber('-5min')).pop());
+    const unauthenticated = await influxQuery('SHOW MEASUREMENTS', false);
+    assert.equal(unauthenticated.status, 401, 'InfluxDB answers without credentials: auth is off');
+    const influx = await waitFor('SBER in InfluxDB', 120_000, async () => {
+      const { body } = await influxQuery(`SELECT last("last") FROM stocks WHERE ticker='SBER'`, true);
+      return body.results[0]?.series?.[0]?.values?.[0]?.[1];
+    });
+    const backend = await waitFor('SBER from the backend', 60_000, async () => {
+      const { status, body } = await getJson<{ last: number | null }>(`${BACKEND}/api/quotes/SBER`);
+      return status === 200 && typeof body.last === 'number' ? body.last : undefined;
+    });
+    const worker = await waitFor('SBER on the worker (host port 28000)', 60_000, async () => {
+      const text = await (await fetch(`${WORKER}/metrics`)).text();
+      const line = text.split('\n').find((l) => l.startsWith('moex_last_price{ticker="SBER"'));
+      return line ? Number(line.split(' ').pop()) : undefined;
+    });
+    // One simulated series, read back five ways: the same price, give or take a minute's moves.
+    const prices = { prom, graphite, influx, backend, worker };
+    for (const [where, price] of Object.entries(prices)) {
+      assert.ok(price > 0 && Math.abs(price - prom) / prom < 0.1, `${where}: ${price} vs Prometheus ${prom}`);
+    }
+  });
+
+  test('/api/status: every component healthy', { timeout: 3 * 60_000 }, async () => {
+    type Status = { ok: boolean; components: Array<{ name: string; ok: boolean; detail: string }> };
+    const status = await waitFor('/api/status all green', 120_000, async () => {
+      const { body } = await getJson<Status>(`${BACKEND}/api/status`);
+      return body.ok ? body : undefined;
+    });
+    assert.deepEqual(status.components.filter((c) => !c.ok), []);
+    const names = status.components.map((c) => c.name);
+    for (const name of ['graphite', 'influxdb', 'moex', 'prometheus', 'scraper', 'worker']) assert.ok(names.includes(name), `${name} in ${names}`);
+  });
+
+  test('our containers run as a non-root user', { timeout: 2 * 60_000 }, async () => {
+    for (const name of OURS) {
+      const r = await execIn(name, 'id', '-u');
+      assertOk(r, `id -u in ${name}`);
+      assert.notEqual(r.stdout.trim(), '0', `${name} runs as root`);
+      assert.equal(r.stdout.trim(), '1000', `${name}: the image's node user`);
+    }
+  });
+
+  test("the e2e profile's backend checks pass through the Selenium container", { timeout: 10 * 60_000 }, async () => {
+    const r = await containers('e2e');
+    assertOk(r, './runner.sh containers e2e');
+    assert.match(r.stdout, /✔ backend page shows quotes for the configured tickers and a healthy status/);
+    assert.match(r.stdout, /ℹ fail 0/);
+  });
+
+  test('InfluxDB stopped for 30 s: every quote polled meanwhile reaches it afterwards', { timeout: 5 * 60_000 }, async () => {
+    const pollsOk = /^moex_polls_total\{[^}]*result="ok"/;
+    const influxErrors = /^scraper_write_errors_total\{[^}]*sink="influxdb"/;
+    const fromS = nowS() - 3;
+    const pollsBefore = await scraperMetric(pollsOk);
+    const errorsBefore = await scraperMetric(influxErrors);
+    assertOk(await compose('stop', 'influxdb'), 'compose stop influxdb');
+    await sleep(30_000);
+    assertOk(await compose('start', 'influxdb'), 'compose start influxdb');
+    const pollsAfter = await scraperMetric(pollsOk);
+    const toS = nowS() + 1;
+    const polled = pollsAfter - pollsBefore;
+    assert.ok(polled >= 30 / POLL_SECONDS - 1, `${polled} polls in the outage window`);
+    // The scraper's retry buffer drains once InfluxDB answers again.
+    try {
+      await waitFor(`the ${polled} polls made during the outage in InfluxDB`, 180_000, async () => {
+        const stored = await influxSberTimes(fromS, toS);
+        if (stored.length >= polled) return stored;
+        throw new Error(`${stored.length} SBER points stored (${stored.join(',')}); scraper buffer ${await scraperMetric(/^scraper_buffered_points\{[^}]*sink="influxdb"/)}`);
+      });
+    } catch (err) {
+      const logs = await compose('logs', '--no-color', '--tail', '15', 'scraper', 'influxdb');
+      throw new Error(`${err instanceof Error ? err.message : String(err)}\n${logs.stdout}`);
+    }
+    assert.ok((await scraperMetric(influxErrors)) > errorsBefore, 'the scraper saw InfluxDB down (write errors rose)');
+  });
+
+  // What the stores hold up to a moment, taken while the stack runs; the down/up step compares.
+  const mark = { atS: 0, influxPoints: -1 };
+  test('the stores hold data to compare after down and up', async () => {
+    mark.atS = nowS() - 20;
+    mark.influxPoints = (await influxSberTimes(0, mark.atS)).length;
+    assert.ok(mark.influxPoints > 0);
+    assert.ok(((await promValue('moex_last_price{ticker="SBER"}', mark.atS)) ?? 0) > 0);
+    assert.ok((await graphiteSber(String(mark.atS - 600), String(mark.atS))).length > 0);
+  });
+
+  test('docker-compose stop ends each of our services with exit 0 within the grace period', { timeout: 3 * 60_000 }, async () => {
+    const started = Date.now();
+    assertOk(await compose('stop'), 'compose stop');
+    const seconds = (Date.now() - started) / 1000;
+    console.log(`compose stop: ${seconds.toFixed(1)} s`);
+    const ids = await containerIds();
+    for (const name of OURS) {
+      const id = ids.get(name);
+      assert.ok(id, `${name} has a container`);
+      const r = await engine('inspect', '--format', '{{.State.Status}} {{.State.ExitCode}}', id);
+      assertOk(r, `inspect ${name}`);
+      // Killed after the 10 s grace period it would show 137; a crash on SIGTERM, another code.
+      assert.equal(r.stdout.trim(), 'exited 0', `${name}: ${r.stdout.trim()}`);
+    }
+  });
+
+  test('down, then up: the named volumes keep Prometheus, Graphite and InfluxDB data and the InfluxDB users', { timeout: 15 * 60_000 }, async () => {
+    assert.ok(mark.influxPoints > 0, 'the previous step marked the data');
+    const down = await containers('down');
+    assertOk(down, './runner.sh containers down');
+    const volumes = await engine('volume', 'ls', '-q', '--filter', `label=com.docker.compose.project=${PROJECT}`);
+    assert.ok(volumes.stdout.trim().split('\n').length >= 3, `volumes kept: ${volumes.stdout}`);
+    assertOk(await containers('up', '--demo'), './runner.sh containers up --demo (again)');
+    const prom = await waitFor('Prometheus samples from before down', 60_000, () => promValue('moex_last_price{ticker="SBER"}', mark.atS));
+    assert.ok(prom > 0);
+    assert.ok((await graphiteSber(String(mark.atS - 600), String(mark.atS))).length > 0, 'Graphite points from before down');
+    const influxAfter = await influxSberTimes(0, mark.atS);
+    assert.equal(influxAfter.length, mark.influxPoints, 'InfluxDB points from before down, read with the .env user');
+  });
+
+  test('down -v leaves no container, network or volume behind', { timeout: 3 * 60_000 }, async () => {
+    const down = await containers('down', '-v');
+    assertOk(down, './runner.sh containers down -v');
+    tornDown = true;
+    const label = `label=com.docker.compose.project=${PROJECT}`;
+    for (const args of [['ps', '-a', '-q', '--filter', label], ['network', 'ls', '-q', '--filter', label], ['volume', 'ls', '-q', '--filter', label]]) {
+      const r = await engine(...args);
+      assertOk(r, args.join(' '));
+      assert.equal(r.stdout.trim(), '', `${args[0]} left behind: ${r.stdout}`);
+    }
+  });
+});
