@@ -1,4 +1,4 @@
-import { buildDashboard, queryVariable, stat, table, type Threshold, timeseries } from './panels';
+import { buildDashboard, candlestick, queryVariable, stat, table, type Threshold, timeseries } from './panels';
 import { DS, influx } from './queries';
 
 // Measurement `stocks`, tags ticker/board (CONTRACT §6), written by the scraper. Point
@@ -6,6 +6,10 @@ import { DS, influx } from './queries';
 const where = `WHERE "ticker" =~ /^$ticker$/ AND $timeFilter`;
 const overTime = (selectors: string) => `SELECT ${selectors} FROM "stocks" ${where} GROUP BY time($__interval), "ticker" fill(none)`;
 const latest = (selectors: string) => `SELECT ${selectors} FROM "stocks" ${where} GROUP BY "ticker"`;
+
+// Measurement `candles` (CONTRACT §6): the scraper's 1-minute candles, time = the candle's start.
+// Re-aggregated per $__interval (never below 1m), so a wide range still shows proper candles.
+const candles = `SELECT first("open") AS "open", max("high") AS "high", min("low") AS "low", last("close") AS "close", sum("volume") AS "volume" FROM "candles" ${where} AND "interval" = '1m' GROUP BY time($__interval) fill(none)`;
 
 const tickerVariable = queryVariable('ticker', 'Ticker', DS.influxdb, 'SHOW TAG VALUES FROM "stocks" WITH KEY = "ticker"', 'SHOW TAG VALUES FROM "stocks" WITH KEY = "ticker"');
 
@@ -81,6 +85,23 @@ export const moexInfluxdb = buildDashboard(
           8,
         ],
         [timeseries({ title: 'Change vs previous close', targets: [influx(overTime('last("change_percent")'))], unit: 'percent', decimals: 2 }), 12, 8],
+      ],
+    },
+    {
+      row: 'Candles',
+      panels: [
+        [
+          candlestick({
+            title: 'Candles $ticker',
+            description: 'ISS 1-minute candles the scraper stores (measurement candles), one panel per selected ticker; volume below.',
+            targets: [influx(candles, '', 'table')],
+            decimals: 2,
+            repeat: 'ticker',
+            minInterval: '1m',
+          }),
+          24,
+          10,
+        ],
       ],
     },
     {

@@ -9,6 +9,7 @@
  * generator or from Grafana's dashboard schema (grafana/schema/).
  */
 import type * as cog from '@grafana/grafana-foundation-sdk/cog';
+import * as candlestickPanel from '@grafana/grafana-foundation-sdk/candlestick';
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import * as heatmapPanel from '@grafana/grafana-foundation-sdk/heatmap';
@@ -183,6 +184,30 @@ export function xychart(spec: QueryPanelSpec & { xLabel: string; yLabel: string 
       { id: 'custom.axisLabel', value: spec.xLabel },
       { id: 'decimals', value: 0 },
     ]);
+}
+
+/**
+ * Candles (open/high/low/close, volume below) from one table-shaped frame whose fields are named
+ * open, high, low, close, volume. Candles of several securities in one panel would be one muddle,
+ * so the panel is repeated per selected value of `repeat` (Grafana draws one copy per ticker, each
+ * with that single value); `minInterval` keeps $__interval from cutting a candle into pieces.
+ */
+export function candlestick(spec: QueryPanelSpec & { repeat: string; minInterval: string }): candlestickPanel.PanelBuilder {
+  return queryPanel(new candlestickPanel.PanelBuilder(), spec)
+    .repeat(spec.repeat)
+    .repeatDirection('h')
+    .maxPerRow(2)
+    .interval(spec.minInterval)
+    .mode(candlestickPanel.VizDisplayMode.CandlesVolume)
+    .candleStyle(candlestickPanel.CandleStyle.Candles)
+    .colorStrategy(candlestickPanel.ColorStrategy.OpenClose)
+    .fields(new candlestickPanel.CandlestickFieldMapBuilder().open('open').high('high').low('low').close('close').volume('volume'))
+    .colors(new candlestickPanel.CandlestickColorsBuilder().up('green').down('red').flat('gray'))
+    .includeAllFields(false)
+    .axisPlacement(common.AxisPlacement.Auto)
+    .scaleDistribution(new common.ScaleDistributionConfigBuilder().type(common.ScaleDistribution.Linear))
+    .legend(new common.VizLegendOptionsBuilder().calcs([]).displayMode(common.LegendDisplayMode.List).placement(common.LegendPlacement.Bottom).showLegend(true))
+    .tooltip(new common.VizTooltipOptionsBuilder().mode(common.TooltipDisplayMode.Multi).sort(common.SortOrder.None));
 }
 
 /** The clock of the grafana-clock-panel plugin (the original example had one); the SDK has no type for it. */

@@ -37,7 +37,7 @@ export const stackHealth = buildDashboard(
   {
     uid: 'moex-stack-health',
     title: 'MOEX stack health',
-    description: 'Is the pipeline healthy? Scrape targets, ISS polling, scraper sinks, backend HTTP, processes and the host.',
+    description: 'Is the pipeline healthy? Scrape targets, ISS polling, scraper sinks and spool, backend HTTP, processes and the host.',
     tags: ['moex', 'health'],
     refresh: '10s',
     time: 'now-30m',
@@ -209,7 +209,46 @@ export const stackHealth = buildDashboard(
           8,
         ],
         [timeseries({ title: 'Buffered points by sink', description: 'Points waiting for a sink that is down; bounded.', targets: [prom('scraper_buffered_points{job="scraper"}', '{{sink}}')], min: 0 }), 8, 8],
-        [timeseries({ title: 'Time since last write by sink', targets: [prom('time() - scraper_last_write_timestamp_seconds{job="scraper"}', '{{sink}}')], unit: 's', min: 0 }), 24, 7],
+        [timeseries({ title: 'Time since last write by sink', targets: [prom('time() - scraper_last_write_timestamp_seconds{job="scraper"}', '{{sink}}')], unit: 's', min: 0 }), 12, 7],
+        [
+          timeseries({
+            title: 'Scraper spool: bytes waiting by sink',
+            description: 'scraper_spool_bytes: records on disk (SCRAPER_SPOOL_DIR) the store has not taken yet. 0 while the sink keeps up; it grows while a store is down and drains after.',
+            targets: [prom('scraper_spool_bytes{job="scraper"}', '{{sink}}')],
+            unit: 'bytes',
+            min: 0,
+          }),
+          12,
+          7,
+        ],
+        [
+          timeseries({
+            title: 'Scraper spool: replayed points and corrupt records',
+            description: 'Per interval: points a previous run spooled and the store took after a restart, and torn or corrupt records skipped at start. Both start at 0 for every spooled sink.',
+            targets: [
+              prom('sum by (sink) (increase(scraper_spool_replayed_points_total{job="scraper"}[$__rate_interval]))', '{{sink}} replayed points'),
+              prom('sum by (sink) (increase(scraper_spool_corrupt_records_total{job="scraper"}[$__rate_interval]))', '{{sink}} corrupt records'),
+            ],
+            min: 0,
+            bars: true,
+          }),
+          12,
+          7,
+        ],
+        [
+          timeseries({
+            title: 'Candle sync',
+            description: 'ISS candles requests per second by result (ok / error, both start at 0) and candles handed to the sinks per second.',
+            targets: [
+              prom('sum by (result) (rate(scraper_candle_requests_total{job="scraper"}[$__rate_interval]))', 'requests {{result}}'),
+              prom('sum(rate(scraper_candles_total{job="scraper"}[$__rate_interval]))', 'candles'),
+            ],
+            unit: 'ops',
+            min: 0,
+          }),
+          12,
+          7,
+        ],
       ],
     },
     {

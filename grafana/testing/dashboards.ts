@@ -48,7 +48,10 @@ export interface GrafanaPanel {
   datasource?: DatasourceRef | string | null;
   targets?: GrafanaTarget[];
   panels?: GrafanaPanel[];
+  /** Grafana's min interval for this panel's queries ("1m"). */
   interval?: string;
+  /** A variable name: Grafana draws one copy of the panel per selected value. */
+  repeat?: string;
   maxDataPoints?: number;
   [key: string]: unknown;
 }

@@ -4,7 +4,7 @@
  * non-null values came back". Used by test/integration/dashboards.test.ts.
  */
 import type { GrafanaPanel, GrafanaTarget, GrafanaVariable } from './dashboards';
-import { calculateIntervalMs, type DatasourceKind, interpolate, type QueryContext, type VariableSelection } from './interpolate';
+import { calculateIntervalMs, type DatasourceKind, interpolate, parseDurationS, type QueryContext, type VariableSelection } from './interpolate';
 
 /** Where each provisioned datasource uid is reachable in the stack under test. */
 export interface StoreEndpoints {
@@ -101,6 +101,19 @@ export function selectionsFor(variable: GrafanaVariable, values: string[]): Arra
   return out;
 }
 
+/**
+ * The variables each drawn copy of a panel queries with. A panel with `repeat: name` is drawn once
+ * per selected value of that variable, each copy with that value alone (formatted as the multi-value
+ * variable it still is); any other panel once, with the selection as it is.
+ */
+export function repeatCopies(panel: GrafanaPanel, selected: Map<string, VariableSelection>): Array<{ value?: string; variables: Map<string, VariableSelection> }> {
+  const name = panel.repeat;
+  if (!name) return [{ variables: selected }];
+  const sel = selected.get(name);
+  if (!sel) throw new Error(`panel "${panel.title}" repeats over $${name}, which is not a variable`);
+  return sel.values.map((value) => ({ value, variables: new Map([...selected, [name, { values: [value], multiValued: sel.multiValued }]]) }));
+}
+
 // ---- targets ----
 
 export interface TargetRun {
@@ -121,7 +134,9 @@ function maxDataPoints(panel: GrafanaPanel): number {
 }
 
 function contextFor(run: TargetRun, minIntervalS: number): QueryContext {
-  const intervalMs = calculateIntervalMs(run.toMs - run.fromMs, maxDataPoints(run.panel), minIntervalS * 1000);
+  // A panel's own min interval ("1m") replaces the datasource's, as in Grafana.
+  const minS = run.panel.interval ? parseDurationS(run.panel.interval) : minIntervalS;
+  const intervalMs = calculateIntervalMs(run.toMs - run.fromMs, maxDataPoints(run.panel), minS * 1000);
   return { kind: run.kind, fromMs: run.fromMs, toMs: run.toMs, intervalMs, scrapeIntervalS: run.scrapeIntervalS, variables: run.variables };
 }
 

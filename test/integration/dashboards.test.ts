@@ -3,13 +3,17 @@
 // each dashboard is sent to its store exactly as Grafana would send it (variables expanded
 // in the datasource's multi-value format, $__interval / $__rate_interval / $timeFilter ...
 // resolved), for each variable's selections All, one value (the default, if any) and two
-// values, chained variables listed under the earlier ones' selection. A query that never
+// values, chained variables listed under the earlier ones' selection; a panel repeated over a
+// variable (the candlesticks) once per value, as Grafana draws its copies. A query that never
 // returns a non-null value before the deadline fails its panel's test with the query text.
 // One exception, checked rather than assumed: a Prometheus target may be empty for a
 // selection whose tickers all have quotes but no series of the gauge it reads (a futures
 // contract has no trading status), provided it has data in another selection.
 // Grafana itself cannot run here (no container engine, not in Debian); this is the part of
 // it that matters.
+//
+// The stack runs as `local up` does: the scraper with its spool (SCRAPER_SPOOL_DIR) and candles on,
+// so the spool and candle panels are proven with their own series (0 bytes spooled is a value).
 //
 // The "Firing alerts" panel needs a firing alert: the test adds a scrape target nobody
 // listens on to the stack's Prometheus, so TargetDown (`up == 0` for 2m) fires, for real,
@@ -30,7 +34,7 @@ import {
   variables,
 } from '../../grafana/testing/dashboards';
 import { type DatasourceKind, parseDurationS, type VariableSelection } from '../../grafana/testing/interpolate';
-import { type QueryOutcome, runTarget, selectionsFor, type StoreEndpoints, variableValues } from '../../grafana/testing/store-queries';
+import { type QueryOutcome, repeatCopies, runTarget, selectionsFor, type StoreEndpoints, variableValues } from '../../grafana/testing/store-queries';
 import { TICKER_PATTERN } from '../../lib/moex/quote';
 import { getFreePort, REPO_ROOT } from '../support/daemons';
 import { type NativeStack, startNativeStack } from '../support/native-stack';
@@ -151,7 +155,11 @@ describe('Grafana dashboards against the live native stack', { timeout: 15 * 60_
           const proven = new Set<string>();
           let queries = 0;
           let values = 0;
-          for (const selection of await resolveSelections()) {
+          // A repeated panel (one candlestick per ticker) is proven for each copy Grafana draws.
+          const copies = (await resolveSelections()).flatMap((s) =>
+            repeatCopies(panel, s.variables).map((c) => ({ label: c.value === undefined ? s.label : `${s.label}, copy ${panel.repeat}=${c.value}`, variables: c.variables })),
+          );
+          for (const selection of copies) {
             for (const target of panel.targets ?? []) {
               if (target.hide) continue;
               queries++;

@@ -29,7 +29,7 @@ import {
 } from '../../grafana/testing/dashboards';
 import { ANY_VALUE_FIXES, dashboardValidator, panelValidator, readDashboardSchema, withAnyValueFixes } from '../../grafana/testing/schema';
 import { calculateIntervalMs, interpolate, parseDurationS, type QueryContext, rateIntervalS, referencedNames, type VariableSelection } from '../../grafana/testing/interpolate';
-import { infinityRows, runTarget, selectionsFor, selectPath, variableValues } from '../../grafana/testing/store-queries';
+import { infinityRows, repeatCopies, runTarget, selectionsFor, selectPath, variableValues } from '../../grafana/testing/store-queries';
 import { fieldsOfMarket, MARKETS, type MarketKind, marketKindOf, SUPPORTED_MARKETS } from '../../lib/moex/markets';
 import { NUMERIC_FIELDS } from '../../lib/moex/quote';
 
@@ -47,8 +47,12 @@ const CONTRACT_METRICS = new Set([
   'scraper_points_written_total', 'scraper_write_errors_total', 'scraper_buffered_points', 'scraper_last_write_timestamp_seconds',
   ...HISTOGRAMS.flatMap((h) => [`${h}_bucket`, `${h}_count`, `${h}_sum`]),
 ]);
-// Beyond the contract: what lib/poll-metrics.ts and scraper/src/sink.ts also export.
-const SERVICE_EXTRAS = new Set(['moex_missing_tickers', 'moex_invalid_values_total', 'scraper_dropped_points_total']);
+// Beyond the contract: what lib/poll-metrics.ts, scraper/src/sink.ts, spool.ts and candles-sync.ts also export.
+const SERVICE_EXTRAS = new Set([
+  'moex_missing_tickers', 'moex_invalid_values_total', 'scraper_dropped_points_total',
+  'scraper_spool_bytes', 'scraper_spool_replayed_points_total', 'scraper_spool_corrupt_records_total',
+  'scraper_candle_requests_total', 'scraper_candles_total',
+]);
 const STANDARD_METRICS = new Set([
   'up', 'ALERTS', 'process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_p99_seconds',
   'node_cpu_seconds_total', 'node_load1', 'node_load5', 'node_load15', 'node_memory_MemAvailable_bytes', 'node_memory_MemTotal_bytes',
@@ -62,7 +66,10 @@ const KIND_OF_MARKET = new Map(SUPPORTED_MARKETS.map((em) => {
   const [engine, market] = em.split('/') as [string, string];
   return [market, marketKindOf(engine, market) as MarketKind];
 }));
-const KIND_OF_MEASUREMENT = new Map(Object.values(MARKETS).map((m) => [m.measurement, m.kind]));
+const KIND_OF_MEASUREMENT = new Map<string, MarketKind | 'candles'>(Object.values(MARKETS).map((m) => [m.measurement, m.kind]));
+// CONTRACT §6: measurement `candles`, fields open high low close value volume.
+KIND_OF_MEASUREMENT.set('candles', 'candles');
+const influxFieldsOf = (kind: MarketKind | 'candles') => (kind === 'candles' ? new Set(['open', 'high', 'low', 'close', 'value', 'volume']) : fieldNamesOf(kind));
 // Macros Grafana resolves in queries (global or per datasource).
 const MACROS = new Set(['__interval', '__interval_ms', '__rate_interval', '__range', '__range_s', '__range_ms', '__from', '__to', 'timeFilter', '__timeFilter', '__dashboard', '__org', '__user']);
 
@@ -249,7 +256,7 @@ describe('Grafana dashboards', () => {
               const kind = KIND_OF_MEASUREMENT.get(m[1] as string);
               assert.ok(kind, `${where}: unknown measurement ${m[1]}`);
               if (variables(dashboard).some((v) => v.name === 'ticker')) assert.match(m[2] as string, /^"ticker" =~ \/\^\$ticker\$\/ AND $/, where);
-              for (const [, f] of q.matchAll(/\w+\("(\w+)"\)/g)) assert.ok(fieldNamesOf(kind).has(f as string), `${where}: ${kind} has no field ${f}`);
+              for (const [, f] of q.matchAll(/\w+\("(\w+)"\)/g)) assert.ok(influxFieldsOf(kind).has(f as string), `${where}: ${kind} has no field ${f}`);
             }
           }
         }
@@ -303,6 +310,17 @@ describe('Grafana dashboards', () => {
     for (const m of ['up{job=~', 'moex_up', 'moex_poll_duration_seconds_bucket', 'moex_poll_errors_total', 'scraper_points_written_total', 'scraper_write_errors_total', 'scraper_buffered_points', 'http_request_duration_seconds_count', 'http_request_duration_seconds_bucket', 'node_cpu_seconds_total', 'node_memory_MemAvailable_bytes', 'node_filesystem_avail_bytes']) {
       assert.ok(health.includes(m), `stack-health lacks ${m}`);
     }
+    // Issue 15: the spool's bytes and replay counts, and the candle sync, on stack health; candles on the InfluxDB dashboard.
+    for (const m of ['scraper_spool_bytes{', 'increase(scraper_spool_replayed_points_total{', 'increase(scraper_spool_corrupt_records_total{', 'scraper_candle_requests_total{', 'scraper_candles_total{']) {
+      assert.ok(health.includes(m), `stack-health lacks ${m}`);
+    }
+    const candles = panelsOf('moex-influxdb').find((p) => p.type === 'candlestick') as GrafanaPanel & { options: { fields: Record<string, string> } };
+    assert.ok(candles, 'moex-influxdb has no candlestick panel');
+    assert.equal(candles.repeat, 'ticker');
+    assert.equal(candles.interval, '1m');
+    assert.deepEqual(candles.targets?.[0]?.resultFormat, 'table');
+    // The panel finds its fields by these names: each must be a column the query returns.
+    for (const f of Object.values(candles.options.fields)) assert.ok(String(candles.targets?.[0]?.query).includes(`AS "${f}"`), `candlestick field ${f}`);
     for (const m of ['moex_data_delay_seconds', 'moex_board_up', 'sum by (board, reason) (increase(moex_poll_errors_total', 'moex_simulated_feed', 'ALERTS{alertstate="firing"}']) {
       assert.ok(health.includes(m), `stack-health lacks ${m}`);
     }
@@ -438,6 +456,18 @@ describe('Grafana query interpolation (as the integration test sends it)', () =>
         ['GAZP+SBER', ['GAZP', 'SBER'], undefined],
       ],
     );
+  });
+
+  it('queries a repeated panel once per selected value, each copy with that value alone', () => {
+    const all: VariableSelection = { values: ['GAZP', 'SBER'], multiValued: true };
+    const selected = new Map([['ticker', all]]);
+    const candles = allPanels(dashboards.get('moex-influxdb.json') as GrafanaDashboard).find((p) => p.repeat === 'ticker') as GrafanaPanel;
+    const copies = repeatCopies(candles, selected);
+    assert.deepEqual(copies.map((c) => c.value), ['GAZP', 'SBER']);
+    // Still the multi-value variable: InfluxDB gets the escaped value inside /^...$/, as in Grafana's repeated copy.
+    assert.equal(interpolate('/^$ticker$/', { ...ctx('influxdb', {}), variables: copies[1]?.variables as Map<string, VariableSelection> }), '/^SBER$/');
+    assert.deepEqual(repeatCopies({ ...candles, repeat: undefined }, selected), [{ variables: selected }]);
+    assert.throws(() => repeatCopies({ ...candles, repeat: 'market' }, selected), /repeats over \$market/);
   });
 
   it("offers a variable's default as its one-value selection, and lists a chained variable under the earlier one's choice", async (t) => {
