@@ -39,7 +39,7 @@ function describeError(err: unknown): string {
 
 /**
  * One probe per component (CONTRACT §7), run in parallel, each bounded by PROBE_TIMEOUT_MS.
- * `credentials`: the headers the worker's and scraper's web config asks for.
+ * `credentials`: the headers the web config of the worker, scraper and Alertmanager asks for.
  */
 export function createStatusCheck(config: BackendConfig, prometheus: PrometheusClient, credentials: Record<string, string> = {}): () => Promise<StackStatus> {
   const stale = config.STALE_AFTER_SECONDS;
@@ -90,7 +90,7 @@ export function createStatusCheck(config: BackendConfig, prometheus: PrometheusC
       if (config.ALERTMANAGER_URL === 'off') return { ok: true, detail: 'not configured (ALERTMANAGER_URL=off)' };
       // What a person would be told now: active alerts that are neither silenced nor inhibited.
       const params = new URLSearchParams({ active: 'true', silenced: 'false', inhibited: 'false' });
-      const res = await fetch(`${config.ALERTMANAGER_URL}/api/v2/alerts?${params}`, { signal });
+      const res = await fetch(`${config.ALERTMANAGER_URL}/api/v2/alerts?${params}`, { signal, headers: credentials });
       if (!res.ok) return { ok: false, detail: `alerts API answered HTTP ${res.status}` };
       const alerts = (await res.json()) as unknown[];
       return { ok: true, detail: alerts.length === 0 ? 'ready, no alert firing' : `ready, ${alerts.length} alert${alerts.length === 1 ? '' : 's'} firing` };
