@@ -20,6 +20,9 @@ export function candleGraphitePoints(candle: Candle, prefix: string): GraphitePo
  * Measurement `candles`, tags ticker/board/interval, the candle's start as the timestamp: the
  * same candle written again (the minute still in progress, a replay) overwrites itself.
  */
+/** Every candle line starts so: the measurement, then its tags. */
+export const CANDLES_LINE_PREFIX = 'candles,';
+
 export function candleInfluxLine(candle: Candle): string {
   const point = new Point('candles').timestamp(candle.begin).tag('ticker', candle.ticker).tag('board', candle.board).tag('interval', candleIntervalTag(candle));
   for (const field of CANDLE_FIELDS) {

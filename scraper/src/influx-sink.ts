@@ -1,7 +1,7 @@
 import { HttpError, InfluxDB, setLogger, type Transport, type WriteApi } from '@influxdata/influxdb-client';
 import type { Logger } from '../../lib/log';
 import type { Quote } from '../../lib/moex/quote';
-import { candleInfluxLine } from './candle-series';
+import { CANDLES_LINE_PREFIX, candleInfluxLine } from './candle-series';
 import { quoteToInfluxPoint } from './series';
 import type { Sink, SinkStats } from './sink';
 
@@ -55,8 +55,9 @@ export function createInfluxSink(options: InfluxOptions, stats: SinkStats, log: 
   });
   let pending = 0; // points handed to the library and neither written nor given up yet
   let lastError = '';
-  const settle = (points: number) => {
-    pending -= points;
+  /** Quote lines leave the buffer gauge as the store takes or refuses them; candle lines were never in it. */
+  const settle = (lines: readonly string[]) => {
+    pending -= lines.filter((line) => !line.startsWith(CANDLES_LINE_PREFIX)).length;
     stats.buffered(pending);
   };
   const writeOptions = {
@@ -72,7 +73,7 @@ export function createInfluxSink(options: InfluxOptions, stats: SinkStats, log: 
       if (lastError) log.info('InfluxDB writes recovered');
       lastError = '';
       stats.written(lines.length);
-      settle(lines.length);
+      settle(lines);
     },
     writeFailed(error: Error, lines: string[], attempt: number, expires: number) {
       stats.failed();
@@ -80,13 +81,13 @@ export function createInfluxSink(options: InfluxOptions, stats: SinkStats, log: 
       lastError = error.message;
       if (!willRetry(error) || attempt > writeOptions.maxRetries || Date.now() >= expires) {
         stats.dropped(lines.length);
-        settle(lines.length);
+        settle(lines);
       }
     },
     writeRetrySkipped(entry: { lines: string[] }) {
       log.warn({ dropped: entry.lines.length }, 'InfluxDB retry buffer full; oldest points dropped');
       stats.dropped(entry.lines.length);
-      settle(entry.lines.length);
+      settle(entry.lines);
     },
   };
 
@@ -111,8 +112,8 @@ export function createInfluxSink(options: InfluxOptions, stats: SinkStats, log: 
       writeApi.flush().catch(() => {});
     },
     writeCandles(candles) {
-      pending += candles.length;
-      stats.buffered(pending);
+      // Not counted as buffered quote points: a candle that fails is fetched again by the candle
+      // sync (it resumes from the newest candle stored), and counting them left the gauge stuck.
       writeApi.writeRecords(candles.map(candleInfluxLine));
       writeApi.flush().catch(() => {});
     },
