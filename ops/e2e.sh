@@ -6,6 +6,10 @@
 #                 /usr/bin/chromedriver is started on a free port and stopped afterwards,
 #                 driving /usr/bin/chromium.
 #   BACKEND_URL   default http://127.0.0.1:8998
+#   BACKEND_USER, BACKEND_PASSWORD (or BACKEND_PASSWORD_FILE), BACKEND_CA_FILE
+#                 the stack's credentials and certificate when the backend serves https with
+#                 basic auth (the compose stack: user prometheus, secrets/prometheus_password,
+#                 secrets/tls.crt); the browser accepts that self-signed certificate
 #   GRAFANA_URL   default http://127.0.0.1:3000 (when unreachable, its check is reported as
 #                 not applicable)
 #   GRAFANA_USER, GRAFANA_PASSWORD   Grafana login (default user admin)

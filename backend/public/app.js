@@ -19,8 +19,11 @@ function el(tag, attrs, ...children) {
   return node;
 }
 
-async function getJson(url) {
-  const res = await fetch(url, { cache: 'no-store' });
+async function getJson(path) {
+  // Against the origin, not the page's address: opened as https://user:password@host/, relative
+  // URLs would carry the credentials and fetch() refuses those. The browser's login for this
+  // origin still goes with every request.
+  const res = await fetch(new URL(path, window.location.origin), { cache: 'no-store' });
   const body = await res.json().catch(() => ({}));
   if (!res.ok) throw new Error(body.error || `HTTP ${res.status}`);
   return body;

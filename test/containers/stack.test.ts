@@ -3,6 +3,9 @@
 // project name, state dir and env file; the steps run in order against it; `after` tears it down
 // even when a step failed. The contract's ports are fixed in the compose file: `up` refuses to
 // start (naming the ports) when something else holds them, e.g. a native `./runner.sh demo`.
+// The stack is probed as its users reach it (docs/security.md): Prometheus, the worker and the
+// backend over https with the stack's basic credentials (secrets/prometheus_password, certificate
+// secrets/tls.crt), InfluxDB with the user of the env file and secrets/influxdb_user_password.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -11,6 +14,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parse } from 'yaml';
 import { REPO_ROOT } from '../support/daemons';
+import { request } from '../support/https';
 import { runProcess, type RunResult } from '../support/run';
 
 const STATE_DIR = mkdtempSync(join(tmpdir(), 'moex-containers-'));
@@ -21,11 +25,15 @@ const ENV = {
   STATE_DIR, ENV_FILE, COMPOSE_PROJECT_NAME: PROJECT, POLL_SCHEDULE: `*/${POLL_SECONDS} * * * * *`, MOEX_TICKERS: 'SBERP,SBER,GAZP',
 };
 const OURS = ['worker-prometheus', 'scraper', 'backend', 'iss-sim'];
-const PROM = 'http://127.0.0.1:9090';
+const PROM = 'https://127.0.0.1:9090';
 const GRAPHITE = 'http://127.0.0.1:18000';
 const INFLUX = 'http://127.0.0.1:8086';
-const BACKEND = 'http://127.0.0.1:8998';
-const WORKER = 'http://127.0.0.1:28000';
+const BACKEND = 'https://127.0.0.1:8998';
+const WORKER = 'https://127.0.0.1:28000';
+// compose reads ./secrets/ of the repository (its `secrets:` section); `up` writes what is missing.
+const SECRETS_DIR = join(REPO_ROOT, 'secrets');
+const STACK_USER = 'prometheus';
+const PASSWORD_FILES = ['prometheus_password', 'grafana_admin_password', 'influxdb_admin_password', 'influxdb_user_password', 'graphite_admin_password'];
 
 type ComposeService = { profiles?: string[] };
 /** The services `up --demo` must bring up healthy: all but Grafana (no image here), Selenium and e2e. */
@@ -53,21 +61,38 @@ function readEnv(): Record<string, string> {
   return env;
 }
 
-/** The engine's CLI (docker or podman, as the first `up` chose), with the Podman settings `up` wrote. */
+/**
+ * The engine's CLI (docker or podman, as the first `up` chose), with the Podman settings `up`
+ * wrote; `input` goes to its stdin.
+ */
 let engineName = '';
-function engine(...args: string[]): Promise<RunResult> {
+function engineWithInput(input: string, args: string[]): Promise<RunResult> {
   const record = join(STATE_DIR, 'containers', 'engine');
   if (!engineName && existsSync(record)) engineName = readFileSync(record, 'utf8').trim();
   assert.ok(engineName, 'up recorded the engine it chose');
   const conf = join(STATE_DIR, 'containers', 'containers.conf');
-  return runProcess(engineName, args, existsSync(conf) ? { CONTAINERS_CONF: conf } : {});
+  return runProcess(engineName, args, existsSync(conf) ? { CONTAINERS_CONF: conf } : {}, undefined, input);
 }
+const engine = (...args: string[]): Promise<RunResult> => engineWithInput('', args);
 
-async function getJson<T>(url: string, init: RequestInit = {}): Promise<{ status: number; body: T }> {
-  const res = await fetch(url, { ...init, signal: AbortSignal.timeout(10_000) });
-  const text = await res.text();
-  let body: unknown = text;
-  try { body = JSON.parse(text); } catch { /* not JSON: keep the text */ }
+const secret = (name: string): string => readFileSync(join(SECRETS_DIR, name), 'utf8').trim();
+
+type GetOptions = { auth?: 'stack' | 'influx' | 'none'; method?: string; body?: string; headers?: Record<string, string> };
+/**
+ * GET (or POST) with the credentials a user of the stack has: `stack` is the web config's user
+ * (https ports), `influx` InfluxDB's user, `none` nothing. https is checked against secrets/tls.crt.
+ */
+async function getJson<T>(url: string, options: GetOptions = {}): Promise<{ status: number; body: T }> {
+  const auth = options.auth ?? (url.startsWith('https:') ? 'stack' : 'none');
+  const credentials = auth === 'stack' ? { user: STACK_USER, password: secret('prometheus_password') }
+    : auth === 'influx' ? { user: readEnv().INFLUXDB_USER ?? '', password: secret('influxdb_user_password') } : {};
+  const res = await request(url, {
+    ...credentials,
+    ca: url.startsWith('https:') ? readFileSync(join(SECRETS_DIR, 'tls.crt')) : undefined,
+    method: options.method, body: options.body, headers: options.headers,
+  });
+  let body: unknown = res.body;
+  try { body = JSON.parse(res.body); } catch { /* not JSON: keep the text */ }
   return { status: res.status, body: body as T };
 }
 
@@ -99,10 +124,10 @@ async function promValue(query: string, at?: number): Promise<number | undefined
 
 type InfluxResult = { results: Array<{ series?: Array<{ values: Array<[string, number]> }>; error?: string }> };
 function influxQuery(q: string, auth: boolean): Promise<{ status: number; body: InfluxResult }> {
-  const env = readEnv();
-  const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
-  if (auth) headers.authorization = `Basic ${Buffer.from(`${env.INFLUXDB_USER}:${env.INFLUXDB_USER_PASSWORD}`).toString('base64')}`;
-  return getJson<InfluxResult>(`${INFLUX}/query?db=pyexample&epoch=s`, { method: 'POST', headers, body: new URLSearchParams({ q }).toString() });
+  return getJson<InfluxResult>(`${INFLUX}/query?db=pyexample&epoch=s`, {
+    auth: auth ? 'influx' : 'none', method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ q }).toString(),
+  });
 }
 async function influxSberTimes(fromS: number, toS: number): Promise<number[]> {
   const { status, body } = await influxQuery(`SELECT "last" FROM stocks WHERE ticker='SBER' AND time >= ${fromS}s AND time <= ${toS}s`, true);
@@ -131,10 +156,17 @@ async function execIn(service: string, ...args: string[]): Promise<RunResult> {
   return engine('exec', id, ...args);
 }
 
-/** The scraper's own metrics (its port is not published): fetched inside its container. */
+/**
+ * The scraper's own metrics (its port is not published): fetched inside its container over its
+ * https, with the stack's credentials handed over on stdin (never on a command line).
+ */
 async function scraperMetric(pattern: RegExp): Promise<number> {
-  const r = await execIn('scraper', 'node', '-e',
-    "fetch('http://127.0.0.1:8001/metrics').then(r=>r.text()).then(t=>process.stdout.write(t))");
+  const id = (await containerIds()).get('scraper');
+  assert.ok(id, 'scraper has a container');
+  const r = await engineWithInput(`${STACK_USER}:${secret('prometheus_password')}`, ['exec', '-i', id, 'node', '-e',
+    `let a='';process.stdin.on('data',d=>a+=d).on('end',()=>
+    fetch('https://127.0.0.1:8001/metrics',{headers:{authorization:'Basic '+Buffer.from(a).toString('base64')}})
+    .then(r=>r.text()).then(t=>process.stdout.write(t)))`]);
   assertOk(r, 'reading the scraper metrics');
   // Summed over the series that match (moex_polls_total has a board label per polled board).
   return r.stdout.split('\n').filter((l) => pattern.test(l)).reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
@@ -153,18 +185,20 @@ describe('the compose stack in containers (./runner.sh containers up --demo)', {
     rmSync(STATE_DIR, { recursive: true, force: true });
   });
 
-  test('up --demo: writes the env file (random passwords, mode 600), every service turns healthy, status says what stands in', { timeout: 25 * 60_000 }, async () => {
+  test('up --demo: writes the env file (mode 600, no password) and the secrets, every service turns healthy, status says what stands in', { timeout: 25 * 60_000 }, async () => {
     const started = Date.now();
     const up = await containers('up', '--demo');
     assertOk(up, './runner.sh containers up --demo');
     console.log(`containers up --demo: ${Math.round((Date.now() - started) / 1000)} s`);
-    assert.match(up.stderr, new RegExp(`wrote it from \\.env\\.example with random passwords \\(mode 600\\)`));
+    assert.match(up.stderr, /wrote the missing secrets with ops\/secrets\.sh/);
     assert.equal(statSync(ENV_FILE).mode & 0o777, 0o600);
-    const env = readEnv();
-    assert.doesNotMatch(readFileSync(ENV_FILE, 'utf8'), /^[A-Z_]+=replace-me/m);
-    const passwords = ['GRAFANA_ADMIN_PASSWORD', 'INFLUXDB_ADMIN_PASSWORD', 'INFLUXDB_USER_PASSWORD'].map((k) => env[k] ?? '');
-    assert.equal(new Set(passwords).size, 3, 'three different passwords');
-    for (const p of passwords) assert.match(p, /^[0-9a-f]{32,}$/);
+    // Values of the env file show in `inspect`: passwords live in secrets/ and reach the
+    // containers as compose secrets.
+    assert.doesNotMatch(readFileSync(ENV_FILE, 'utf8'), /^[A-Z_]*(PASSWORD|TOKEN)[A-Z_]*=/m);
+    assert.equal(statSync(SECRETS_DIR).mode & 0o077, 0, 'secrets/ is private to its owner');
+    const passwords = PASSWORD_FILES.map(secret);
+    assert.equal(new Set(passwords).size, passwords.length, 'a different password in each file');
+    for (const p of passwords) assert.match(p, /^[A-Za-z0-9]{32}$/);
 
     const status = await containers('status');
     assertOk(status, './runner.sh containers status');
@@ -178,11 +212,18 @@ describe('the compose stack in containers (./runner.sh containers up --demo)', {
     }
   });
 
+  test('Prometheus, the worker and the backend refuse a request without the credentials; InfluxDB too', async () => {
+    for (const url of [`${PROM}/api/v1/query?query=up`, `${WORKER}/metrics`, `${BACKEND}/api/quotes`]) {
+      const { status } = await getJson(url, { auth: 'none' });
+      assert.equal(status, 401, `${url} without credentials`);
+    }
+    const unauthenticated = await influxQuery('SHOW MEASUREMENTS', false);
+    assert.equal(unauthenticated.status, 401, 'InfluxDB answers without credentials: auth is off');
+  });
+
   test("SBER's simulated price is readable from Prometheus, Graphite, InfluxDB (auth on), the backend and the worker", { timeout: 5 * 60_000 }, async () => {
     const prom = await waitFor('moex_last_price{ticker="SBER"} in Prometheus', 120_000, () => promValue('moex_last_price{ticker="SBER"}'));
     const graphite = await waitFor('stocks.SBER.last in Graphite', 120_000, async () => (await graphiteSber('-5min')).pop());
-    const unauthenticated = await influxQuery('SHOW MEASUREMENTS', false);
-    assert.equal(unauthenticated.status, 401, 'InfluxDB answers without credentials: auth is off');
     const influx = await waitFor('SBER in InfluxDB', 120_000, async () => {
       const { body } = await influxQuery(`SELECT last("last") FROM stocks WHERE ticker='SBER'`, true);
       return body.results[0]?.series?.[0]?.values?.[0]?.[1];
@@ -192,7 +233,7 @@ describe('the compose stack in containers (./runner.sh containers up --demo)', {
       return status === 200 && typeof body.last === 'number' ? body.last : undefined;
     });
     const worker = await waitFor('SBER on the worker (host port 28000)', 60_000, async () => {
-      const text = await (await fetch(`${WORKER}/metrics`)).text();
+      const { body: text } = await getJson<string>(`${WORKER}/metrics`);
       const line = text.split('\n').find((l) => l.startsWith('moex_last_price{ticker="SBER"'));
       return line ? Number(line.split(' ').pop()) : undefined;
     });
@@ -211,7 +252,7 @@ describe('the compose stack in containers (./runner.sh containers up --demo)', {
     });
     assert.deepEqual(status.components.filter((c) => !c.ok), []);
     const names = status.components.map((c) => c.name);
-    for (const name of ['graphite', 'influxdb', 'moex', 'prometheus', 'scraper', 'worker']) assert.ok(names.includes(name), `${name} in ${names}`);
+    for (const name of ['alertmanager', 'graphite', 'influxdb', 'moex', 'prometheus', 'scraper', 'worker']) assert.ok(names.includes(name), `${name} in ${names}`);
   });
 
   test('our containers run as a non-root user', { timeout: 2 * 60_000 }, async () => {
@@ -231,16 +272,20 @@ describe('the compose stack in containers (./runner.sh containers up --demo)', {
   });
 
   test('InfluxDB stopped for 30 s: every quote polled meanwhile reaches it afterwards', { timeout: 5 * 60_000 }, async () => {
-    const pollsOk = /^moex_polls_total\{[^}]*result="ok"/;
+    // SBER's board only: the env file's MOEX_SOURCES polls four more, each with its own counter.
+    const pollsOk = /^moex_polls_total\{(?=[^}]*result="ok")(?=[^}]*board="TQBR")/;
     const influxErrors = /^scraper_write_errors_total\{[^}]*sink="influxdb"/;
-    const fromS = nowS() - 3;
+    // A point's time is the quote's (ISS UPDATETIME), the feed delay behind the poll: the window of
+    // stored times is the poll window shifted by the delay the worker measures.
+    const delayS = await waitFor('moex_data_delay_seconds{ticker="SBER"}', 60_000, () => promValue('moex_data_delay_seconds{ticker="SBER"}'));
+    const fromS = nowS() - 3 - delayS;
     const pollsBefore = await scraperMetric(pollsOk);
     const errorsBefore = await scraperMetric(influxErrors);
     assertOk(await compose('stop', 'influxdb'), 'compose stop influxdb');
     await sleep(30_000);
     assertOk(await compose('start', 'influxdb'), 'compose start influxdb');
     const pollsAfter = await scraperMetric(pollsOk);
-    const toS = nowS() + 1;
+    const toS = nowS() + 1 - delayS;
     const polled = pollsAfter - pollsBefore;
     assert.ok(polled >= 30 / POLL_SECONDS - 1, `${polled} polls in the outage window`);
     // The scraper's retry buffer drains once InfluxDB answers again.
@@ -258,10 +303,13 @@ describe('the compose stack in containers (./runner.sh containers up --demo)', {
   });
 
   // What the stores hold up to a moment, taken while the stack runs; the down/up step compares.
-  const mark = { atS: 0, influxPoints: -1 };
+  // InfluxDB points carry the quote's time, the feed delay behind: up to `influxToS`, every point
+  // is stored by `atS` and no later poll adds one.
+  const mark = { atS: 0, influxToS: 0, influxPoints: -1 };
   test('the stores hold data to compare after down and up', async () => {
     mark.atS = nowS() - 20;
-    mark.influxPoints = (await influxSberTimes(0, mark.atS)).length;
+    mark.influxToS = mark.atS - ((await promValue('max(moex_data_delay_seconds{ticker="SBER"})')) ?? 0);
+    mark.influxPoints = (await influxSberTimes(0, mark.influxToS)).length;
     assert.ok(mark.influxPoints > 0);
     assert.ok(((await promValue('moex_last_price{ticker="SBER"}', mark.atS)) ?? 0) > 0);
     assert.ok((await graphiteSber(String(mark.atS - 600), String(mark.atS))).length > 0);
@@ -293,7 +341,7 @@ describe('the compose stack in containers (./runner.sh containers up --demo)', {
     const prom = await waitFor('Prometheus samples from before down', 60_000, () => promValue('moex_last_price{ticker="SBER"}', mark.atS));
     assert.ok(prom > 0);
     assert.ok((await graphiteSber(String(mark.atS - 600), String(mark.atS))).length > 0, 'Graphite points from before down');
-    const influxAfter = await influxSberTimes(0, mark.atS);
+    const influxAfter = await influxSberTimes(0, mark.influxToS);
     assert.equal(influxAfter.length, mark.influxPoints, 'InfluxDB points from before down, read with the .env user');
   });
 

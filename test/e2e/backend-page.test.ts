@@ -4,7 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { By, type WebDriver } from 'selenium-webdriver';
-import { e2eConfig, parsePriceText, saveScreenshot, startBrowser, waitFor } from './browser';
+import { request } from '../support/https';
+import { backendPageUrl, withoutCredentials, e2eConfig, parsePriceText, saveScreenshot, startBrowser, waitFor } from './browser';
 
 // Every component of /api/status (CONTRACT section 7); E2E_REQUIRED_COMPONENTS narrows it,
 // e.g. to leave out `moex` where the real ISS is not reachable.
@@ -29,7 +30,7 @@ async function describePage(driver: WebDriver): Promise<string> {
   const components = await Promise.all(
     status.map(async (li) => `${await li.getAttribute('data-component')}=${await li.getAttribute('data-ok')}`),
   );
-  return `data-state=${state} rows=[${tickers.join(',')}] status=[${components.join(',')}] url=${await driver.getCurrentUrl()}`;
+  return `data-state=${state} rows=[${tickers.join(',')}] status=[${components.join(',')}] url=${withoutCredentials(await driver.getCurrentUrl())}`;
 }
 
 test('backend page shows quotes for the configured tickers and a healthy status', async (t) => {
@@ -38,7 +39,7 @@ test('backend page shows quotes for the configured tickers and a healthy status'
   const describe = () => describePage(driver);
 
   try {
-    await driver.get(`${e2eConfig.backendUrl}/`);
+    await driver.get(backendPageUrl());
 
     await waitFor('body[data-state="ok"]', async () => {
       const state = await driver.findElement(By.css('body')).getAttribute('data-state');
@@ -82,8 +83,11 @@ test('backend page shows quotes for the configured tickers and a healthy status'
 });
 
 test('backend API under the page answers an unknown ticker with a JSON 404', async () => {
-  const res = await fetch(`${e2eConfig.backendUrl}/api/quotes/NOSUCH0`, { signal: AbortSignal.timeout(10_000) });
+  const res = await request(`${e2eConfig.backendUrl}/api/quotes/NOSUCH0`, {
+    ca: e2eConfig.backendCa,
+    ...(e2eConfig.backendUser ? { user: e2eConfig.backendUser, password: e2eConfig.backendPassword } : {}),
+  });
   assert.equal(res.status, 404);
-  const body = (await res.json()) as { error?: unknown };
+  const body = JSON.parse(res.body) as { error?: unknown };
   assert.equal(typeof body.error, 'string');
 });

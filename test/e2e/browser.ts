@@ -14,6 +14,14 @@ export const e2eConfig = {
   seleniumUrl: process.env.SELENIUM_URL ?? '',
   backendUrl: trimSlash(process.env.BACKEND_URL ?? 'http://127.0.0.1:8998'),
   grafanaUrl: trimSlash(process.env.GRAFANA_URL ?? 'http://127.0.0.1:3000'),
+  // The compose backend asks for the stack's basic credentials (docs/security.md); a native demo
+  // backend asks for none. BACKEND_PASSWORD_FILE: the compose secret.
+  backendUser: process.env.BACKEND_USER ?? '',
+  backendPassword:
+    process.env.BACKEND_PASSWORD ??
+    (process.env.BACKEND_PASSWORD_FILE ? readFileSync(process.env.BACKEND_PASSWORD_FILE, 'utf8').trim() : ''),
+  // The certificate the backend's https is checked against (compose: secrets/tls.crt).
+  backendCa: process.env.BACKEND_CA_FILE ? readFileSync(process.env.BACKEND_CA_FILE) : undefined,
   grafanaUser: process.env.GRAFANA_USER ?? 'admin',
   // GRAFANA_PASSWORD_FILE: the compose secret (docs/security.md).
   grafanaPassword:
@@ -51,6 +59,9 @@ export async function startBrowser(): Promise<{ driver: WebDriver; quit: () => P
     `--user-data-dir=${profile}`,
   );
   if (e2eConfig.chromeBinary) options.setChromeBinaryPath(e2eConfig.chromeBinary);
+  // The compose stack serves https with its own self-signed certificate (secrets/tls.crt), which
+  // the Selenium container's browser has no way to trust; what is checked here is the page.
+  options.setAcceptInsecureCerts(true);
 
   const driver = await new Builder()
     .usingServer(e2eConfig.seleniumUrl)
@@ -67,6 +78,32 @@ export async function startBrowser(): Promise<{ driver: WebDriver; quit: () => P
       }
     },
   };
+}
+
+/**
+ * The backend page's address as the browser opens it: with BACKEND_USER set, the credentials ride
+ * in the URL, which Chromium answers the basic-auth challenge with and keeps for the page's own
+ * /api requests (same origin, same realm).
+ */
+export function backendPageUrl(path = '/'): string {
+  const url = new URL(`${e2eConfig.backendUrl}${path}`);
+  if (e2eConfig.backendUser) {
+    url.username = e2eConfig.backendUser;
+    url.password = e2eConfig.backendPassword;
+  }
+  return url.toString();
+}
+
+/** URL with its user and password removed: what a failure message may print. */
+export function withoutCredentials(address: string): string {
+  try {
+    const url = new URL(address);
+    url.username = '';
+    url.password = '';
+    return url.toString();
+  } catch {
+    return address;
+  }
 }
 
 /** Saves test-results/e2e/NAME.png and returns its path. */

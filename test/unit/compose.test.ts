@@ -332,7 +332,11 @@ test('services are wired to each other by service name, InfluxDB with auth and t
 
   const e2e = services.e2e!.environment!;
   assert.equal(e2e.SELENIUM_URL, 'http://selenium:4444');
-  assert.equal(e2e.BACKEND_URL, 'http://backend:8998');
+  // The browser checks reach the backend as its users do: https, the stack's user and password.
+  assert.equal(e2e.BACKEND_URL, 'https://backend:8998');
+  assert.equal(e2e.BACKEND_USER, 'prometheus');
+  assert.equal(e2e.BACKEND_PASSWORD_FILE, '/run/secrets/prometheus_password');
+  assert.equal(e2e.BACKEND_CA_FILE, '/run/secrets/tls.crt');
   assert.equal(e2e.GRAFANA_URL, 'http://grafana:3000');
 });
 
