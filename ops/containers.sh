@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ops/containers.sh up [--demo] | down [-v] | status | e2e | compose ARGS...   (./runner.sh containers ...)
+# ops/containers.sh up [--demo] [--scale] | down [-v] | status | e2e | compose ARGS...   (./runner.sh containers ...)
 #
 # Runs docker-compose.yml itself, in containers, on whatever engine the machine has:
 #   - Docker when `docker info` answers: the pinned images are pulled as usual;
@@ -13,9 +13,12 @@
 # built from our Dockerfile with NODE_IMAGE set to a Node stand-in. Grafana cannot be built
 # here: it is then left out, and `status` says so.
 #
-#   up [--demo]   writes .env and secrets/ with ops/secrets.sh when they are missing
+#   up [--demo] [--scale]
+#                 writes .env and secrets/ with ops/secrets.sh when they are missing
 #                 (never overwrites one), builds what is missing, starts every service (with
-#                 --demo: the iss-sim profile, and MOEX_ISS_URL points at it), waits for health
+#                 --demo: the iss-sim profile, and MOEX_ISS_URL points at it; with --scale: the
+#                 scale profile, WORKER_SHARDS (2) worker-shard replicas and VictoriaMetrics,
+#                 which Prometheus remote-writes to), waits for health
 #   down [-v]     removes the containers and networks (-v: the named volumes too) and stops
 #                 the Podman service and health loop this script started
 #   status        engine, stand-ins, each service's state and health; exit 1 if one is not healthy
@@ -44,8 +47,9 @@ BASE_IMAGE=$STANDIN_REPO/bookworm:base
 NODE_STANDIN=$STANDIN_REPO/node:bookworm
 # compose service -> stand-in folder (third-party images only; grafana has none).
 declare -A STANDIN_DIR=([prometheus]=prometheus [node-exporter]=node-exporter [alertmanager]=alertmanager
-                        [graphite]=graphite-statsd [influxdb]=influxdb [selenium]=selenium)
-OUR_SERVICES=(worker-prometheus scraper backend iss-sim e2e)
+                        [graphite]=graphite-statsd [influxdb]=influxdb [selenium]=selenium
+                        [victoria-metrics]=victoria-metrics)
+OUR_SERVICES=(worker-prometheus worker-shard scraper backend iss-sim e2e)
 
 say() { echo "containers: $*" >&2; }
 die() { say "$*"; exit 1; }
@@ -97,6 +101,13 @@ select_engine() {
 
 cli() { if [ "$ENGINE" = podman ]; then podman "$@"; else docker "$@"; fi; }
 
+# `up --scale`'s settings, for every later compose call (a `compose up` without them would
+# recreate Prometheus without the shards' job).
+load_scale_env() {
+  # shellcheck source=/dev/null  # written by up --scale
+  if [ -s "$CDIR/scale.env" ]; then set -a; . "$CDIR/scale.env"; set +a; fi
+}
+
 # docker-compose with the stack's files: the main file, plus the stand-ins when they are in use.
 compose() {
   local files=(-f "$COMPOSE_FILE_MAIN") file
@@ -106,6 +117,7 @@ compose() {
       while read -r file; do files+=(-f "$file"); done <"$CDIR/standins-extra"
     fi
   fi
+  load_scale_env
   local profile profiles=()
   if [ -s "$CDIR/profiles" ]; then
     for profile in $(<"$CDIR/profiles"); do profiles+=(--profile "$profile"); done
@@ -348,15 +360,16 @@ service_states() {
   known=
   if [ ${#ids[@]} -gt 0 ]; then known=$(cli inspect --format "$fmt" "${ids[@]}" 2>/dev/null || true); fi
   for name in $(services_to_start); do
-    grep -m1 "^$name " <<<"$known" || echo "$name absent - -"
+    grep "^$name " <<<"$known" || echo "$name absent - -"
   done
 }
 
 up() {
-  local demo=false arg
+  local demo=false scale=false arg
   for arg in "$@"; do
     case $arg in
       --demo) demo=true ;;
+      --scale) scale=true ;;
       *) die "up: unknown option '$arg'" ;;
     esac
   done
@@ -367,12 +380,21 @@ up() {
   echo "$ENGINE" >"$CDIR/engine"
   if [ "$ENGINE" = podman ]; then start_podman_service; fi
   say "engine: $ENGINE; project $COMPOSE_PROJECT_NAME; env file $ENV_FILE; state in $CDIR"
+  : >"$CDIR/profiles"
+  rm -f "$CDIR/scale.env"
   if $demo; then
-    echo demo >"$CDIR/profiles"
+    echo demo >>"$CDIR/profiles"
     export MOEX_ISS_URL=http://iss-sim:8999/iss
     say "demo: services poll the ISS simulator at $MOEX_ISS_URL"
-  else
-    : >"$CDIR/profiles"
+  fi
+  if $scale; then
+    echo scale >>"$CDIR/profiles"
+    # docs/scale.md: Prometheus discovers the shards only when it is told how many there are, and
+    # VictoriaMetrics receives only what Prometheus is told to remote-write.
+    printf 'WORKER_SHARDS=%s\nPROMETHEUS_REMOTE_WRITE_URL=%s\n' "${WORKER_SHARDS:-2}" \
+      "${PROMETHEUS_REMOTE_WRITE_URL:-http://victoria-metrics:8428/api/v1/write}" >"$CDIR/scale.env"
+    load_scale_env
+    say "scale: $WORKER_SHARDS worker shards; Prometheus remote-writes to $PROMETHEUS_REMOTE_WRITE_URL"
   fi
   SERVICE_TABLE=$(service_table)
   local start=$SECONDS
@@ -420,7 +442,7 @@ down() {
   select_engine
   if [ "$ENGINE" = podman ] && ! socket_answers; then start_podman_service; fi
   # Every profile, so that iss-sim, selenium and a left-over e2e run go too.
-  echo "demo e2e" >"$CDIR/profiles"
+  echo "demo e2e scale" >"$CDIR/profiles"
   compose down --remove-orphans "${volumes[@]}" 2>&1 | grep -v '^$' >&2 || true
   stop_pid_file "$CDIR/health-loop.pid"
   stop_pid_file "$CDIR/podman-service.pid"
@@ -460,7 +482,7 @@ main() {
     e2e) e2e ;;
     compose) shift; select_engine; compose "$@" ;;
     health-loop) select_engine; health_loop ;;
-    *) echo "usage: $0 up [--demo] | down [-v] | status | e2e | compose ARGS..." >&2; exit 2 ;;
+    *) echo "usage: $0 up [--demo] [--scale] | down [-v] | status | e2e | compose ARGS..." >&2; exit 2 ;;
   esac
 }
 # One line: bash has read all of it before `up` runs for minutes, so editing this file meanwhile

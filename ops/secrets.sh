@@ -89,13 +89,23 @@ write_password() {
 
 write_certificate() {
   local crt=$SECRETS_DIR/tls.crt key=$SECRETS_DIR/tls.key
-  if [ -e "$crt" ] && [ -e "$key" ] && ! $force; then
-    say "kept $crt and $key (exist; --force replaces them)"
-    return 0
-  fi
-  local names=(localhost prometheus node-exporter alertmanager worker-prometheus scraper backend iss-sim)
-  local san="IP:127.0.0.1,IP:::1" n
+  # Every name a client checks the certificate against: the compose services that serve https
+  # (worker-shard replicas are scraped by address, with worker-shard as the TLS server name).
+  local names=(localhost prometheus node-exporter alertmanager worker-prometheus worker-shard scraper backend iss-sim)
+  local san="IP:127.0.0.1,IP:::1" n missing=()
   for n in "${names[@]}"; do san+=",DNS:$n"; done
+  if [ -e "$crt" ] && [ -e "$key" ] && ! $force; then
+    # A certificate from an older version may lack a service added since: only then is it
+    # replaced (passwords stay; the services read the new files when restarted).
+    for n in "${names[@]}"; do
+      openssl x509 -in "$crt" -noout -ext subjectAltName 2>/dev/null | grep -q "DNS:$n\(,\|\$\)" || missing+=("$n")
+    done
+    if [ ${#missing[@]} -eq 0 ]; then
+      say "kept $crt and $key (exist; --force replaces them)"
+      return 0
+    fi
+    say "replacing $crt and $key: the certificate lacks ${missing[*]} (restart the stack to use the new one)"
+  fi
   openssl req -x509 -newkey rsa:2048 -sha256 -days 3650 -nodes -subj "/CN=moex-monitoring" \
     -addext "subjectAltName=$san" -addext "basicConstraints=critical,CA:TRUE" \
     -keyout "$key.new" -out "$crt.new" 2>/dev/null

@@ -22,6 +22,8 @@ if [ "$shards" -gt 0 ]; then
     scheme: https
     tls_config:
       ca_file: /run/secrets/tls.crt
+      # Targets are the replicas' addresses; the certificate names the service.
+      server_name: worker-shard
     basic_auth:
       username: prometheus
       password_file: /run/secrets/prometheus_password

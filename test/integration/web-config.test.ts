@@ -135,3 +135,32 @@ describe('web config: https and basic auth across worker, Prometheus and backend
     assert.ok(!backend.output().includes(password), 'the backend never logs the password');
   });
 });
+
+test('ops/secrets.sh replaces a certificate that lacks a service name (worker-shard), and only the certificate', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'moex-secrets-'));
+  try {
+    const env = { ENV_FILE: path.join(dir, '.env'), SECRETS_DIR: path.join(dir, 'secrets') };
+    const secretsSh = path.join(REPO_ROOT, 'ops/secrets.sh');
+    assert.equal((await runProcess(secretsSh, [], env, REPO_ROOT)).code, 0);
+    const crt = path.join(env.SECRETS_DIR, 'tls.crt');
+    const san = async () => (await runProcess('openssl', ['x509', '-in', crt, '-noout', '-ext', 'subjectAltName'])).stdout;
+    assert.match(await san(), /DNS:worker-shard\b/);
+    const password = fs.readFileSync(path.join(env.SECRETS_DIR, 'prometheus_password'), 'utf8');
+    // A certificate as an older version wrote it: the service names without worker-shard.
+    const old = await runProcess('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=moex-monitoring',
+      '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:prometheus,DNS:worker-prometheus,DNS:backend',
+      '-keyout', path.join(env.SECRETS_DIR, 'tls.key'), '-out', crt]);
+    assert.equal(old.code, 0, old.stderr);
+    assert.doesNotMatch(await san(), /worker-shard/);
+
+    const again = await runProcess(secretsSh, [], env, REPO_ROOT);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stderr, /replacing .*tls\.crt .*lacks .*worker-shard/);
+    assert.match(await san(), /DNS:worker-shard\b/);
+    assert.equal(fs.readFileSync(path.join(env.SECRETS_DIR, 'prometheus_password'), 'utf8'), password, 'passwords are kept');
+    const third = await runProcess(secretsSh, [], env, REPO_ROOT);
+    assert.match(third.stderr, /kept .*tls\.crt/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
