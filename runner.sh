@@ -23,8 +23,8 @@ The whole stack without Docker:
   demo                   `local up` fed by the ISS simulator (simulated prices)
 
 The compose stack in containers (Docker, else Podman; stand-ins where images cannot be pulled):
-  containers up [--demo] | down [-v] | status | e2e | compose ARGS   see ops/containers.sh, docs/docker.md
-  containers test   the container suite alone (test/containers): the compose stack run for real, 3-18 min
+  containers up [--demo] [--scale] | down [-v] | status | e2e | compose ARGS   see ops/containers.sh, docs/docker.md
+  containers test   the container suite alone (test/containers): the compose stack run for real, 5-20 min
 
 Developer commands:
   build             compile TypeScript to dist/
@@ -83,8 +83,8 @@ run_service() {
 
 # node's runner reads TypeScript through tsx. `run_tests native`: every *.test.ts but the browser
 # checks of test/e2e (run by `e2e` against a running stack) and test/containers, unit first.
-# `run_tests containers`: the compose stack in containers (test/containers, 3 min with the images
-# cached, about 18 on a machine that builds the stand-ins first), on its own: it publishes the
+# `run_tests containers`: the compose stack in containers (test/containers, 5 min with the images
+# cached, about 20 on a machine that builds the stand-ins first), on its own: it publishes the
 # contract's fixed ports and loads both cores.
 run_tests() {
   local files

@@ -318,7 +318,7 @@ stop_pid_file() {
 # and Selenium (the `e2e` command starts those) and minus what could not be had (Grafana).
 services_to_start() {
   local name image profiles ports active
-  active=" $(cat "$CDIR/profiles" 2>/dev/null) "
+  active=" $(xargs <"$CDIR/profiles" 2>/dev/null) "   # one line, space-separated
   while IFS="|" read -r name image profiles ports; do
     [ "$name" = e2e ] || [ "$name" = selenium ] && continue
     grep -qx "$name" "$CDIR/left-out" 2>/dev/null && continue

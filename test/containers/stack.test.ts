@@ -345,7 +345,7 @@ describe('the compose stack in containers (./runner.sh containers up --demo)', {
     assert.equal(influxAfter.length, mark.influxPoints, 'InfluxDB points from before down, read with the .env user');
   });
 
-  test('down -v leaves no container, network or volume behind', { timeout: 3 * 60_000 }, async () => {
+  async function downLeavesNothing(): Promise<void> {
     const down = await containers('down', '-v');
     assertOk(down, './runner.sh containers down -v');
     tornDown = true;
@@ -355,5 +355,51 @@ describe('the compose stack in containers (./runner.sh containers up --demo)', {
       assertOk(r, args.join(' '));
       assert.equal(r.stdout.trim(), '', `${args[0]} left behind: ${r.stdout}`);
     }
+  }
+
+  test('down -v leaves no container, network or volume behind', { timeout: 3 * 60_000 }, downLeavesNothing);
+
+  // Profile `scale` (docs/scale.md), on the same env file: WORKER_SHARDS replicas of the worker
+  // split the polled securities between them, Prometheus finds them by DNS and scrapes them over
+  // https, and remote-writes everything to VictoriaMetrics.
+  const SHARDS = 2;
+  test(`up --demo --scale: ${SHARDS} worker-shard replicas and VictoriaMetrics turn healthy`, { timeout: 10 * 60_000 }, async () => {
+    tornDown = false;
+    const up = await runProcess(join(REPO_ROOT, 'runner.sh'), ['containers', 'up', '--demo', '--scale'], { ...ENV, WORKER_SHARDS: String(SHARDS) }, REPO_ROOT);
+    assertOk(up, './runner.sh containers up --demo --scale');
+    const status = await containers('status');
+    assertOk(status, './runner.sh containers status');
+    assert.equal(status.stdout.match(/^worker-shard\s+running\s+healthy\s/gm)?.length, SHARDS, status.stdout);
+    assert.match(status.stdout, /^victoria-metrics\s+running\s+healthy\s/m);
   });
+
+  test('the shards: both scraped over https, together every security of the worker exactly once', { timeout: 3 * 60_000 }, async () => {
+    type Series = { data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> } };
+    const query = async (q: string) => (await getJson<Series>(`${PROM}/api/v1/query?${new URLSearchParams({ query: q })}`)).body.data.result;
+    await waitFor(`${SHARDS} worker-shards targets up`, 120_000, async () =>
+      (await query('up{job="worker-shards"} == 1')).length === SHARDS ? true : undefined);
+    const whole = await waitFor('the worker polling every source', 60_000, () => promValue('count(moex_last_price{job="worker-prometheus"})'));
+    const perShard = await waitFor('every shard exporting its part', 60_000, async () => {
+      const counts = await query('count by (instance) (moex_last_price{job="worker-shards"})');
+      const sum = counts.reduce((n, r) => n + Number(r.value[1]), 0);
+      return counts.length === SHARDS && sum === whole ? counts.map((r) => Number(r.value[1])) : undefined;
+    });
+    for (const n of perShard) assert.ok(n > 0 && n < whole, `a shard holds part of the ${whole} securities: ${perShard}`);
+    assert.deepEqual(await query('count by (ticker, board) (moex_last_price{job="worker-shards"}) > 1'), [], 'no security polled by two shards');
+  });
+
+  test('VictoriaMetrics holds what Prometheus remote-writes, the shards included', { timeout: 3 * 60_000 }, async () => {
+    const vmCount = async (job: string) => {
+      const { body } = await getJson<PromVector>(`http://127.0.0.1:8428/api/v1/query?${new URLSearchParams({ query: `count(moex_last_price{job="${job}"})` })}`);
+      const v = body.data?.result?.[0]?.value?.[1];
+      return v === undefined ? undefined : Number(v);
+    };
+    // VictoriaMetrics answers instant queries 30 s behind (-search.latencyOffset).
+    for (const job of ['worker-prometheus', 'worker-shards']) {
+      const expected = await promValue(`count(moex_last_price{job="${job}"})`);
+      await waitFor(`${expected} ${job} series in VictoriaMetrics`, 150_000, async () => ((await vmCount(job)) === expected ? true : undefined));
+    }
+  });
+
+  test('down -v after the scale profile leaves nothing behind either', { timeout: 3 * 60_000 }, downLeavesNothing);
 });
