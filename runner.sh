@@ -111,6 +111,8 @@ case "$cmd" in
   build)    build ;;
   local)    exec ops/local-stack.sh "$@" ;;
   containers)
+    # A fresh clone: the dependencies first (secrets.sh hashes with bcryptjs; the suite needs tsx).
+    if command -v npm >/dev/null 2>&1; then ensure_deps; fi
     if [ "${1:-}" = test ]; then ensure_built; run_tests containers; else exec ops/containers.sh "$@"; fi ;;
   # The demo shows every market the simulator has; without MOEX_SOURCES the stack polls the three shares.
   demo)     MOEX_ISS_URL=${MOEX_ISS_URL:-http://127.0.0.1:8999/iss} \
@@ -129,7 +131,10 @@ case "$cmd" in
     exit "$status"
     ;;
   e2e)      exec ops/e2e.sh "$@" ;;
-  secrets)  exec ops/secrets.sh "$@" ;;
+  secrets)
+    # bcryptjs when npm is here; otherwise secrets.sh falls back to htpasswd or python3-bcrypt.
+    if command -v npm >/dev/null 2>&1; then ensure_deps; fi
+    exec ops/secrets.sh "$@" ;;
   bench)
     # The references and the load generator are real programs: install them when missing.
     ops/ensure-debian-packages.sh wrk prometheus prometheus-pushgateway graphite-carbon graphite-web \

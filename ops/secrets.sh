@@ -21,7 +21,8 @@
 # --env-only   only .env (what ops/containers.sh may call when .env is missing)
 # --force      replace existing files (new passwords: see docs/security.md, rotation)
 # Environment: ENV_FILE (<repo>/.env), SECRETS_DIR (<repo>/secrets).
-# Needs openssl and node (bcryptjs from node_modules). Prints file names, never a secret.
+# Needs openssl, and for the bcrypt hash one of: node with bcryptjs (npm ci), htpasswd
+# (apache2-utils), python3-bcrypt. Prints file names, never a secret.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -115,12 +116,27 @@ write_certificate() {
   say "wrote $crt and $key (self-signed; clients trust $crt)"
 }
 
+# bcrypt (cost 10) of the password on stdin, by the first tool at hand: bcryptjs of npm ci,
+# htpasswd (apache2-utils) or Python's bcrypt (python3-bcrypt). The password never goes on a
+# command line.
+bcrypt_hash() {
+  if [ -f "$ROOT/node_modules/bcryptjs/package.json" ] && command -v node >/dev/null 2>&1; then
+    (cd "$ROOT" && node -e 'process.stdout.write(require("bcryptjs").hashSync(require("fs").readFileSync(0, "utf8").trim(), 10))')
+  elif command -v htpasswd >/dev/null 2>&1; then
+    # -i: the password from stdin; prints "user:hash".
+    tr -d '\n' | htpasswd -niBC 10 "$STACK_USER" | sed -n "s/^$STACK_USER://p" | tr -d '\n'
+  elif python3 -c 'import bcrypt' 2>/dev/null; then
+    python3 -c 'import bcrypt, sys; sys.stdout.write(bcrypt.hashpw(sys.stdin.read().strip().encode(), bcrypt.gensalt(10)).decode())'
+  else
+    say "error: no bcrypt tool for the web config: run npm ci (bcryptjs), or install apache2-utils (htpasswd) or python3-bcrypt"
+    exit 1
+  fi
+}
+
 write_web_config() {
   local file=$SECRETS_DIR/web-config.yml hash
   [ -n "${renewed[prometheus_password]:-}" ] || wanted "$file" || return 0
-  [ -f "$ROOT/node_modules/bcryptjs/package.json" ] || { say "error: bcryptjs missing; run npm ci first"; exit 1; }
-  hash=$(cd "$ROOT" && node -e 'process.stdout.write(require("bcryptjs").hashSync(require("fs").readFileSync(0, "utf8").trim(), 10))' \
-    <"$SECRETS_DIR/prometheus_password")
+  hash=$(bcrypt_hash <"$SECRETS_DIR/prometheus_password")
   write_file "$file" 644 <<EOF
 # exporter-toolkit web configuration, written by ops/secrets.sh: read by worker, scraper,
 # backend (WEB_CONFIG_FILE), Prometheus, node-exporter and Alertmanager (--web.config.file).
