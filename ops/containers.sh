@@ -438,6 +438,8 @@ down() {
     '') ;;
     *) die "down: unknown option '$1'" ;;
   esac
+  # After a plain `down` only the volumes are left, and `down -v` must still find their engine.
+  if [ ! -s "$CDIR/engine" ] && [ -s "$CDIR/engine-of-volumes" ]; then cp "$CDIR/engine-of-volumes" "$CDIR/engine"; fi
   if [ ! -s "$CDIR/engine" ]; then say "nothing to stop (no $CDIR/engine)"; return; fi
   select_engine
   if [ "$ENGINE" = podman ] && ! socket_answers; then start_podman_service; fi
@@ -447,8 +449,13 @@ down() {
   stop_pid_file "$CDIR/health-loop.pid"
   stop_pid_file "$CDIR/podman-service.pid"
   rm -f "$CDIR/engine" "$CDIR/profiles" "$CDIR/standins" "$CDIR/standins-extra" "$CDIR/left-out" "$CDIR/podman.sock"
-  if [ ${#volumes[@]} -gt 0 ]; then say "removed containers, networks and volumes";
-  else say "removed containers and networks; the named volumes keep the data (down -v deletes them)"; fi
+  if [ ${#volumes[@]} -gt 0 ]; then
+    rm -f "$CDIR/engine-of-volumes"
+    say "removed containers, networks and volumes"
+  else
+    echo "$ENGINE" >"$CDIR/engine-of-volumes"
+    say "removed containers and networks; the named volumes keep the data (down -v deletes them)"
+  fi
 }
 
 status() {
