@@ -46,11 +46,11 @@ COPY --from=build /out/ ./
 RUN mkdir -p /var/lib/moex-scraper && chown node:node /var/lib/moex-scraper
 USER node
 EXPOSE 8000 8001 8998 8999
-# Works for any service: PORT when set, else the contract's default port of the service
-# found in the container's process list (runner.sh execs node dist/<service>/src/main.js).
+# Works for any service (lib/healthcheck.ts): PORT when set, else the contract's default port of
+# the service found in the container's process list; https when WEB_CONFIG_FILE has a certificate.
 # Node itself fetches: the slim image has neither curl nor wget.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
-  CMD ["node", "-e", "const fs=require('fs');const ports={'worker-prometheus':8000,scraper:8001,backend:8998,'iss-sim':8999};let port=process.env.PORT;if(!port){for(const pid of fs.readdirSync('/proc').filter(p=>/^[0-9]+$/.test(p))){let cmd='';try{cmd=fs.readFileSync('/proc/'+pid+'/cmdline','utf8')}catch{continue}const svc=Object.keys(ports).find(s=>cmd.includes('dist/'+s+'/'));if(svc){port=ports[svc];break}}}if(!port){console.error('healthcheck: no service process found and PORT unset');process.exit(1)}fetch('http://127.0.0.1:'+port+'/healthz',{signal:AbortSignal.timeout(4000)}).then(r=>{if(!r.ok)console.error('healthcheck: /healthz answered '+r.status);process.exit(r.ok?0:1)},e=>{console.error('healthcheck: '+e.message);process.exit(1)})"]
+  CMD ["node", "dist/lib/healthcheck.js"]
 # runner.sh execs node, so SIGTERM from `docker stop` reaches the service process.
 ENTRYPOINT ["./runner.sh"]
 CMD ["help"]

@@ -3,10 +3,12 @@
 // every service. The HEALTHCHECK's own command is run for real against local servers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { createServer as createHttpsServer } from 'node:https';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { parse } from 'yaml';
 
@@ -124,7 +126,8 @@ const healthArgv = JSON.parse(/CMD\s+(\[.*\])\s*$/.exec(healthcheck)?.[1] ?? '[]
 function runHealthcheck(env: Record<string, string>): Promise<number | null> {
   return new Promise((resolvePromise, reject) => {
     const [cmd, ...args] = healthArgv;
-    const child = spawn(cmd === 'node' ? process.execPath : cmd!, args, { env: { ...process.env, ...env }, stdio: 'ignore' });
+    // The image's WORKDIR is the repository's root, where `dist/` is built.
+    const child = spawn(cmd === 'node' ? process.execPath : cmd!, args, { cwd: ROOT, env: { ...process.env, WEB_CONFIG_FILE: '', ...env }, stdio: 'ignore' });
     child.on('error', reject);
     child.on('exit', (code) => resolvePromise(code));
   });
@@ -141,8 +144,7 @@ test('HEALTHCHECK is exec-form node (the slim image has no curl) with sane timin
   assert.match(healthcheck, /--interval=\d+s/);
   assert.match(healthcheck, /--timeout=\d+s/);
   assert.match(healthcheck, /--start-period=\d+s/);
-  assert.equal(healthArgv[0], 'node');
-  assert.equal(healthArgv[1], '-e');
+  assert.deepEqual(healthArgv, ['node', 'dist/lib/healthcheck.js']);
 });
 
 test('HEALTHCHECK passes when the service on PORT answers /healthz 200', async (t) => {
@@ -162,4 +164,29 @@ test('HEALTHCHECK fails when nothing listens on PORT', async () => {
   const { server, port } = await serve(200);
   await new Promise((r) => server.close(r));
   assert.equal(await runHealthcheck({ PORT: String(port) }), 1);
+});
+
+test('HEALTHCHECK speaks https when WEB_CONFIG_FILE gives the service a certificate, and fails on plain http then', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'moex-healthcheck-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  // A certificate for another name only: the probe of the service's own loopback port accepts it.
+  const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=stocks.example.org',
+    '-keyout', join(dir, 'tls.key'), '-out', join(dir, 'tls.crt')], { encoding: 'utf8' });
+  assert.equal(made.status, 0, made.stderr);
+  const webConfig = join(dir, 'web-config.yml');
+  writeFileSync(webConfig, 'tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\n');
+  const paths: string[] = [];
+  const server = createHttpsServer({ cert: readFileSync(join(dir, 'tls.crt')), key: readFileSync(join(dir, 'tls.key')) }, (req, res) => {
+    paths.push(req.url ?? '');
+    res.end('{}');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => server.close());
+  const port = String((server.address() as AddressInfo).port);
+  assert.equal(await runHealthcheck({ PORT: port, WEB_CONFIG_FILE: webConfig }), 0);
+  assert.deepEqual(paths, ['/healthz']);
+
+  const plain = await serve(200);
+  t.after(() => plain.server.close());
+  assert.equal(await runHealthcheck({ PORT: String(plain.port), WEB_CONFIG_FILE: webConfig }), 1, 'an http answer where https is configured is not healthy');
 });
