@@ -7,6 +7,9 @@
 ARG NODE_IMAGE=node:22.22.0-bookworm-slim
 
 FROM ${NODE_IMAGE} AS deps
+# Marks every stage of ours, so that ops/containers.sh can prune the images a rebuild leaves
+# dangling without touching anybody else's.
+LABEL moex-monitoring.image="app"
 WORKDIR /app
 # Lockfile first so the dependency layer is reused while only sources change.
 COPY package.json package-lock.json ./
@@ -36,6 +39,7 @@ ENTRYPOINT ["./runner.sh"]
 CMD ["e2e"]
 
 FROM ${NODE_IMAGE} AS runtime
+LABEL moex-monitoring.image="app"
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./

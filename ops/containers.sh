@@ -266,6 +266,7 @@ prepare_images() {
   done
   for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
   [ "$failed" -eq 0 ] || die "a stand-in image failed to build (see above)"
+  prune_replaced
 }
 
 # Our image (and the e2e dev image when asked) through compose, so build args come from the files.
@@ -274,6 +275,17 @@ build_ours() {
   say "building our image from the Dockerfile ($*)"
   compose build --quiet "$@" >"$CDIR/build.log" 2>&1 || { tail -n 30 "$CDIR/build.log" >&2; die "build failed (log: $CDIR/build.log)"; }
   say "built our image in $((SECONDS - start)) s"
+  prune_replaced
+}
+
+# Each rebuild leaves the image it replaces untagged (and 300-600 MB): remove those of ours (our
+# Dockerfile's label, or a stand-in's, which images built on a stand-in inherit); never anybody
+# else's, and never a layer a tagged image still uses (the build cache stays).
+prune_replaced() {
+  local label
+  for label in moex-monitoring.image moex.standin.input; do
+    cli image prune -f --filter "label=$label" >/dev/null 2>&1 || true
+  done
 }
 
 # --- health ---------------------------------------------------------------------------------------
