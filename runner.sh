@@ -24,7 +24,7 @@ The whole stack without Docker:
 
 The compose stack in containers (Docker, else Podman; stand-ins where images cannot be pulled):
   containers up [--demo] [--scale] | down [-v] | status | e2e | compose ARGS   see ops/containers.sh, docs/docker.md
-  containers test   the container suite alone (test/containers): the compose stack run for real, 5-20 min
+  containers test   the container suite alone (test/containers): the compose stack run for real, 5-9 min
 
 Developer commands:
   build             compile TypeScript to dist/
@@ -84,7 +84,7 @@ run_service() {
 # node's runner reads TypeScript through tsx. `run_tests native`: every *.test.ts but the browser
 # checks of test/e2e (run by `e2e` against a running stack) and test/containers, unit first.
 # `run_tests containers`: the compose stack in containers (test/containers, 5 min with the images
-# cached, about 20 on a machine that builds the stand-ins first), on its own: it publishes the
+# cached, about 9 on a machine that builds the stand-ins first), on its own: it publishes the
 # contract's fixed ports and loads both cores.
 run_tests() {
   local files
