@@ -36,6 +36,8 @@ interface StubPrometheus {
   url: string;
   mode: 'ok' | 'error' | 'hang';
   queries: string[];
+  /** While set, instant queries are answered only once it resolves. */
+  hold?: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -52,7 +54,7 @@ async function startStubPrometheus(): Promise<StubPrometheus> {
     if (url.pathname === '/api/v1/query') {
       // Slow enough that concurrent requests overlap, so collapsing them is observable.
       const result = query.startsWith('moex_up') ? [sample('moex_up', '', 1)] : SAMPLES;
-      return void setTimeout(() => json({ resultType: 'vector', result }), 50);
+      return void Promise.resolve(stub.hold).then(() => setTimeout(() => json({ resultType: 'vector', result }), 50));
     }
     if (url.pathname === '/api/v1/query_range') {
       const start = Number(url.searchParams.get('start'));
@@ -175,8 +177,19 @@ describe('backend HTTP API', () => {
   test('concurrent identical requests cost one Prometheus query', async () => {
     await new Promise((resolve) => setTimeout(resolve, 1100)); // let the cached answer expire
     prometheus.queries.length = 0;
-    const answers = await Promise.all(Array.from({ length: 20 }, () => get(`${backend.url}/api/quotes`)));
-    assert.ok(answers.every((a) => a.status === 200));
+    // Prometheus holds its answer until every request has had time to reach the backend: on a
+    // loaded machine a request arriving in the answer's second half-life would start the cache's
+    // refresh-ahead, a second query that is not what this checks.
+    let release!: () => void;
+    prometheus.hold = new Promise((resolve) => (release = resolve));
+    const pending = Promise.all(Array.from({ length: 20 }, () => get(`${backend.url}/api/quotes`)));
+    await eventually(async () => (prometheus.queries.length > 0 ? true : null), 10_000, 'the first query reaches Prometheus');
+    // Well inside the backend's 700 ms query timeout (PROBE_TIMEOUT_MS above).
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    release();
+    prometheus.hold = undefined;
+    const answers = await pending;
+    assert.deepEqual(answers.filter((a) => a.status !== 200).map((a) => `${a.status} ${a.text}`), []);
     assert.equal(prometheus.queries.filter((q) => q.startsWith('/api/v1/query ')).length, 1);
   });
 
