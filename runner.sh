@@ -54,6 +54,12 @@ ensure_deps() {
   npm ci --no-audit --no-fund >&2 || { echo "runner: npm ci failed; run it by hand to see why" >&2; exit 1; }
 }
 
+# What may install the dependencies but does not strictly need them (secrets.sh has fallbacks):
+# installs them when npm is here, else leaves it to the command.
+ensure_deps_if_npm() {
+  if command -v npm >/dev/null 2>&1; then ensure_deps; fi
+}
+
 build() {
   ensure_deps
   npx --no-install tsc -p tsconfig.json
@@ -112,7 +118,7 @@ case "$cmd" in
   local)    exec ops/local-stack.sh "$@" ;;
   containers)
     # A fresh clone: the dependencies first (secrets.sh hashes with bcryptjs; the suite needs tsx).
-    if command -v npm >/dev/null 2>&1; then ensure_deps; fi
+    ensure_deps_if_npm
     if [ "${1:-}" = test ]; then ensure_built; run_tests containers; else exec ops/containers.sh "$@"; fi ;;
   # The demo shows every market the simulator has; without MOEX_SOURCES the stack polls the three shares.
   demo)     MOEX_ISS_URL=${MOEX_ISS_URL:-http://127.0.0.1:8999/iss} \
@@ -133,7 +139,7 @@ case "$cmd" in
   e2e)      exec ops/e2e.sh "$@" ;;
   secrets)
     # bcryptjs when npm is here; otherwise secrets.sh falls back to htpasswd or python3-bcrypt.
-    if command -v npm >/dev/null 2>&1; then ensure_deps; fi
+    ensure_deps_if_npm
     exec ops/secrets.sh "$@" ;;
   bench)
     # The references and the load generator are real programs: install them when missing.

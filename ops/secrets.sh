@@ -98,8 +98,10 @@ write_certificate() {
   if [ -e "$crt" ] && [ -e "$key" ] && ! $force; then
     # A certificate from an older version may lack a service added since: only then is it
     # replaced (passwords stay; the services read the new files when restarted).
+    local present
+    present=$(openssl x509 -in "$crt" -noout -ext subjectAltName 2>/dev/null | tr -s ', ' '\n')
     for n in "${names[@]}"; do
-      openssl x509 -in "$crt" -noout -ext subjectAltName 2>/dev/null | grep -q "DNS:$n\(,\|\$\)" || missing+=("$n")
+      grep -qx "DNS:$n" <<<"$present" || missing+=("$n")
     done
     if [ ${#missing[@]} -eq 0 ]; then
       say "kept $crt and $key (exist; --force replaces them)"

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parse } from 'yaml';
 import { REPO_ROOT } from '../support/daemons';
+import { eventually } from '../support/services';
 import { request } from '../support/https';
 import { runProcess, type RunResult } from '../support/run';
 
@@ -21,6 +22,8 @@ const STATE_DIR = mkdtempSync(join(tmpdir(), 'moex-containers-'));
 const ENV_FILE = join(STATE_DIR, 'env');
 const PROJECT = `moexct${process.pid}`;
 const POLL_SECONDS = 5;
+// Between two looks at the stack: a look may cost compose or exec calls of a second or more.
+const PROBE_INTERVAL_MS = 2000;
 const ENV = {
   STATE_DIR, ENV_FILE, COMPOSE_PROJECT_NAME: PROJECT, POLL_SCHEDULE: `*/${POLL_SECONDS} * * * * *`, MOEX_TICKERS: 'SBERP,SBER,GAZP',
 };
@@ -94,23 +97,6 @@ async function getJson<T>(url: string, options: GetOptions = {}): Promise<{ stat
   let body: unknown = res.body;
   try { body = JSON.parse(res.body); } catch { /* not JSON: keep the text */ }
   return { status: res.status, body: body as T };
-}
-
-/** Retries `probe` until it returns a value (not undefined); the last error or value explains a timeout. */
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-      last = 'no value yet';
-    } catch (err) {
-      last = err instanceof Error ? err.message : String(err);
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}: ${last}`);
-    await sleep(2000);
-  }
 }
 
 type PromVector = { data: { result: Array<{ value: [number, string] }> } };
@@ -222,21 +208,21 @@ describe('the compose stack in containers (./runner.sh containers up --demo)', {
   });
 
   test("SBER's simulated price is readable from Prometheus, Graphite, InfluxDB (auth on), the backend and the worker", { timeout: 5 * 60_000 }, async () => {
-    const prom = await waitFor('moex_last_price{ticker="SBER"} in Prometheus', 120_000, () => promValue('moex_last_price{ticker="SBER"}'));
-    const graphite = await waitFor('stocks.SBER.last in Graphite', 120_000, async () => (await graphiteSber('-5min')).pop());
-    const influx = await waitFor('SBER in InfluxDB', 120_000, async () => {
+    const prom = await eventually(() => promValue('moex_last_price{ticker="SBER"}'), 120_000, 'moex_last_price{ticker="SBER"} in Prometheus', PROBE_INTERVAL_MS);
+    const graphite = await eventually(async () => (await graphiteSber('-5min')).pop(), 120_000, 'stocks.SBER.last in Graphite', PROBE_INTERVAL_MS);
+    const influx = await eventually(async () => {
       const { body } = await influxQuery(`SELECT last("last") FROM stocks WHERE ticker='SBER'`, true);
       return body.results[0]?.series?.[0]?.values?.[0]?.[1];
-    });
-    const backend = await waitFor('SBER from the backend', 60_000, async () => {
+    }, 120_000, 'SBER in InfluxDB', PROBE_INTERVAL_MS);
+    const backend = await eventually(async () => {
       const { status, body } = await getJson<{ last: number | null }>(`${BACKEND}/api/quotes/SBER`);
       return status === 200 && typeof body.last === 'number' ? body.last : undefined;
-    });
-    const worker = await waitFor('SBER on the worker (host port 28000)', 60_000, async () => {
+    }, 60_000, 'SBER from the backend', PROBE_INTERVAL_MS);
+    const worker = await eventually(async () => {
       const { body: text } = await getJson<string>(`${WORKER}/metrics`);
       const line = text.split('\n').find((l) => l.startsWith('moex_last_price{ticker="SBER"'));
       return line ? Number(line.split(' ').pop()) : undefined;
-    });
+    }, 60_000, 'SBER on the worker (host port 28000)', PROBE_INTERVAL_MS);
     // One simulated series, read back five ways: the same price, give or take a minute's moves.
     const prices = { prom, graphite, influx, backend, worker };
     for (const [where, price] of Object.entries(prices)) {
@@ -246,10 +232,10 @@ describe('the compose stack in containers (./runner.sh containers up --demo)', {
 
   test('/api/status: every component healthy', { timeout: 3 * 60_000 }, async () => {
     type Status = { ok: boolean; components: Array<{ name: string; ok: boolean; detail: string }> };
-    const status = await waitFor('/api/status all green', 120_000, async () => {
+    const status = await eventually(async () => {
       const { body } = await getJson<Status>(`${BACKEND}/api/status`);
       return body.ok ? body : undefined;
-    });
+    }, 120_000, '/api/status all green', PROBE_INTERVAL_MS);
     assert.deepEqual(status.components.filter((c) => !c.ok), []);
     const names = status.components.map((c) => c.name);
     for (const name of ['alertmanager', 'graphite', 'influxdb', 'moex', 'prometheus', 'scraper', 'worker']) assert.ok(names.includes(name), `${name} in ${names}`);
@@ -277,7 +263,11 @@ describe('the compose stack in containers (./runner.sh containers up --demo)', {
     const influxErrors = /^scraper_write_errors_total\{[^}]*sink="influxdb"/;
     // A point's time is the quote's (ISS UPDATETIME), the feed delay behind the poll: the window of
     // stored times is the poll window shifted by the delay the worker measures.
-    const delayS = await waitFor('moex_data_delay_seconds{ticker="SBER"}', 60_000, () => promValue('moex_data_delay_seconds{ticker="SBER"}'));
+    // In a list: a real-time feed's delay is 0, which `eventually` would take for "not yet".
+    const [delayS] = await eventually(async () => {
+      const delay = await promValue('moex_data_delay_seconds{ticker="SBER"}');
+      return delay === undefined ? undefined : [delay];
+    }, 60_000, 'moex_data_delay_seconds{ticker="SBER"}', PROBE_INTERVAL_MS);
     const fromS = nowS() - 3 - delayS;
     const pollsBefore = await scraperMetric(pollsOk);
     const errorsBefore = await scraperMetric(influxErrors);
@@ -290,11 +280,11 @@ describe('the compose stack in containers (./runner.sh containers up --demo)', {
     assert.ok(polled >= 30 / POLL_SECONDS - 1, `${polled} polls in the outage window`);
     // The scraper's retry buffer drains once InfluxDB answers again.
     try {
-      await waitFor(`the ${polled} polls made during the outage in InfluxDB`, 180_000, async () => {
+      await eventually(async () => {
         const stored = await influxSberTimes(fromS, toS);
         if (stored.length >= polled) return stored;
         throw new Error(`${stored.length} SBER points stored (${stored.join(',')}); scraper buffer ${await scraperMetric(/^scraper_buffered_points\{[^}]*sink="influxdb"/)}`);
-      });
+      }, 180_000, `the ${polled} polls made during the outage in InfluxDB`, PROBE_INTERVAL_MS);
     } catch (err) {
       const logs = await compose('logs', '--no-color', '--tail', '15', 'scraper', 'influxdb');
       throw new Error(`${err instanceof Error ? err.message : String(err)}\n${logs.stdout}`);
@@ -338,7 +328,7 @@ describe('the compose stack in containers (./runner.sh containers up --demo)', {
     const volumes = await engine('volume', 'ls', '-q', '--filter', `label=com.docker.compose.project=${PROJECT}`);
     assert.ok(volumes.stdout.trim().split('\n').length >= 3, `volumes kept: ${volumes.stdout}`);
     assertOk(await containers('up', '--demo'), './runner.sh containers up --demo (again)');
-    const prom = await waitFor('Prometheus samples from before down', 60_000, () => promValue('moex_last_price{ticker="SBER"}', mark.atS));
+    const prom = await eventually(() => promValue('moex_last_price{ticker="SBER"}', mark.atS), 60_000, 'Prometheus samples from before down', PROBE_INTERVAL_MS);
     assert.ok(prom > 0);
     assert.ok((await graphiteSber(String(mark.atS - 600), String(mark.atS))).length > 0, 'Graphite points from before down');
     const influxAfter = await influxSberTimes(0, mark.influxToS);
@@ -376,14 +366,14 @@ describe('the compose stack in containers (./runner.sh containers up --demo)', {
   test('the shards: both scraped over https, together every security of the worker exactly once', { timeout: 3 * 60_000 }, async () => {
     type Series = { data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> } };
     const query = async (q: string) => (await getJson<Series>(`${PROM}/api/v1/query?${new URLSearchParams({ query: q })}`)).body.data.result;
-    await waitFor(`${SHARDS} worker-shards targets up`, 120_000, async () =>
-      (await query('up{job="worker-shards"} == 1')).length === SHARDS ? true : undefined);
-    const whole = await waitFor('the worker polling every source', 60_000, () => promValue('count(moex_last_price{job="worker-prometheus"})'));
-    const perShard = await waitFor('every shard exporting its part', 60_000, async () => {
+    await eventually(async () =>
+      (await query('up{job="worker-shards"} == 1')).length === SHARDS ? true : undefined, 120_000, `${SHARDS} worker-shards targets up`, PROBE_INTERVAL_MS);
+    const whole = await eventually(() => promValue('count(moex_last_price{job="worker-prometheus"})'), 60_000, 'the worker polling every source', PROBE_INTERVAL_MS);
+    const perShard = await eventually(async () => {
       const counts = await query('count by (instance) (moex_last_price{job="worker-shards"})');
       const sum = counts.reduce((n, r) => n + Number(r.value[1]), 0);
       return counts.length === SHARDS && sum === whole ? counts.map((r) => Number(r.value[1])) : undefined;
-    });
+    }, 60_000, 'every shard exporting its part', PROBE_INTERVAL_MS);
     for (const n of perShard) assert.ok(n > 0 && n < whole, `a shard holds part of the ${whole} securities: ${perShard}`);
     assert.deepEqual(await query('count by (ticker, board) (moex_last_price{job="worker-shards"}) > 1'), [], 'no security polled by two shards');
   });
@@ -397,7 +387,7 @@ describe('the compose stack in containers (./runner.sh containers up --demo)', {
     // VictoriaMetrics answers instant queries 30 s behind (-search.latencyOffset).
     for (const job of ['worker-prometheus', 'worker-shards']) {
       const expected = await promValue(`count(moex_last_price{job="${job}"})`);
-      await waitFor(`${expected} ${job} series in VictoriaMetrics`, 150_000, async () => ((await vmCount(job)) === expected ? true : undefined));
+      await eventually(async () => ((await vmCount(job)) === expected ? true : undefined), 150_000, `${expected} ${job} series in VictoriaMetrics`, PROBE_INTERVAL_MS);
     }
   });
 

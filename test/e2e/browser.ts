@@ -5,30 +5,28 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { parseConfig, secret } from '../../lib/config';
 
 function trimSlash(url: string): string {
   return url.replace(/\/+$/, '');
 }
+
+// The passwords as every service of ours reads a secret: the variable or the file its _FILE names
+// (lib/config.ts; compose gives the files, docs/security.md).
+const passwords = parseConfig({ BACKEND_PASSWORD: secret(), GRAFANA_PASSWORD: secret() }, process.env);
 
 export const e2eConfig = {
   seleniumUrl: process.env.SELENIUM_URL ?? '',
   backendUrl: trimSlash(process.env.BACKEND_URL ?? 'http://127.0.0.1:8998'),
   grafanaUrl: trimSlash(process.env.GRAFANA_URL ?? 'http://127.0.0.1:3000'),
   // The compose backend asks for the stack's basic credentials (docs/security.md); a native demo
-  // backend asks for none. BACKEND_PASSWORD_FILE: the compose secret.
+  // backend asks for none.
   backendUser: process.env.BACKEND_USER ?? '',
-  backendPassword:
-    process.env.BACKEND_PASSWORD ??
-    (process.env.BACKEND_PASSWORD_FILE ? readFileSync(process.env.BACKEND_PASSWORD_FILE, 'utf8').trim() : ''),
+  backendPassword: passwords.BACKEND_PASSWORD,
   // The certificate the backend's https is checked against (compose: secrets/tls.crt).
   backendCa: process.env.BACKEND_CA_FILE ? readFileSync(process.env.BACKEND_CA_FILE) : undefined,
   grafanaUser: process.env.GRAFANA_USER ?? 'admin',
-  // GRAFANA_PASSWORD_FILE: the compose secret (docs/security.md).
-  grafanaPassword:
-    process.env.GRAFANA_PASSWORD ??
-    (process.env.GRAFANA_PASSWORD_FILE ? readFileSync(process.env.GRAFANA_PASSWORD_FILE, 'utf8').trim() : undefined) ??
-    process.env.GF_SECURITY_ADMIN_PASSWORD ??
-    '',
+  grafanaPassword: passwords.GRAFANA_PASSWORD || (process.env.GF_SECURITY_ADMIN_PASSWORD ?? ''),
   resultsDir: process.env.E2E_RESULTS_DIR ?? resolve(__dirname, '../../test-results/e2e'),
   // Set by ops/e2e.sh when it drives a local chromedriver; a Grid knows its own browser.
   chromeBinary: process.env.E2E_CHROME_BINARY ?? '',
