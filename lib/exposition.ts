@@ -63,7 +63,7 @@ export function joinText(...texts: string[]): string {
  * hashing and formatting cost seconds per cycle at 30,000 securities). Same text as prom-client:
  * HELP escapes \\ and newlines, label values also ", values as JS writes numbers.
  */
-export const escapeHelp = (text: string) => text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+const escapeHelp = (text: string) => text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
 const escapeLabelValue = (text: string) => escapeHelp(text).replace(/"/g, '\\"');
 
 /** `a="x",b="y"`: the inside of a sample's braces, for label values rendered once and reused. */

@@ -67,7 +67,7 @@ export async function runPollingService(options: PollingServiceOptions): Promise
     shard = { index: claim.index, count: autoShard.count };
   }
 
-  polling = startQuotePolling(config, sourcesOfShard(configured, shard), shard, cycleRegistry, log, ({ quotes }) => {
+  polling = startQuotePolling(config, sourcesOfShard(configured, shard), shard, cycleRegistry, log, (quotes) => {
     // A failed board adds nothing: its last good quotes stay as they were in every output.
     if (quotes.length > 0) onQuotes(quotes);
     exposition.cycleChanged();

@@ -15,13 +15,6 @@ export type MoexConfig = ConfigOf<typeof moexShape>;
 /** Boards fetched at once: enough to hide ISS latency, few enough to stay polite to ISS. */
 const BOARD_CONCURRENCY = 4;
 
-/** One cycle's outcome: the quotes of every board that answered (failed boards keep their last). */
-export interface PollCycle {
-  quotes: Quote[];
-  /** Every board of the cycle succeeded. */
-  complete: boolean;
-}
-
 export interface QuotePolling extends Schedule {
   /** Ready once a poll has succeeded (CONTRACT §1 /readyz). */
   readiness(): Readiness;
@@ -44,8 +37,9 @@ async function mapWithLimit<T, R>(items: readonly T[], limit: number, work: (ite
 /**
  * The poll loop every service shares: on each tick of POLL_SCHEDULE, one ISS request per board
  * (boards concurrently, a few at a time; one board's failure does not stop the others), parsed into
- * quotes, counted in the moex_poll_* metrics of `registry`, then handed to `onCycle`. A cycle never
- * overlaps the next.
+ * quotes, counted in the moex_poll_* metrics of `registry`, then the quotes of every board that
+ * answered are handed to `onCycle` (a failed board adds none: its last quotes stay where they are).
+ * A cycle never overlaps the next.
  */
 export function startQuotePolling(
   config: MoexConfig,
@@ -53,7 +47,7 @@ export function startQuotePolling(
   shard: Shard | null,
   registry: Registry,
   log: Logger,
-  onCycle: (cycle: PollCycle) => void | Promise<void>,
+  onCycle: (quotes: Quote[]) => void | Promise<void>,
 ): QuotePolling {
   const metrics = registerPollMetrics(registry, sources.map((s) => s.board));
   const pollers = sources.map((source) => {
@@ -80,7 +74,7 @@ export function startQuotePolling(
       const complete = snapshots.every((s) => s !== null);
       metrics.recordCycle((performance.now() - started) / 1000, complete);
       if (snapshots.some((s) => s !== null)) succeeded = true;
-      await onCycle({ quotes: snapshots.flatMap((s) => s?.quotes ?? []), complete });
+      await onCycle(snapshots.flatMap((s) => s?.quotes ?? []));
     },
     log,
   );
@@ -89,5 +83,3 @@ export function startQuotePolling(
     readiness: () => (succeeded ? { ready: true } : { ready: false, reason: 'no successful ISS poll yet' }),
   };
 }
-
-

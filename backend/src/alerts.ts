@@ -23,11 +23,11 @@ export interface StoredAlert {
   receivedAt: string;
 }
 
-export const ALERTS_BODY_LIMIT = '256kb';
+const ALERTS_BODY_LIMIT = '256kb';
 /** Distinct alerts kept; the oldest news is dropped first, resolved before firing. */
-export const ALERTS_KEPT = 200;
+const ALERTS_KEPT = 200;
 /** A resolved alert stays listed this long. */
-export const RESOLVED_KEPT_MS = 60 * 60 * 1000;
+const RESOLVED_KEPT_MS = 60 * 60 * 1000;
 /** Alertmanager's own bound on alerts per notification is configurable; this one is ours. */
 const MAX_ALERTS_PER_PAYLOAD = 1000;
 const MAX_TEXT = 4096;

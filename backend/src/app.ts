@@ -35,7 +35,7 @@ const PUBLIC_DIR = [path.join(__dirname, '..', 'public'), path.join(__dirname, '
 const UPLOT_DIR = path.dirname(require.resolve('uplot/dist/uPlot.iife.min.js'));
 const CACHE_TTL_MS = 1000;
 /** URLs beyond this are refused before any route runs (bodies: each route that reads one limits it, e.g. /api/alerts). */
-export const MAX_URL_LENGTH = 4096;
+const MAX_URL_LENGTH = 4096;
 
 const TICKER_CHECK = matches(TICKER_PATTERN, 'ticker must be a SECID: 1-20 letters, digits or _, such as SBER or USD000UTSTOM');
 /** SECIDs are matched case-insensitively (futures such as SiZ7); the cache key is the canonical form. */

@@ -16,7 +16,7 @@ export interface CandleHistoryOptions {
  * Prometheus path (end rounded up to the step), empty steps left out. The ticker is checked against
  * TICKER_PATTERN by the route, so it can be quoted as it is.
  */
-export function candleHistoryQuery(ticker: string, end: number, rangeSeconds: number, stepSeconds: number): string {
+function candleHistoryQuery(ticker: string, end: number, rangeSeconds: number, stepSeconds: number): string {
   return (
     `SELECT last("close") FROM "candles" WHERE "ticker" = '${ticker}' AND "interval" = '1m' ` +
     `AND time > ${end - rangeSeconds}s AND time <= ${end}s GROUP BY time(${stepSeconds}s) fill(none)`

@@ -59,7 +59,7 @@ function emptyQuote(metric: Record<string, string>): ApiQuote {
 }
 
 /** Groups Prometheus samples into quotes, sorted by ticker. Pure: `nowSeconds` gives the ages. */
-export function quotesFromSamples(samples: readonly VectorSample[], nowSeconds: number): ApiQuote[] {
+function quotesFromSamples(samples: readonly VectorSample[], nowSeconds: number): ApiQuote[] {
   const byKey = new Map<string, ApiQuote>();
   for (const { metric, value } of samples) {
     const field = FIELD_OF_METRIC[metric.__name__ ?? ''];

@@ -1,6 +1,6 @@
-import { CANDLES_PAGE_ROWS, formatMoscowTime } from '../../lib/moex/candles';
-import { parseMoscowTime } from '../../lib/moex/parse';
-import type { SecurityState } from './market';
+import { CANDLES_PAGE_ROWS } from '../../lib/moex/candles';
+import { formatMoscowTime, parseMoscowTime } from '../../lib/moex/parse';
+import { round, type SecurityState } from './market';
 
 /**
  * The simulator's 1-minute candles, built from the same random walk its quotes come from: every
@@ -23,7 +23,6 @@ interface SimCandle {
 }
 
 const MINUTE = 60_000;
-const round = (x: number, decimals: number) => Math.round(x * 10 ** decimals) / 10 ** decimals;
 
 export class CandleBook {
   private readonly candles = new Map<string, SimCandle[]>();

@@ -1,5 +1,6 @@
 import type { SimBoard } from './boards';
-import type { SecurityState } from './market';
+import { round, type SecurityState } from './market';
+import { formatMoscowTime } from '../../lib/moex/parse';
 
 /** ISS answer shapes the simulator can be asked for (CONTRACT §3 and the faults of issue #2). */
 export interface ResponseShape {
@@ -16,14 +17,6 @@ export interface ResponseShape {
 }
 
 type Row = Record<string, string | number | null>;
-
-const pad = (n: number) => String(n).padStart(2, '0');
-
-/** An instant as ISS writes SYSTIME: Moscow time (UTC+3), `YYYY-MM-DD HH:MM:SS`. */
-export function moscowSystime(at: Date): string {
-  const m = new Date(at.getTime() + 3 * 3600_000);
-  return `${m.getUTCFullYear()}-${pad(m.getUTCMonth() + 1)}-${pad(m.getUTCDate())} ${pad(m.getUTCHours())}:${pad(m.getUTCMinutes())}:${pad(m.getUTCSeconds())}`;
-}
 
 function securitiesRow(s: SecurityState, board: string): Row {
   const { listing } = s;
@@ -66,7 +59,6 @@ function marketdataRow(s: SecurityState, board: string, systime: string, updatet
   };
 }
 
-const round = (x: number, decimals: number) => Math.round(x * 10 ** decimals) / 10 ** decimals;
 
 /** An index: value columns instead of prices, no order book, no TRADINGSTATUS (real SNDX/RTSI answers). */
 function indexRows(s: SecurityState, board: string, systime: string, updatetime: string): [Row, Row] {
@@ -167,10 +159,10 @@ export function boardSecuritiesJson(
   shape: ResponseShape,
   delaySeconds = 0,
 ) {
-  const systime = moscowSystime(at);
+  const systime = formatMoscowTime(at);
   // Indices are computed by the exchange and published as they are: ISS does not delay them.
   const delay = board.kind === 'index' ? 0 : delaySeconds;
-  const updatetime = moscowSystime(new Date(at.getTime() - delay * 1000)).slice(11);
+  const updatetime = formatMoscowTime(new Date(at.getTime() - delay * 1000)).slice(11);
   const rows = states.map((s) => rowsFor(s, board, boardId, systime, updatetime));
   const secRows = rows.map(([sec]) => sec);
   const mdRows = rows.map(([, md]) => md);

@@ -26,7 +26,7 @@ export type SecurityOverride = Partial<
   Pick<SecurityState, 'session' | 'prevPrice' | 'last' | 'open' | 'high' | 'low' | 'bid' | 'offer' | 'volume' | 'value' | 'trades'>
 >;
 
-const round = (x: number, decimals: number) => Math.round(x * 10 ** decimals) / 10 ** decimals;
+export const round = (x: number, decimals: number) => Math.round(x * 10 ** decimals) / 10 ** decimals;
 
 /** Standard normal sample (Box–Muller). */
 function gaussian(random: () => number): number {

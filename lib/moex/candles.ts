@@ -1,5 +1,5 @@
 import type { BoardLocation } from './iss-client';
-import { parseMoscowTime } from './parse';
+import { formatMoscowTime, isValue, parseMoscowTime } from './parse';
 
 /**
  * ISS candles (`/engines/{e}/markets/{m}/boards/{b}/securities/{secid}/candles.json`): block
@@ -36,14 +36,6 @@ export interface CandlePage {
   invalid: number;
 }
 
-const pad = (n: number) => String(n).padStart(2, '0');
-
-/** An instant as ISS writes times: Moscow (UTC+3), `YYYY-MM-DD HH:MM:SS`. */
-export function formatMoscowTime(at: Date): string {
-  const m = new Date(at.getTime() + 3 * 3600_000);
-  return `${m.getUTCFullYear()}-${pad(m.getUTCMonth() + 1)}-${pad(m.getUTCDate())} ${pad(m.getUTCHours())}:${pad(m.getUTCMinutes())}:${pad(m.getUTCSeconds())}`;
-}
-
 /** One page of one security's candles from `from` (Moscow time on the wire), `start` rows in. */
 export function candlesUrl(location: BoardLocation, secid: string, from: Date, start: number, interval = 1): string {
   const { issUrl, engine, market, board } = location;
@@ -53,8 +45,8 @@ export function candlesUrl(location: BoardLocation, secid: string, from: Date, s
   return `${issUrl}${path}?${params.toString()}`;
 }
 
-const isPrice = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v > 0;
-const isAmount = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+const isPrice = (v: unknown): v is number => isValue(v, 'price');
+const isAmount = (v: unknown): v is number => isValue(v, 'amount');
 
 /** A candles.json answer → candles; throws on an answer without a `candles` block, skips bad rows. */
 export function parseCandles(json: unknown, ticker: string, board: string, interval = 1): CandlePage {

@@ -36,6 +36,14 @@ const TIME_OF_DAY_PATTERN = /^(\d{2}):(\d{2}):(\d{2})$/;
  */
 const CLOCK_SKEW_SECONDS = 300;
 
+const pad = (n: number) => String(n).padStart(2, '0');
+
+/** An instant as ISS writes times (SYSTIME, candle bounds, `from`): Moscow, `YYYY-MM-DD HH:MM:SS`. */
+export function formatMoscowTime(at: Date): string {
+  const m = new Date(at.getTime() + MOSCOW_UTC_OFFSET_SECONDS * 1000);
+  return `${m.getUTCFullYear()}-${pad(m.getUTCMonth() + 1)}-${pad(m.getUTCDate())} ${pad(m.getUTCHours())}:${pad(m.getUTCMinutes())}:${pad(m.getUTCSeconds())}`;
+}
+
 /** `YYYY-MM-DD HH:MM:SS` in Moscow time → the instant, or null if it is not such a string. */
 export function parseMoscowTime(text: unknown): Date | null {
   if (typeof text !== 'string') return null;
@@ -121,7 +129,7 @@ function rowsBySecid(block: IssBlock, name: string, board: string): BlockRows {
 
 const DATE_PATTERN = /^(\d{4})-(\d{2})-(\d{2})$/;
 
-function isValue(raw: unknown, kind: ValueKind): raw is number {
+export function isValue(raw: unknown, kind: ValueKind): raw is number {
   if (typeof raw !== 'number' || !Number.isFinite(raw)) return false;
   switch (kind) {
     case 'price':

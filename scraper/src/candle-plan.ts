@@ -53,7 +53,7 @@ const MINUTE = 60_000;
 const minuteOf = (ms: number) => Math.floor(ms / MINUTE) * MINUTE;
 
 /** The cursor of one security: its state, a new one, or one moved up to the backfill bound. */
-export function cursorFor(state: CandleState, watched: Watched, options: CandlePlanOptions): CandleCursor {
+function cursorFor(state: CandleState, watched: Watched, options: CandlePlanOptions): CandleCursor {
   const now = watched.time.getTime();
   const oldest = minuteOf(now) - options.maxBackfillMinutes * MINUTE;
   const cursor = state[watched.key];

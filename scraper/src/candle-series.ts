@@ -6,7 +6,7 @@ import type { GraphitePoint } from './series';
 const CANDLE_FIELDS = ['open', 'high', 'low', 'close', 'value', 'volume'] as const;
 
 /** The `interval` tag: ISS's minute codes as durations (1 → 1m). */
-export const candleIntervalTag = (candle: Candle) => `${candle.interval}m`;
+const candleIntervalTag = (candle: Candle) => `${candle.interval}m`;
 
 const startSeconds = (candle: Candle) => Math.floor(candle.begin.getTime() / 1000);
 
@@ -16,13 +16,13 @@ export function candleGraphitePoints(candle: Candle, prefix: string): GraphitePo
   return CANDLE_FIELDS.map((field) => ({ path: `${prefix}.candles.${candle.ticker}.${field}`, value: candle[field], timestamp }));
 }
 
+/** Every candle line starts so: the measurement, then its tags. */
+export const CANDLES_LINE_PREFIX = 'candles,';
+
 /**
  * Measurement `candles`, tags ticker/board/interval, the candle's start as the timestamp: the
  * same candle written again (the minute still in progress, a replay) overwrites itself.
  */
-/** Every candle line starts so: the measurement, then its tags. */
-export const CANDLES_LINE_PREFIX = 'candles,';
-
 export function candleInfluxLine(candle: Candle): string {
   const point = new Point('candles').timestamp(candle.begin).tag('ticker', candle.ticker).tag('board', candle.board).tag('interval', candleIntervalTag(candle));
   for (const field of CANDLE_FIELDS) {

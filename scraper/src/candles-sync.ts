@@ -52,8 +52,9 @@ export function createCandleSync(options: CandleSyncOptions): { onQuotes(quotes:
   let lastError = '';
 
   async function sync(quotes: readonly Quote[]) {
-    const byKey = new Map<string, Quote>(quotes.map((q) => [`${q.board}:${q.ticker}`, q]));
-    const plan = planCandleRequests(state, quotes.map((q) => ({ key: `${q.board}:${q.ticker}`, time: q.time })), options);
+    const watched = quotes.map((quote) => ({ key: `${quote.board}:${quote.ticker}`, time: quote.time, quote }));
+    const byKey = new Map(watched.map((w) => [w.key, w.quote]));
+    const plan = planCandleRequests(state, watched, options);
     // One write per sink per cycle (for the spool: one fsync), whatever the number of requests.
     const collected: Candle[] = [];
     for (const request of plan) {
@@ -78,7 +79,8 @@ export function createCandleSync(options: CandleSyncOptions): { onQuotes(quotes:
     }
     if (collected.length > 0) for (const sink of sinks) sink.writeCandles?.(collected);
     written.inc(collected.length);
-    saveState();
+    // Only a request moves a cursor; most cycles of a caught-up stack make none.
+    if (plan.length > 0) saveState();
   }
 
   return {

@@ -14,7 +14,7 @@ export interface GraphitePoint {
  * The Graphite node of a quote (CONTRACT §5): `<prefix>.<TICKER>` for shares (and funds),
  * `<prefix>.<market>.<TICKER>` for every other market, e.g. `stocks.selt.USD000UTSTOM`.
  */
-export function graphiteNodeFor(quote: Pick<Quote, 'ticker' | 'market'>, prefix: string): string {
+function graphiteNodeFor(quote: Pick<Quote, 'ticker' | 'market'>, prefix: string): string {
   return quote.market === 'shares' ? `${prefix}.${quote.ticker}` : `${prefix}.${quote.market}.${quote.ticker}`;
 }
 
@@ -31,7 +31,7 @@ export function plaintextLine(point: GraphitePoint): string {
 }
 
 /** The InfluxDB measurement of a quote: shares use `sharesMeasurement` (INFLUX_MEASUREMENT), other markets their own. */
-export function influxMeasurementFor(quote: Pick<Quote, 'engine' | 'market'>, sharesMeasurement: string): string {
+function influxMeasurementFor(quote: Pick<Quote, 'engine' | 'market'>, sharesMeasurement: string): string {
   const kind = marketKindOf(quote.engine, quote.market) ?? 'shares';
   return kind === 'shares' ? sharesMeasurement : MARKETS[kind].measurement;
 }

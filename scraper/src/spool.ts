@@ -58,7 +58,7 @@ interface SpoolRecord {
   decoded?: string[];
 }
 
-export interface ScanResult {
+interface ScanResult {
   records: Array<{ offset: number; bytes: number; lines: number }>;
   /** Where the last good record ends. */
   end: number;
@@ -77,7 +77,7 @@ function decodePayload(payload: Buffer, crc: number): string[] | null {
 }
 
 /** Reads the records of `fd` from `start` to `size`, stopping at the first torn or corrupt one. */
-export function scanRecords(fd: number, start: number, size: number, maxRecordBytes: number): ScanResult {
+function scanRecords(fd: number, start: number, size: number, maxRecordBytes: number): ScanResult {
   const records: ScanResult['records'] = [];
   const header = Buffer.alloc(HEADER_BYTES);
   let at = start;
@@ -188,10 +188,15 @@ export function openSpool(options: SpoolOptions, stats: SpoolStats, log: Logger)
   const report = () => stats.bytes(size - head);
   report();
 
+  /** The head file says which data file is current and where its unsent records start; atomic. */
+  function writeHead(ofGeneration: number, offset: number) {
+    fs.writeFileSync(`${headPath}.tmp`, `${ofGeneration} ${offset}\n`);
+    fs.renameSync(`${headPath}.tmp`, headPath);
+  }
+
   function persistHead() {
     if (!headDirty) return;
-    fs.writeFileSync(`${headPath}.tmp`, `${generation} ${head}\n`);
-    fs.renameSync(`${headPath}.tmp`, headPath);
+    writeHead(generation, head);
     headDirty = false;
   }
 
@@ -206,8 +211,7 @@ export function openSpool(options: SpoolOptions, stats: SpoolStats, log: Logger)
       at += n;
     }
     if (size > head) fs.fsyncSync(nextFd);
-    fs.writeFileSync(`${headPath}.tmp`, `${next} 0\n`);
-    fs.renameSync(`${headPath}.tmp`, headPath);
+    writeHead(next, 0);
     fs.closeSync(fd);
     fs.rmSync(dataPath(generation), { force: true });
     for (const r of records) r.offset -= head;
