@@ -1,0 +1,101 @@
+import { PollError } from '../errors';
+import { isValue, parseMoscowTime, type InvalidValue } from '../parse';
+import { DATASETS, KEY_COLUMNS, type AlgopackFeed, type ExportedColumn } from './datasets';
+
+/**
+ * One ALGOPACK answer page → bars. Columns are read by name, lower-cased (ISS sends `SYSTIME` in
+ * capitals and the rest in lower case, and datasets gain columns over time); a column this code
+ * has never heard of becomes one more field. Pure: the answer is already-parsed JSON.
+ */
+
+/** One instrument's 5-minute bar (futoi: one client group's snapshot). */
+export interface AlgopackBar extends AlgopackFeed {
+  ticker: string;
+  /** futoi's client group (`FIZ`, `YUR`); null for the datashop datasets. */
+  group: string | null;
+  /** tradedate + tradetime, Moscow time: the end of the 5-minute window. */
+  end: Date;
+  /** SYSTIME: when MOEX published the bar; null when the answer lacks it. */
+  published: Date | null;
+  /** Every numeric cell by lower-case column name; null cells are absent. */
+  fields: Record<string, number>;
+}
+
+/** `data.cursor`: where this page starts, how many rows the whole answer has, and the page size. */
+export interface AlgopackCursor {
+  index: number;
+  total: number;
+  pageSize: number;
+}
+
+export interface AlgopackPage {
+  bars: AlgopackBar[];
+  /** Rows ISS sent, valid or not: the next page starts this many rows further. */
+  rows: number;
+  /** Rows left out: no instrument, or no valid bar time. */
+  invalidRows: number;
+  /** Exported columns' cells left out: not a number, or outside the column's range. */
+  invalidValues: InvalidValue[];
+  cursor: AlgopackCursor | null;
+}
+
+interface Block {
+  columns: string[];
+  data: unknown[][];
+}
+
+function blockOf(json: Record<string, unknown>, name: string): Block | null {
+  const block = json[name] as { columns?: unknown; data?: unknown } | undefined;
+  if (!block || !Array.isArray(block.columns) || !Array.isArray(block.data) || !block.data.every(Array.isArray)) return null;
+  return { columns: block.columns.map((c) => String(c).toLowerCase()), data: block.data as unknown[][] };
+}
+
+/** A block's rows as column → cell maps. */
+function rowsOf(block: Block): Array<Map<string, unknown>> {
+  return block.data.map((row) => new Map(block.columns.map((column, i) => [column, row[i]] as const)));
+}
+
+function cursorOf(json: Record<string, unknown>, name: string): AlgopackCursor | null {
+  const block = blockOf(json, `${name}.cursor`);
+  const row = block && rowsOf(block)[0];
+  if (!row) return null;
+  const [index, total, pageSize] = ['index', 'total', 'pagesize'].map((c) => row.get(c));
+  if (!isValue(index, 'count') || !isValue(total, 'count') || !isValue(pageSize, 'count')) throw new PollError('validation', `ISS "${name}.cursor" is not INDEX, TOTAL, PAGESIZE counts`);
+  return { index, total, pageSize };
+}
+
+/**
+ * Throws PollError('auth') when the dataset's block is missing altogether (what ISS sends a client
+ * without the subscription), PollError('validation') when the answer is not ISS-shaped.
+ */
+export function parseAlgopackPage(json: unknown, feed: AlgopackFeed): AlgopackPage {
+  if (!json || typeof json !== 'object' || Array.isArray(json)) throw new PollError('validation', 'ISS answer is not a JSON object');
+  const spec = DATASETS[feed.dataset];
+  const answer = json as Record<string, unknown>;
+  if (!(spec.block in answer)) throw new PollError('auth', `ISS answer has no "${spec.block}" block: ${feed.market}/${feed.dataset} needs a subscription (MOEX_ISS_TOKEN)`);
+  const block = blockOf(answer, spec.block);
+  if (!block) throw new PollError('validation', `ISS "${spec.block}" block has no columns and data`);
+  const exported = new Map<string, ExportedColumn>(spec.exported.map((c) => [c.column, c]));
+  const page: AlgopackPage = { bars: [], rows: block.data.length, invalidRows: 0, invalidValues: [], cursor: cursorOf(answer, spec.block) };
+  for (const row of rowsOf(block)) {
+    const ticker = row.get(spec.tickerColumn);
+    const group = spec.groupColumn === null ? null : row.get(spec.groupColumn);
+    const end = parseMoscowTime(`${row.get('tradedate')} ${row.get('tradetime')}`);
+    if (typeof ticker !== 'string' || ticker === '' || !end || (group !== null && (typeof group !== 'string' || group === ''))) {
+      page.invalidRows++;
+      continue;
+    }
+    const fields: Record<string, number> = {};
+    for (const [column, cell] of row) {
+      if (KEY_COLUMNS.has(column) || cell === null || cell === undefined) continue;
+      const kind = exported.get(column)?.kind;
+      // A column outside the exported table is a field when it holds a number; a text column MOEX adds later is not an error.
+      if (kind === undefined) {
+        if (typeof cell === 'number') fields[column] = cell;
+      } else if (isValue(cell, kind)) fields[column] = cell;
+      else page.invalidValues.push({ ticker, field: column, value: cell });
+    }
+    page.bars.push({ ...feed, ticker, group, end, published: parseMoscowTime(row.get('systime')), fields });
+  }
+  return page;
+}
