@@ -95,7 +95,7 @@ export const graphitePrefix = (fallback: string) =>
   matching(fallback, /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'must be dot-separated Graphite nodes such as stocks');
 
 /** A comma list of SECIDs (trimmed, upper-cased, de-duplicated) or ALL; what `where` says names the entry. */
-function tickerList(value: string, where = ''): readonly string[] | 'ALL' {
+export function tickerList(value: string, where = ''): readonly string[] | 'ALL' {
   if (value.trim().toUpperCase() === 'ALL') return 'ALL';
   const list = [...new Set(value.split(',').map((t) => t.trim().toUpperCase()).filter((t) => t !== ''))];
   if (list.length === 0) throw new Problem(`${where}must list at least one ticker (comma-separated SECIDs) or ALL`);
@@ -143,7 +143,8 @@ const shard: Setting<Shard | { auto: true; count: number } | null> = (raw) => {
   return { index, count };
 };
 
-const cronExpression = check(text('*/30 * * * * *'), (v) => v !== '' && cron.validate(v), 'must be a node-cron expression such as "*/30 * * * * *" (seconds first)');
+export const cronExpression = (fallback: string) =>
+  check(text(fallback), (v) => v !== '' && cron.validate(v), `must be a node-cron expression such as "${fallback}" (seconds first)`);
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -158,7 +159,7 @@ export const moexShape = {
   MOEX_SHARD: shard,
   /** Where `MOEX_SHARD=auto/N` replicas claim their shards: a directory they all share. */
   MOEX_SHARD_CLAIM_DIR: text(''),
-  POLL_SCHEDULE: cronExpression,
+  POLL_SCHEDULE: cronExpression('*/30 * * * * *'),
   MOEX_TIMEOUT_MS: positiveInt(10_000),
   /** Bearer token for MOEX's authenticated API (real-time for subscribers); or MOEX_ISS_TOKEN_FILE. */
   MOEX_ISS_TOKEN: secret(),
