@@ -1,9 +1,12 @@
 import { graphitePrefix, hostname, httpUrlOrOff, logShape, moexShape, nonEmpty, oneOf, port, positiveInt, secret, text, type ConfigOf } from '../../lib/config';
+import { algopackBackfillShape, algopackShape } from '../../lib/moex/algopack/config';
 import { httpShape } from '../../lib/web-config';
 
 /** The scraper's environment (CONTRACT §2): the poller's plus the Graphite and InfluxDB sinks. */
 export const scraperShape = {
   ...moexShape,
+  ...algopackShape,
+  ...algopackBackfillShape,
   ...logShape,
   ...httpShape,
   PORT: port(8001),

@@ -1,6 +1,7 @@
 import { HttpError, InfluxDB, setLogger, type Transport, type WriteApi } from '@influxdata/influxdb-client';
 import type { Logger } from '../../lib/log';
 import type { Quote } from '../../lib/moex/quote';
+import { algopackInfluxLine, ALGOPACK_MEASUREMENTS } from './algopack-series';
 import { CANDLES_LINE_PREFIX, candleInfluxLine } from './candle-series';
 import { quoteToInfluxPoint } from './series';
 import type { Sink, SinkStats } from './sink';
@@ -41,6 +42,9 @@ export function v1WriteTransport(inner: Transport, target: { database: string; r
   };
 }
 
+/** Lines not counted as buffered quote points: candles (re-fetched by the candle sync) and ALGOPACK bars. */
+const UNBUFFERED_LINE_PREFIXES = [CANDLES_LINE_PREFIX, ...ALGOPACK_MEASUREMENTS.map((m) => `${m},`)];
+
 /** Whether the library will retry a failed write (mirrors its rule: network errors, 429 and 5xx). */
 const willRetry = (err: Error) => !(err instanceof HttpError) || err.statusCode >= 429;
 
@@ -55,9 +59,9 @@ export function createInfluxSink(options: InfluxOptions, stats: SinkStats, log: 
   });
   let pending = 0; // points handed to the library and neither written nor given up yet
   let lastError = '';
-  /** Quote lines leave the buffer gauge as the store takes or refuses them; candle lines were never in it. */
+  /** Quote lines leave the buffer gauge as the store takes or refuses them; candle and ALGOPACK lines were never in it. */
   const settle = (lines: readonly string[]) => {
-    pending -= lines.filter((line) => !line.startsWith(CANDLES_LINE_PREFIX)).length;
+    pending -= lines.filter((line) => !UNBUFFERED_LINE_PREFIXES.some((prefix) => line.startsWith(prefix))).length;
     stats.buffered(pending);
   };
   const writeOptions = {
@@ -115,6 +119,11 @@ export function createInfluxSink(options: InfluxOptions, stats: SinkStats, log: 
       // Not counted as buffered quote points: a candle that fails is fetched again by the candle
       // sync (it resumes from the newest candle stored), and counting them left the gauge stuck.
       writeApi.writeRecords(candles.map(candleInfluxLine));
+      writeApi.flush().catch(() => {});
+    },
+    writeAlgopack(bars) {
+      // Like candles: a bar that fails is not re-fetched, but the library's retry buffer keeps it.
+      writeApi.writeRecords(bars.flatMap((b) => algopackInfluxLine(b) ?? []));
       writeApi.flush().catch(() => {});
     },
     async close() {

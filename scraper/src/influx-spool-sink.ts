@@ -1,6 +1,7 @@
 import { HttpError, InfluxDB, type Transport } from '@influxdata/influxdb-client';
 import type { Logger } from '../../lib/log';
 import type { Quote } from '../../lib/moex/quote';
+import { algopackInfluxLine } from './algopack-series';
 import { candleInfluxLine } from './candle-series';
 import { v1WriteTransport, type InfluxOptions } from './influx-sink';
 import type { LineQueue } from './line-queue';
@@ -110,6 +111,9 @@ export function createSpooledInfluxSink(options: InfluxOptions, queue: LineQueue
     },
     writeCandles(candles) {
       enqueue(candles.map(candleInfluxLine));
+    },
+    writeAlgopack(bars) {
+      enqueue(bars.flatMap((b) => algopackInfluxLine(b) ?? []));
     },
     async close() {
       if (sending) {

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { Registry } from 'prom-client';
 import { loadConfig } from '../../lib/config';
 import { createLogger, type Logger } from '../../lib/log';
+import { startAlgopackFromConfig } from '../../lib/moex/algopack/start';
 import { createIssClient } from '../../lib/moex/iss-client';
 import { runPollingService } from '../../lib/polling-service';
 import { exitOnStartupFailure } from '../../lib/service';
@@ -100,6 +101,24 @@ const candleSync =
       })
     : null;
 
+const algopackSinks = sinks.filter((s) => s.writeAlgopack);
+if (config.MOEX_ALGOPACK && algopackSinks.length === 0) log.warn('MOEX_ALGOPACK is set but no sink stores bars at their own time (GRAPHITE_TRANSPORT=plaintext or InfluxDB): not polled');
+const algopack =
+  algopackSinks.length > 0
+    ? startAlgopackFromConfig(
+        config,
+        {
+          backfill: { maxPages: config.MOEX_ALGOPACK_BACKFILL_PAGES, maxHours: config.MOEX_ALGOPACK_BACKFILL_HOURS },
+          stateFile: config.SCRAPER_SPOOL_DIR ? path.join(config.SCRAPER_SPOOL_DIR, 'algopack.json') : null,
+          registry: liveRegistry,
+          onBars: (bars) => {
+            for (const sink of algopackSinks) sink.writeAlgopack!(bars);
+          },
+        },
+        log,
+      )
+    : null;
+
 runPollingService({
   config,
   log,
@@ -110,6 +129,7 @@ runPollingService({
     candleSync?.onQuotes(quotes);
   },
   onShutdown: async () => {
+    await algopack?.stop();
     await candleSync?.idle();
     await Promise.all(sinks.map((s) => s.close()));
   },

@@ -1,6 +1,7 @@
 import net from 'node:net';
 import type { Logger } from '../../lib/log';
 import type { Quote } from '../../lib/moex/quote';
+import { algopackGraphitePoints } from './algopack-series';
 import { candleGraphitePoints } from './candle-series';
 import { createMemoryQueue, type LineQueue } from './line-queue';
 import { graphitePointsFor, plaintextLine } from './series';
@@ -127,6 +128,9 @@ export function createPlaintextSink(options: PlaintextSinkOptions, stats: SinkSt
     },
     writeCandles(candles) {
       enqueue(candles.flatMap((c) => candleGraphitePoints(c, prefix).map(plaintextLine)));
+    },
+    writeAlgopack(bars) {
+      enqueue(bars.flatMap((b) => algopackGraphitePoints(b, prefix).map(plaintextLine)));
     },
     async close() {
       // Give a live connection the chance to take what is queued; the shutdown grace bounds the wait.

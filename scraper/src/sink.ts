@@ -1,4 +1,5 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
+import type { AlgopackBar } from '../../lib/moex/algopack/parse';
 import type { Candle } from '../../lib/moex/candles';
 import type { Quote } from '../../lib/moex/quote';
 
@@ -13,6 +14,8 @@ export interface Sink {
   write(quotes: readonly Quote[]): void;
   /** Candles, where the transport can store a point at its own time (not StatsD). */
   writeCandles?(candles: readonly Candle[]): void;
+  /** ALGOPACK bars, likewise at their own time (the bar's end). */
+  writeAlgopack?(bars: readonly AlgopackBar[]): void;
   /** Flushes what it can within the shutdown grace, then releases sockets and timers. */
   close(): Promise<void>;
 }

@@ -1,22 +1,32 @@
 import { Registry } from 'prom-client';
 import { loadConfig, logShape, moexShape, port } from '../../lib/config';
 import { createLogger } from '../../lib/log';
+import { algopackShape } from '../../lib/moex/algopack/config';
+import { startAlgopackFromConfig } from '../../lib/moex/algopack/start';
 import { runPollingService } from '../../lib/polling-service';
 import { exitOnStartupFailure } from '../../lib/service';
 import { httpShape } from '../../lib/web-config';
+import { createAlgopackMetrics } from './algopack-metrics';
 import { createQuoteMetrics } from './quote-metrics';
 
 /** worker-prometheus: ISS → Prometheus metrics on :8000 (CONTRACT §4). */
-const config = loadConfig({ ...moexShape, ...logShape, ...httpShape, PORT: port(8000) });
+const config = loadConfig({ ...moexShape, ...algopackShape, ...logShape, ...httpShape, PORT: port(8000) });
 const log = createLogger('worker-prometheus', config.LOG_LEVEL);
 const quoteMetrics = createQuoteMetrics();
+const liveRegistry = new Registry();
+const algopackMetrics = config.MOEX_ALGOPACK ? createAlgopackMetrics(config.MOEX_ALGOPACK.feeds, liveRegistry) : null;
+// The gauges show the newest bar: no backfill (that is for the scraper's stores, which keep history).
+const algopack = startAlgopackFromConfig(config, { backfill: null, stateFile: null, registry: liveRegistry, onBars: (bars) => algopackMetrics?.update(bars) }, log);
 
 runPollingService({
   config,
   log,
   cycleRegistry: new Registry(),
   renderCycle: () => quoteMetrics.render(),
-  liveRegistry: new Registry(),
+  liveRegistry,
   // On a failed poll this is not called: the last good quotes stay exposed and moex_up drops to 0.
   onQuotes: (quotes) => quoteMetrics.update(quotes),
+  onShutdown: async () => {
+    await algopack?.stop();
+  },
 }).catch((err: unknown) => exitOnStartupFailure('worker-prometheus', err));

@@ -1,0 +1,68 @@
+import { formatMoscowTime } from '../parse';
+import { ALGOPACK_PAGE_ROWS } from './datasets';
+import type { AlgopackBar, AlgopackPage } from './parse';
+
+/**
+ * Which ALGOPACK pages to read, per dataset. Pure: state in, state out.
+ *
+ * Every cycle reads the newest bar of all instruments (`latest=1`, every page). When that bar is
+ * more than one 5-minute step after the newest bar seen before (ISS was down, or this process
+ * stalled), the bars in between are a gap: they are read from the whole day's answer (`date=`,
+ * paged with `start=`), a bounded number of pages per cycle, resuming where the last cycle
+ * stopped, and only bars strictly between the two are kept (the stores already have the rest).
+ * A gap reaches back at most `maxBackfillMs` before the newest bar.
+ */
+
+export const BAR_MS = 5 * 60_000;
+
+export interface FeedCursor {
+  /** Unix ms: the end of the newest bar seen; null before the first one. */
+  newest: number | null;
+  /** A gap being filled: bars with `from < end < to`, read from `date`'s answer at row `start`. */
+  backfill: { from: number; to: number; date: string; start: number } | null;
+}
+
+export const NEW_CURSOR: FeedCursor = { newest: null, backfill: null };
+
+const moscowDate = (ms: number) => formatMoscowTime(new Date(ms)).slice(0, 10);
+
+/** The calendar day after `YYYY-MM-DD`. */
+function nextDate(date: string): string {
+  const day = new Date(`${date}T00:00:00Z`);
+  day.setUTCDate(day.getUTCDate() + 1);
+  return day.toISOString().slice(0, 10);
+}
+
+/** The end of the newest bar of a list, or null for none. */
+export const newestEnd = (bars: readonly AlgopackBar[]): number | null => (bars.length === 0 ? null : Math.max(...bars.map((b) => b.end.getTime())));
+
+/** After the `latest=1` pages: a bar more than a step after the previous newest opens (or widens) a gap. */
+export function afterLatest(cursor: FeedCursor, latestEnd: number | null, maxBackfillMs: number): FeedCursor {
+  if (latestEnd === null || (cursor.newest !== null && latestEnd <= cursor.newest)) return cursor;
+  let { backfill } = cursor;
+  if (backfill) backfill = { ...backfill, to: latestEnd };
+  else if (cursor.newest !== null && latestEnd - cursor.newest > BAR_MS) {
+    const from = Math.max(cursor.newest, latestEnd - maxBackfillMs);
+    backfill = { from, to: latestEnd, date: moscowDate(from), start: 0 };
+  }
+  return { newest: latestEnd, backfill };
+}
+
+/** Whether a page is the last of its answer: short, empty, or at the cursor's total. */
+export function isLastPage(start: number, page: Pick<AlgopackPage, 'rows' | 'cursor'>): boolean {
+  const pageSize = page.cursor?.pageSize ?? ALGOPACK_PAGE_ROWS;
+  return page.rows === 0 || page.rows < pageSize || (page.cursor !== null && start + page.rows >= page.cursor.total);
+}
+
+/** The gap's bars on a backfill page. */
+export const barsInGap = (cursor: FeedCursor, bars: readonly AlgopackBar[]): AlgopackBar[] =>
+  cursor.backfill ? bars.filter((b) => b.end.getTime() > cursor.backfill!.from && b.end.getTime() < cursor.backfill!.to) : [];
+
+/** After a backfill page: the next page of the day, the next day, or the gap closed. */
+export function afterBackfillPage(cursor: FeedCursor, page: Pick<AlgopackPage, 'rows' | 'cursor'>): FeedCursor {
+  const { backfill } = cursor;
+  if (!backfill) return cursor;
+  if (!isLastPage(backfill.start, page)) return { ...cursor, backfill: { ...backfill, start: backfill.start + page.rows } };
+  if (backfill.date >= moscowDate(backfill.to)) return { ...cursor, backfill: null };
+  return { ...cursor, backfill: { ...backfill, date: nextDate(backfill.date), start: 0 } };
+}

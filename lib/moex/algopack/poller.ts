@@ -1,0 +1,147 @@
+import fs from 'node:fs';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Logger } from '../../log';
+import { startSchedule, type Schedule } from '../../schedule';
+import { PollError, POLL_FAILURE_REASONS } from '../errors';
+import { formatMoscowTime } from '../parse';
+import { isWanted, type TickerFilter } from './config';
+import { algopackUrl, feedName, type AlgopackFeed, type AlgopackRequest } from './datasets';
+import { parseAlgopackPage, type AlgopackBar, type AlgopackPage } from './parse';
+import { afterBackfillPage, afterLatest, barsInGap, isLastPage, NEW_CURSOR, newestEnd, type FeedCursor } from './plan';
+
+export interface AlgopackPollerOptions {
+  issUrl: string;
+  feeds: readonly AlgopackFeed[];
+  /** Per feed (`market/dataset`): the instruments whose rows are kept. */
+  filters: ReadonlyMap<string, TickerFilter>;
+  /** node-cron expression (MOEX_ALGOPACK_SCHEDULE). */
+  schedule: string;
+  /** One ISS GET through the process's ISS client (its token, timeout, retries). */
+  fetchJson(url: string): Promise<unknown>;
+  /** Gaps filled from the day's answer (the scraper's stores); null = newest bar only (the worker's gauges). */
+  backfill: { maxPages: number; maxHours: number } | null;
+  /** Where the cursors are kept across restarts; null = a restart starts afresh. */
+  stateFile: string | null;
+  /** Each dataset's new bars of a cycle, once per cycle (nothing when there are none). */
+  onBars(bars: readonly AlgopackBar[]): void;
+  registry: Registry;
+  log: Logger;
+  now?: () => Date;
+}
+
+/**
+ * A pages' worth of requests the newest bar may take: ISS answers 1,000 rows a page and one bar
+ * of every instrument of a market is well below 100,000 rows; a cursor that never ends must not
+ * loop forever.
+ */
+const MAX_LATEST_PAGES = 100;
+
+function createAlgopackMetrics(registry: Registry, feeds: readonly AlgopackFeed[]) {
+  const registers = [registry];
+  const labelNames = ['market', 'dataset'] as const;
+  const requests = new Counter({ name: 'moex_algopack_requests_total', help: 'ALGOPACK pages requested from ISS, by result', labelNames: [...labelNames, 'result'], registers });
+  const errors = new Counter({ name: 'moex_algopack_errors_total', help: 'Failed ALGOPACK requests by reason (auth: no token, or no subscription to the dataset)', labelNames: [...labelNames, 'reason'], registers });
+  const bars = new Counter({ name: 'moex_algopack_bars_total', help: 'ALGOPACK bars handed to the outputs (backfilled ones included)', labelNames, registers });
+  const invalid = new Counter({ name: 'moex_algopack_invalid_total', help: 'ALGOPACK rows or cells ISS sent that were not valid; left out', labelNames, registers });
+  const up = new Gauge({ name: 'moex_algopack_up', help: '1 if the last ALGOPACK cycle of the dataset succeeded, else 0', labelNames, registers });
+  for (const { market, dataset } of feeds) {
+    for (const result of ['ok', 'error']) requests.inc({ market, dataset, result }, 0);
+    for (const reason of POLL_FAILURE_REASONS) errors.inc({ market, dataset, reason }, 0);
+    bars.inc({ market, dataset }, 0);
+    invalid.inc({ market, dataset }, 0);
+  }
+  return { requests, errors, bars, invalid, up };
+}
+
+type State = Record<string, FeedCursor>;
+
+function loadState(stateFile: string | null, log: Logger): State {
+  if (!stateFile) return {};
+  try {
+    return JSON.parse(fs.readFileSync(stateFile, 'utf8')) as State;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') log.warn({ err: String(err), stateFile }, 'ALGOPACK state unreadable; starting afresh');
+    return {};
+  }
+}
+
+/**
+ * Polls the configured ALGOPACK datasets on their own schedule (see plan.ts for which pages).
+ * A failing dataset (no token, no subscription, ISS down) is counted with its reason, logged once
+ * per change of failure, and exports nothing; the quotes and the other datasets go on.
+ */
+export function startAlgopackPolling(options: AlgopackPollerOptions): Schedule {
+  const { issUrl, feeds, filters, fetchJson, backfill, stateFile, onBars, log, now = () => new Date() } = options;
+  const metrics = createAlgopackMetrics(options.registry, feeds);
+  const state = loadState(stateFile, log);
+  const lastFailure = new Map<string, string>();
+
+  async function fetchPage(feed: AlgopackFeed, request: AlgopackRequest): Promise<AlgopackPage> {
+    const labels = { market: feed.market, dataset: feed.dataset };
+    try {
+      const page = parseAlgopackPage(await fetchJson(algopackUrl(issUrl, feed, request)), feed);
+      metrics.requests.inc({ ...labels, result: 'ok' });
+      metrics.invalid.inc(labels, page.invalidRows + page.invalidValues.length);
+      return page;
+    } catch (err) {
+      metrics.requests.inc({ ...labels, result: 'error' });
+      throw err;
+    }
+  }
+
+  async function pollFeed(feed: AlgopackFeed): Promise<void> {
+    const name = feedName(feed);
+    const labels = { market: feed.market, dataset: feed.dataset };
+    const filter = filters.get(name) ?? 'ALL';
+    const wanted = (bars: readonly AlgopackBar[]) => bars.filter((b) => isWanted(filter, b.ticker));
+    const collected: AlgopackBar[] = [];
+    let cursor = state[name] ?? NEW_CURSOR;
+    try {
+      const date = formatMoscowTime(now()).slice(0, 10);
+      const latest: AlgopackBar[] = [];
+      for (let start = 0, pages = 0; pages < MAX_LATEST_PAGES; pages++) {
+        const page = await fetchPage(feed, { date, latest: true, start });
+        latest.push(...page.bars);
+        if (isLastPage(start, page)) break;
+        start += page.rows;
+      }
+      // The gap is judged on every instrument's bar, not only the kept ones: a filtered-out
+      // instrument's bar still says how far the dataset has got.
+      const previous = cursor.newest;
+      cursor = afterLatest(cursor, newestEnd(latest), (backfill?.maxHours ?? 0) * 3600_000);
+      collected.push(...wanted(latest.filter((b) => previous === null || b.end.getTime() > previous)));
+      for (let pages = 0; backfill && cursor.backfill && pages < backfill.maxPages; pages++) {
+        const { date: day, start } = cursor.backfill;
+        const page = await fetchPage(feed, { date: day, latest: false, start });
+        collected.push(...wanted(barsInGap(cursor, page.bars)));
+        cursor = afterBackfillPage(cursor, page);
+      }
+      if (!backfill) cursor = { ...cursor, backfill: null };
+      metrics.up.set(labels, 1);
+      if (lastFailure.get(name)) log.info({ feed: name }, 'ALGOPACK requests recovered');
+      lastFailure.set(name, '');
+    } catch (err) {
+      const failure = err instanceof PollError ? err : new PollError('validation', String(err));
+      metrics.errors.inc({ ...labels, reason: failure.reason });
+      metrics.up.set(labels, 0);
+      const summary = `${failure.reason}: ${failure.message}`;
+      if (summary !== lastFailure.get(name)) log.warn({ feed: name, reason: failure.reason, error: failure.message }, 'ALGOPACK request failed; nothing exported for this dataset until it succeeds');
+      lastFailure.set(name, summary);
+    }
+    state[name] = cursor;
+    if (collected.length > 0) onBars(collected);
+    metrics.bars.inc(labels, collected.length);
+  }
+
+  async function cycle(): Promise<void> {
+    // One dataset after another: the process's ISS request budget is shared with the quotes.
+    for (const feed of feeds) await pollFeed(feed);
+    if (stateFile) {
+      fs.writeFileSync(`${stateFile}.tmp`, JSON.stringify(state));
+      fs.renameSync(`${stateFile}.tmp`, stateFile);
+    }
+  }
+
+  log.info({ feeds: feeds.map(feedName), schedule: options.schedule, backfill }, 'ALGOPACK polling');
+  return startSchedule(options.schedule, cycle, log);
+}
