@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { PollError } from '../../lib/moex/errors';
-import { ALGOPACK_FEEDS, algopackUrl } from '../../lib/moex/algopack/datasets';
+import { ALGOPACK_FEEDS, DATASETS } from '../../lib/moex/algopack/datasets';
 import { parseAlgopackPage, type AlgopackBar } from '../../lib/moex/algopack/parse';
 import { issFixture } from '../support/fixtures';
 
@@ -150,7 +150,7 @@ describe('parseAlgopackPage on hand-made edge cases', () => {
     assert.deepEqual(page.cursor, { index: 2000, total: 2500, pageSize: 1000 });
   });
 
-  test('no dataset block: a subscription is missing (auth); a broken block or cursor: validation', () => {
+  test('a broken block or cursor: validation', () => {
     const reason = (json: unknown) => {
       try {
         parseAlgopackPage(json, feed);
@@ -159,7 +159,7 @@ describe('parseAlgopackPage on hand-made edge cases', () => {
       }
       return 'none';
     };
-    assert.equal(reason({ 'data.dates': { columns: ['from', 'till'], data: [] } }), 'auth');
+    assert.equal(reason({ 'data.dates': { columns: ['from', 'till'], data: [] } }), 'validation');
     assert.equal(reason({ data: { columns: ['secid'] } }), 'validation');
     assert.equal(reason([]), 'validation');
     assert.equal(reason({ data: { columns: ['secid'], data: [] }, 'data.cursor': { columns: ['INDEX', 'TOTAL', 'PAGESIZE'], data: [[0, 'many', 1000]] } }), 'validation');
@@ -171,8 +171,12 @@ describe('the dataset table', () => {
     assert.deepEqual([...ALGOPACK_FEEDS].sort(), ['eq/obstats', 'eq/orderstats', 'eq/tradestats', 'fo/futoi', 'fo/obstats', 'fo/tradestats', 'fx/obstats', 'fx/orderstats', 'fx/tradestats']);
   });
 
-  test('URLs: all instruments of a date, latest bar, next page', () => {
-    assert.equal(algopackUrl('http://h/iss', { market: 'eq', dataset: 'tradestats' }, { date: '2026-01-09', latest: true, start: 0 }), 'http://h/iss/datashop/algopack/eq/tradestats.json?iss.meta=off&date=2026-01-09&latest=1');
-    assert.equal(algopackUrl('http://h/iss', { market: 'fo', dataset: 'futoi' }, { date: '2026-01-09', latest: false, start: 1000 }), 'http://h/iss/analyticalproducts/futoi/securities.json?iss.meta=off&date=2026-01-09&start=1000');
+  test('requests: all instruments of a date, latest bar, next page; the block each answer must carry', () => {
+    const trades = DATASETS.tradestats.request('http://h/iss', 'eq', { date: '2026-01-09', latest: true });
+    assert.equal(trades.url, 'http://h/iss/datashop/algopack/eq/tradestats.json?iss.meta=off&iss.only=data,data.cursor&date=2026-01-09&latest=1');
+    assert.deepEqual(trades.blocks, [DATASETS.tradestats.block]);
+    const futoi = DATASETS.futoi.request('http://h/iss', 'fo', { date: '2026-01-09', start: 1000 });
+    assert.equal(futoi.url, 'http://h/iss/analyticalproducts/futoi/securities.json?iss.meta=off&iss.only=futoi&date=2026-01-09&start=1000');
+    assert.deepEqual(futoi.blocks, [DATASETS.futoi.block]);
   });
 });

@@ -1,5 +1,6 @@
 import { Registry } from 'prom-client';
 import { loadConfig, logShape, moexShape, port } from '../../lib/config';
+import { createProcessIssTransport } from '../../lib/iss-transport';
 import { createLogger } from '../../lib/log';
 import { algopackShape } from '../../lib/moex/algopack/config';
 import { startAlgopackFromConfig } from '../../lib/moex/algopack/start';
@@ -14,13 +15,16 @@ const config = loadConfig({ ...moexShape, ...algopackShape, ...logShape, ...http
 const log = createLogger('worker-prometheus', config.LOG_LEVEL);
 const quoteMetrics = createQuoteMetrics();
 const liveRegistry = new Registry();
+// One transport for the polls and the datasets: one request budget (MOEX_ISS_MAX_RPS) for the process.
+const transport = createProcessIssTransport(config, liveRegistry);
 const algopackMetrics = config.MOEX_ALGOPACK ? createAlgopackMetrics(config.MOEX_ALGOPACK.feeds, liveRegistry) : null;
 // The gauges show the newest bar: no backfill (that is for the scraper's stores, which keep history).
-const algopack = startAlgopackFromConfig(config, { backfill: null, stateFile: null, registry: liveRegistry, onBars: (bars) => algopackMetrics?.update(bars) }, log);
+const algopack = startAlgopackFromConfig(config, { transport, backfill: null, stateFile: null, registry: liveRegistry, onBars: (bars) => algopackMetrics?.update(bars) }, log);
 
 runPollingService({
   config,
   log,
+  transport,
   cycleRegistry: new Registry(),
   renderCycle: () => quoteMetrics.render(),
   liveRegistry,

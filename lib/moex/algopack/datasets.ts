@@ -1,3 +1,4 @@
+import { algopackRequest, futoiRequest, type AlgopackMarket, type DatasetPage, type IssRequest } from '../iss-requests';
 import type { ValueKind } from '../markets';
 
 /**
@@ -6,7 +7,7 @@ import type { ValueKind } from '../markets';
  * output reads this table (the quote fields' counterpart is lib/moex/quote.ts NUMERIC_FIELDS).
  * Columns and example rows: MOEX's OpenAPI description (test/fixtures/iss/real/algopack/README.md).
  */
-export type AlgopackMarket = 'eq' | 'fo' | 'fx';
+export type { AlgopackMarket };
 export type AlgopackDataset = 'tradestats' | 'orderstats' | 'obstats' | 'futoi';
 
 export const ALGOPACK_MARKETS: readonly AlgopackMarket[] = ['eq', 'fo', 'fx'];
@@ -30,14 +31,14 @@ export interface DatasetSpec {
   tickerColumn: string;
   /** A second key of a row: futoi has one row per client group (`FIZ` persons, `YUR` companies). */
   groupColumn: string | null;
-  /** Path under the ISS base for one market, all instruments. */
-  path(market: AlgopackMarket): string;
+  /** The ISS request for one page of every instrument of a market (lib/moex/iss-requests.ts). */
+  request(issUrl: string, market: AlgopackMarket, page: DatasetPage): IssRequest;
   exported: readonly ExportedColumn[];
 }
 
 const col = (column: string, kind: ValueKind, help: string): ExportedColumn => ({ column, kind, help });
 
-const datashop = (dataset: AlgopackDataset) => (market: AlgopackMarket) => `/datashop/algopack/${market}/${dataset}.json`;
+const superCandles = (dataset: Exclude<AlgopackDataset, 'futoi'>) => (issUrl: string, market: AlgopackMarket, page: DatasetPage) => algopackRequest(issUrl, market, dataset, null, page);
 
 /** The documented subset each dataset exports to Prometheus (InfluxDB and Graphite get every numeric column). */
 export const DATASETS: Readonly<Record<AlgopackDataset, DatasetSpec>> = {
@@ -47,7 +48,7 @@ export const DATASETS: Readonly<Record<AlgopackDataset, DatasetSpec>> = {
     block: 'data',
     tickerColumn: 'secid',
     groupColumn: null,
-    path: datashop('tradestats'),
+    request: superCandles('tradestats'),
     exported: [
       col('pr_close', 'price', 'Last trade price of the 5-minute bar'),
       col('pr_vwap', 'price', 'Volume-weighted average price of the bar'),
@@ -67,7 +68,7 @@ export const DATASETS: Readonly<Record<AlgopackDataset, DatasetSpec>> = {
     block: 'data',
     tickerColumn: 'secid',
     groupColumn: null,
-    path: datashop('orderstats'),
+    request: superCandles('orderstats'),
     exported: [
       col('put_orders_b', 'count', 'Buy orders placed in the bar'),
       col('put_orders_s', 'count', 'Sell orders placed in the bar'),
@@ -85,7 +86,7 @@ export const DATASETS: Readonly<Record<AlgopackDataset, DatasetSpec>> = {
     block: 'data',
     tickerColumn: 'secid',
     groupColumn: null,
-    path: datashop('obstats'),
+    request: superCandles('obstats'),
     exported: [
       col('spread_bbo', 'amount', 'Mean best bid/offer spread in the bar, basis points (shares)'),
       col('spread_l1', 'amount', 'Mean spread at the first book level, basis points (futures, currency)'),
@@ -102,7 +103,7 @@ export const DATASETS: Readonly<Record<AlgopackDataset, DatasetSpec>> = {
     block: 'futoi',
     tickerColumn: 'ticker',
     groupColumn: 'clgroup',
-    path: () => '/analyticalproducts/futoi/securities.json',
+    request: (issUrl, _market, page) => futoiRequest(issUrl, null, page),
     exported: [
       col('pos', 'signed', 'Net open position of the client group, contracts'),
       col('pos_long', 'amount', 'Long open positions of the client group, contracts'),
@@ -136,19 +137,3 @@ export const KEY_COLUMNS: ReadonlySet<string> = new Set(['tradedate', 'tradetime
 /** ISS's page size for these datasets (`data.cursor` PAGESIZE, the `limit` maximum). */
 export const ALGOPACK_PAGE_ROWS = 1000;
 
-export interface AlgopackRequest {
-  /** The Moscow trading date, `YYYY-MM-DD`. */
-  date: string;
-  /** Only the newest 5-minute bar of the date. */
-  latest: boolean;
-  /** Rows to skip: the next page starts where the previous one ended. */
-  start: number;
-}
-
-/** One page of one dataset for every instrument of a market on one date. */
-export function algopackUrl(issUrl: string, feed: AlgopackFeed, { date, latest, start }: AlgopackRequest): string {
-  const params = new URLSearchParams({ 'iss.meta': 'off', date });
-  if (latest) params.set('latest', '1');
-  if (start > 0) params.set('start', String(start));
-  return `${issUrl}${DATASETS[feed.dataset].path(feed.market)}?${params.toString()}`;
-}

@@ -65,14 +65,13 @@ function cursorOf(json: Record<string, unknown>, name: string): AlgopackCursor |
 }
 
 /**
- * Throws PollError('auth') when the dataset's block is missing altogether (what ISS sends a client
- * without the subscription), PollError('validation') when the answer is not ISS-shaped.
+ * Throws PollError('validation') when the answer is not ISS-shaped. (An answer without the
+ * dataset's block, what ISS sends a login without the subscription, is refused by the transport.)
  */
 export function parseAlgopackPage(json: unknown, feed: AlgopackFeed): AlgopackPage {
   if (!json || typeof json !== 'object' || Array.isArray(json)) throw new PollError('validation', 'ISS answer is not a JSON object');
   const spec = DATASETS[feed.dataset];
   const answer = json as Record<string, unknown>;
-  if (!(spec.block in answer)) throw new PollError('auth', `ISS answer has no "${spec.block}" block: ${feed.market}/${feed.dataset} needs a subscription (MOEX_ISS_TOKEN)`);
   const block = blockOf(answer, spec.block);
   if (!block) throw new PollError('validation', `ISS "${spec.block}" block has no columns and data`);
   const exported = new Map<string, ExportedColumn>(spec.exported.map((c) => [c.column, c]));

@@ -3,9 +3,11 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from '../../log';
 import { startSchedule, type Schedule } from '../../schedule';
 import { PollError, POLL_FAILURE_REASONS } from '../errors';
+import type { IssTransport } from '../iss-client';
+import type { DatasetPage } from '../iss-requests';
 import { formatMoscowTime } from '../parse';
 import { isWanted, type TickerFilter } from './config';
-import { algopackUrl, feedName, type AlgopackFeed, type AlgopackRequest } from './datasets';
+import { DATASETS, feedName, type AlgopackFeed } from './datasets';
 import { parseAlgopackPage, type AlgopackBar, type AlgopackPage } from './parse';
 import { afterBackfillPage, afterLatest, barsInGap, isLastPage, NEW_CURSOR, newestEnd, type FeedCursor } from './plan';
 
@@ -16,8 +18,8 @@ export interface AlgopackPollerOptions {
   filters: ReadonlyMap<string, TickerFilter>;
   /** node-cron expression (MOEX_ALGOPACK_SCHEDULE). */
   schedule: string;
-  /** One ISS GET through the process's ISS client (its token, timeout, retries). */
-  fetchJson(url: string): Promise<unknown>;
+  /** The process's ISS transport: the datasets share the quotes' request budget (MOEX_ISS_MAX_RPS). */
+  transport: IssTransport;
   /** Gaps filled from the day's answer (the scraper's stores); null = newest bar only (the worker's gauges). */
   backfill: { maxPages: number; maxHours: number } | null;
   /** Where the cursors are kept across restarts; null = a restart starts afresh. */
@@ -71,15 +73,16 @@ function loadState(stateFile: string | null, log: Logger): State {
  * per change of failure, and exports nothing; the quotes and the other datasets go on.
  */
 export function startAlgopackPolling(options: AlgopackPollerOptions): Schedule {
-  const { issUrl, feeds, filters, fetchJson, backfill, stateFile, onBars, log, now = () => new Date() } = options;
+  const { issUrl, feeds, filters, transport, backfill, stateFile, onBars, log, now = () => new Date() } = options;
   const metrics = createAlgopackMetrics(options.registry, feeds);
   const state = loadState(stateFile, log);
   const lastFailure = new Map<string, string>();
 
-  async function fetchPage(feed: AlgopackFeed, request: AlgopackRequest): Promise<AlgopackPage> {
+  async function fetchPage(feed: AlgopackFeed, request: DatasetPage): Promise<AlgopackPage> {
     const labels = { market: feed.market, dataset: feed.dataset };
     try {
-      const page = parseAlgopackPage(await fetchJson(algopackUrl(issUrl, feed, request)), feed);
+      const { json } = await transport.get(DATASETS[feed.dataset].request(issUrl, feed.market, request));
+      const page = parseAlgopackPage(json, feed);
       metrics.requests.inc({ ...labels, result: 'ok' });
       metrics.invalid.inc(labels, page.invalidRows + page.invalidValues.length);
       return page;
