@@ -5,6 +5,7 @@ import { check, loadConfig, logShape, matching, nonNegativeInt, oneOf, port, pos
 import { createLogger } from '../../lib/log';
 import { closeServer, exitOnSignals, exitOnStartupFailure, listen, writeJson } from '../../lib/service';
 import { httpShape } from '../../lib/web-config';
+import { AlgopackBook, algopackRoute } from './algopack';
 import { FaultPlan, FAULTS, isFault, type Fault } from './faults';
 import { MAX_SIM_SECURITIES, scaleBoards, SIM_BOARDS, simBoard } from './boards';
 import { CandleBook, SimClock, walkClock } from './candles';
@@ -25,6 +26,10 @@ import { Market, type SecurityOverride, type SecurityState } from './market';
  *   PUT /sim/walk {enabled}         start/stop the random walk (stopped = prices hold still)
  *   PUT /sim/clock {advanceSeconds}  the market trades that many seconds at once (candles too)
  * and `.../securities/{secid}/candles.json`: 1-minute candles of the same walk (candles.ts).
+ * ALGOPACK (algopack.ts): `/iss/datashop/algopack/{eq,fo,fx}/{tradestats,orderstats,obstats}.json`
+ * and `/iss/analyticalproducts/futoi/securities.json`, subscribers only: without ISS_SIM_TOKEN they
+ * answer as ISS does a login without the subscription (an HTML page, status 200). Faults aimed at
+ * board `ALGOPACK` hit only these.
  * Feeds: by default the anonymous one, whose UPDATETIME runs ISS_SIM_DELAY_SECONDS (900) behind
  * SYSTIME. With ISS_SIM_TOKEN set it is the subscribers' feed: every ISS request needs
  * `Authorization: Bearer <token>` (401 without, 403 with a wrong one) and the data is not delayed.
@@ -58,6 +63,8 @@ const clock = new SimClock(Number(config.SIM_CLOCK_OFFSET_SECONDS) * 1000 - hist
 const boards = scaleBoards(SIM_BOARDS, config.ISS_SIM_SCALE);
 const market = new Market({ walking: config.SIM_WALK === 'on', now: clock.now, boards });
 const candles = new CandleBook();
+// Bars from the clock's start (history included), before walkClock moves it to now.
+const algopack = new AlgopackBook(boards, clock.now());
 /** The time a board's data belongs to: the feed's delay behind the clock (indices are not delayed). */
 const dataTime = (board: string) => {
   const delay = boards.find((b) => b.board === board)?.kind === 'index' ? 0 : feedDelaySeconds;
@@ -95,7 +102,10 @@ function listParam(params: URLSearchParams, name: string): string[] | null {
   return value ? value.split(',').map((s) => s.trim()).filter(Boolean) : null;
 }
 
-function serveIss(req: IncomingMessage, res: ServerResponse, url: URL, engine: string, marketName: string, board: string, candleSecid?: string): void {
+type Route = { engine: string; marketName: string; board: string; candleSecid?: string } | { dataset: NonNullable<ReturnType<typeof algopackRoute>> };
+
+function serveIss(req: IncomingMessage, res: ServerResponse, url: URL, route: Route): void {
+  const board = 'dataset' in route ? 'ALGOPACK' : route.board;
   const params = url.searchParams;
   const requestedFault = params.get('sim.fault');
   const fault = isFault(requestedFault) ? requestedFault : faults.take(board);
@@ -130,6 +140,15 @@ function serveIss(req: IncomingMessage, res: ServerResponse, url: URL, engine: s
       return;
   }
 
+  if ('dataset' in route) {
+    if (!config.ISS_SIM_TOKEN) {
+      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end('<html><body><h1>Информация доступна только подписчикам</h1></body></html>');
+      return;
+    }
+    const { market: datasetMarket, dataset } = route.dataset;
+    return sendJson(req, res, Buffer.from(JSON.stringify(algopack.json(datasetMarket, dataset, params, clock.date()))));
+  }
+  const { engine, marketName, candleSecid } = route;
   if (replay && candleSecid === undefined) return sendJson(req, res, replay);
 
   tradeEachSecond();
@@ -248,7 +267,10 @@ async function serveControl(req: IncomingMessage, res: ServerResponse, url: URL)
 const server = http.createServer((req, res) => {
   const url = new URL(req.url ?? '/', 'http://iss-sim');
   const iss = ISS_PATH.exec(url.pathname);
-  if (iss && (req.method === 'GET' || req.method === 'HEAD')) return serveIss(req, res, url, iss[1]!, iss[2]!, iss[3]!, iss[4]);
+  const dataset = algopackRoute(url.pathname);
+  if ((iss || dataset) && (req.method === 'GET' || req.method === 'HEAD')) {
+    return serveIss(req, res, url, dataset ? { dataset } : { engine: iss![1]!, marketName: iss![2]!, board: iss![3]!, candleSecid: iss![4] });
+  }
   if (url.pathname === '/healthz' || url.pathname === '/readyz') return writeJson(res, 200, { status: 'ok' });
   if (url.pathname.startsWith('/sim/')) {
     serveControl(req, res, url).catch((err: unknown) => writeJson(res, 400, { error: err instanceof Error ? err.message : String(err) }));
