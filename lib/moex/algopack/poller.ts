@@ -5,7 +5,6 @@ import { startSchedule, type Schedule } from '../../schedule';
 import { PollError, POLL_FAILURE_REASONS } from '../errors';
 import type { IssTransport } from '../iss-client';
 import type { DatasetPage } from '../iss-requests';
-import { formatMoscowTime } from '../parse';
 import { isWanted, type TickerFilter } from './config';
 import { DATASETS, feedName, type AlgopackFeed } from './datasets';
 import { parseAlgopackPage, type AlgopackBar, type AlgopackPage } from './parse';
@@ -20,6 +19,8 @@ export interface AlgopackPollerOptions {
   schedule: string;
   /** The process's ISS transport: the datasets share the quotes' request budget (MOEX_ISS_MAX_RPS). */
   transport: IssTransport;
+  /** A token is configured: without one MOEX serves these datasets to nobody, so none is asked for. */
+  subscriber: boolean;
   /** Gaps filled from the day's answer (the scraper's stores); null = newest bar only (the worker's gauges). */
   backfill: { maxPages: number; maxHours: number } | null;
   /** Where the cursors are kept across restarts; null = a restart starts afresh. */
@@ -28,7 +29,6 @@ export interface AlgopackPollerOptions {
   onBars(bars: readonly AlgopackBar[]): void;
   registry: Registry;
   log: Logger;
-  now?: () => Date;
 }
 
 /**
@@ -73,7 +73,7 @@ function loadState(stateFile: string | null, log: Logger): State {
  * per change of failure, and exports nothing; the quotes and the other datasets go on.
  */
 export function startAlgopackPolling(options: AlgopackPollerOptions): Schedule {
-  const { issUrl, feeds, filters, transport, backfill, stateFile, onBars, log, now = () => new Date() } = options;
+  const { issUrl, feeds, filters, transport, subscriber, backfill, stateFile, onBars, log } = options;
   const metrics = createAlgopackMetrics(options.registry, feeds);
   const state = loadState(stateFile, log);
   const lastFailure = new Map<string, string>();
@@ -100,10 +100,11 @@ export function startAlgopackPolling(options: AlgopackPollerOptions): Schedule {
     const collected: AlgopackBar[] = [];
     let cursor = state[name] ?? NEW_CURSOR;
     try {
-      const date = formatMoscowTime(now()).slice(0, 10);
+      if (!subscriber) throw new PollError('auth', 'ALGOPACK datasets are for subscribers: set MOEX_ISS_TOKEN (or MOEX_ISS_TOKEN_FILE) to a token with the subscription');
       const latest: AlgopackBar[] = [];
+      // No date: ISS's default is the latest trading day, so a weekend or a holiday asks for no bar that cannot exist.
       for (let start = 0, pages = 0; pages < MAX_LATEST_PAGES; pages++) {
-        const page = await fetchPage(feed, { date, latest: true, start });
+        const page = await fetchPage(feed, { latest: true, start });
         latest.push(...page.bars);
         if (isLastPage(start, page)) break;
         start += page.rows;

@@ -25,6 +25,7 @@ export function startAlgopackFromConfig(
     feeds: selection.feeds,
     filters,
     schedule: config.MOEX_ALGOPACK_SCHEDULE,
+    subscriber: config.MOEX_ISS_TOKEN !== '',
     ...outputs,
     log: log.child({ part: 'algopack' }),
   });
