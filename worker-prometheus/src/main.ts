@@ -1,22 +1,46 @@
 import { Registry } from 'prom-client';
-import { loadConfig, logShape, moexShape, port } from '../../lib/config';
+import { boardSources, configOrExit, loadConfig, logShape, moexShape, port, positiveInt } from '../../lib/config';
 import { createLogger } from '../../lib/log';
+import { engineCalendarUrl } from '../../lib/moex/calendar';
+import { createIssClient } from '../../lib/moex/iss-client';
 import { runPollingService } from '../../lib/polling-service';
 import { exitOnStartupFailure } from '../../lib/service';
 import { httpShape } from '../../lib/web-config';
+import { startMarketCalendar } from './market-calendar';
 import { createQuoteMetrics } from './quote-metrics';
 
 /** worker-prometheus: ISS → Prometheus metrics on :8000 (CONTRACT §4). */
-const config = loadConfig({ ...moexShape, ...logShape, ...httpShape, PORT: port(8000) });
+const config = loadConfig({
+  ...moexShape,
+  ...logShape,
+  ...httpShape,
+  PORT: port(8000),
+  /** How often each polled engine's trading calendar (/iss/engines/{engine}.json) is fetched again. */
+  MOEX_CALENDAR_REFRESH_SECONDS: positiveInt(3600),
+});
 const log = createLogger('worker-prometheus', config.LOG_LEVEL);
 const quoteMetrics = createQuoteMetrics();
+const liveRegistry = new Registry();
+const sources = configOrExit(() => boardSources(config));
+const iss = createIssClient({ ...sources[0]!, issUrl: config.MOEX_ISS_URL, timeoutMs: config.MOEX_TIMEOUT_MS, token: config.MOEX_ISS_TOKEN });
+const calendar = startMarketCalendar({
+  engines: [...new Set(sources.map((s) => s.engine))],
+  fetchEngineCalendar: (engine) => iss.fetchJson(engineCalendarUrl(config.MOEX_ISS_URL, engine)),
+  registry: liveRegistry,
+  log,
+  refreshMs: config.MOEX_CALENDAR_REFRESH_SECONDS * 1000,
+});
 
 runPollingService({
   config,
   log,
   cycleRegistry: new Registry(),
   renderCycle: () => quoteMetrics.render(),
-  liveRegistry: new Registry(),
+  liveRegistry,
   // On a failed poll this is not called: the last good quotes stay exposed and moex_up drops to 0.
-  onQuotes: (quotes) => quoteMetrics.update(quotes),
+  onQuotes: (quotes) => {
+    quoteMetrics.update(quotes);
+    calendar.observeQuotes(quotes);
+  },
+  onShutdown: async () => calendar.stop(),
 }).catch((err: unknown) => exitOnStartupFailure('worker-prometheus', err));
