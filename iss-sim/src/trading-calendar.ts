@@ -91,11 +91,11 @@ export class SimTradingCalendar {
     this.calendar = this.parsed();
   }
 
-  /** A new schedule at run time (PUT /sim/calendar); throws Problem, leaving the old one, on a bad value. */
+  /** A new schedule at run time (PUT /sim/calendar); throws Problem, keeping the old one, on a bad value. */
   replace(schedule: string | undefined, dailytable: string | undefined): void {
-    const timetable = schedule === undefined ? this.timetable : timetableRows(schedule);
-    const daily = dailytable === undefined ? this.dailytable : dailytableRows(dailytable);
-    [this.timetable, this.dailytable] = [timetable, daily];
+    const next = new SimTradingCalendar(schedule ?? '', dailytable ?? '');
+    if (schedule !== undefined) this.timetable = next.timetable;
+    if (dailytable !== undefined) this.dailytable = next.dailytable;
     this.calendar = this.parsed();
   }
 
