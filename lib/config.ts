@@ -162,6 +162,8 @@ export const moexShape = {
   MOEX_TIMEOUT_MS: positiveInt(10_000),
   /** Bearer token for MOEX's authenticated API (real-time for subscribers); or MOEX_ISS_TOKEN_FILE. */
   MOEX_ISS_TOKEN: secret(),
+  /** The process's ISS request budget: at most this many requests (boards, candles, calendar, datasets) in any second. */
+  MOEX_ISS_MAX_RPS: check(positiveInt(5), (n) => n <= 1000, 'must be a whole number of requests per second, 1-1000'),
 };
 
 /** The boards to poll: MOEX_SOURCES, or the one board of MOEX_ENGINE/MARKET/BOARD/TICKERS. */

@@ -1,18 +1,8 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { POLL_FAILURE_REASONS, type PollFailureReason } from './moex/errors';
+import { POLL_FAILURE_REASONS } from './moex/errors';
+import type { PollMetrics } from './moex/poll';
 
-/** How one board's poll ended. */
-export type BoardPollResult =
-  | { ok: true; missingTickers: number; invalidValues: number; simulated: boolean }
-  | { ok: false; reason: PollFailureReason };
-
-/** The moex_up / moex_board_up / moex_poll_* family (CONTRACT §4), shared by every service that polls ISS. */
-export interface PollMetrics {
-  recordBoard(board: string, result: BoardPollResult): void;
-  /** After every board of the cycle: the cycle's wall time and whether every board succeeded. */
-  recordCycle(durationSeconds: number, everyBoardOk: boolean): void;
-}
-
+/** The moex_up / moex_board_up / moex_poll_* family, shared by every service that polls ISS. */
 export function registerPollMetrics(registry: Registry, boards: readonly string[]): PollMetrics {
   const registers = [registry];
   const up = new Gauge({ name: 'moex_up', help: '1 if the last poll of every board succeeded, else 0', registers });

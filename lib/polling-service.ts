@@ -1,5 +1,6 @@
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { CachedExposition, joinText } from './exposition';
+import type { ProcessIssTransport } from './iss-transport';
 import type { Logger } from './log';
 import type { Quote } from './moex/quote';
 import { boardSources, configOrExit } from './config';
@@ -14,6 +15,8 @@ import type { WebConfig } from './web-config';
 export interface PollingServiceOptions {
   config: MoexConfig & { PORT: number; LISTEN_ADDRESS: string; WEB_CONFIG_FILE: WebConfig | null };
   log: Logger;
+  /** The process's one ISS transport (createProcessIssTransport): the poll shares its request budget. */
+  transport: ProcessIssTransport;
   /** Series that change once per cycle (rendered when the cycle ends). */
   cycleRegistry: Registry;
   /** Families rendered by hand, served before cycleRegistry's and rendered with them once per cycle. */
@@ -31,7 +34,7 @@ export interface PollingServiceOptions {
  * the poll loop, and a graceful stop on SIGTERM/SIGINT.
  */
 export async function runPollingService(options: PollingServiceOptions): Promise<void> {
-  const { config, log, cycleRegistry, liveRegistry, onQuotes, onShutdown, renderCycle } = options;
+  const { config, log, transport, cycleRegistry, liveRegistry, onQuotes, onShutdown, renderCycle } = options;
   const configured = configOrExit(() => boardSources(config));
   // MOEX_SHARD=auto/N: the shard is claimed at start (after listening, so /healthz answers meanwhile).
   const autoShard = config.MOEX_SHARD && 'auto' in config.MOEX_SHARD ? config.MOEX_SHARD : null;
@@ -67,7 +70,7 @@ export async function runPollingService(options: PollingServiceOptions): Promise
     shard = { index: claim.index, count: autoShard.count };
   }
 
-  polling = startQuotePolling(config, sourcesOfShard(configured, shard), shard, cycleRegistry, log, (quotes) => {
+  polling = startQuotePolling(config, sourcesOfShard(configured, shard), shard, cycleRegistry, transport, log, (quotes) => {
     // A failed board adds nothing: its last good quotes stay as they were in every output.
     if (quotes.length > 0) onQuotes(quotes);
     exposition.cycleChanged();

@@ -10,12 +10,14 @@ export interface Schedule {
  * Runs `cycle` now and then on every tick of the node-cron `expression`; a tick that finds the
  * previous cycle still running is skipped, so cycles never overlap. The guard is ours rather than
  * node-cron's `noOverlap` because that option does not cover the first, immediate cycle.
+ * `onSkippedTick` hears of each skipped tick (the poll loop tells a request budget too small for the period).
  */
-export function startSchedule(expression: string, cycle: () => Promise<void>, log: Logger): Schedule {
+export function startSchedule(expression: string, cycle: () => Promise<void>, log: Logger, onSkippedTick?: () => void): Schedule {
   let inFlight: Promise<void> | null = null;
   const runCycle = () => {
     if (inFlight) {
       log.warn('previous cycle still running; this tick is skipped');
+      onSkippedTick?.();
       return;
     }
     inFlight = cycle()

@@ -8,11 +8,6 @@ import { PollError } from './errors';
  * dates. Cells are read by column name, never by position. Times are Moscow time (UTC+3 all year).
  */
 
-/** The engine's calendar request: only the two blocks read, without metadata. */
-export function engineCalendarUrl(issUrl: string, engine: string): string {
-  return `${issUrl}/engines/${encodeURIComponent(engine)}.json?iss.meta=off&iss.only=timetable,dailytable`;
-}
-
 /** One day's session: seconds since Moscow midnight, both ends inclusive; null = no trading that day. */
 export type DaySession = { start: number; stop: number } | null;
 

@@ -1,11 +1,10 @@
-import type { BoardLocation } from './iss-client';
-import { formatMoscowTime, isValue, parseMoscowTime } from './parse';
+import { isValue, parseMoscowTime } from './parse';
 
 /**
  * ISS candles (`/engines/{e}/markets/{m}/boards/{b}/securities/{secid}/candles.json`): block
  * `candles`, columns `open close high low value volume begin end` (read by name), `begin`/`end` as
  * `YYYY-MM-DD HH:MM:SS` Moscow time. ISS answers at most 500 rows per request; `start=` pages on.
- * A minute without trades has no candle. Pure, apart from the URL.
+ * A minute without trades has no candle. Pure; the request is built in iss-requests.ts.
  */
 
 /** ISS's page size for candles. */
@@ -34,15 +33,6 @@ export interface CandlePage {
   rows: number;
   /** Rows left out: a missing or bad price, volume or time. */
   invalid: number;
-}
-
-/** One page of one security's candles from `from` (Moscow time on the wire), `start` rows in. */
-export function candlesUrl(location: BoardLocation, secid: string, from: Date, start: number, interval = 1): string {
-  const { issUrl, engine, market, board } = location;
-  const params = new URLSearchParams({ 'iss.meta': 'off', 'iss.only': 'candles', interval: String(interval), from: formatMoscowTime(from) });
-  if (start > 0) params.set('start', String(start));
-  const path = `/engines/${encodeURIComponent(engine)}/markets/${encodeURIComponent(market)}/boards/${encodeURIComponent(board)}/securities/${encodeURIComponent(secid)}/candles.json`;
-  return `${issUrl}${path}?${params.toString()}`;
 }
 
 const isPrice = (v: unknown): v is number => isValue(v, 'price');

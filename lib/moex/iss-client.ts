@@ -2,18 +2,21 @@ import http from 'node:http';
 import https from 'node:https';
 import zlib from 'node:zlib';
 import { PollError } from './errors';
-import type { TickerSelection } from './parse';
+import type { IssRequest, IssRequestKind } from './iss-requests';
+import type { RequestLimiter } from './request-limiter';
 
-export interface BoardLocation {
-  issUrl: string;
-  engine: string;
-  market: string;
-  board: string;
+/** What the transport tells its owner about each request (moex_iss_requests_total, the limiter's wait). */
+export interface IssRequestMetrics {
+  /** One HTTP exchange with ISS (each retry is one more); `result` ok, or the failure's reason. */
+  requestMade(kind: IssRequestKind, result: 'ok' | PollError['reason']): void;
+  limiterWaited(kind: IssRequestKind, seconds: number): void;
 }
 
-export interface IssClientOptions extends BoardLocation {
-  tickers: TickerSelection;
+export interface IssTransportOptions {
   timeoutMs: number;
+  /** The process's one request budget: every attempt, retries included, waits for it. */
+  limiter: RequestLimiter;
+  metrics?: IssRequestMetrics;
   /** Retries after the first attempt, on network errors, 5xx and 429. */
   maxRetries?: number;
   /** First backoff delay; doubles each retry, with jitter. */
@@ -26,15 +29,6 @@ export interface IssClientOptions extends BoardLocation {
 
 const USER_AGENT = 'moex-monitoring/0.1 (+https://github.com/moex-monitoring; Prometheus/Graphite/InfluxDB exporter)';
 
-/** The ISS request for one board: every requested ticker in one call (CONTRACT §3). */
-export function boardSnapshotUrl(location: BoardLocation, tickers: TickerSelection): string {
-  const { issUrl, engine, market, board } = location;
-  const params = new URLSearchParams({ 'iss.meta': 'off', 'iss.only': 'securities,marketdata' });
-  if (tickers !== 'ALL') params.set('securities', tickers.join(','));
-  const path = `/engines/${encodeURIComponent(engine)}/markets/${encodeURIComponent(market)}/boards/${encodeURIComponent(board)}/securities.json`;
-  return `${issUrl}${path}?${params.toString().replace(/%2C/g, ',')}`;
-}
-
 /** Retry-After as milliseconds: either delta-seconds or an HTTP date. */
 export function retryAfterMs(header: unknown, now = Date.now()): number | null {
   if (typeof header !== 'string' || header.trim() === '') return null;
@@ -43,7 +37,7 @@ export function retryAfterMs(header: unknown, now = Date.now()): number | null {
   return Number.isNaN(at) ? null : Math.max(0, at - now);
 }
 
-interface IssAnswer {
+interface HttpAnswer {
   status: number;
   retryAfter: string | undefined;
   contentType: string;
@@ -57,7 +51,7 @@ interface IssAnswer {
  * of its budget at MOEX_TICKERS=ALL). Asks for gzip, which ISS supports: its ALL answer shrinks ~8x.
  * `signal` bounds the whole exchange, body included.
  */
-function getText(url: URL, agent: http.Agent, headers: http.OutgoingHttpHeaders, signal: AbortSignal): Promise<IssAnswer> {
+function getText(url: URL, agent: http.Agent, headers: http.OutgoingHttpHeaders, signal: AbortSignal): Promise<HttpAnswer> {
   const client = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
     const request = client.get(
@@ -88,31 +82,45 @@ function getText(url: URL, agent: http.Agent, headers: http.OutgoingHttpHeaders,
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** One ISS answer: its parsed JSON, and whether this project's simulator gave it (made-up prices). */
+export interface IssAnswer {
+  json: unknown;
+  simulated: boolean;
+}
+
+/** Every ISS request of a process goes through one of these; see createIssTransport. */
+export interface IssTransport {
+  /** The answer to `request`; throws PollError with the failure's reason. */
+  get(request: IssRequest): Promise<IssAnswer>;
+}
+
+/** The URL as it may be logged: without user and password (MOEX_ISS_URL may carry them). */
+export function loggableUrl(url: URL): string {
+  const shown = new URL(url);
+  shown.username = '';
+  shown.password = '';
+  return shown.toString();
+}
+
+type Attempt = { answer: IssAnswer } | { error: PollError; retryable: boolean; waitMs: number | null };
+
 /**
- * Fetches one board snapshot from ISS and returns its JSON; throws PollError with the failure reason.
- * `fetchJson` makes any other ISS GET (candles) the same way: same agent, token, timeout, retries.
+ * The one ISS transport: a GET per attempt through the process's request limiter, with the token,
+ * the timeout, retries (network errors, 5xx, 429, a rate-limit 403) with backoff and Retry-After,
+ * and the entitlement check: an answer that is not JSON, or JSON without any of the requested
+ * blocks, is what ISS sends for a request the user is not entitled to (HTML with status 200).
  */
-export function createIssClient(options: IssClientOptions): {
-  url: string;
-  fetchBoardSnapshot(): Promise<unknown>;
-  fetchJson(url: string): Promise<unknown>;
-  lastAnswerSimulated(): boolean;
-} {
-  const { timeoutMs, maxRetries = 2, backoffMs = 500, maxRetryAfterMs = 10_000, token } = options;
-  const url = boardSnapshotUrl(options, options.tickers);
-  const target = new URL(url);
-  const agent = new (target.protocol === 'https:' ? https : http).Agent({ keepAlive: true });
+export function createIssTransport(options: IssTransportOptions): IssTransport {
+  const { timeoutMs, limiter, metrics, maxRetries = 2, backoffMs = 500, maxRetryAfterMs = 10_000, token } = options;
+  const agents = { 'http:': new http.Agent({ keepAlive: true }), 'https:': new https.Agent({ keepAlive: true }) };
   const headers: http.OutgoingHttpHeaders = { 'User-Agent': USER_AGENT, Accept: 'application/json', 'Accept-Encoding': 'gzip, deflate' };
   if (token) headers.Authorization = `Bearer ${token}`;
 
-  /** One attempt: the parsed JSON, or a PollError saying whether another attempt may help and when. */
-  let simulated = false;
-
-  async function attempt(url: URL): Promise<{ json: unknown } | { error: PollError; retryable: boolean; waitMs: number | null }> {
+  async function attempt(url: URL, request: IssRequest): Promise<Attempt> {
     const signal = AbortSignal.timeout(timeoutMs);
-    let answer: IssAnswer;
+    let answer: HttpAnswer;
     try {
-      answer = await getText(url, agent, headers, signal);
+      answer = await getText(url, url.protocol === 'https:' ? agents['https:'] : agents['http:'], headers, signal);
     } catch (err) {
       if (signal.aborted) {
         // A timeout is not retried: ISS was slow once already, and the retries would push the poll past its slot.
@@ -130,28 +138,51 @@ export function createIssClient(options: IssClientOptions): {
       const retryable = answer.status >= 500 || answer.status === 429 || answer.status === 403;
       return { error: new PollError('http', `ISS answered HTTP ${answer.status}`), retryable, waitMs: retryAfterMs(answer.retryAfter) };
     }
-    simulated = answer.simulated;
-    return { json: parseJsonBody(answer.body, answer.contentType) };
-  }
-
-  async function fetchUrl(url: URL): Promise<unknown> {
-    for (let retry = 0; ; retry++) {
-      const result = await attempt(url);
-      if ('json' in result) return result.json;
-      const { error, retryable, waitMs } = result;
-      if (!retryable || retry >= maxRetries || (waitMs !== null && waitMs > maxRetryAfterMs)) throw error;
-      const backoff = backoffMs * 2 ** retry * (0.5 + Math.random() / 2);
-      await sleep(Math.max(backoff, waitMs ?? 0));
+    try {
+      return { answer: { json: entitledJson(answer, request, url), simulated: answer.simulated } };
+    } catch (err) {
+      return { error: err as PollError, retryable: false, waitMs: null };
     }
   }
-  return { url, fetchBoardSnapshot: () => fetchUrl(target), fetchJson: (other) => fetchUrl(new URL(other)), lastAnswerSimulated: () => simulated };
+
+  return {
+    async get(request) {
+      const url = new URL(request.url);
+      for (let retry = 0; ; retry++) {
+        const waited = await limiter.acquire();
+        metrics?.limiterWaited(request.kind, waited / 1000);
+        const result = await attempt(url, request);
+        metrics?.requestMade(request.kind, 'answer' in result ? 'ok' : result.error.reason);
+        if ('answer' in result) return result.answer;
+        const { error, retryable, waitMs } = result;
+        if (!retryable || retry >= maxRetries || (waitMs !== null && waitMs > maxRetryAfterMs)) throw error;
+        const backoff = backoffMs * 2 ** retry * (0.5 + Math.random() / 2);
+        await sleep(Math.max(backoff, waitMs ?? 0));
+      }
+    },
+  };
 }
 
-function parseJsonBody(body: string, contentType: string): unknown {
-  try {
-    return JSON.parse(body);
-  } catch {
-    const kind = contentType.includes('html') || /^\s*</.test(body) ? 'an HTML page' : 'malformed JSON';
-    throw new PollError('parse', `ISS answered ${kind} instead of JSON`);
+const isJsonType = (contentType: string) => /^application\/(?:[\w.+-]+\+)?json\b/i.test(contentType.trim());
+
+/**
+ * The JSON of a 200 answer, or PollError: `entitlement` for what ISS sends a request it will not
+ * serve (a non-JSON content type, or JSON without any requested block), `parse` for JSON cut short.
+ */
+function entitledJson(answer: HttpAnswer, request: IssRequest, url: URL): unknown {
+  const refused = (what: string) =>
+    new PollError('entitlement', `ISS answered ${what} for ${loggableUrl(url)}: the request is not entitled (a subscription, a token, or a data set this login may not read)`);
+  if (!isJsonType(answer.contentType)) {
+    const kind = answer.contentType.includes('html') || /^\s*</.test(answer.body) ? 'an HTML page' : `content type "${answer.contentType || 'none'}"`;
+    throw refused(`${kind} with status ${answer.status} instead of JSON`);
   }
+  let json: unknown;
+  try {
+    json = JSON.parse(answer.body);
+  } catch {
+    throw new PollError('parse', `ISS answered malformed JSON for ${loggableUrl(url)}`);
+  }
+  const blocks = json && typeof json === 'object' && !Array.isArray(json) ? Object.keys(json) : [];
+  if (!request.blocks.some((b) => blocks.includes(b))) throw refused(`JSON without any of the blocks ${request.blocks.join(', ')}`);
+  return json;
 }

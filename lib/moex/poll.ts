@@ -1,28 +1,95 @@
-import type { Logger } from '../log';
-import type { PollMetrics } from '../poll-metrics';
-import { PollError } from './errors';
+import { PollError, type PollFailureReason } from './errors';
+import type { IssTransport } from './iss-client';
+import { boardSnapshotRequest } from './iss-requests';
 import type { BoardSource } from './markets';
 import { parseBoardSnapshot, type BoardSnapshot } from './parse';
+import type { Quote } from './quote';
 import { inShard, type Shard } from './shard';
 
-export interface BoardPollerOptions {
-  fetchBoardSnapshot(): Promise<unknown>;
-  /** The last answer came from the ISS simulator. */
-  lastAnswerSimulated(): boolean;
-  source: BoardSource;
+/**
+ * One poll tick over every configured board: the domain's poll loop. It depends on no service
+ * code: the transport, the log and the metrics are handed in as the interfaces below (the shell,
+ * lib/quote-polling.ts, gives it pino and prom-client).
+ */
+
+/** The log the poll writes to (pino's Logger fits). */
+export interface PollLog {
+  info(objOrMsg: object | string, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  child(bindings: Record<string, unknown>): PollLog;
+}
+
+/** How one board's poll ended. */
+export type BoardPollResult =
+  | { ok: true; missingTickers: number; invalidValues: number; simulated: boolean }
+  | { ok: false; reason: PollFailureReason };
+
+/** What the poll records (moex_up, moex_board_up, moex_poll_*: lib/poll-metrics.ts). */
+export interface PollMetrics {
+  recordBoard(board: string, result: BoardPollResult): void;
+  /** After every board of the cycle: the cycle's wall time and whether every board succeeded. */
+  recordCycle(durationSeconds: number, everyBoardOk: boolean): void;
+}
+
+export interface PollTickOptions {
+  issUrl: string;
+  sources: readonly BoardSource[];
   /** MOEX_SHARD: an ALL board's answer is cut down to this shard's instruments. */
   shard: Shard | null;
+  transport: IssTransport;
   metrics: PollMetrics;
-  log: Logger;
+  log: PollLog;
+}
+
+export interface TickResult {
+  /** Quotes of every board that answered; a failed board adds none (its last quotes stay where they are). */
+  quotes: Quote[];
+  /** Boards whose poll succeeded, of `boards`. */
+  boardsOk: number;
+  boards: number;
+}
+
+/** Boards fetched at once: enough to hide ISS latency; the request budget (the limiter) paces them anyway. */
+const BOARD_CONCURRENCY = 4;
+
+/** Runs `work` over `items` with at most `limit` at once, results in input order. */
+async function mapWithLimit<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const at = next++;
+      results[at] = await work(items[at]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  return results;
+}
+
+/**
+ * The poll of one tick: one ISS request per board (boards concurrently, a few at a time; one
+ * board's failure does not stop the others), parsed into quotes, counted in `metrics`.
+ */
+export function createPollTick({ issUrl, sources, shard, transport, metrics, log }: PollTickOptions): () => Promise<TickResult> {
+  const pollers = sources.map((source) => createBoardPoller({ issUrl, source, shard, transport, metrics, log }));
+  return async () => {
+    const started = performance.now();
+    const snapshots = await mapWithLimit(pollers, BOARD_CONCURRENCY, (pollBoard) => pollBoard());
+    const boardsOk = snapshots.filter((s) => s !== null).length;
+    metrics.recordCycle((performance.now() - started) / 1000, boardsOk === snapshots.length);
+    return { quotes: snapshots.flatMap((s) => s?.quotes ?? []), boardsOk, boards: snapshots.length };
+  };
 }
 
 /**
  * One poll of one board: fetch, parse, record the board's moex_poll_* metrics, log what changed.
  * Resolves to the snapshot, or null when the poll failed (already counted and logged).
  */
-export function createBoardPoller({ fetchBoardSnapshot, lastAnswerSimulated, source, shard, metrics, log: parentLog }: BoardPollerOptions) {
+function createBoardPoller({ issUrl, source, shard, transport, metrics, log: parentLog }: Omit<PollTickOptions, 'sources'> & { source: BoardSource }) {
   const { board } = source;
   const log = parentLog.child({ board });
+  const request = boardSnapshotRequest({ issUrl, engine: source.engine, market: source.market, board }, source.tickers);
+  log.info({ url: request.url, market: source.kind }, 'polling ISS board');
   // Logged once per change, not once per poll: a delisted ticker must not flood the log.
   let lastMissing = '';
   let lastInvalid = '';
@@ -30,12 +97,12 @@ export function createBoardPoller({ fetchBoardSnapshot, lastAnswerSimulated, sou
 
   return async function pollBoard(): Promise<BoardSnapshot | null> {
     try {
-      const parsed = parseBoardSnapshot(await fetchBoardSnapshot(), source);
+      const { json, simulated } = await transport.get(request);
+      const parsed = parseBoardSnapshot(json, source);
       const snapshot = source.tickers === 'ALL' && shard ? { ...parsed, quotes: parsed.quotes.filter((q) => inShard(shard, board, q.ticker)) } : parsed;
       if (parsed.quotes.length === 0) {
         throw new PollError('validation', `board ${board} returned none of the requested securities`);
       }
-      const simulated = lastAnswerSimulated();
       metrics.recordBoard(board, { ok: true, missingTickers: snapshot.missingTickers.length, invalidValues: snapshot.invalidValues.length, simulated });
 
       const missing = snapshot.missingTickers.join(',');

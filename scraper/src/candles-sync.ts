@@ -1,14 +1,16 @@
 import fs from 'node:fs';
 import { Counter, type Registry } from 'prom-client';
-import { candlesUrl, parseCandles, type Candle } from '../../lib/moex/candles';
-import type { BoardLocation } from '../../lib/moex/iss-client';
+import { parseCandles, type Candle } from '../../lib/moex/candles';
+import type { IssTransport } from '../../lib/moex/iss-client';
+import { candlesRequest, type BoardLocation } from '../../lib/moex/iss-requests';
 import type { Logger } from '../../lib/log';
 import type { Quote } from '../../lib/moex/quote';
 import { afterCandlePage, planCandleRequests, type CandlePlanOptions, type CandleState } from './candle-plan';
 import type { Sink } from './sink';
 
 export interface CandleSyncOptions extends CandlePlanOptions {
-  fetchJson(url: string): Promise<unknown>;
+  /** The process's ISS transport: candles share the polls' request budget. */
+  transport: IssTransport;
   /** Where a quote's security trades, for its candles URL. */
   locate(quote: Quote): BoardLocation;
   sinks: readonly Sink[];
@@ -24,7 +26,7 @@ export interface CandleSyncOptions extends CandlePlanOptions {
  * next poll ends is not started twice.
  */
 export function createCandleSync(options: CandleSyncOptions): { onQuotes(quotes: readonly Quote[]): void; idle(): Promise<void> } {
-  const { fetchJson, locate, sinks, stateFile, log } = options;
+  const { transport, locate, sinks, stateFile, log } = options;
   const requests = new Counter({
     name: 'scraper_candle_requests_total',
     help: 'ISS candles requests by result',
@@ -60,7 +62,7 @@ export function createCandleSync(options: CandleSyncOptions): { onQuotes(quotes:
     for (const request of plan) {
       const quote = byKey.get(request.key)!;
       try {
-        const json = await fetchJson(candlesUrl(locate(quote), quote.ticker, request.from, request.start));
+        const { json } = await transport.get(candlesRequest(locate(quote), quote.ticker, request.from, request.start));
         const page = parseCandles(json, quote.ticker, quote.board);
         collected.push(...page.candles);
         if (page.invalid > 0) log.warn({ ticker: quote.ticker, invalid: page.invalid }, 'ISS sent invalid candles; left out');

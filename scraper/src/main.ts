@@ -2,7 +2,7 @@ import path from 'node:path';
 import { Registry } from 'prom-client';
 import { loadConfig } from '../../lib/config';
 import { createLogger, type Logger } from '../../lib/log';
-import { createIssClient } from '../../lib/moex/iss-client';
+import { createProcessIssTransport } from '../../lib/iss-transport';
 import { runPollingService } from '../../lib/polling-service';
 import { exitOnStartupFailure } from '../../lib/service';
 import { createCandleSync } from './candles-sync';
@@ -76,19 +76,12 @@ log.info(
   { graphite: config.GRAPHITE_TRANSPORT, influxdb: config.INFLUX_URL === 'off' ? 'off' : config.INFLUX_API, spool: config.SCRAPER_SPOOL_DIR || 'off' },
   'sinks',
 );
+// One transport for the polls and the candles: one request budget (MOEX_ISS_MAX_RPS) for the process.
+const transport = createProcessIssTransport(config, liveRegistry);
 const candleSync =
   config.SCRAPER_CANDLES === 'on' && sinks.some((s) => s.writeCandles)
     ? createCandleSync({
-        // The candles URLs are whole; the board given here only names the client's own snapshot URL, unused.
-        fetchJson: createIssClient({
-          issUrl: config.MOEX_ISS_URL,
-          engine: config.MOEX_ENGINE,
-          market: config.MOEX_MARKET,
-          board: config.MOEX_BOARD,
-          tickers: config.MOEX_TICKERS,
-          timeoutMs: config.MOEX_TIMEOUT_MS,
-          token: config.MOEX_ISS_TOKEN,
-        }).fetchJson,
+        transport,
         locate: (quote) => ({ issUrl: config.MOEX_ISS_URL, engine: quote.engine, market: quote.market, board: quote.board }),
         sinks,
         stateFile: config.SCRAPER_SPOOL_DIR ? path.join(config.SCRAPER_SPOOL_DIR, 'candles.json') : null,
@@ -103,6 +96,7 @@ const candleSync =
 runPollingService({
   config,
   log,
+  transport,
   cycleRegistry: new Registry(),
   liveRegistry,
   onQuotes: (quotes) => {

@@ -2,7 +2,9 @@ import { sharesBoard } from '../support/fixtures';
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { PollError } from '../../lib/moex/errors';
-import { boardSnapshotUrl, createIssClient, retryAfterMs } from '../../lib/moex/iss-client';
+import { createIssTransport, retryAfterMs, type IssTransportOptions } from '../../lib/moex/iss-client';
+import { algopackRequest, boardSnapshotRequest, candlesRequest, engineCalendarRequest, futoiRequest } from '../../lib/moex/iss-requests';
+import { createRequestLimiter } from '../../lib/moex/request-limiter';
 import { parseBoardSnapshot } from '../../lib/moex/parse';
 import { startIssSim, type IssSim } from '../support/services';
 
@@ -19,8 +21,13 @@ describe('ISS client against the simulator', () => {
     await sim.control.clearRequests();
   });
 
-  const client = (extra: Partial<Parameters<typeof createIssClient>[0]> = {}) =>
-    createIssClient({ ...location(sim.issUrl), tickers: ['SBER', 'GAZP'], timeoutMs: 1000, backoffMs: 50, ...extra });
+  const transport = (extra: Partial<IssTransportOptions> = {}) =>
+    createIssTransport({ timeoutMs: 1000, backoffMs: 50, limiter: createRequestLimiter(100), ...extra });
+  const client = (extra: Partial<IssTransportOptions> = {}) => {
+    const board = boardSnapshotRequest(location(sim.issUrl), ['SBER', 'GAZP']);
+    const t = transport(extra);
+    return { fetchBoardSnapshot: async () => (await t.get(board)).json };
+  };
 
   const failure = async (promise: Promise<unknown>): Promise<PollError> => {
     try {
@@ -32,8 +39,9 @@ describe('ISS client against the simulator', () => {
     assert.fail('expected the fetch to fail');
   };
 
-  test('fetches one board snapshot that parses into the requested quotes', async () => {
-    const json = await client().fetchBoardSnapshot();
+  test('fetches one board snapshot that parses into the requested quotes; says the answer is simulated', async () => {
+    const { json, simulated } = await transport().get(boardSnapshotRequest(location(sim.issUrl), ['SBER', 'GAZP']));
+    assert.equal(simulated, true, 'the simulator marks its answers');
     const { quotes } = parseBoardSnapshot(json, sharesBoard(['SBER', 'GAZP']));
     assert.deepEqual(quotes.map((q) => q.ticker), ['SBER', 'GAZP']);
     const [request] = await sim.control.requests();
@@ -79,32 +87,73 @@ describe('ISS client against the simulator', () => {
     assert.equal((await sim.control.requests()).length, 2);
   });
 
-  test('HTML and broken JSON are parse errors, not retried', async () => {
-    for (const fault of ['html', 'malformed-json']) {
+  test('an HTML page with status 200 is an entitlement answer naming the URL, not retried; broken JSON is a parse error', async () => {
+    for (const [fault, reason] of [['html', 'entitlement'], ['malformed-json', 'parse']] as const) {
       await sim.control.clearRequests();
       await sim.control.setFault(fault, 1);
       const err = await failure(client().fetchBoardSnapshot());
-      assert.equal(err.reason, 'parse');
+      assert.equal(err.reason, reason);
+      assert.match(err.message, /\/boards\/TQBR\/securities\.json\?/, 'names the URL');
       assert.equal((await sim.control.requests()).length, 1);
     }
   });
 
+  test('JSON without any requested block is an entitlement answer', async () => {
+    // The candles of a board's snapshot URL: the answer has securities and marketdata, no candles.
+    const board = boardSnapshotRequest(location(sim.issUrl), ['SBER']);
+    const err = await failure(transport().get({ ...board, blocks: ['candles'] }));
+    assert.equal(err.reason, 'entitlement');
+  });
+
+  test('the URL in an error carries no credentials', async () => {
+    const url = new URL(sim.issUrl);
+    url.username = 'user';
+    url.password = 'secret';
+    await sim.control.setFault('html', 1);
+    const err = await failure(transport().get(boardSnapshotRequest(location(url.toString().replace(/\/$/, '')), ['SBER'])));
+    assert.doesNotMatch(err.message, /secret|user@/);
+  });
+
+  test('every attempt waits for the limiter and is counted with its kind and result', async () => {
+    const made: string[] = [];
+    const waits: string[] = [];
+    const metrics = { requestMade: (kind: string, result: string) => made.push(`${kind}:${result}`), limiterWaited: (kind: string) => waits.push(kind) };
+    await sim.control.setFault('http500', 1);
+    await transport({ metrics }).get(boardSnapshotRequest(location(sim.issUrl), ['SBER']));
+    assert.deepEqual(made, ['board:http', 'board:ok']);
+    assert.deepEqual(waits, ['board', 'board']);
+  });
+
   test('nothing listening is a network error', async () => {
-    const err = await failure(createIssClient({ ...location('http://127.0.0.1:9'), tickers: ['SBER'], timeoutMs: 500, backoffMs: 10 }).fetchBoardSnapshot());
+    const err = await failure(transport({ timeoutMs: 500, backoffMs: 10 }).get(boardSnapshotRequest(location('http://127.0.0.1:9'), ['SBER'])));
     assert.equal(err.reason, 'network');
   });
 });
 
 describe('ISS request shape', () => {
+  const ISS = 'https://iss.moex.com/iss';
   test('one URL for every ticker; no securities filter for ALL', () => {
     assert.equal(
-      boardSnapshotUrl(location('https://iss.moex.com/iss'), ['SBERP', 'SBER', 'GAZP']),
+      boardSnapshotRequest(location(ISS), ['SBERP', 'SBER', 'GAZP']).url,
       'https://iss.moex.com/iss/engines/stock/markets/shares/boards/TQBR/securities.json?iss.meta=off&iss.only=securities,marketdata&securities=SBERP,SBER,GAZP',
     );
     assert.equal(
-      boardSnapshotUrl(location('https://iss.moex.com/iss'), 'ALL'),
+      boardSnapshotRequest(location(ISS), 'ALL').url,
       'https://iss.moex.com/iss/engines/stock/markets/shares/boards/TQBR/securities.json?iss.meta=off&iss.only=securities,marketdata',
     );
+  });
+
+  test('calendar, ALGOPACK and FUTOI requests: paths, blocks, kinds', () => {
+    const calendar = engineCalendarRequest(ISS, 'stock');
+    assert.equal(calendar.url, 'https://iss.moex.com/iss/engines/stock.json?iss.meta=off&iss.only=timetable,dailytable');
+    assert.deepEqual([calendar.kind, calendar.blocks], ['calendar', ['timetable', 'dailytable']]);
+    assert.equal(algopackRequest(ISS, 'eq', 'tradestats').url, 'https://iss.moex.com/iss/datashop/algopack/eq/tradestats.json?iss.meta=off&iss.only=data,data.cursor');
+    const one = algopackRequest(ISS, 'fo', 'obstats', 'SiZ6', { date: '2026-01-09', start: 1000 });
+    assert.equal(one.url, 'https://iss.moex.com/iss/datashop/algopack/fo/obstats/SiZ6.json?iss.meta=off&iss.only=data,data.cursor&date=2026-01-09&start=1000');
+    assert.deepEqual([one.kind, one.blocks], ['dataset', ['data']]);
+    assert.equal(futoiRequest(ISS, 'Si', { latest: true }).url, 'https://iss.moex.com/iss/analyticalproducts/futoi/securities/Si.json?iss.meta=off&iss.only=futoi&latest=1');
+    assert.equal(futoiRequest(ISS).url, 'https://iss.moex.com/iss/analyticalproducts/futoi/securities.json?iss.meta=off&iss.only=futoi');
+    assert.equal(candlesRequest(location(ISS), 'SBER', new Date(0), 0).kind, 'candles');
   });
 
   test('Retry-After in seconds or as an HTTP date', () => {

@@ -68,7 +68,7 @@ describe('worker-prometheus against the ISS simulator', () => {
       assert.ok(samples.has(name), name);
     }
     assert.ok(samples.get('moex_polls_total{result="ok",board="TQBR"}')! >= 1);
-    for (const reason of ['timeout', 'network', 'http', 'parse', 'validation', 'auth']) {
+    for (const reason of ['timeout', 'network', 'http', 'parse', 'validation', 'auth', 'entitlement']) {
       assert.ok(samples.has(`moex_poll_errors_total{reason="${reason}",board="TQBR"}`), reason);
     }
     assertNoFakeValues(samples);
@@ -89,7 +89,7 @@ describe('worker-prometheus against the ISS simulator', () => {
     ['timeout', 'timeout'],
     ['reset', 'network'],
     ['malformed-json', 'parse'],
-    ['html', 'parse'],
+    ['html', 'entitlement'],
     ['no-marketdata', 'validation'],
   ];
   for (const [fault, reason] of FAILURES) {

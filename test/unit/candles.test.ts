@@ -3,7 +3,8 @@ import { describe, test } from 'node:test';
 import { CandleBook } from '../../iss-sim/src/candles';
 import { openingState } from '../../iss-sim/src/market';
 import { CATALOGUE } from '../../iss-sim/src/catalogue';
-import { candlesUrl, parseCandles, type Candle } from '../../lib/moex/candles';
+import { parseCandles, type Candle } from '../../lib/moex/candles';
+import { candlesRequest } from '../../lib/moex/iss-requests';
 import { formatMoscowTime } from '../../lib/moex/parse';
 import { afterCandlePage, planCandleRequests, type CandlePlanOptions, type CandleState } from '../../scraper/src/candle-plan';
 import { candleGraphitePoints, candleInfluxLine } from '../../scraper/src/candle-series';
@@ -43,15 +44,16 @@ describe('parseCandles', () => {
     assert.throws(() => parseCandles({ securities: {} }, 'SBER', 'TQBR'), /no "candles" block/);
   });
 
-  test('candlesUrl: Moscow time in `from`, interval 1, `start` only when paging', () => {
+  test('candlesRequest: Moscow time in `from`, interval 1, `start` only when paging', () => {
     const location = { issUrl: 'https://iss.moex.com/iss', engine: 'stock', market: 'shares', board: 'TQBR' };
     const from = new Date('2025-03-03T07:05:00Z');
     assert.equal(formatMoscowTime(from), '2025-03-03 10:05:00');
     assert.equal(
-      candlesUrl(location, 'SBER', from, 0),
+      candlesRequest(location, 'SBER', from, 0).url,
       'https://iss.moex.com/iss/engines/stock/markets/shares/boards/TQBR/securities/SBER/candles.json?iss.meta=off&iss.only=candles&interval=1&from=2025-03-03+10%3A05%3A00',
     );
-    assert.match(candlesUrl(location, 'SBER', from, 500), /&start=500$/);
+    assert.match(candlesRequest(location, 'SBER', from, 500).url, /&start=500$/);
+    assert.deepEqual(candlesRequest(location, 'SBER', from, 0).blocks, ['candles']);
   });
 });
 

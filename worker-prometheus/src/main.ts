@@ -1,8 +1,8 @@
 import { Registry } from 'prom-client';
 import { boardSources, configOrExit, loadConfig, logShape, moexShape, port, positiveInt } from '../../lib/config';
+import { createProcessIssTransport } from '../../lib/iss-transport';
 import { createLogger } from '../../lib/log';
-import { engineCalendarUrl } from '../../lib/moex/calendar';
-import { createIssClient } from '../../lib/moex/iss-client';
+import { engineCalendarRequest } from '../../lib/moex/iss-requests';
 import { runPollingService } from '../../lib/polling-service';
 import { exitOnStartupFailure } from '../../lib/service';
 import { httpShape } from '../../lib/web-config';
@@ -21,11 +21,11 @@ const config = loadConfig({
 const log = createLogger('worker-prometheus', config.LOG_LEVEL);
 const quoteMetrics = createQuoteMetrics();
 const liveRegistry = new Registry();
-const sources = configOrExit(() => boardSources(config));
-const iss = createIssClient({ ...sources[0]!, issUrl: config.MOEX_ISS_URL, timeoutMs: config.MOEX_TIMEOUT_MS, token: config.MOEX_ISS_TOKEN });
+const transport = createProcessIssTransport(config, liveRegistry);
+// The calendar shares the quote polls' transport and request budget (MOEX_ISS_MAX_RPS).
 const calendar = startMarketCalendar({
-  engines: [...new Set(sources.map((s) => s.engine))],
-  fetchEngineCalendar: (engine) => iss.fetchJson(engineCalendarUrl(config.MOEX_ISS_URL, engine)),
+  engines: [...new Set(configOrExit(() => boardSources(config)).map((s) => s.engine))],
+  fetchEngineCalendar: async (engine) => (await transport.get(engineCalendarRequest(config.MOEX_ISS_URL, engine))).json,
   registry: liveRegistry,
   log,
   refreshMs: config.MOEX_CALENDAR_REFRESH_SECONDS * 1000,
@@ -34,6 +34,7 @@ const calendar = startMarketCalendar({
 runPollingService({
   config,
   log,
+  transport,
   cycleRegistry: new Registry(),
   renderCycle: () => quoteMetrics.render(),
   liveRegistry,
