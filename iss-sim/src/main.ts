@@ -81,6 +81,8 @@ const tradeEachSecond = () => {
   recordCandles();
 };
 walkClock(historySeconds, clock, tradeEachSecond);
+// Outside the schedule the market is closed from the first request on, not from the first second.
+tradingCalendar.apply(market, clock.date());
 const faults = new FaultPlan(isFault(config.SIM_FAULT) ? config.SIM_FAULT : null);
 
 interface LoggedRequest {
