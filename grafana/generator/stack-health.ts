@@ -87,7 +87,7 @@ export const stackHealth = buildDashboard(
             ],
             colorMode: BigValueColorMode.Background,
           }),
-          6,
+          5,
           5,
         ],
         [
@@ -100,7 +100,7 @@ export const stackHealth = buildDashboard(
             thresholds: delayThresholds,
             colorMode: BigValueColorMode.Background,
           }),
-          10,
+          8,
           5,
         ],
         [
@@ -112,7 +112,27 @@ export const stackHealth = buildDashboard(
             thresholds: upThresholds,
             colorMode: BigValueColorMode.Background,
           }),
-          8,
+          6,
+          5,
+        ],
+        [
+          stat({
+            title: 'Market session',
+            description:
+              "moex_market_open per engine: OPEN inside today's session of ISS's trading calendar (/iss/engines/{engine}.json: dailytable for the date, else timetable), CLOSED at night, at weekends without a session and on holidays; then the freshness alerts stay quiet. Empty until the worker has read a calendar.",
+            targets: [prom(`max by (engine) (moex_market_open{${worker}})`, '{{engine}}')],
+            mappings: [
+              {
+                type: MappingType.ValueToText,
+                options: {
+                  '0': { text: 'CLOSED', color: 'blue', index: 1 },
+                  '1': { text: 'OPEN', color: 'green', index: 0 },
+                },
+              },
+            ],
+            colorMode: BigValueColorMode.Background,
+          }),
+          5,
           5,
         ],
         [
