@@ -102,7 +102,7 @@ export class SimTradingCalendar {
   /** Read through the worker's own parser, so the simulator trades by exactly what it serves. */
   private parsed(): EngineCalendar {
     const { calendar, invalidRows } = parseEngineCalendar(this.json('stock', { withMetadata: false, only: null }));
-    if (invalidRows.length) throw new Problem(`not a trading day: ${JSON.stringify(invalidRows[0]!.row)}`);
+    if (invalidRows.length) throw new Problem(`${JSON.stringify(invalidRows[0]!.row)} is not a day of the calendar (a real date and times, a window that ends after it starts)`);
     return calendar;
   }
 
@@ -138,9 +138,9 @@ export class SimTradingCalendar {
   }
 }
 
-/** ISS_SIM_SCHEDULE: checked at start by building a calendar from it. */
+/** ISS_SIM_SCHEDULE (empty = the default, as compose passes an unset one): checked at start by building a calendar from it. */
 export const simSchedule: Setting<string> = (raw) => {
-  const schedule = text(DEFAULT_SIM_SCHEDULE)(raw);
+  const schedule = text(DEFAULT_SIM_SCHEDULE)(raw?.trim() || undefined);
   new SimTradingCalendar(schedule, '');
   return schedule;
 };

@@ -31,6 +31,7 @@ describe('ISS simulator trading calendar', () => {
     assert.throws(() => new SimTradingCalendar('1-7=00:00-23:59', '2026-02-30=closed'), Problem);
     assert.throws(() => dailytableRows('4.11.2026=closed'), /YYYY-MM-DD/);
     assert.equal(simSchedule(undefined), '1-7=00:00:00-23:59:59');
+    assert.equal(simSchedule(' '), '1-7=00:00:00-23:59:59', 'empty, as compose passes an unset variable, is the default');
   });
 
   test('the served answer has the real capture\'s blocks, columns and column types', () => {
