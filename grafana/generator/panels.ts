@@ -24,16 +24,16 @@ export type Threshold = dashboard.Threshold;
 const greenOnly: Threshold[] = [{ color: 'green', value: null }];
 
 /** 1 → okText (green), 0 → badText (red): for up, moex_up, moex_trading. */
+/** Values shown as words in colours (value, text, colour); `index` is the order they are given in. */
+export function textMapping(entries: ReadonlyArray<[value: string, text: string, color: string]>): dashboard.ValueMapping[] {
+  return [{ type: dashboard.MappingType.ValueToText, options: Object.fromEntries(entries.map(([value, text, color], index) => [value, { text, color, index }])) }];
+}
+
 export function binaryMapping(okText: string, badText: string): dashboard.ValueMapping[] {
-  return [
-    {
-      type: dashboard.MappingType.ValueToText,
-      options: {
-        '0': { text: badText, color: 'red', index: 1 },
-        '1': { text: okText, color: 'green', index: 0 },
-      },
-    },
-  ];
+  return textMapping([
+    ['1', okText, 'green'],
+    ['0', badText, 'red'],
+  ]);
 }
 
 interface FieldOptions {

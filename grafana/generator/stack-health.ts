@@ -1,7 +1,6 @@
 import { BigValueColorMode } from '@grafana/grafana-foundation-sdk/common';
 import { PromQueryFormat } from '@grafana/grafana-foundation-sdk/prometheus';
-import { MappingType } from '@grafana/grafana-foundation-sdk/dashboard';
-import { binaryMapping, buildDashboard, clock, stat, table, type Threshold, timeseries } from './panels';
+import { binaryMapping, buildDashboard, clock, stat, table, textMapping, type Threshold, timeseries } from './panels';
 import { infinityJson, prom } from './queries';
 
 // The stack watching itself: Prometheus jobs of prometheus/prometheus.yml, the poll family
@@ -76,18 +75,13 @@ export const stackHealth = buildDashboard(
             title: 'SIMULATED feed',
             description: 'moex_simulated_feed: 1 while the ISS simulator answers a poller (made-up prices, ./runner.sh demo), 0 for MOEX ISS itself.',
             targets: [prom(`max by (job) (moex_simulated_feed{${pollers}})`, '{{job}}')],
-            mappings: [
-              {
-                type: MappingType.ValueToText,
-                options: {
-                  '0': { text: 'MOEX ISS', color: 'green', index: 0 },
-                  '1': { text: 'SIMULATED', color: 'orange', index: 1 },
-                },
-              },
-            ],
+            mappings: textMapping([
+              ['0', 'MOEX ISS', 'green'],
+              ['1', 'SIMULATED', 'orange'],
+            ]),
             colorMode: BigValueColorMode.Background,
           }),
-          6,
+          5,
           5,
         ],
         [
@@ -100,7 +94,7 @@ export const stackHealth = buildDashboard(
             thresholds: delayThresholds,
             colorMode: BigValueColorMode.Background,
           }),
-          10,
+          8,
           5,
         ],
         [
@@ -112,7 +106,22 @@ export const stackHealth = buildDashboard(
             thresholds: upThresholds,
             colorMode: BigValueColorMode.Background,
           }),
-          8,
+          6,
+          5,
+        ],
+        [
+          stat({
+            title: 'Market session',
+            description:
+              "moex_market_open per engine: OPEN inside today's session of ISS's trading calendar (/iss/engines/{engine}.json: dailytable for the date, else timetable), CLOSED at night, at weekends without a session and on holidays; then the freshness alerts stay quiet. Empty until the worker has read a calendar.",
+            targets: [prom(`max by (engine) (moex_market_open{${worker}})`, '{{engine}}')],
+            mappings: textMapping([
+              ['1', 'OPEN', 'green'],
+              ['0', 'CLOSED', 'blue'],
+            ]),
+            colorMode: BigValueColorMode.Background,
+          }),
+          5,
           5,
         ],
         [

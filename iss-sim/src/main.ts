@@ -11,6 +11,7 @@ import { MAX_SIM_SECURITIES, scaleBoards, SIM_BOARDS, simBoard } from './boards'
 import { CandleBook, SimClock, walkClock } from './candles';
 import { boardSecuritiesJson } from './iss-response';
 import { Market, type SecurityOverride, type SecurityState } from './market';
+import { simDailytable, simSchedule, SimTradingCalendar } from './trading-calendar';
 
 /**
  * ISS simulator: serves `/iss/engines/{engine}/markets/{market}/boards/{board}/securities.json`
@@ -30,6 +31,8 @@ import { Market, type SecurityOverride, type SecurityState } from './market';
  * and `/iss/analyticalproducts/futoi/securities.json`, subscribers only: without ISS_SIM_TOKEN they
  * answer as ISS does a login without the subscription (an HTML page, status 200). Faults aimed at
  * board `ALGOPACK` hit only these.
+ * `/iss/engines/{engine}.json` is the trading calendar (ISS_SIM_SCHEDULE, ISS_SIM_DAILYTABLE; GET/PUT
+ * /sim/calendar), and the market trades only inside it (trading-calendar.ts).
  * Feeds: by default the anonymous one, whose UPDATETIME runs ISS_SIM_DELAY_SECONDS (900) behind
  * SYSTIME. With ISS_SIM_TOKEN set it is the subscribers' feed: every ISS request needs
  * `Authorization: Bearer <token>` (401 without, 403 with a wrong one) and the data is not delayed.
@@ -54,6 +57,9 @@ const config = loadConfig({
   SIM_CLOCK_OFFSET_SECONDS: check(text('0'), (v) => /^-?\d+$/.test(v), 'must be a whole number of seconds'),
   /** Minutes of trading (candles) walked through at start, ending at the clock's now. */
   SIM_HISTORY_MINUTES: check(text('0'), (v) => /^\d+$/.test(v), 'must be a whole number of minutes'),
+  /** The trading calendar served and obeyed: its week, and the dates that differ from it (trading-calendar.ts). */
+  ISS_SIM_SCHEDULE: simSchedule,
+  ISS_SIM_DAILYTABLE: simDailytable,
 });
 const replay = config.ISS_SIM_REPLAY ? readFileSync(config.ISS_SIM_REPLAY) : null;
 const feedDelaySeconds = config.ISS_SIM_TOKEN ? 0 : config.ISS_SIM_DELAY_SECONDS;
@@ -65,6 +71,7 @@ const market = new Market({ walking: config.SIM_WALK === 'on', now: clock.now, b
 const candles = new CandleBook();
 // Bars from the clock's start (history included), before walkClock moves it to now.
 const algopack = new AlgopackBook(boards, clock.now());
+const tradingCalendar = new SimTradingCalendar(config.ISS_SIM_SCHEDULE, config.ISS_SIM_DAILYTABLE);
 /** The time a board's data belongs to: the feed's delay behind the clock (indices are not delayed). */
 const dataTime = (board: string) => {
   const delay = boards.find((b) => b.board === board)?.kind === 'index' ? 0 : feedDelaySeconds;
@@ -76,10 +83,13 @@ const recordCandles = () => {
 };
 /** The market walks (and candles record) every second, polled or not, as a real one trades. */
 const tradeEachSecond = () => {
+  tradingCalendar.apply(market, clock.date());
   market.advance();
   recordCandles();
 };
 walkClock(historySeconds, clock, tradeEachSecond);
+// Outside the schedule the market is closed from the first request on, not from the first second.
+tradingCalendar.apply(market, clock.date());
 const faults = new FaultPlan(isFault(config.SIM_FAULT) ? config.SIM_FAULT : null);
 
 interface LoggedRequest {
@@ -95,6 +105,12 @@ interface LoggedRequest {
 const MAX_LOGGED = 10_000;
 const requestLog: LoggedRequest[] = [];
 
+function logRequest(entry: Omit<LoggedRequest, 'at'>): void {
+  requestLog.push({ at: clock.date().toISOString(), ...entry });
+  if (requestLog.length > MAX_LOGGED) requestLog.splice(0, requestLog.length - MAX_LOGGED);
+}
+
+const ENGINE_PATH = /^\/iss\/engines\/([^/]+)\.json$/;
 const ISS_PATH = /^\/iss\/engines\/([^/]+)\/markets\/([^/]+)\/boards\/([^/]+)\/securities(?:\/([^/]+)\/candles)?\.json$/;
 
 function listParam(params: URLSearchParams, name: string): string[] | null {
@@ -112,8 +128,7 @@ function serveIss(req: IncomingMessage, res: ServerResponse, url: URL, route: Ro
   const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
   const authorization = String(req.headers.authorization ?? '');
   const bearer = /^Bearer \S/.test(authorization);
-  requestLog.push({ at: clock.date().toISOString(), path: url.pathname, securities: params.get('securities'), fault, gzip, bearer });
-  if (requestLog.length > MAX_LOGGED) requestLog.splice(0, requestLog.length - MAX_LOGGED);
+  logRequest({ path: url.pathname, securities: params.get('securities'), fault, gzip, bearer });
 
   if (config.ISS_SIM_TOKEN && authorization !== `Bearer ${config.ISS_SIM_TOKEN}`) {
     const status = bearer ? 403 : 401;
@@ -240,6 +255,15 @@ async function serveControl(req: IncomingMessage, res: ServerResponse, url: URL)
     walkClock(seconds, clock, tradeEachSecond);
     return writeJson(res, 200, { now: clock.date().toISOString(), offsetSeconds: clock.offsetMs / 1000 });
   }
+  if (path === '/sim/calendar') {
+    if (method === 'PUT') {
+      const body = await readJson(req);
+      const given = (name: string) => (typeof body[name] === 'string' ? (body[name] as string) : undefined);
+      tradingCalendar.replace(given('schedule'), given('dailytable'));
+      tradeEachSecond();
+    }
+    return writeJson(res, 200, { now: clock.date().toISOString(), ...tradingCalendar.session(clock.date()) });
+  }
   if (path === '/sim/walk' && method === 'PUT') {
     const body = await readJson(req);
     market.advance();
@@ -266,6 +290,14 @@ async function serveControl(req: IncomingMessage, res: ServerResponse, url: URL)
 
 const server = http.createServer((req, res) => {
   const url = new URL(req.url ?? '/', 'http://iss-sim');
+  const engine = ENGINE_PATH.exec(url.pathname);
+  if (engine && (req.method === 'GET' || req.method === 'HEAD')) {
+    const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
+    logRequest({ path: url.pathname, securities: null, fault: null, gzip, bearer: /^Bearer \S/.test(String(req.headers.authorization ?? '')) });
+    const only = listParam(url.searchParams, 'iss.only');
+    const body = tradingCalendar.json(engine[1]!, { withMetadata: url.searchParams.get('iss.meta') !== 'off', only: only ? new Set(only) : null });
+    return sendJson(req, res, Buffer.from(JSON.stringify(body)));
+  }
   const iss = ISS_PATH.exec(url.pathname);
   const dataset = algopackRoute(url.pathname);
   if ((iss || dataset) && (req.method === 'GET' || req.method === 'HEAD')) {

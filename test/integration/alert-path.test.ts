@@ -203,3 +203,81 @@ describe('alert path: simulator fault -> Prometheus -> Alertmanager -> webhook a
     assert.deepEqual([...new Set(sinceStop.map((a) => a.labels.alertname))], ['TargetDown']);
   });
 });
+
+/** The instant as a simulator clock offset (SIM_CLOCK_OFFSET_SECONDS) from now. */
+const clockAt = (moscowTime: string) => String(Math.round((Date.parse(`${moscowTime}+03:00`) - Date.now()) / 1000));
+
+// The same real path with the trading calendar: three simulators whose clocks stand at a Saturday
+// 03:00 MSK, at a Monday that dailytable lists as a holiday, and (the control) at a Wednesday noon,
+// all in March 2026, so every quote is months old by Prometheus' clock. SBER is set to trade (T) on
+// all three, as a board's status can lag the calendar: only the calendar tells them apart.
+describe('alert path with the trading calendar: no freshness alert while the market is closed', { timeout: 180_000 }, () => {
+  const SCHEDULE = '1-5=06:50-23:50;6-7=closed';
+  const CLOCKS = { saturday: '2026-03-14T03:00:00', holiday: '2026-03-09T12:00:00', wednesday: '2026-03-11T12:00:00' } as const;
+  type Scene = keyof typeof CLOCKS;
+  const sims = new Map<Scene, IssSim>();
+  const workers = new Map<Scene, RunningService>();
+  let alertmanager: Daemon;
+  let prometheus: Daemon;
+  let webhook: Awaited<ReturnType<typeof startWebhook>>;
+  let rulesDir: string;
+  const instanceOf = (scene: Scene) => `127.0.0.1:${workers.get(scene)!.port}`;
+  const query = async (q: string) => {
+    const body = (await (await fetch(`${prometheus.url}/api/v1/query?query=${encodeURIComponent(q)}`)).json()) as { data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> } };
+    return body.data.result;
+  };
+
+  before(async () => {
+    webhook = await startWebhook();
+    rulesDir = shortenedRules();
+    await Promise.all(
+      (Object.keys(CLOCKS) as Scene[]).map(async (scene) => {
+        const sim = await startIssSim({ ISS_SIM_SCHEDULE: SCHEDULE, ISS_SIM_DAILYTABLE: '2026-03-09=closed', SIM_CLOCK_OFFSET_SECONDS: clockAt(CLOCKS[scene]) });
+        sims.set(scene, sim);
+        await sim.control.walk(false);
+        await sim.control.setSecurity('SBER', { session: 'trading' });
+        workers.set(scene, await startService('worker', { MOEX_ISS_URL: sim.issUrl, MOEX_TICKERS: 'SBER', POLL_SCHEDULE: '* * * * * *' }, { waitFor: 'readyz' }));
+      }),
+    );
+    alertmanager = await startDaemon('alertmanager', { env: { ALERT_WEBHOOK_URL: webhook.url, ALERT_GROUP_WAIT: `${GROUP_WAIT}s`, ALERT_GROUP_INTERVAL: `${GROUP_INTERVAL}s` } });
+    prometheus = await startDaemon('prometheus', {
+      scrapeTargets: [{ job: 'worker-prometheus', targets: [...workers.values()].map((w) => `127.0.0.1:${w.port}`) }],
+      scrapeInterval: '1s',
+      rulesDir,
+      alertmanager,
+    });
+  });
+
+  after(async () => {
+    await prometheus?.close();
+    await alertmanager?.close();
+    for (const worker of workers.values()) await worker.stop();
+    for (const sim of sims.values()) await sim.stop();
+    await webhook?.close();
+    if (rulesDir) fs.rmSync(rulesDir, { recursive: true, force: true });
+  });
+
+  test('Saturday 03:00 MSK and a dailytable holiday: moex_market_open 0 and no freshness alert; the open Wednesday fires', async (t) => {
+    const firing = await eventually(
+      async () => webhook.notifications.find((n) => ofGroup('MoexQuotesStale', 'firing')(n) && n.alerts.some((a) => a.labels.instance === instanceOf('wednesday'))),
+      60_000,
+      'MoexQuotesStale of the Wednesday worker at the webhook',
+    );
+    t.diagnostic(`control fired: ${JSON.stringify(firing.alerts.map((a) => a.labels.instance))}`);
+    // Rule evaluations enough for `for:` to pass twice over, and group intervals for any notification.
+    await sleep((2 * RULE_FOR + 2 * GROUP_INTERVAL) * 1000);
+
+    const open = new Map((await query('moex_market_open{engine="stock"}')).map((r) => [r.metric.instance, r.value[1]]));
+    assert.equal(open.get(instanceOf('saturday')), '0');
+    assert.equal(open.get(instanceOf('holiday')), '0');
+    assert.equal(open.get(instanceOf('wednesday')), '1');
+    const trading = new Map((await query('moex_trading{ticker="SBER"}')).map((r) => [r.metric.instance, r.value[1]]));
+    assert.deepEqual([...trading.values()], ['1', '1', '1'], 'every board says T: the calendar alone makes the difference');
+
+    const freshness = /^(MoexQuotesStale|MoexFeedDelayHigh)$/;
+    const alerting = (await query('ALERTS{alertname=~"MoexQuotesStale|MoexFeedDelayHigh"}')).map((r) => `${r.metric.alertname} ${r.metric.instance} ${r.metric.alertstate}`);
+    assert.deepEqual(alerting, [`MoexQuotesStale ${instanceOf('wednesday')} firing`], 'pending or firing in Prometheus');
+    const notified = new Set(webhook.notifications.flatMap((n) => n.alerts).filter((a) => freshness.test(a.labels.alertname ?? '')).map((a) => a.labels.instance));
+    assert.deepEqual([...notified], [instanceOf('wednesday')]);
+  });
+});

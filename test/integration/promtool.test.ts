@@ -38,13 +38,13 @@ const rules: Rule[] = ruleFiles.flatMap((f) => {
 const alerts = rules.filter((r) => r.alert);
 const testFiles = fs.readdirSync(TEST_DIR).filter((f) => f.endsWith('.test.yml')).sort();
 
-// CONTRACT section 4 (worker, scraper) and section 7 (backend).
+// CONTRACT section 4 (worker, scraper) and section 7 (backend); the worker's trading calendar (docs/calendar.md).
 const CONTRACT_METRICS = new Set([
   'moex_last_price', 'moex_bid_price', 'moex_offer_price', 'moex_open_price', 'moex_high_price', 'moex_low_price',
   'moex_waprice', 'moex_prev_close_price', 'moex_change_percent', 'moex_volume_today', 'moex_value_today',
   'moex_trades_today', 'moex_trading', 'moex_quote_timestamp_seconds', 'moex_data_delay_seconds', 'moex_price_relative_to_prev_close',
   'moex_up', 'moex_poll_duration_seconds', 'moex_polls_total', 'moex_poll_errors_total',
-  'moex_last_success_timestamp_seconds', 'scraper_points_written_total', 'scraper_write_errors_total',
+  'moex_last_success_timestamp_seconds', 'moex_market_open', 'moex_session_seconds_left', 'scraper_points_written_total', 'scraper_write_errors_total',
   'scraper_buffered_points', 'scraper_last_write_timestamp_seconds', 'http_request_duration_seconds',
 ]);
 const HISTOGRAM_SUFFIXES = /_(bucket|count|sum)$/;

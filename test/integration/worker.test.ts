@@ -15,6 +15,8 @@ const QUOTE_FAMILIES = [
   'moex_trades_today', 'moex_trading', 'moex_quote_timestamp_seconds', 'moex_data_delay_seconds',
 ];
 
+/** The simulator's log of board polls (the worker also asks for the engine's trading calendar). */
+const boardPolls = async (sim: IssSim) => (await sim.control.requests()).filter((r) => r.path.endsWith('/securities.json'));
 const series = (name: string, ticker: string) => `${name}{ticker="${ticker}",board="TQBR",engine="stock",market="shares"}`;
 
 /** No moex_* sample may ever be NaN, ±Inf or negative (-1 is the classic "unknown" lie). */
@@ -182,8 +184,8 @@ describe('worker-prometheus against the ISS simulator', () => {
   test('one ISS request per cycle, for all tickers at once', async () => {
     await sim.control.clearRequests();
     const before = await scrape(worker.url);
-    await eventually(async () => (await sim.control.requests()).length >= 3, 10_000, 'three polls');
-    const requests = await sim.control.requests();
+    await eventually(async () => (await boardPolls(sim)).length >= 3, 10_000, 'three polls');
+    const requests = await boardPolls(sim);
     const after = await scrape(worker.url);
     const polls = (s: Map<string, number>) => s.get('moex_polls_total{result="ok",board="TQBR"}')! + s.get('moex_polls_total{result="error",board="TQBR"}')!;
     // The scrapes bracket the requests: every request is one poll.
@@ -197,11 +199,11 @@ describe('worker-prometheus edge cases', () => {
     const sim = await startIssSim();
     const worker = await startService('worker', { MOEX_ISS_URL: sim.issUrl, MOEX_TICKERS: 'ALL', POLL_SCHEDULE: EVERY_SECOND }, { waitFor: 'readyz' });
     try {
-      await eventually(async () => (await sim.control.requests()).length >= 3, 10_000, 'three polls');
+      await eventually(async () => (await boardPolls(sim)).length >= 3, 10_000, 'three polls');
       // Stop first so that no poll is in flight between reading the counter and the request log.
       const samples = await scrape(worker.url);
       await worker.stop();
-      const requests = await sim.control.requests();
+      const requests = await boardPolls(sim);
       const polls = samples.get('moex_polls_total{result="ok",board="TQBR"}')! + samples.get('moex_polls_total{result="error",board="TQBR"}')!;
       assert.ok(requests.length === polls || requests.length === polls + 1, `${requests.length} requests for ${polls} polls`);
       assert.ok(requests.every((r) => r.securities === null), 'no securities= filter for ALL');
@@ -217,8 +219,8 @@ describe('worker-prometheus edge cases', () => {
     const sim = await startIssSim({ SIM_FAULT: 'timeout', SIM_DELAY_MS: '3000' });
     const worker = await startService('worker', { MOEX_ISS_URL: sim.issUrl, POLL_SCHEDULE: EVERY_SECOND, MOEX_TIMEOUT_MS: '10000' });
     try {
-      await eventually(async () => (await sim.control.requests()).length >= 3, 15_000, 'three slow polls');
-      const starts = (await sim.control.requests()).map((r) => Date.parse(r.at));
+      await eventually(async () => (await boardPolls(sim)).length >= 3, 15_000, 'three slow polls');
+      const starts = (await boardPolls(sim)).map((r) => Date.parse(r.at));
       for (let i = 1; i < starts.length; i++) {
         assert.ok(starts[i]! - starts[i - 1]! >= 2900, `request ${i} started ${starts[i]! - starts[i - 1]!} ms after the previous one`);
       }
@@ -263,8 +265,8 @@ describe('worker-prometheus edge cases', () => {
     const sim = await startIssSim({ ISS_SIM_TOKEN: token });
     const worker = await startService('worker', { MOEX_ISS_URL: sim.issUrl, POLL_SCHEDULE: EVERY_SECOND, MOEX_ISS_TOKEN_FILE: tokenFile, LOG_LEVEL: 'debug' }, { waitFor: 'readyz' });
     try {
-      await eventually(async () => (await sim.control.requests()).length >= 2, 10_000, 'two polls');
-      const requests = await sim.control.requests();
+      await eventually(async () => (await boardPolls(sim)).length >= 2, 10_000, 'two polls');
+      const requests = await boardPolls(sim);
       assert.ok(requests.every((r) => r.bearer), 'Authorization: Bearer on every request');
       const s = await scrape(worker.url);
       assert.equal(s.get('moex_up'), 1);
@@ -292,7 +294,7 @@ describe('worker-prometheus edge cases', () => {
       assert.equal(s.get('moex_up'), 0);
       assert.equal(s.get('moex_poll_errors_total{reason="http",board="TQBR"}'), 0, 'an auth failure is not a generic http error');
       // Auth failures are not retried within a poll: one request per cycle.
-      const requests = await sim.control.requests();
+      const requests = await boardPolls(sim);
       const polls = s.get('moex_polls_total{result="error",board="TQBR"}')!;
       assert.ok(requests.length <= polls + 1, `${requests.length} requests for ${polls} polls`);
       const failures = worker.output().split('\n').filter((l) => l.includes('ISS poll failed'));

@@ -47,11 +47,11 @@ const CONTRACT_METRICS = new Set([
   'scraper_points_written_total', 'scraper_write_errors_total', 'scraper_buffered_points', 'scraper_last_write_timestamp_seconds',
   ...HISTOGRAMS.flatMap((h) => [`${h}_bucket`, `${h}_count`, `${h}_sum`]),
 ]);
-// Beyond the contract: what lib/poll-metrics.ts, scraper/src/sink.ts, spool.ts and candles-sync.ts also export.
+// Beyond the contract: what lib/poll-metrics.ts, scraper/src/sink.ts, spool.ts, candles-sync.ts and worker-prometheus/src/market-calendar.ts also export.
 const SERVICE_EXTRAS = new Set([
   'moex_missing_tickers', 'moex_invalid_values_total', 'scraper_dropped_points_total',
   'scraper_spool_bytes', 'scraper_spool_replayed_points_total', 'scraper_spool_corrupt_records_total',
-  'scraper_candle_requests_total', 'scraper_candles_total',
+  'scraper_candle_requests_total', 'scraper_candles_total', 'moex_market_open',
 ]);
 const STANDARD_METRICS = new Set([
   'up', 'ALERTS', 'process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_p99_seconds',
@@ -321,7 +321,7 @@ describe('Grafana dashboards', () => {
     assert.deepEqual(candles.targets?.[0]?.resultFormat, 'table');
     // The panel finds its fields by these names: each must be a column the query returns.
     for (const f of Object.values(candles.options.fields)) assert.ok(String(candles.targets?.[0]?.query).includes(`AS "${f}"`), `candlestick field ${f}`);
-    for (const m of ['moex_data_delay_seconds', 'moex_board_up', 'sum by (board, reason) (increase(moex_poll_errors_total', 'moex_simulated_feed', 'ALERTS{alertstate="firing"}']) {
+    for (const m of ['moex_data_delay_seconds', 'moex_board_up', 'sum by (board, reason) (increase(moex_poll_errors_total', 'moex_simulated_feed', 'ALERTS{alertstate="firing"}', 'max by (engine) (moex_market_open{']) {
       assert.ok(health.includes(m), `stack-health lacks ${m}`);
     }
     const feedDelay = panelsOf('moex-stack-health').find((p) => p.title === 'Feed delay') as GrafanaPanel & { fieldConfig: { defaults: { thresholds: { steps: Array<{ value: number | null }> } } } };

@@ -1,0 +1,115 @@
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Logger } from '../../lib/log';
+import { parseEngineCalendar, sessionAt, type EngineCalendar } from '../../lib/moex/calendar';
+import { PollError } from '../../lib/moex/errors';
+import type { Quote } from '../../lib/moex/quote';
+
+/** After a failed fetch the next try comes this soon (or at the refresh, if that is sooner). */
+const RETRY_AFTER_FAILURE_MS = 5 * 60_000;
+
+export interface MarketCalendarOptions {
+  /** The engines of the polled boards, each fetched once per refresh. */
+  engines: readonly string[];
+  /** GET `/iss/engines/{engine}.json` through the process's ISS client; throws PollError. */
+  fetchEngineCalendar(engine: string): Promise<unknown>;
+  registry: Registry;
+  log: Logger;
+  refreshMs: number;
+  /** The local clock, Unix ms. */
+  now?: () => number;
+}
+
+export interface MarketCalendar {
+  /** A poll's quotes: their snapshot time (SYSTIME) is the exchange's clock that sessions are judged by. */
+  observeQuotes(quotes: readonly Quote[]): void;
+  stop(): void;
+}
+
+/** The snapshot time of the newest quote: its exchange time plus the feed's delay. */
+function newestSnapshotMs(quotes: readonly Quote[]): number | null {
+  let newest: number | null = null;
+  for (const q of quotes) {
+    const snapshot = q.time.getTime() + q.delaySeconds * 1000;
+    if (newest === null || snapshot > newest) newest = snapshot;
+  }
+  return newest;
+}
+
+/**
+ * moex_market_open{engine} and moex_session_seconds_left{engine}: each polled engine's calendar is
+ * fetched at start and then every `refreshMs`, apart from the quote polls (a slow or failing calendar
+ * never delays a quote). The gauges are computed at each scrape from the last calendar that parsed,
+ * so a session opens and closes on time between fetches; a failed fetch is counted, logged once per
+ * change, and the last known calendar stays. An engine whose calendar never arrived has no series:
+ * the alert rules then treat its market as open rather than hide stale data.
+ *
+ * The clock is the exchange's: local time plus the offset of the last quotes' SYSTIME, so a host clock
+ * that drifts, or the simulator's clock set to a Saturday night, is judged as ISS sees it.
+ */
+export function startMarketCalendar({ engines, fetchEngineCalendar, registry, log: parentLog, refreshMs, now = Date.now }: MarketCalendarOptions): MarketCalendar {
+  const calendars = new Map<string, EngineCalendar>();
+  let exchangeOffsetMs = 0;
+  const registers = [registry];
+  const sessions = () => [...calendars].map(([engine, calendar]) => ({ engine, session: sessionAt(calendar, new Date(now() + exchangeOffsetMs)) }));
+  new Gauge({
+    name: 'moex_market_open',
+    help: "1 inside the engine's session today (ISS /iss/engines/{engine}.json: dailytable for the date, else timetable for the weekday), else 0; absent until its calendar has been read",
+    labelNames: ['engine'],
+    registers,
+    collect() {
+      for (const { engine, session } of sessions()) this.set({ engine }, session.open ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'moex_session_seconds_left',
+    help: "Seconds until the engine's session ends today; 0 while it is closed",
+    labelNames: ['engine'],
+    registers,
+    collect() {
+      for (const { engine, session } of sessions()) this.set({ engine }, session.secondsLeft);
+    },
+  });
+  const errors = new Counter({ name: 'moex_calendar_errors_total', help: 'Failed fetches of an engine calendar (/iss/engines/{engine}.json) by reason', labelNames: ['engine', 'reason'], registers });
+  const invalidRows = new Counter({ name: 'moex_calendar_invalid_rows_total', help: 'Calendar rows ISS sent that are not a day (left out)', labelNames: ['engine'], registers });
+
+  const timers = new Map<string, NodeJS.Timeout>();
+  let stopped = false;
+  for (const engine of engines) {
+    const log = parentLog.child({ engine });
+    let lastFailure = '';
+    let lastInvalid = 0;
+    const refresh = async () => {
+      let nextMs = refreshMs;
+      try {
+        const { calendar, invalidRows: invalid } = parseEngineCalendar(await fetchEngineCalendar(engine));
+        if (invalid.length) invalidRows.inc({ engine }, invalid.length);
+        if (invalid.length !== lastInvalid && invalid.length) log.warn({ invalidRows: invalid.slice(0, 10) }, 'ISS calendar rows that are not a day; left out');
+        lastInvalid = invalid.length;
+        if (!calendars.has(engine)) log.info({ weekdays: calendar.weekly.size, dates: calendar.daily.size }, 'trading calendar read');
+        else if (lastFailure) log.info('trading calendar fetches recovered');
+        calendars.set(engine, calendar);
+        lastFailure = '';
+      } catch (err) {
+        const failure = err instanceof PollError ? err : new PollError('validation', String(err));
+        errors.inc({ engine, reason: failure.reason });
+        const summary = `${failure.reason}: ${failure.message}`;
+        if (summary !== lastFailure) log.warn({ reason: failure.reason, error: failure.message, kept: calendars.has(engine) ? 'last known calendar' : 'none yet' }, 'trading calendar fetch failed');
+        lastFailure = summary;
+        nextMs = Math.min(refreshMs, RETRY_AFTER_FAILURE_MS);
+      }
+      if (!stopped) timers.set(engine, setTimeout(() => void refresh(), nextMs).unref());
+    };
+    void refresh();
+  }
+
+  return {
+    observeQuotes(quotes) {
+      const snapshot = newestSnapshotMs(quotes);
+      if (snapshot !== null) exchangeOffsetMs = snapshot - now();
+    },
+    stop() {
+      stopped = true;
+      for (const timer of timers.values()) clearTimeout(timer);
+    },
+  };
+}
