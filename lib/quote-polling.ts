@@ -38,8 +38,8 @@ async function mapWithLimit<T, R>(items: readonly T[], limit: number, work: (ite
  * The poll loop every service shares: on each tick of POLL_SCHEDULE, one ISS request per board
  * (boards concurrently, a few at a time; one board's failure does not stop the others), parsed into
  * quotes, counted in the moex_poll_* metrics of `registry`, then the quotes of every board that
- * answered are handed to `onCycle` (a failed board adds none: its last quotes stay where they are).
- * A cycle never overlaps the next.
+ * answered are handed to `onCycle` with those boards' names (a failed board adds none: its last
+ * quotes stay where they are). A cycle never overlaps the next.
  */
 export function startQuotePolling(
   config: MoexConfig,
@@ -47,7 +47,7 @@ export function startQuotePolling(
   shard: Shard | null,
   registry: Registry,
   log: Logger,
-  onCycle: (quotes: Quote[]) => void | Promise<void>,
+  onCycle: (quotes: Quote[], answeredBoards: string[]) => void | Promise<void>,
 ): QuotePolling {
   const metrics = registerPollMetrics(registry, sources.map((s) => s.board));
   const pollers = sources.map((source) => {
@@ -74,7 +74,10 @@ export function startQuotePolling(
       const complete = snapshots.every((s) => s !== null);
       metrics.recordCycle((performance.now() - started) / 1000, complete);
       if (snapshots.some((s) => s !== null)) succeeded = true;
-      await onCycle(snapshots.flatMap((s) => s?.quotes ?? []));
+      await onCycle(
+        snapshots.flatMap((s) => s?.quotes ?? []),
+        sources.flatMap((source, i) => (snapshots[i] ? [source.board] : [])),
+      );
     },
     log,
   );

@@ -5,6 +5,7 @@ import { check, loadConfig, logShape, matching, nonNegativeInt, oneOf, port, pos
 import { createLogger } from '../../lib/log';
 import { closeServer, exitOnSignals, exitOnStartupFailure, listen, writeJson } from '../../lib/service';
 import { httpShape } from '../../lib/web-config';
+import { Delistings } from './delistings';
 import { FaultPlan, FAULTS, isFault, type Fault } from './faults';
 import { MAX_SIM_SECURITIES, scaleBoards, SIM_BOARDS, simBoard } from './boards';
 import { CandleBook, SimClock, walkClock } from './candles';
@@ -24,6 +25,7 @@ import { Market, type SecurityOverride, type SecurityState } from './market';
  *   PATCH /sim/securities/:secid    set values or `session` (trading | pre-open | closed)
  *   PUT /sim/walk {enabled}         start/stop the random walk (stopped = prices hold still)
  *   PUT /sim/clock {advanceSeconds}  the market trades that many seconds at once (candles too)
+ *   PUT/DELETE/GET /sim/delist {board, secid}  take a security off a board's answers (delistings.ts)
  * and `.../securities/{secid}/candles.json`: 1-minute candles of the same walk (candles.ts).
  * Feeds: by default the anonymous one, whose UPDATETIME runs ISS_SIM_DELAY_SECONDS (900) behind
  * SYSTIME. With ISS_SIM_TOKEN set it is the subscribers' feed: every ISS request needs
@@ -74,6 +76,7 @@ const tradeEachSecond = () => {
 };
 walkClock(historySeconds, clock, tradeEachSecond);
 const faults = new FaultPlan(isFault(config.SIM_FAULT) ? config.SIM_FAULT : null);
+const delistings = new Delistings();
 
 interface LoggedRequest {
   at: string;
@@ -142,6 +145,7 @@ function serveIss(req: IncomingMessage, res: ServerResponse, url: URL, engine: s
   // ISS matches SECIDs case-insensitively (SiZ6 / SIZ6) and answers with its own spelling.
   const byUpper = new Map([...securities.values()].map((s) => [s.listing.secid.toUpperCase(), s] as const));
   let states: SecurityState[] = requested ? requested.flatMap((secid) => byUpper.get(secid.toUpperCase()) ?? []) : [...securities.values()];
+  states = states.filter((s) => !delistings.has(board, s.listing.secid));
   if (fault === 'missing-ticker') {
     const victim = config.SIM_MISSING_TICKER || requested?.[0] || 'GAZP';
     states = states.filter((s) => s.listing.secid !== victim);
@@ -211,6 +215,10 @@ async function serveControl(req: IncomingMessage, res: ServerResponse, url: URL)
       faults.set(body.fault, count, typeof body.board === 'string' && body.board !== '' ? body.board : null);
     }
     return writeJson(res, 200, { faults: FAULTS, plan: faults.describe() });
+  }
+  if (path === '/sim/delist') {
+    const answer = delistings.control(method, method === 'GET' ? {} : await readJson(req));
+    return writeJson(res, answer.status, answer.body);
   }
   if (path === '/sim/clock' && method === 'PUT') {
     const body = await readJson(req);
