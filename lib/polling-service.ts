@@ -93,6 +93,7 @@ export async function runPollingService(options: PollingServiceOptions): Promise
       if (stopped.signal.aborted) return; // shut down while waiting for a free shard
       throw err;
     }
+    if (stopped.signal.aborted) return claim.release(); // claimed again just as the shutdown began
     startPolling({ index: claim.index, count: autoShard.count });
   };
   /** The shard was taken over: stop polling it, drop what it exported, and claim a shard again. */
