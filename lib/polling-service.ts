@@ -1,4 +1,5 @@
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { randomUUID } from 'node:crypto';
+import { collectDefaultMetrics, Counter, Registry } from 'prom-client';
 import { CachedExposition, joinText } from './exposition';
 import type { ProcessIssTransport } from './iss-transport';
 import type { Logger } from './log';
@@ -23,8 +24,14 @@ export interface PollingServiceOptions {
   renderCycle?(): string;
   /** Series that change on their own; process metrics are added here. */
   liveRegistry: Registry;
-  /** Each successful poll's quotes; a failed poll leaves the outputs as they were. */
-  onQuotes(quotes: readonly Quote[]): void;
+  /**
+   * Each cycle in which a board answered: the quotes and the boards that answered (their polls
+   * succeeded, even where a shard keeps none of their quotes). A failed board leaves the outputs as
+   * they were.
+   */
+  onQuotes(quotes: readonly Quote[], answeredBoards: readonly string[]): void;
+  /** MOEX_SHARD=auto/N: another replica took this one's shard over; forget what it exported. */
+  onShardLost?(): void;
   /** After polling has stopped, before the HTTP server closes (flush sinks). */
   onShutdown?(): Promise<void>;
 }
@@ -34,7 +41,7 @@ export interface PollingServiceOptions {
  * the poll loop, and a graceful stop on SIGTERM/SIGINT.
  */
 export async function runPollingService(options: PollingServiceOptions): Promise<void> {
-  const { config, log, transport, cycleRegistry, liveRegistry, onQuotes, onShutdown, renderCycle } = options;
+  const { config, log, transport, cycleRegistry, liveRegistry, onQuotes, onShutdown, onShardLost, renderCycle } = options;
   const configured = configOrExit(() => boardSources(config));
   // MOEX_SHARD=auto/N: the shard is claimed at start (after listening, so /healthz answers meanwhile).
   const autoShard = config.MOEX_SHARD && 'auto' in config.MOEX_SHARD ? config.MOEX_SHARD : null;
@@ -57,22 +64,54 @@ export async function runPollingService(options: PollingServiceOptions): Promise
   );
   // Listen first: a port already in use stops the service before it polls anything.
   await listen(server, config.PORT, log, config.LISTEN_ADDRESS);
+  const stopped = new AbortController();
   exitOnSignals(log, async () => {
+    stopped.abort(new Error('shutting down'));
     await polling?.stop();
     claim?.release();
     await onShutdown?.();
     await closeServer(server);
   });
 
-  let shard = autoShard ? null : (config.MOEX_SHARD as Shard | null);
-  if (autoShard) {
-    claim = await claimShard(config.MOEX_SHARD_CLAIM_DIR, autoShard.count, `${os.hostname()}-${process.pid}`, log);
-    shard = { index: claim.index, count: autoShard.count };
-  }
+  const startPolling = (shard: Shard | null) => {
+    polling = startQuotePolling(config, sourcesOfShard(configured, shard), shard, cycleRegistry, transport, log, (quotes, answeredBoards) => {
+      // A failed board adds nothing: its last good quotes stay as they were in every output.
+      if (answeredBoards.length > 0) onQuotes(quotes, answeredBoards);
+      exposition.cycleChanged();
+    });
+  };
+  if (!autoShard) return startPolling(config.MOEX_SHARD as Shard | null);
 
-  polling = startQuotePolling(config, sourcesOfShard(configured, shard), shard, cycleRegistry, transport, log, (quotes) => {
-    // A failed board adds nothing: its last good quotes stay as they were in every output.
-    if (quotes.length > 0) onQuotes(quotes);
-    exposition.cycleChanged();
+  const claimsLost = new Counter({
+    name: 'moex_shard_claim_lost_total',
+    help: 'MOEX_SHARD=auto/N: times another replica took this one\'s shard over (it stopped polling that shard and claimed again)',
+    registers: [liveRegistry],
   });
+  // Unique per process even where every replica is PID 1 on a look-alike host name.
+  const owner = `${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+  const claimAndPoll = async () => {
+    try {
+      claim = await claimShard(config.MOEX_SHARD_CLAIM_DIR, autoShard.count, owner, log, { signal: stopped.signal, onLost: () => void reclaim() });
+    } catch (err) {
+      if (stopped.signal.aborted) return; // shut down while waiting for a free shard
+      throw err;
+    }
+    if (stopped.signal.aborted) return claim.release(); // claimed again just as the shutdown began
+    startPolling({ index: claim.index, count: autoShard.count });
+  };
+  /** The shard was taken over: stop polling it, drop what it exported, and claim a shard again. */
+  const reclaim = async () => {
+    claimsLost.inc();
+    const lost = polling;
+    polling = null; // /readyz: waiting for a free shard
+    await lost?.stop();
+    claim?.release();
+    claim = null;
+    // The poll metrics are registered again for the next shard's boards (as after a restart).
+    cycleRegistry.clear();
+    onShardLost?.();
+    exposition.cycleChanged();
+    await claimAndPoll().catch((err: unknown) => log.error({ err }, 'cannot claim a shard again'));
+  };
+  await claimAndPoll();
 }

@@ -23,7 +23,8 @@ const BUDGET_WAIT_MS = 100;
 /**
  * The shell around the domain's poll tick (lib/moex/poll.ts): runs it on each tick of
  * POLL_SCHEDULE with the moex_poll_* metrics of `registry` and the service's log, then hands the
- * quotes of every board that answered to `onCycle`. A cycle never overlaps the next. A cycle that
+ * quotes of every board that answered to `onCycle` with those boards' names (a failed board adds
+ * none: its last quotes stay where they are). A cycle never overlaps the next. A cycle that
  * outlasts its period while its requests waited for the request budget (MOEX_ISS_MAX_RPS) is
  * logged once and makes /readyz say so until cycles fit again.
  */
@@ -34,7 +35,7 @@ export function startQuotePolling(
   registry: Registry,
   transport: ProcessIssTransport,
   log: Logger,
-  onCycle: (quotes: Quote[]) => void | Promise<void>,
+  onCycle: (quotes: Quote[], answeredBoards: string[]) => void | Promise<void>,
 ): QuotePolling {
   const metrics = registerPollMetrics(registry, sources.map((s) => s.board));
   const tick = createPollTick({ issUrl: config.MOEX_ISS_URL, sources, shard, transport, metrics, log });
@@ -53,7 +54,7 @@ export function startQuotePolling(
       tickSkipped = false;
       const waitedBefore = transport.limiter.waitedMs();
       const result = await tick();
-      if (result.boardsOk > 0) succeeded = true;
+      if (result.answeredBoards.length > 0) succeeded = true;
       const waitedMs = transport.limiter.waitedMs() - waitedBefore;
       if (tickSkipped && waitedMs >= BUDGET_WAIT_MS) {
         if (!overBudget) {
@@ -64,7 +65,7 @@ export function startQuotePolling(
         overBudget = null;
         log.info('poll cycles fit the request budget again');
       }
-      await onCycle(result.quotes);
+      await onCycle(result.quotes, result.answeredBoards);
     },
     log,
     () => (tickSkipped = true),

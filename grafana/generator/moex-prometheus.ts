@@ -174,7 +174,7 @@ export const moexPrometheus = buildDashboard(
         [
           heatmap({
             title: 'last / previous close (histogram)',
-            description: 'moex_price_relative_to_prev_close, observed once per poll per ticker: how far from yesterday’s close the price sat.',
+            description: 'moex_price_relative_to_prev_close, observed once per poll while a security trades (listed tickers unless MOEX_HISTOGRAM says otherwise): how far from yesterday’s close the price sat during trading. Empty while the market is closed.',
             targets: [prom(`sum by (le) (increase(moex_price_relative_to_prev_close_bucket${sel}[$__rate_interval]))`, '{{le}}', { format: PromQueryFormat.Heatmap })],
           }),
           12,

@@ -6,6 +6,7 @@ import { createLogger } from '../../lib/log';
 import { closeServer, exitOnSignals, exitOnStartupFailure, listen, writeJson } from '../../lib/service';
 import { httpShape } from '../../lib/web-config';
 import { AlgopackBook, algopackRoute } from './algopack';
+import { Delistings } from './delistings';
 import { FaultPlan, FAULTS, isFault, type Fault } from './faults';
 import { MAX_SIM_SECURITIES, scaleBoards, SIM_BOARDS, simBoard } from './boards';
 import { CandleBook, SimClock, walkClock } from './candles';
@@ -26,6 +27,7 @@ import { simDailytable, simSchedule, SimTradingCalendar } from './trading-calend
  *   PATCH /sim/securities/:secid    set values or `session` (trading | pre-open | closed)
  *   PUT /sim/walk {enabled}         start/stop the random walk (stopped = prices hold still)
  *   PUT /sim/clock {advanceSeconds}  the market trades that many seconds at once (candles too)
+ *   PUT/DELETE/GET /sim/delist {board, secid}  take a security off a board's answers (delistings.ts)
  * and `.../securities/{secid}/candles.json`: 1-minute candles of the same walk (candles.ts).
  * ALGOPACK (algopack.ts): `/iss/datashop/algopack/{eq,fo,fx}/{tradestats,orderstats,obstats}.json`
  * and `/iss/analyticalproducts/futoi/securities.json`, subscribers only: without ISS_SIM_TOKEN they
@@ -91,6 +93,7 @@ walkClock(historySeconds, clock, tradeEachSecond);
 // Outside the schedule the market is closed from the first request on, not from the first second.
 tradingCalendar.apply(market, clock.date());
 const faults = new FaultPlan(isFault(config.SIM_FAULT) ? config.SIM_FAULT : null);
+const delistings = new Delistings();
 
 interface LoggedRequest {
   at: string;
@@ -176,6 +179,7 @@ function serveIss(req: IncomingMessage, res: ServerResponse, url: URL, route: Ro
   // ISS matches SECIDs case-insensitively (SiZ6 / SIZ6) and answers with its own spelling.
   const byUpper = new Map([...securities.values()].map((s) => [s.listing.secid.toUpperCase(), s] as const));
   let states: SecurityState[] = requested ? requested.flatMap((secid) => byUpper.get(secid.toUpperCase()) ?? []) : [...securities.values()];
+  states = states.filter((s) => !delistings.has(board, s.listing.secid));
   if (fault === 'missing-ticker') {
     const victim = config.SIM_MISSING_TICKER || requested?.[0] || 'GAZP';
     states = states.filter((s) => s.listing.secid !== victim);
@@ -245,6 +249,10 @@ async function serveControl(req: IncomingMessage, res: ServerResponse, url: URL)
       faults.set(body.fault, count, typeof body.board === 'string' && body.board !== '' ? body.board : null);
     }
     return writeJson(res, 200, { faults: FAULTS, plan: faults.describe() });
+  }
+  if (path === '/sim/delist') {
+    const answer = delistings.control(method, method === 'GET' ? {} : await readJson(req));
+    return writeJson(res, answer.status, answer.body);
   }
   if (path === '/sim/clock' && method === 'PUT') {
     const body = await readJson(req);

@@ -45,7 +45,7 @@ export interface TickResult {
   /** Quotes of every board that answered; a failed board adds none (its last quotes stay where they are). */
   quotes: Quote[];
   /** Boards whose poll succeeded, of `boards`. */
-  boardsOk: number;
+  answeredBoards: string[];
   boards: number;
 }
 
@@ -75,9 +75,9 @@ export function createPollTick({ issUrl, sources, shard, transport, metrics, log
   return async () => {
     const started = performance.now();
     const snapshots = await mapWithLimit(pollers, BOARD_CONCURRENCY, (pollBoard) => pollBoard());
-    const boardsOk = snapshots.filter((s) => s !== null).length;
-    metrics.recordCycle((performance.now() - started) / 1000, boardsOk === snapshots.length);
-    return { quotes: snapshots.flatMap((s) => s?.quotes ?? []), boardsOk, boards: snapshots.length };
+    const answeredBoards = sources.flatMap((source, i) => (snapshots[i] ? [source.board] : []));
+    metrics.recordCycle((performance.now() - started) / 1000, answeredBoards.length === snapshots.length);
+    return { quotes: snapshots.flatMap((s) => s?.quotes ?? []), answeredBoards, boards: snapshots.length };
   };
 }
 

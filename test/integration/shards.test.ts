@@ -1,6 +1,10 @@
 /** MOEX_SHARD: N workers together export exactly the series of one unsharded worker, none twice. */
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, test } from 'node:test';
+import { shardOf } from '../../lib/moex/shard';
 import { eventually, scrape, startIssSim, startService, type RunningService } from '../support/services';
 
 /** Every board of every market; the simulator scaled to 3,000 securities over them. */
@@ -36,6 +40,38 @@ describe('sharded workers', () => {
       assert.ok(tickers(first).size > SCALE * 0.4 && tickers(second).size > SCALE * 0.4, `shards of ${tickers(first).size} and ${tickers(second).size}`);
     } finally {
       await Promise.all(workers.map((w) => w.stop()));
+      await sim.stop();
+    }
+  });
+});
+
+describe('MOEX_SHARD=auto/N', () => {
+  test('a replica whose claim is taken over stops exporting that shard, counts it, and claims the free one', async () => {
+    const sim = await startIssSim();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shard-claims-'));
+    const worker = await startService(
+      'worker',
+      { MOEX_ISS_URL: sim.issUrl, MOEX_TICKERS: 'ALL', POLL_SCHEDULE: '* * * * * *', MOEX_SHARD: 'auto/2', MOEX_SHARD_CLAIM_DIR: dir },
+      { waitFor: 'readyz' },
+    );
+    const shardOfTickers = (s: Map<string, number>) =>
+      new Set([...s.keys()].flatMap((k) => (k.startsWith('moex_last_price{') ? [shardOf('TQBR', /ticker="([^"]+)"/.exec(k)![1]!, 2)] : [])));
+    try {
+      const before = await scrape(worker.url);
+      assert.equal(before.get('moex_shard_claim_lost_total'), 0);
+      const [first] = [...shardOfTickers(before)] as [number];
+      assert.deepEqual([...shardOfTickers(before)], [first], 'one shard exported');
+      // Another replica takes the shard over, as after a pause of this one longer than the lease.
+      fs.writeFileSync(path.join(dir, `shard-${first}.1.claim`), 'other-replica\ntoken\n');
+      const after = await eventually(async () => {
+        const s = await scrape(worker.url);
+        return s.get('moex_shard_claim_lost_total') === 1 && s.get('moex_up') === 1 ? s : null;
+      }, 30_000, 'the loss noticed at the next heartbeat and the other shard polled');
+      assert.deepEqual([...shardOfTickers(after)], [1 - first], 'only the newly claimed shard exported');
+      assert.match(worker.output(), /shard claim lost to another replica/);
+      assert.deepEqual(fs.readdirSync(dir).sort(), [`shard-${1 - first}.claim`, `shard-${first}.1.claim`].sort(), 'its lost claim removed, the new one made');
+    } finally {
+      await worker.stop();
       await sim.stop();
     }
   });

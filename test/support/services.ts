@@ -118,6 +118,8 @@ export interface IssSim extends RunningService {
     walk(enabled: boolean): Promise<void>;
     /** The market trades `seconds` at once and the simulator's clock moves on by as much. */
     advanceClock(seconds: number): Promise<void>;
+    /** `board`'s answers leave `secid` out from now on, as after a delisting. */
+    delist(board: string, secid: string): Promise<void>;
   };
 }
 
@@ -145,6 +147,7 @@ export async function startIssSim(env: Record<string, string> = {}): Promise<Iss
       setSecurity: async (secid, values) => void (await call(c(`securities/${secid}`), 'PATCH', values)),
       walk: async (enabled) => void (await call(c('walk'), 'PUT', { enabled })),
       advanceClock: async (seconds) => void (await call(c('clock'), 'PUT', { advanceSeconds: seconds })),
+      delist: async (board, secid) => void (await call(c('delist'), 'PUT', { board, secid })),
     },
   };
 }

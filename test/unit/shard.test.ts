@@ -7,6 +7,7 @@ import { describe, test } from 'node:test';
 import { parseConfig, moexShape, ConfigError } from '../../lib/config';
 import { shardOf, sourcesOfShard } from '../../lib/moex/shard';
 import { claimShard } from '../../lib/shard-claim';
+import { SLOT, startReplica } from '../support/shard-replica';
 
 describe('MOEX_SHARD', () => {
   test('every instrument is in exactly one shard, the same on every run, spread evenly', () => {
@@ -82,5 +83,47 @@ describe('MOEX_SHARD=auto/N claims', () => {
     await assert.rejects(third, /gave up/, 'live claims are never taken over');
     live.release();
     other.release();
+  });
+});
+
+describe('MOEX_SHARD=auto/N takeover race', () => {
+  test('three replicas race for one stale claim, 200 rounds: exactly one holds it at every step', async () => {
+    const ROUNDS = 200;
+    const REPLICAS = 3;
+    const base = fs.mkdtempSync(path.join(os.tmpdir(), 'shard-race-'));
+    const control = new SharedArrayBuffer(8 * Int32Array.BYTES_PER_ELEMENT);
+    const shared = new Int32Array(control);
+    const replicas = Array.from({ length: REPLICAS }, (_, i) => startReplica({ name: `replica-${i}`, base, rounds: ROUNDS, holdMs: 25, control }));
+    const finished = new Map<number, number>();
+    const roundDone = new Map<number, () => void>();
+    for (const replica of replicas) {
+      replica.on('error', (err) => assert.fail(err));
+      replica.on('message', (round: number) => {
+        finished.set(round, (finished.get(round) ?? 0) + 1);
+        if (finished.get(round) === REPLICAS) roundDone.get(round)?.();
+      });
+    }
+    const past = new Date(Date.now() - 60_000);
+    let winsBefore = 0;
+    try {
+      for (let round = 1; round <= ROUNDS; round++) {
+        // The round's shard: a claim of a replica that died a minute ago, so every replica sees it stale.
+        const dir = path.join(base, String(round));
+        fs.mkdirSync(dir);
+        fs.writeFileSync(path.join(dir, 'shard-0.claim'), 'dead\n');
+        fs.utimesSync(path.join(dir, 'shard-0.claim'), past, past);
+        const done = new Promise<void>((resolve) => roundDone.set(round, resolve));
+        Atomics.store(shared, SLOT.round, round);
+        Atomics.notify(shared, SLOT.round);
+        await done;
+        const wins = Atomics.load(shared, SLOT.wins);
+        assert.equal(wins - winsBefore, 1, `round ${round}: exactly one replica took the stale claim over`);
+        winsBefore = wins;
+      }
+    } finally {
+      await Promise.all(replicas.map((r) => r.terminate()));
+    }
+    assert.equal(Atomics.load(shared, SLOT.overlaps), 0, 'never two replicas holding the shard at once');
+    assert.equal(Atomics.load(shared, SLOT.foreignClaims), 0, 'a holder always found its own claim on top');
   });
 });

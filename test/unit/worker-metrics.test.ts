@@ -6,16 +6,20 @@ import { Gauge, Histogram, Registry } from 'prom-client';
 import { CachedExposition } from '../../lib/exposition';
 import { parseBoardSnapshot } from '../../lib/moex/parse';
 import { NUMERIC_FIELDS, type Quote } from '../../lib/moex/quote';
-import { createQuoteMetrics, PRICE_RATIO_BUCKETS } from '../../worker-prometheus/src/quote-metrics';
+import { ConfigError, parseConfig } from '../../lib/config';
+import { workerShape } from '../../worker-prometheus/src/config';
+import { createQuoteMetrics, histogramBoards, PRICE_RATIO_BUCKETS, type QuoteMetricsOptions } from '../../worker-prometheus/src/quote-metrics';
 import { issFixture, sharesBoard } from '../support/fixtures';
 import { parseExposition } from '../support/services';
 
 const TICKERS = ['SBERP', 'SBER', 'GAZP'];
 const quotesOf = (fixture: string) => parseBoardSnapshot(issFixture(fixture), sharesBoard(TICKERS)).quotes;
 
+const tqbrOnly = (more: Partial<QuoteMetricsOptions> = {}) => createQuoteMetrics({ histogramBoards: new Set(['TQBR']), removeAfterPolls: 3, ...more });
+
 async function render(fixtures: string[]) {
-  const metrics = createQuoteMetrics();
-  for (const f of fixtures) metrics.update(quotesOf(f));
+  const metrics = tqbrOnly();
+  for (const f of fixtures) metrics.update(quotesOf(f), ['TQBR']);
   return parseExposition(metrics.render());
 }
 
@@ -29,7 +33,7 @@ function promClientQuoteMetrics(registry: Registry) {
     { gauge: new Gauge({ name: 'moex_quote_timestamp_seconds', help: 'Exchange time the quote belongs to (UPDATETIME on SYSTIME\'s date), Unix seconds', labelNames, registers }), read: (q: Quote) => q.time.getTime() / 1000 },
     { gauge: new Gauge({ name: 'moex_data_delay_seconds', help: 'SYSTIME minus the quote time: the feed\'s delay (about 900 anonymous, about 0 real-time)', labelNames, registers }), read: (q: Quote) => q.delaySeconds },
   ];
-  const ratio = new Histogram({ name: 'moex_price_relative_to_prev_close', help: 'Last price divided by the previous close, observed once per poll per ticker', labelNames, buckets: PRICE_RATIO_BUCKETS, registers });
+  const ratio = new Histogram({ name: 'moex_price_relative_to_prev_close', help: 'Last price divided by the previous close, observed once per poll while the security trades (MOEX_HISTOGRAM boards)', labelNames, buckets: PRICE_RATIO_BUCKETS, registers });
   return (quotes: readonly Quote[]) => {
     for (const q of quotes) {
       const labels = { ticker: q.ticker, board: q.board, engine: q.engine, market: q.market };
@@ -38,7 +42,8 @@ function promClientQuoteMetrics(registry: Registry) {
         if (value === null) gauge.remove(labels);
         else gauge.set(labels, value);
       }
-      if (q.last !== null && q.prevClose !== null) ratio.observe(labels, q.last / q.prevClose);
+      // Every quote of these polls has a TRADINGSTATUS: observed while it is T.
+      if (q.last !== null && q.prevClose !== null && q.trading) ratio.observe(labels, q.last / q.prevClose);
     }
   };
 }
@@ -77,18 +82,103 @@ describe('quote metrics', () => {
   });
 });
 
+describe('series of securities that are gone', () => {
+  const key = (ticker: string) => `{ticker="${ticker}",board="TQBR",engine="stock",market="shares"}`;
+
+  test('a security its board stops returning loses every series after 3 successful polls; failed polls do not count', () => {
+    const removed: string[] = [];
+    const metrics = tqbrOnly({ onSeriesRemoved: (board) => removed.push(board) });
+    const gazpSeries = () => metrics.render().split('\n').filter((line) => line.includes('ticker="GAZP"'));
+    metrics.update(quotesOf('trading-day'), ['TQBR']);
+    const before = gazpSeries();
+    assert.ok(before.some((l) => l.startsWith(`moex_last_price${key('GAZP')}`)) && before.some((l) => l.startsWith('moex_price_relative_to_prev_close_bucket')));
+    metrics.update(quotesOf('ticker-missing'), ['TQBR']);
+    metrics.update(quotesOf('ticker-missing'), ['TQBR']);
+    metrics.update([], []); // the board's poll failed: no evidence either way
+    metrics.update(quotesOf('ticker-missing'), ['TQOB']); // another board answered
+    assert.deepEqual(gazpSeries(), before, 'two successful polls without it: every series kept as it was');
+    metrics.update(quotesOf('ticker-missing'), ['TQBR']);
+    assert.deepEqual(gazpSeries(), [], 'the third: every gauge and histogram series gone');
+    assert.deepEqual(removed, ['TQBR'], 'counted once, for its board');
+    assert.ok(metrics.render().includes(`moex_last_price${key('SBER')} 315.56`), 'the others stay');
+  });
+
+  test('a security that comes back before the third poll starts counting again', () => {
+    const metrics = tqbrOnly();
+    for (const fixture of ['trading-day', 'ticker-missing', 'ticker-missing', 'trading-day', 'ticker-missing', 'ticker-missing']) metrics.update(quotesOf(fixture), ['TQBR']);
+    assert.ok(metrics.render().includes(`moex_last_price${key('GAZP')} 127.52`));
+  });
+
+  test('forgetAll drops every series (a shard taken over by another replica)', () => {
+    const metrics = tqbrOnly();
+    metrics.update(quotesOf('trading-day'), ['TQBR']);
+    metrics.forgetAll();
+    assert.doesNotMatch(metrics.render(), /ticker=/);
+  });
+});
+
+describe('relative-price histogram', () => {
+  const countOf = (metrics: ReturnType<typeof tqbrOnly>, ticker: string, board = 'TQBR', market = 'shares') =>
+    parseExposition(metrics.render()).get(`moex_price_relative_to_prev_close_count{ticker="${ticker}",board="${board}",engine="stock",market="${market}"}`);
+
+  test('observed only while TRADINGSTATUS is T: a closed session adds no sample', () => {
+    const metrics = tqbrOnly();
+    metrics.update(quotesOf('trading-day'), ['TQBR']);
+    for (let i = 0; i < 5; i++) metrics.update(quotesOf('after-close'), ['TQBR']);
+    assert.equal(countOf(metrics, 'SBER'), 1);
+    metrics.update(quotesOf('trading-day'), ['TQBR']);
+    assert.equal(countOf(metrics, 'SBER'), 2);
+  });
+
+  test('without TRADINGSTATUS: observed when NUMTRADES or VOLTODAY rose since the last poll', () => {
+    const metrics = createQuoteMetrics({ histogramBoards: new Set(['RFUD']), removeAfterPolls: 3 });
+    const base = { ...quotesOf('trading-day')[1]!, ticker: 'SiZ6', board: 'RFUD', market: 'forts', trading: null };
+    const poll = (trades: number, volume: number) => metrics.update([{ ...base, trades, volume }], ['RFUD']);
+    poll(100, 1000); // nothing to compare with yet
+    poll(100, 1000); // no trade since
+    assert.equal(countOf(metrics, 'SiZ6', 'RFUD', 'forts'), undefined);
+    poll(101, 1000);
+    poll(101, 1010);
+    poll(101, 1010);
+    assert.equal(countOf(metrics, 'SiZ6', 'RFUD', 'forts'), 2);
+  });
+
+  test('MOEX_HISTOGRAM: listed tickers only by default, off, or every board', () => {
+    const sources = [
+      { engine: 'stock', market: 'shares', board: 'TQBR', kind: 'shares', tickers: ['SBER'] },
+      { engine: 'stock', market: 'bonds', board: 'TQOB', kind: 'bonds', tickers: 'ALL' },
+    ] as const satisfies Parameters<typeof histogramBoards>[1];
+    assert.deepEqual([...histogramBoards('listed', sources)], ['TQBR']);
+    assert.deepEqual([...histogramBoards('off', sources)], []);
+    assert.deepEqual([...histogramBoards('all', sources)], ['TQBR', 'TQOB']);
+    const metrics = createQuoteMetrics({ histogramBoards: histogramBoards('off', sources), removeAfterPolls: 3 });
+    metrics.update(quotesOf('trading-day'), ['TQBR']);
+    assert.doesNotMatch(metrics.render(), /moex_price_relative_to_prev_close_(bucket|count)\{/);
+  });
+
+  test('config: MOEX_HISTOGRAM and MOEX_REMOVE_AFTER_POLLS are checked at start', () => {
+    const config = parseConfig(workerShape, {});
+    assert.equal(config.MOEX_HISTOGRAM, 'listed');
+    assert.equal(config.MOEX_REMOVE_AFTER_POLLS, 3);
+    assert.equal(parseConfig(workerShape, { MOEX_HISTOGRAM: 'all', MOEX_REMOVE_AFTER_POLLS: '5' }).MOEX_REMOVE_AFTER_POLLS, 5);
+    for (const [variable, bad] of [['MOEX_HISTOGRAM', 'some'], ['MOEX_REMOVE_AFTER_POLLS', '0'], ['MOEX_REMOVE_AFTER_POLLS', 'x']]) {
+      assert.throws(() => parseConfig(workerShape, { [variable!]: bad }), (e: unknown) => e instanceof ConfigError && e.variable === variable, `${variable}=${bad}`);
+    }
+  });
+});
+
 describe('quote metrics rendered by hand', () => {
   test('the same text as prom-client for the same polls: every family, sample and HELP line', async () => {
     const registry = new Registry();
     const reference = promClientQuoteMetrics(registry);
-    const ours = createQuoteMetrics();
-    // Values that turn null and back, a ratio above every bucket, another board and market.
-    const polls = [quotesOf('trading-day'), quotesOf('before-first-trade'), quotesOf('trading-day')];
+    const ours = createQuoteMetrics({ histogramBoards: new Set(['TQBR', 'TQOB']), removeAfterPolls: 3 });
+    // Values that turn null and back, a closed session, a ratio above every bucket, another board and market.
+    const polls = [quotesOf('trading-day'), quotesOf('before-first-trade'), quotesOf('after-close'), quotesOf('trading-day')];
     const above = { ...polls[0]![0]!, ticker: 'HIGH"\\X', last: 500, prevClose: 100 };
     const bond = { ...polls[0]![1]!, board: 'TQOB', market: 'bonds', bondYield: 14.25, last: null };
     for (const quotes of [...polls, [above, bond]]) {
       reference(quotes);
-      ours.update(quotes);
+      ours.update(quotes, ['TQBR', 'TQOB']);
     }
     const theirs = await registry.metrics();
     const mine = ours.render();

@@ -1,34 +1,37 @@
-import { Registry } from 'prom-client';
-import { boardSources, configOrExit, loadConfig, logShape, moexShape, port, positiveInt } from '../../lib/config';
+import { Counter, Registry } from 'prom-client';
+import { boardSources, configOrExit, loadConfig } from '../../lib/config';
 import { createProcessIssTransport } from '../../lib/iss-transport';
 import { createLogger } from '../../lib/log';
-import { algopackShape } from '../../lib/moex/algopack/config';
 import { startAlgopackFromConfig } from '../../lib/moex/algopack/start';
 import { engineCalendarRequest } from '../../lib/moex/iss-requests';
 import { runPollingService } from '../../lib/polling-service';
 import { exitOnStartupFailure } from '../../lib/service';
-import { httpShape } from '../../lib/web-config';
 import { createAlgopackMetrics } from './algopack-metrics';
+import { workerShape } from './config';
 import { startMarketCalendar } from './market-calendar';
-import { createQuoteMetrics } from './quote-metrics';
+import { createQuoteMetrics, histogramBoards } from './quote-metrics';
 
 /** worker-prometheus: ISS → Prometheus metrics on :8000 (CONTRACT §4). */
-const config = loadConfig({
-  ...moexShape,
-  ...algopackShape,
-  ...logShape,
-  ...httpShape,
-  PORT: port(8000),
-  /** How often each polled engine's trading calendar (/iss/engines/{engine}.json) is fetched again. */
-  MOEX_CALENDAR_REFRESH_SECONDS: positiveInt(3600),
-});
+const config = loadConfig(workerShape);
 const log = createLogger('worker-prometheus', config.LOG_LEVEL);
-const quoteMetrics = createQuoteMetrics();
+const sources = configOrExit(() => boardSources(config));
 const liveRegistry = new Registry();
+const seriesRemoved = new Counter({
+  name: 'moex_series_removed_total',
+  help: 'Securities whose series were removed because their board stopped returning them (MOEX_REMOVE_AFTER_POLLS successful polls)',
+  labelNames: ['board'] as const,
+  registers: [liveRegistry],
+});
+for (const { board } of sources) seriesRemoved.inc({ board }, 0);
+const quoteMetrics = createQuoteMetrics({
+  histogramBoards: histogramBoards(config.MOEX_HISTOGRAM, sources),
+  removeAfterPolls: config.MOEX_REMOVE_AFTER_POLLS,
+  onSeriesRemoved: (board) => seriesRemoved.inc({ board }),
+});
 // One transport for the polls, the calendar and the datasets: one request budget (MOEX_ISS_MAX_RPS) for the process.
 const transport = createProcessIssTransport(config, liveRegistry);
 const calendar = startMarketCalendar({
-  engines: [...new Set(configOrExit(() => boardSources(config)).map((s) => s.engine))],
+  engines: [...new Set(sources.map((s) => s.engine))],
   fetchEngineCalendar: async (engine) => (await transport.get(engineCalendarRequest(config.MOEX_ISS_URL, engine))).json,
   registry: liveRegistry,
   log,
@@ -45,11 +48,12 @@ runPollingService({
   cycleRegistry: new Registry(),
   renderCycle: () => quoteMetrics.render(),
   liveRegistry,
-  // On a failed poll this is not called: the last good quotes stay exposed and moex_up drops to 0.
-  onQuotes: (quotes) => {
-    quoteMetrics.update(quotes);
+  // On a failed poll the board is not among answeredBoards: its last good quotes stay exposed and moex_up drops to 0.
+  onQuotes: (quotes, answeredBoards) => {
+    quoteMetrics.update(quotes, answeredBoards);
     calendar.observeQuotes(quotes);
   },
+  onShardLost: () => quoteMetrics.forgetAll(),
   onShutdown: async () => {
     await Promise.all([calendar.stop(), algopack?.stop()]);
   },
