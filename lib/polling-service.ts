@@ -69,7 +69,11 @@ export async function runPollingService(options: PollingServiceOptions): Promise
 
   polling = startQuotePolling(config, sourcesOfShard(configured, shard), shard, cycleRegistry, log, (quotes) => {
     // A failed board adds nothing: its last good quotes stay as they were in every output.
-    if (quotes.length > 0) onQuotes(quotes);
+    if (quotes.length > 0) {
+      onQuotes(quotes);
+      // What this cycle handed over, once the outputs hold it (the soak counts it against the stores).
+      if (log.isLevelEnabled('debug')) log.debug({ quotes: quotes.map((q) => `${q.ticker}@${Math.floor(q.time.getTime() / 1000)}`) }, 'quotes handed over');
+    }
     exposition.cycleChanged();
   });
 }
