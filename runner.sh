@@ -32,6 +32,9 @@ Developer commands:
                     native suite, then the container suite (CI's entry)
   e2e               browser checks of a running stack via WebDriver (SELENIUM_URL), after wait-for-grid.sh
   bench             the benchmark; prints a markdown table
+  soak [--minutes N]  fault soak (default 20 min): the native stack fed by the simulator, both cores
+                    busy, carbon, InfluxDB, scraper, worker and Prometheus SIGKILLed and restarted at
+                    random; prints polled / stored / lost / duplicated per store (docs/durability.md)
   secrets           a fresh install's .env, passwords, web config and certificate (docs/security.md)
   help              this text
 
@@ -147,6 +150,10 @@ case "$cmd" in
       python3-gunicorn influxdb curl iproute2
     ensure_built
     exec node --import tsx bench/main.ts "$@"
+    ;;
+  soak)
+    ensure_built
+    exec node --import tsx bench/soak.ts "$@"
     ;;
   help|-h|--help) usage ;;
   *) echo "runner: unknown command '$cmd'" >&2; usage >&2; exit 2 ;;

@@ -76,7 +76,11 @@ export async function runPollingService(options: PollingServiceOptions): Promise
   const startPolling = (shard: Shard | null) => {
     polling = startQuotePolling(config, sourcesOfShard(configured, shard), shard, cycleRegistry, transport, log, (quotes, answeredBoards) => {
       // A failed board adds nothing: its last good quotes stay as they were in every output.
-      if (answeredBoards.length > 0) onQuotes(quotes, answeredBoards);
+      if (answeredBoards.length > 0) {
+        onQuotes(quotes, answeredBoards);
+        // What this cycle handed over, once the outputs hold it (the soak counts it against the stores).
+        if (log.isLevelEnabled('debug')) log.debug({ quotes: quotes.map((q) => `${q.ticker}@${Math.floor(q.time.getTime() / 1000)}`) }, 'quotes handed over');
+      }
       exposition.cycleChanged();
     });
   };

@@ -1,4 +1,4 @@
-import { graphitePrefix, hostname, httpUrlOrOff, logShape, moexShape, nonEmpty, oneOf, port, positiveInt, secret, text, type ConfigOf } from '../../lib/config';
+import { graphitePrefix, hostname, httpUrlOrOff, logShape, moexShape, nonEmpty, nonNegativeInt, oneOf, port, positiveInt, secret, text, type ConfigOf } from '../../lib/config';
 import { algopackBackfillShape, algopackShape } from '../../lib/moex/algopack/config';
 import { httpShape } from '../../lib/web-config';
 
@@ -16,6 +16,8 @@ export const scraperShape = {
   STATSD_PORT: port(8125),
   GRAPHITE_HOST: hostname('127.0.0.1'),
   GRAPHITE_PORT: port(2003),
+  /** Plaintext: after an unexpected carbon disconnect, lines written this many seconds before it are sent again. */
+  GRAPHITE_RESEND_SECONDS: nonNegativeInt(10),
   INFLUX_URL: httpUrlOrOff('http://127.0.0.1:8086'),
   INFLUX_API: oneOf('v2', ['v1', 'v2'], 'must be v2 (/api/v2/write: InfluxDB 1.8+, 2.x, 3.x) or v1 (/write: every 1.x)'),
   INFLUX_TOKEN: secret(),

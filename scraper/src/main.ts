@@ -34,7 +34,14 @@ function createSinks(config: ScraperConfig, statsFor: (sink: Sink['name']) => Si
     const stats = statsFor('graphite');
     sinks.push(
       createPlaintextSink(
-        { host: config.GRAPHITE_HOST, port: config.GRAPHITE_PORT, prefix: config.GRAPHITE_PREFIX, maxBufferedLines, queue: spoolFor('graphite', stats) },
+        {
+          host: config.GRAPHITE_HOST,
+          port: config.GRAPHITE_PORT,
+          prefix: config.GRAPHITE_PREFIX,
+          maxBufferedLines,
+          queue: spoolFor('graphite', stats),
+          resendSeconds: config.GRAPHITE_RESEND_SECONDS,
+        },
         stats,
         log.child({ sink: 'graphite' }),
       ),

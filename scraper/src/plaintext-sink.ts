@@ -15,6 +15,8 @@ export interface PlaintextSinkOptions {
   maxBufferedLines: number;
   /** Where lines wait (the durable spool); by default in memory, bounded by maxBufferedLines. */
   queue?: LineQueue;
+  /** GRAPHITE_RESEND_SECONDS: after an unexpected disconnect, lines written this long before it are sent again. */
+  resendSeconds: number;
   /** Reconnect backoff bounds. */
   minBackoffMs?: number;
   maxBackoffMs?: number;
@@ -30,9 +32,18 @@ const LINES_PER_WRITE = 500;
  * Graphite through carbon's plaintext protocol over TCP, each point with its quote's exchange time.
  * Lines wait in a bounded FIFO until a connection takes them; a write that fails goes back to the
  * front of the queue, so an outage of minutes loses nothing and one of hours costs bounded memory.
+ *
+ * The protocol has no acknowledgement: the kernel taking a write says nothing about carbon having
+ * read it, let alone stored it (carbon keeps points in memory before whisper has them, and a write
+ * into a connection carbon has just closed still succeeds locally). So written lines stay in the
+ * queue, handed out, for `resendSeconds` and are only then acknowledged; when the connection drops
+ * unexpectedly everything still handed out is sent again, first, on the next connection. Carbon
+ * keeps one value per series and time slot, so a line that did arrive is merely written twice.
+ * With the spool the held lines are on disk too: a scraper crash right after carbon's resends them.
  */
 export function createPlaintextSink(options: PlaintextSinkOptions, stats: SinkStats, log: Logger): Sink {
-  const { host, port, prefix, maxBufferedLines, minBackoffMs = 500, maxBackoffMs = 30_000 } = options;
+  const { host, port, prefix, maxBufferedLines, resendSeconds, minBackoffMs = 500, maxBackoffMs = 30_000 } = options;
+  const resendMs = resendSeconds * 1000;
   const queue =
     options.queue ??
     createMemoryQueue(maxBufferedLines, {
@@ -41,7 +52,6 @@ export function createPlaintextSink(options: PlaintextSinkOptions, stats: SinkSt
         log.warn({ dropped: points, maxBufferedLines }, 'carbon buffer full; oldest points dropped');
       },
     });
-  stats.buffered(queue.length); // a spool may hold a previous run's lines
   let socket: net.Socket | null = null;
   let connected = false;
   let backoffMs = minBackoffMs;
@@ -49,27 +59,51 @@ export function createPlaintextSink(options: PlaintextSinkOptions, stats: SinkSt
   let closing = false;
   let lastError = '';
   let drainWaiters: Array<() => void> = [];
+  // Written lines kept for a resend, oldest first, per write; `connection` tells a callback of a
+  // connection that is gone (its lines were handed out again when it closed) from a current one.
+  let held: Array<{ at: number; lines: number }> = [];
+  let heldLines = 0;
+  let settleTimer: NodeJS.Timeout | null = null;
+  let connection = 0;
 
+  /** Lines not yet taken by a connection (the held ones are sent, only kept for a resend). */
+  const waiting = () => queue.length - heldLines;
   const report = () => {
-    stats.buffered(queue.length);
-    if (queue.length === 0) {
+    stats.buffered(waiting());
+    if (waiting() === 0) {
       for (const wake of drainWaiters) wake();
       drainWaiters = [];
     }
   };
+  report(); // a spool may hold a previous run's lines
+
+  /** Acknowledges the held writes older than the resend window; wakes up for the next one. */
+  function settleHeld() {
+    const now = Date.now();
+    let n = 0;
+    while (held.length > 0 && now - held[0]!.at >= resendMs) n += held.shift()!.lines;
+    heldLines -= n;
+    if (n > 0) queue.accepted(n);
+    if (held.length > 0 && !settleTimer) {
+      settleTimer = setTimeout(() => {
+        settleTimer = null;
+        settleHeld();
+      }, held[0]!.at + resendMs - now);
+      settleTimer.unref();
+    }
+  }
 
   function pump() {
     while (connected && socket && queue.unsent > 0) {
       const batch = queue.take(LINES_PER_WRITE);
-      const current = socket;
-      current.write(batch.map((line) => `${line}\n`).join(''), (err) => {
-        if (err) {
-          // Back to be sent again, in order: the next connection sends them first.
-          queue.rewind();
-        } else {
-          queue.accepted(batch.length);
-          stats.written(batch.length);
-        }
+      const ofConnection = connection;
+      // A failed write destroys the socket: its 'close' hands the lines out again.
+      socket.write(batch.map((line) => `${line}\n`).join(''), (err) => {
+        if (err || ofConnection !== connection) return;
+        held.push({ at: Date.now(), lines: batch.length });
+        heldLines += batch.length;
+        stats.written(batch.length);
+        settleHeld();
         report();
       });
     }
@@ -114,6 +148,19 @@ export function createPlaintextSink(options: PlaintextSinkOptions, stats: SinkSt
       if (socket === s) {
         socket = null;
         connected = false;
+        connection++;
+        // Held and in-flight lines may never have reached carbon's disk: all of them again, first.
+        const resent = queue.length - queue.unsent;
+        held = [];
+        heldLines = 0;
+        if (settleTimer) clearTimeout(settleTimer);
+        settleTimer = null;
+        queue.rewind();
+        if (resent > 0 && !closing) {
+          stats.resent(resent);
+          log.warn({ lines: resent, resendSeconds }, 'carbon connection lost; the lines written before it are sent again');
+        }
+        report();
       }
       scheduleReconnect();
     });
@@ -134,7 +181,7 @@ export function createPlaintextSink(options: PlaintextSinkOptions, stats: SinkSt
     },
     async close() {
       // Give a live connection the chance to take what is queued; the shutdown grace bounds the wait.
-      if (connected && queue.length > 0) {
+      if (connected && waiting() > 0) {
         await new Promise<void>((resolve) => {
           drainWaiters.push(resolve);
           setTimeout(resolve, CLOSE_DRAIN_MS).unref();
@@ -142,7 +189,8 @@ export function createPlaintextSink(options: PlaintextSinkOptions, stats: SinkSt
       }
       closing = true;
       if (reconnectTimer) clearTimeout(reconnectTimer);
-      if (queue.length > 0 && !options.queue) log.warn({ lines: queue.length }, 'carbon unreachable at shutdown; buffered points lost');
+      if (settleTimer) clearTimeout(settleTimer);
+      if (waiting() > 0 && !options.queue) log.warn({ lines: waiting() }, 'carbon unreachable at shutdown; buffered points lost');
       queue.close();
       await new Promise<void>((resolve) => (socket ? socket.end(resolve) : resolve()));
     },

@@ -26,6 +26,8 @@ export interface SinkStats {
   failed(): void;
   dropped(points: number): void;
   buffered(points: number): void;
+  /** Points written once already and sent again because the store's acceptance is unknown. */
+  resent(points: number): void;
 }
 
 export function registerSinkMetrics(registry: Registry): (sink: SinkName) => SinkStats {
@@ -39,6 +41,12 @@ export function registerSinkMetrics(registry: Registry): (sink: SinkName) => Sin
     labelNames,
     registers,
   });
+  const resent = new Counter({
+    name: 'scraper_resent_points_total',
+    help: 'Points sent again after an unexpected disconnect (carbon plaintext has no acknowledgement; the store keeps one value per slot)',
+    labelNames,
+    registers,
+  });
   const buffered = new Gauge({ name: 'scraper_buffered_points', help: 'Points waiting to be (re)sent', labelNames, registers });
   const lastWrite = new Gauge({
     name: 'scraper_last_write_timestamp_seconds',
@@ -48,7 +56,7 @@ export function registerSinkMetrics(registry: Registry): (sink: SinkName) => Sin
   });
   return (sink) => {
     const labels = { sink };
-    for (const c of [written, errors, dropped]) c.inc(labels, 0);
+    for (const c of [written, errors, dropped, resent]) c.inc(labels, 0);
     buffered.set(labels, 0);
     return {
       written(points) {
@@ -58,6 +66,7 @@ export function registerSinkMetrics(registry: Registry): (sink: SinkName) => Sin
       failed: () => errors.inc(labels),
       dropped: (points) => dropped.inc(labels, points),
       buffered: (points) => buffered.set(labels, points),
+      resent: (points) => resent.inc(labels, points),
     };
   };
 }

@@ -16,9 +16,15 @@ import type { LineQueue, QueueEvents } from './line-queue';
  * and the head moving past it sends that record again on the next start; both stores key a point
  * by series and timestamp, so the repeat overwrites itself.
  *
- * Compaction copies the unsent tail into `<sink>.<generation+1>.spool`, fsyncs it, then renames the
- * head to the new generation: whichever file a crash leaves behind is consistent with the head,
- * and the other one is deleted at the next start.
+ * Compaction copies the unsent tail into `<sink>.<generation+1>.spool.tmp`, fsyncs it, renames it
+ * to `<sink>.<generation+1>.spool` and fsyncs the directory, then replaces the head (fsynced, and
+ * the directory again) and only then deletes the old file. So a `<sink>.<n>.spool` is always
+ * whole, and the newest one holds every record the store has not accepted: with a missing, empty or
+ * corrupt head (a power cut, a user's `rm`) the spool adopts the newest generation present and
+ * replays it from its start; what was accepted already is sent again, which both stores absorb.
+ * With a readable head, other generations are leftovers of an interrupted compaction and go.
+ * A head that only moves past accepted records is renamed into place without an fsync: if a
+ * power cut undoes it, more is replayed, nothing is lost.
  *
  * On start the records after the head are checked; a torn or corrupt record (a crash in the middle
  * of an append, a bad disk block) ends the scan: it is counted, the file is cut there, and the
@@ -128,6 +134,29 @@ export interface SpoolOptions {
   maxBytes: number;
 }
 
+/** Makes the directory's entries (a created, renamed or deleted file) survive a power cut. */
+function fsyncDir(dir: string): void {
+  const fd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** `<generation> <offset>` and its newline (a torn write lacks it), or null when missing or unreadable. */
+function readHead(headPath: string): { generation: number; offset: number } | 'missing' | 'unreadable' {
+  let text: string;
+  try {
+    text = fs.readFileSync(headPath, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'missing';
+    throw err;
+  }
+  const m = /^(\d+) (\d+)\n$/.exec(text);
+  return m ? { generation: Number(m[1]), offset: Number(m[2]) } : 'unreadable';
+}
+
 /** Opens (or creates) the spool of one sink and returns it as the sink's queue; replays what it holds. */
 export function openSpool(options: SpoolOptions, stats: SpoolStats, log: Logger): LineQueue {
   const { dir, name, maxBytes } = options;
@@ -138,26 +167,55 @@ export function openSpool(options: SpoolOptions, stats: SpoolStats, log: Logger)
   const dataPath = (generation: number) => path.join(dir, `${name}.${generation}.spool`);
   const compactAt = Math.min(COMPACT_BYTES, Math.floor(maxBytes / 4));
 
-  let generation = 0;
-  let head = 0;
-  let headDirty = false;
-  try {
-    const m = /^(\d+) (\d+)\n?$/.exec(fs.readFileSync(headPath, 'utf8'));
-    if (m) [generation, head] = [Number(m[1]), Number(m[2])];
-    else {
-      log.warn({ file: headPath }, 'spool head unreadable; replaying the whole spool');
-      stats.corrupt(1);
+  /** The head file says which data file is current and where its unsent records start; atomic. */
+  function writeHead(ofGeneration: number, offset: number, durable: boolean) {
+    const tmp = `${headPath}.tmp`;
+    const fd = fs.openSync(tmp, 'w');
+    try {
+      fs.writeSync(fd, `${ofGeneration} ${offset}\n`);
+      if (durable) fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
     }
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  // Left over from a compaction that a crash interrupted: the head names the file that counts.
-  for (const file of fs.readdirSync(dir)) {
-    const m = new RegExp(`^${name}\\.(\\d+)\\.spool$`).exec(file);
-    if ((m && Number(m[1]) !== generation) || file === `${name}.head.tmp`) fs.rmSync(path.join(dir, file), { force: true });
+    fs.renameSync(tmp, headPath);
+    if (durable) fsyncDir(dir);
   }
 
+  const generationFile = new RegExp(`^${name}\\.(\\d+)\\.spool$`);
+  const generations = fs
+    .readdirSync(dir)
+    .map((file) => generationFile.exec(file))
+    .filter((m) => m !== null)
+    .map((m) => Number(m[1]))
+    .sort((a, b) => a - b);
+  const found = readHead(headPath);
+  let generation: number;
+  let head: number;
+  if (typeof found === 'object' && generations.includes(found.generation)) {
+    ({ generation, offset: head } = found);
+  } else {
+    // The newest generation holds every unsent record (see the top of the file); never pick an older one.
+    generation = generations.at(-1) ?? 0;
+    head = 0;
+    if (found !== 'missing' || generations.length > 0) {
+      log.warn({ file: headPath, head: found, generation }, 'spool head missing or unreadable; replaying the newest spool file whole');
+      stats.corrupt(1);
+    }
+  }
   let fd = fs.openSync(dataPath(generation), 'a+');
+  fs.fsyncSync(fd);
+  // The head names the adopted file before anything else is deleted.
+  if (typeof found !== 'object' || found.generation !== generation) writeHead(generation, head, true);
+  // Left over from a compaction that a crash interrupted, before or after its head moved.
+  for (const file of fs.readdirSync(dir)) {
+    const m = generationFile.exec(file);
+    if ((m && Number(m[1]) !== generation) || file === `${name}.head.tmp` || (file.startsWith(`${name}.`) && file.endsWith('.spool.tmp'))) {
+      fs.rmSync(path.join(dir, file), { force: true });
+    }
+  }
+  fsyncDir(dir);
+
+  let headDirty = false;
   let size = fs.fstatSync(fd).size;
   if (head > size) {
     log.warn({ head, size }, 'spool head beyond the end of its file; replaying the whole file');
@@ -188,30 +246,27 @@ export function openSpool(options: SpoolOptions, stats: SpoolStats, log: Logger)
   const report = () => stats.bytes(size - head);
   report();
 
-  /** The head file says which data file is current and where its unsent records start; atomic. */
-  function writeHead(ofGeneration: number, offset: number) {
-    fs.writeFileSync(`${headPath}.tmp`, `${ofGeneration} ${offset}\n`);
-    fs.renameSync(`${headPath}.tmp`, headPath);
-  }
-
   function persistHead() {
     if (!headDirty) return;
-    writeHead(generation, head);
+    writeHead(generation, head, false);
     headDirty = false;
   }
 
   /** Moves the unsent records to a new file of their own (see the top of the file). */
   function compact() {
     const next = generation + 1;
-    const nextFd = fs.openSync(dataPath(next), 'a+');
+    const tmp = `${dataPath(next)}.tmp`;
+    const nextFd = fs.openSync(tmp, 'w+');
     const chunk = Buffer.alloc(Math.min(1024 * 1024, Math.max(1, size - head)));
     for (let at = head; at < size; ) {
       const n = fs.readSync(fd, chunk, 0, Math.min(chunk.length, size - at), at);
       fs.writeSync(nextFd, chunk, 0, n);
       at += n;
     }
-    if (size > head) fs.fsyncSync(nextFd);
-    writeHead(next, 0);
+    fs.fsyncSync(nextFd);
+    fs.renameSync(tmp, dataPath(next));
+    fsyncDir(dir);
+    writeHead(next, 0, true);
     fs.closeSync(fd);
     fs.rmSync(dataPath(generation), { force: true });
     for (const r of records) r.offset -= head;

@@ -63,7 +63,8 @@ describe('spool: both stores down, the scraper SIGKILLed and started again, noth
 
     const drained = await eventually(async () => {
       const m = await scrape(scraper!.url);
-      const empty = ['graphite', 'influxdb'].every((s) => m.get(metric('scraper_buffered_points', s)) === 0 && m.get(metric('scraper_spool_bytes', s)) === 0);
+      // Graphite's spool keeps the last GRAPHITE_RESEND_SECONDS of written lines for a resend: only InfluxDB's empties.
+      const empty = ['graphite', 'influxdb'].every((s) => m.get(metric('scraper_buffered_points', s)) === 0) && m.get(metric('scraper_spool_bytes', 'influxdb')) === 0;
       return empty ? m : null;
     }, 90_000, 'spools drained');
     for (const sink of ['graphite', 'influxdb']) {
@@ -83,11 +84,15 @@ describe('spool: both stores down, the scraper SIGKILLed and started again, noth
       const slot = Math.floor(t / 10) * 10;
       if ((latestBySlot.get(slot)?.t ?? -1) < t) latestBySlot.set(slot, { t, v });
     }
-    const graphite = new Map((await graphiteRender(web.url, 'stocks.SBER.last', '-15min')).map(([v, ts]) => [ts, v]));
-    for (const t of polled) {
-      const slot = Math.floor(t / 10) * 10;
-      assert.equal(graphite.get(slot), latestBySlot.get(slot)?.v, `Graphite slot ${slot} holds the slot’s latest quote`);
-    }
+    // Written is not yet readable: carbon holds points in its cache, which graphite-web cannot reach for a while after carbon restarted.
+    const wrongSlots = async () => {
+      const graphite = new Map((await graphiteRender(web.url, 'stocks.SBER.last', '-15min')).map(([v, ts]) => [ts, v]));
+      return [...new Set(polled.map((t) => Math.floor(t / 10) * 10))]
+        .filter((slot) => graphite.get(slot) !== latestBySlot.get(slot)?.v)
+        .map((slot) => `slot ${slot}: ${graphite.get(slot)} instead of ${latestBySlot.get(slot)?.v}`);
+    };
+    const wrong = await eventually(async () => ((await wrongSlots()).length === 0 ? [] : null), 40_000, 'Graphite slots').catch(async () => wrongSlots());
+    assert.deepEqual(wrong, [], 'every Graphite slot of the outage holds the slot’s latest quote');
   });
 });
 

@@ -163,6 +163,94 @@ describe('spool', () => {
     queue.close();
   });
 
+  test('a truncated head after a compaction: the live file is kept and all 800 unacknowledged lines wait (issue 20)', () => {
+    let { queue, counts } = open(64 << 20);
+    const wide = (n: number) => cycle(n, 400);
+    for (let n = 0; n < 80; n++) {
+      queue.push(wide(n));
+      queue.accepted(queue.take(1000).length);
+    }
+    queue.push(wide(100));
+    queue.push(wide(101));
+    assert.ok(fs.existsSync(path.join(dir, 'graphite.1.spool')), 'compacted to generation 1');
+    queue.close();
+    fs.truncateSync(path.join(dir, 'graphite.head'), 0);
+
+    ({ queue, counts } = open(64 << 20));
+    // Without a head the accepted records of generation 1 come again too: the stores absorb repeats.
+    const waiting = queue.length;
+    assert.ok(waiting >= 800, `${waiting} lines waiting`);
+    assert.deepEqual(queue.take(waiting).slice(-800), [...wide(100), ...wide(101)]);
+    assert.equal(counts.corrupt, 1, 'the unreadable head is counted');
+    assert.deepEqual(fs.readdirSync(dir).filter((f) => f.endsWith('.spool')), ['graphite.1.spool']);
+    queue.close();
+    // The adopted file is named by a new head: the next start reads it as usual.
+    ({ queue, counts } = open(64 << 20));
+    assert.equal(queue.length, waiting);
+    assert.equal(counts.corrupt, 0);
+    queue.close();
+  });
+
+  test('a deleted head with two generations left by a crash: the newer one is adopted, not the older', () => {
+    let { queue } = open();
+    queue.push(cycle(1));
+    queue.close();
+    // A compaction that a crash stopped after its new file was renamed into place, and then the head lost.
+    fs.copyFileSync(path.join(dir, 'graphite.0.spool'), path.join(dir, 'graphite.1.spool'));
+    fs.appendFileSync(path.join(dir, 'graphite.1.spool'), encodeRecord(cycle(2)));
+    fs.rmSync(path.join(dir, 'graphite.head'));
+    ({ queue } = open());
+    assert.deepEqual(queue.take(100), [...cycle(1), ...cycle(2)]);
+    assert.ok(!fs.existsSync(path.join(dir, 'graphite.0.spool')));
+    queue.close();
+  });
+
+  test('durability order: a new file is fsynced with its directory; compaction fsyncs the copy, renames it, fsyncs the head, then deletes the old file', (t) => {
+    const calls: string[] = [];
+    const name = (p: fs.PathLike) => path.relative(dir, String(p)) || '.';
+    const fdNames = new Map<number, string>();
+    const realOpen = fs.openSync.bind(fs) as (p: fs.PathLike, flags?: fs.OpenMode) => number;
+    t.mock.method(fs, 'openSync', (p: fs.PathLike, flags?: fs.OpenMode) => {
+      const fd = realOpen(p, flags);
+      fdNames.set(fd, name(p));
+      return fd;
+    });
+    const realFsync = fs.fsyncSync.bind(fs);
+    t.mock.method(fs, 'fsyncSync', (fd: number) => {
+      calls.push(`fsync ${fdNames.get(fd)}`);
+      realFsync(fd);
+    });
+    const realRename = fs.renameSync.bind(fs);
+    t.mock.method(fs, 'renameSync', (a: fs.PathLike, b: fs.PathLike) => {
+      calls.push(`rename ${name(a)} ${name(b)}`);
+      realRename(a, b);
+    });
+    const realRm = fs.rmSync.bind(fs);
+    t.mock.method(fs, 'rmSync', (p: fs.PathLike, o?: fs.RmOptions) => {
+      calls.push(`rm ${name(p)}`);
+      realRm(p, o);
+    });
+
+    const { queue } = open(4096); // compaction once 1 KB is accepted
+    assert.deepEqual(calls, ['fsync graphite.0.spool', 'fsync graphite.head.tmp', 'rename graphite.head.tmp graphite.head', 'fsync .', 'fsync .']);
+    calls.length = 0;
+    for (let n = 0; n < 40 && !fs.existsSync(path.join(dir, 'graphite.1.spool')); n++) {
+      queue.push(cycle(n));
+      queue.accepted(queue.take(100).length);
+    }
+    const compaction = calls.slice(calls.indexOf('fsync graphite.1.spool.tmp'));
+    assert.deepEqual(compaction, [
+      'fsync graphite.1.spool.tmp',
+      'rename graphite.1.spool.tmp graphite.1.spool',
+      'fsync .',
+      'fsync graphite.head.tmp',
+      'rename graphite.head.tmp graphite.head',
+      'fsync .',
+      'rm graphite.0.spool',
+    ]);
+    queue.close();
+  });
+
   test('one process per spool: a running holder refuses, a dead one’s lock is taken over, close releases it', () => {
     const lock = path.join(dir, 'graphite.lock');
     fs.writeFileSync(lock, `${process.ppid}\n`); // the test runner: alive

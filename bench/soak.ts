@@ -1,0 +1,348 @@
+/**
+ * `./runner.sh soak [--minutes N]`: the fault soak of docs/durability.md.
+ *
+ * The native stack (ops/local-stack.sh up --demo, on free loopback ports) polls the ISS simulator
+ * every 2 s, the scraper into carbon over plaintext and into InfluxDB, both through its spool; two
+ * busy loops keep both cores busy. At random moments one of carbon, InfluxDB, the scraper, the
+ * worker and Prometheus is SIGKILLed, left down a few seconds and started again (`up` starts what
+ * is not running). Then every quote the scraper and the worker logged as handed over ("polled";
+ * never what the stores say) is looked up in the stores: InfluxDB by point, Graphite by 10 s slot,
+ * Prometheus by moex_quote_timestamp_seconds sample.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startNativeStack, type NativeStack } from '../test/support/native-stack';
+import { eventually, scrape, sleep } from '../test/support/services';
+import { graphiteRender, influxQuery } from '../test/support/stores';
+
+export const VICTIMS = ['carbon', 'influxdb', 'scraper', 'worker', 'prometheus'] as const;
+export type Victim = (typeof VICTIMS)[number];
+const PORT_OF: Record<Victim, string> = {
+  carbon: 'CARBON_PORT',
+  influxdb: 'INFLUXDB_PORT',
+  scraper: 'SCRAPER_PORT',
+  worker: 'WORKER_PORT',
+  prometheus: 'PROMETHEUS_PORT',
+};
+const TICKERS = ['SBERP', 'SBER', 'GAZP'];
+const POLL_SECONDS = 2;
+/** Kills per minute of soak; at least one of each victim. */
+const KILLS_PER_MINUTE = 1.6;
+/** Between one part being up again and the next kill, at least. */
+const MIN_GAP_MS = 2_000;
+/** What a kill and restart take on a loaded 2-core machine, discounted from the gap. */
+const RESTART_ESTIMATE_MS = 20_000;
+/** Prometheus keeps the WAL page it is filling in memory: a SIGKILL loses the last seconds it scraped. */
+const PROMETHEUS_WAL_SLACK_MS = 30_000;
+
+export interface Outage {
+  victim: Victim;
+  killedAt: number;
+  /** When `up` had it answering again. */
+  upAt: number;
+}
+
+export interface StoreCount {
+  store: string;
+  unit: string;
+  polled: number;
+  stored: number;
+  lost: number;
+  /** Lost while the part that loses it by design was down (Prometheus: the worker or Prometheus). */
+  excused: number;
+  duplicated: number;
+  note: string;
+}
+
+export interface SoakReport {
+  minutes: number;
+  startedAt: Date;
+  load: { start: number[]; end: number[] };
+  outages: Outage[];
+  stores: StoreCount[];
+  markdown: string;
+}
+
+/** The pid listening on a loopback TCP port (by port, so it does not depend on how it was started). */
+function listenerPid(port: number): number | undefined {
+  const out = execFileSync('ss', ['-Hltnp', `sport = :${port}`], { encoding: 'utf8' });
+  const m = /pid=(\d+)/.exec(out);
+  return m ? Number(m[1]) : undefined;
+}
+
+interface Handover {
+  at: number;
+  quotes: string[];
+}
+
+/** The "quotes handed over" debug lines of a service's log (every run of it, appended). */
+function handovers(logFile: string): Handover[] {
+  const out: Handover[] = [];
+  for (const line of fs.readFileSync(logFile, 'utf8').split('\n')) {
+    if (!line.includes('"quotes handed over"')) continue;
+    try {
+      const entry = JSON.parse(line) as { time: string; quotes: string[] };
+      out.push({ at: Date.parse(entry.time), quotes: entry.quotes });
+    } catch {
+      // a line cut by a SIGKILL
+    }
+  }
+  return out;
+}
+
+/** Sum of a numeric field over the log lines with message `msg` (and `sink`, when given). */
+function logSum(logFile: string, msg: string, field: string, sink?: string): number {
+  let sum = 0;
+  for (const line of fs.readFileSync(logFile, 'utf8').split('\n')) {
+    if (!line.includes(msg)) continue;
+    try {
+      const entry = JSON.parse(line) as Record<string, unknown>;
+      if (entry.msg === msg && (!sink || entry.sink === sink)) sum += Number(entry[field] ?? 0);
+    } catch {
+      // a line cut by a SIGKILL
+    }
+  }
+  return sum;
+}
+
+const shuffled = <T>(items: readonly T[]): T[] => {
+  const a = [...items];
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [a[i], a[j]] = [a[j]!, a[i]!];
+  }
+  return a;
+};
+
+function startBusyLoops(): ChildProcess[] {
+  return os.cpus().map(() => spawn(process.execPath, ['-e', 'for(;;){}'], { stdio: 'ignore' }));
+}
+
+async function killAndRestart(stack: NativeStack, victim: Victim, log: (line: string) => void): Promise<Outage> {
+  const port = stack.ports[PORT_OF[victim]]!;
+  const pid = listenerPid(port);
+  if (!pid) throw new Error(`${victim}: nothing listens on ${port}`);
+  const killedAt = Date.now();
+  process.kill(pid, 'SIGKILL');
+  await eventually(async () => listenerPid(port) === undefined, 30_000, `${victim} gone`);
+  await sleep(1_000 + Math.random() * 4_000);
+  // `up` starts exactly what is not running, on the same ports and state dir.
+  await startNativeStack({ demo: true, stateDir: stack.stateDir, env: stack.env });
+  const upAt = Date.now();
+  log(`soak: ${victim} SIGKILLed (pid ${pid}), up again after ${((upAt - killedAt) / 1000).toFixed(1)} s`);
+  return { victim, killedAt, upAt };
+}
+
+const keyOf = (ticker: string, time: number) => `${ticker}@${time}`;
+const parseKey = (key: string) => {
+  const [ticker, time] = key.split('@');
+  return { ticker: ticker!, time: Number(time) };
+};
+
+async function countInflux(stack: NativeStack, polled: Set<string>, fromSeconds: number, resent: number): Promise<StoreCount> {
+  const present = new Set<string>();
+  for (const ticker of TICKERS) {
+    const series = await influxQuery(stack.urls.influxdb, `SELECT prev_close FROM stocks WHERE ticker='${ticker}' AND time >= ${fromSeconds}s`);
+    for (const [t] of series?.values ?? []) {
+      present.add(keyOf(ticker, t as number));
+    }
+  }
+  const stored = [...polled].filter((k) => present.has(k)).length;
+  const lastPolled = Math.max(...[...polled].map((k) => parseKey(k).time));
+  const unpolled = [...present].filter((k) => !polled.has(k) && parseKey(k).time <= lastPolled).length;
+  return {
+    store: 'InfluxDB',
+    unit: 'points',
+    polled: polled.size,
+    stored,
+    lost: polled.size - stored,
+    excused: 0,
+    duplicated: resent,
+    note: `${unpolled} points at a time nobody polled; ${resent} lines sent again (spool replays), each stored once`,
+  };
+}
+
+async function countGraphite(stack: NativeStack, polled: Set<string>, fromSeconds: number, resent: number): Promise<StoreCount> {
+  const slotsPolled = new Set([...polled].map(parseKey).map(({ ticker, time }) => keyOf(ticker, Math.floor(time / 10) * 10)));
+  const missing = async () => {
+    const filled = new Set<string>();
+    for (const ticker of TICKERS) {
+      for (const [v, ts] of await graphiteRender(stack.urls.graphiteWeb, `stocks.${ticker}.prev_close`, String(fromSeconds - 20))) {
+        if (v !== null) filled.add(keyOf(ticker, ts));
+      }
+    }
+    return [...slotsPolled].filter((k) => !filled.has(k));
+  };
+  // carbon holds points in its cache before whisper has them: give the last ones time to show.
+  const lost = await eventually(async () => ((await missing()).length === 0 ? [] : null), 60_000, 'Graphite slots').catch(() => missing());
+  return {
+    store: 'Graphite (plaintext)',
+    unit: '10 s slots',
+    polled: slotsPolled.size,
+    stored: slotsPolled.size - lost.length,
+    lost: lost.length,
+    excused: 0,
+    duplicated: resent,
+    note: `${resent} lines sent again (after a carbon disconnect or from the spool), one value kept per slot${lost.length ? `; missing: ${lost.slice(0, 10).join(' ')}` : ''}`,
+  };
+}
+
+async function countPrometheus(stack: NativeStack, worker: Handover[], outages: Outage[], rangeSeconds: number, endMs: number): Promise<StoreCount> {
+  const url = `${stack.urls.prometheus}/api/v1/query?${new URLSearchParams({ query: `moex_quote_timestamp_seconds[${rangeSeconds}s]`, time: String(endMs / 1000) })}`;
+  const body = (await (await fetch(url)).json()) as { data: { result: Array<{ metric: Record<string, string>; values: Array<[number, string]> }> } };
+  const samples = new Map<string, number>();
+  for (const series of body.data.result) {
+    for (const [, v] of series.values) {
+      const key = keyOf(series.metric.ticker!, Number(v));
+      samples.set(key, (samples.get(key) ?? 0) + 1);
+    }
+  }
+  // A quote is exposed from its handover until the worker's next one; it may go unscraped only if
+  // the worker or Prometheus was down meanwhile (Prometheus: or shortly before, its unwritten WAL page).
+  const down = outages
+    .filter((o) => o.victim === 'worker' || o.victim === 'prometheus')
+    .map((o) => ({ from: o.killedAt - (o.victim === 'prometheus' ? PROMETHEUS_WAL_SLACK_MS : 0), to: o.upAt }));
+  const exposed = new Map<string, { from: number; to: number }>();
+  worker.forEach((h, i) => {
+    const to = worker[i + 1]?.at ?? endMs;
+    for (const key of h.quotes) {
+      const seen = exposed.get(key);
+      exposed.set(key, { from: seen?.from ?? h.at, to });
+    }
+  });
+  let stored = 0;
+  let excused = 0;
+  const unexcused: string[] = [];
+  for (const [key, span] of exposed) {
+    if (samples.has(key)) stored++;
+    else if (down.some((d) => d.from < span.to && span.from < d.to)) excused++;
+    else unexcused.push(key);
+  }
+  const sampleCount = [...samples.values()].reduce((a, b) => a + b, 0);
+  return {
+    store: 'Prometheus',
+    unit: 'quotes (samples)',
+    polled: exposed.size,
+    stored,
+    lost: unexcused.length,
+    excused,
+    duplicated: sampleCount - samples.size,
+    note: `${excused} not scraped while the worker or Prometheus was down; duplicated = samples repeating a quote (1 s scrapes of a 2 s poll)${unexcused.length ? `; missing: ${unexcused.slice(0, 10).join(' ')}` : ''}`,
+  };
+}
+
+function markdown(report: Omit<SoakReport, 'markdown'>): string {
+  const kills = VICTIMS.map((v) => {
+    const mine = report.outages.filter((o) => o.victim === v);
+    const mean = mine.length ? mine.reduce((s, o) => s + o.upAt - o.killedAt, 0) / mine.length / 1000 : 0;
+    return `| ${v} | ${mine.length} | ${mean.toFixed(1)} |`;
+  });
+  const load = (l: number[]) => l.map((x) => x.toFixed(2)).join(' ');
+  return [
+    `Soak ${report.startedAt.toISOString()}: ${report.minutes} min, ${report.outages.length} SIGKILLs, ${os.cpus().length} busy loops; load average ${load(report.load.start)} at start, ${load(report.load.end)} at end`,
+    '',
+    '| killed | times | mean down (s) |',
+    '|---|---|---|',
+    ...kills,
+    '',
+    ...report.stores.flatMap((s) => [
+      `**${s.store}** (${s.unit})`,
+      '',
+      '| polled | stored | lost | duplicated | note |',
+      '|---|---|---|---|---|',
+      `| ${s.polled} | ${s.stored} | ${s.lost} | ${s.duplicated} | ${s.note.replace(/\|/g, '\\|')} |`,
+      '',
+    ]),
+  ].join('\n');
+}
+
+/** Runs the soak for `minutes` of faults (plus start-up and a settling minute) and counts. */
+export async function runSoak(minutes: number, log: (line: string) => void = (l) => console.error(l)): Promise<SoakReport> {
+  const startedAt = new Date();
+  const loadStart = os.loadavg();
+  log(`soak: starting the native stack (load average ${loadStart.map((x) => x.toFixed(2)).join(' ')})`);
+  const stack = await startNativeStack({
+    demo: true,
+    env: {
+      POLL_SCHEDULE: `*/${POLL_SECONDS} * * * * *`,
+      MOEX_TICKERS: TICKERS.join(','),
+      GRAPHITE_TRANSPORT: 'plaintext',
+      // No feed delay: a quote's time is its poll's time, so outages and quotes share one clock.
+      ISS_SIM_DELAY_SECONDS: '0',
+      // The scraper and worker log each cycle's quotes: that is what "polled" counts.
+      LOG_LEVEL: 'debug',
+    },
+  });
+  const busy = startBusyLoops();
+  const outages: Outage[] = [];
+  try {
+    const fromSeconds = Math.floor(Date.now() / 1000);
+    const faultsEnd = Date.now() + minutes * 60_000;
+    // Random moments, spread so that the target is reached even when restarts are slow (a loaded machine).
+    const target = Math.max(VICTIMS.length, Math.ceil(minutes * KILLS_PER_MINUTE));
+    let order: Victim[] = [];
+    // The faults last `minutes` and at least until the target is reached.
+    while (outages.length < target || Date.now() < faultsEnd) {
+      const gapMs = Math.max(0, faultsEnd - Date.now()) / Math.max(1, target - outages.length);
+      const waitMs = Math.max(MIN_GAP_MS, gapMs * (0.2 + Math.random() * 0.8) - RESTART_ESTIMATE_MS);
+      if (outages.length >= target && Date.now() + waitMs >= faultsEnd) break;
+      await sleep(waitMs);
+      if (order.length === 0) order = shuffled(VICTIMS);
+      outages.push(await killAndRestart(stack, order.shift()!, log));
+    }
+    await sleep(Math.max(0, faultsEnd - Date.now()));
+    const polledUntil = Date.now();
+    log('soak: faults over; waiting for the scraper to drain');
+    await eventually(async () => {
+      const m = await scrape(stack.urls.scraper);
+      return ['graphite', 'influxdb'].every((s) => m.get(`scraper_buffered_points{sink="${s}"}`) === 0);
+    }, 120_000, 'scraper buffers drained', 1_000);
+
+    const scraperLog = path.join(stack.stateDir, 'logs', 'scraper.log');
+    // From the first second the stores are asked about to the end of the faults.
+    const inWindow = (h: Handover) => ({ at: h.at, quotes: h.quotes.filter((k) => parseKey(k).time >= fromSeconds) });
+    const polled = new Set(handovers(scraperLog).filter((h) => h.at <= polledUntil).map(inWindow).flatMap((h) => h.quotes));
+    const worker = handovers(path.join(stack.stateDir, 'logs', 'worker.log')).filter((h) => h.at <= polledUntil).map(inWindow);
+    const replayed = (sink: string) => logSum(scraperLog, 'spool: replaying points from the previous run', 'points', sink);
+    const resentToCarbon = logSum(scraperLog, 'carbon connection lost; the lines written before it are sent again', 'lines');
+    const stores = [
+      await countInflux(stack, polled, fromSeconds, replayed('influxdb')),
+      await countGraphite(stack, polled, fromSeconds, replayed('graphite') + resentToCarbon),
+      await countPrometheus(stack, worker, outages, Math.ceil((Date.now() - fromSeconds * 1000) / 1000) + 60, polledUntil),
+    ];
+    const report = { minutes, startedAt, load: { start: loadStart, end: os.loadavg() }, outages, stores };
+    return { ...report, markdown: markdown(report) };
+  } finally {
+    for (const b of busy) b.kill('SIGKILL');
+    await stack.stop();
+  }
+}
+
+function minutesFromArgs(args: string[]): number {
+  let minutes = 20;
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--minutes' && /^\d+(\.\d+)?$/.test(args[i + 1] ?? '') && Number(args[i + 1]) > 0) minutes = Number(args[++i]);
+    else {
+      console.error(`soak: unknown or bad argument '${args[i]}' (usage: ./runner.sh soak [--minutes N], N > 0, default 20)`);
+      process.exit(2);
+    }
+  }
+  return minutes;
+}
+
+if (require.main === module) {
+  const minutes = minutesFromArgs(process.argv.slice(2));
+  runSoak(minutes).then(
+    (report) => {
+      console.log(report.markdown);
+      const lossless = report.stores.every((s) => s.lost === 0);
+      process.exit(lossless ? 0 : 1);
+    },
+    (err: unknown) => {
+      console.error(`soak failed: ${err instanceof Error ? err.stack : String(err)}`);
+      process.exit(1);
+    },
+  );
+}
