@@ -19,7 +19,7 @@
  *
  * Names: prometheus node-exporter carbon graphite-web statsd influxdb victoria-metrics pushgateway alertmanager.
  * `ports` maps the stack's port variable names to the ports in use (e.g. CARBON_PORT,
- * CARBON_QUERY_PORT, STATSD_MGMT_PORT); `urls` names each endpoint. Logs:
+ * CARBON_QUERY_PORT, STATSD_MGMT_PORT). Logs:
  * `${stateDir}/logs/<name>.log`. Every daemon still running when the test process exits
  * is stopped and its temp dir removed, even after a failure; still call close() in after().
  *
@@ -32,6 +32,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { daemonSpec } from '../../lib/ops/daemons';
+import type { ScrapeJob } from '../../lib/ops/prometheus-config';
 import { stackSettings, type StackSettings } from '../../lib/ops/stack-settings';
 import { runningPid, startDaemon as superviseStart, stopDaemon as superviseStop, stopDaemonNow } from '../../lib/ops/supervisor';
 
@@ -49,11 +50,7 @@ export type DaemonName =
   | 'pushgateway'
   | 'alertmanager';
 
-export interface ScrapeJob {
-  job: string;
-  /** host:port, e.g. `127.0.0.1:40001` */
-  targets: string[];
-}
+export type { ScrapeJob };
 
 export interface DaemonOptions {
   /** graphite-web and statsd: the carbon to read from / flush to (its state dir and ports). */
@@ -76,10 +73,8 @@ export interface DaemonOptions {
 
 export interface Daemon {
   name: DaemonName;
-  /** Main endpoint: http://127.0.0.1:P, tcp://127.0.0.1:P (carbon plaintext) or udp://127.0.0.1:P (statsd). */
+  /** What a client uses (the daemon table's url): http(s)://127.0.0.1:P, tcp://127.0.0.1:P (carbon plaintext), udp://127.0.0.1:P (statsd). */
   url: string;
-  /** Every endpoint by name, e.g. carbon: { plaintext, pickle, cacheQuery }; statsd: { udp, mgmt }. */
-  urls: Record<string, string>;
   /** Port variables -> port. */
   ports: Record<string, number>;
   stateDir: string;
@@ -97,34 +92,6 @@ export interface Daemon {
 
 /** The ports each daemon binds, by variable name (the daemon table's). */
 const ownPorts = (name: DaemonName): string[] => daemonSpec(name).ports.map((p) => p.variable);
-
-function urlsFor(name: DaemonName, p: Record<string, number>): Record<string, string> {
-  const http = (port: number | undefined) => `http://${HOST}:${port}`;
-  switch (name) {
-    case 'prometheus':
-      return { http: http(p.PROMETHEUS_PORT) };
-    case 'node-exporter':
-      return { http: http(p.NODE_EXPORTER_PORT), metrics: `${http(p.NODE_EXPORTER_PORT)}/metrics` };
-    case 'carbon':
-      return {
-        plaintext: `tcp://${HOST}:${p.CARBON_PORT}`,
-        pickle: `tcp://${HOST}:${p.CARBON_PICKLE_PORT}`,
-        cacheQuery: `tcp://${HOST}:${p.CARBON_QUERY_PORT}`,
-      };
-    case 'graphite-web':
-      return { http: http(p.GRAPHITE_WEB_PORT) };
-    case 'statsd':
-      return { udp: `udp://${HOST}:${p.STATSD_PORT}`, mgmt: `tcp://${HOST}:${p.STATSD_MGMT_PORT}` };
-    case 'influxdb':
-      return { http: http(p.INFLUXDB_PORT) };
-    case 'victoria-metrics':
-      return { http: http(p.VICTORIA_METRICS_PORT) };
-    case 'pushgateway':
-      return { http: http(p.PUSHGATEWAY_PORT) };
-    case 'alertmanager':
-      return { http: http(p.ALERTMANAGER_PORT) };
-  }
-}
 
 const handedOut = new Set<number>();
 
@@ -210,14 +177,8 @@ function removeWhenUnused(dir: string | undefined): void {
   else fs.rmSync(dir, { recursive: true, force: true });
 }
 
-function prometheusTargets(jobs: ScrapeJob[]): string {
-  return jobs
-    .map(({ job, targets }) => {
-      if (!/^[A-Za-z_][A-Za-z0-9_-]*$/.test(job)) throw new Error(`bad scrape job name ${job}`);
-      return `${job}=${targets.join(',')}`;
-    })
-    .join(';');
-}
+/** PROMETHEUS_TARGETS, which the stack's settings check. */
+const prometheusTargets = (jobs: ScrapeJob[]) => jobs.map(({ job, targets }) => `${job}=${targets.join(',')}`).join(';');
 
 /** Starts `name` and resolves once it answers (see the top of this file). */
 export async function startDaemon(name: DaemonName, options: DaemonOptions = {}): Promise<Daemon> {
@@ -274,12 +235,9 @@ function makeHandle(
   const key = `${stateDir}\0${name}`;
   installExitHook();
   live.set(key, { name, env, stateDir, removeDir: createdDir });
-  const urls = urlsFor(name, ports);
-  const mainUrl = urls.http ?? urls.plaintext ?? urls.udp;
   return {
     name,
-    url: mainUrl as string,
-    urls,
+    url: daemonSpec(name).url(settingsFor(env)),
     ports,
     stateDir,
     env,
