@@ -21,6 +21,7 @@ The whole stack without Docker:
   local up|down|status   Alertmanager, Prometheus, node-exporter, carbon + graphite-web,
                          StatsD, InfluxDB, worker, scraper and backend on the contract's ports
   demo                   `local up` fed by the ISS simulator (simulated prices)
+  daemon start|stop|status|url|config NAME...   one part of it (docs/native-stack.md)
 
 The compose stack in containers (Docker, else Podman; stand-ins where images cannot be pulled):
   containers up [--demo] [--scale] | down [-v] | status | e2e | compose ARGS   see ops/containers.sh, docs/docker.md
@@ -35,6 +36,7 @@ Developer commands:
   soak [--minutes N]  fault soak (default 20 min): the native stack fed by the simulator, both cores
                     busy, carbon, InfluxDB, scraper, worker and Prometheus SIGKILLed and restarted at
                     random; prints polled / stored / lost / duplicated per store (docs/durability.md)
+  configs [--check] write (check) prometheus/*.yml and alertmanager/alertmanager.yml from lib/ops
   secrets           a fresh install's .env, passwords, web config and certificate (docs/security.md)
   help              this text
 
@@ -118,7 +120,9 @@ case "$cmd" in
   backend)  run_service backend/src/main.js "$@" ;;
   iss-sim)  run_service iss-sim/src/main.js "$@" ;;
   build)    build ;;
-  local)    exec ops/local-stack.sh "$@" ;;
+  local)    ensure_built; exec node dist/lib/ops/main.js local "$@" ;;
+  daemon)   ensure_built; exec node dist/lib/ops/main.js daemon "$@" ;;
+  configs)  ensure_built; exec node dist/lib/ops/main.js configs "$@" ;;
   containers)
     # A fresh clone: the dependencies first (secrets.sh hashes with bcryptjs; the suite needs tsx).
     ensure_deps_if_npm
@@ -126,7 +130,7 @@ case "$cmd" in
   # The demo shows every market the simulator has; without MOEX_SOURCES the stack polls the three shares.
   demo)     MOEX_ISS_URL=${MOEX_ISS_URL:-http://127.0.0.1:8999/iss} \
             MOEX_SOURCES=${MOEX_SOURCES-stock/shares/TQBR=SBERP,SBER,GAZP;stock/shares/TQTF=ALL;currency/selt/CETS=USD000UTSTOM,CNYRUB_TOM,EUR_RUB__TOM;stock/index/SNDX=IMOEX,MOEXBC,RGBI;stock/bonds/TQOB=ALL;futures/forts/RFUD=ALL} \
-            exec ops/local-stack.sh up --demo "$@" ;;
+            ensure_built; exec node dist/lib/ops/main.js local up --demo "$@" ;;
   test)
     ops/install-test-deps.sh
     npm ci --no-audit --no-fund

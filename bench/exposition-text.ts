@@ -25,14 +25,28 @@ export interface RawAnswer {
   text: string;
 }
 
-/** GET without decoding, to see what the server really sends for `acceptEncoding`. */
-export function getRaw(url: string, acceptEncoding?: string): Promise<RawAnswer> {
+/**
+ * GET without decoding, to see what the server really sends for `acceptEncoding`. Once more after a
+ * reset: a keep-alive socket the server closes as the request goes out (a loaded machine makes that
+ * race likely) says nothing about the server.
+ */
+export async function getRaw(url: string, acceptEncoding?: string): Promise<RawAnswer> {
+  try {
+    return await getRawOnce(url, acceptEncoding);
+  } catch (err) {
+    if (!['ECONNRESET', 'EPIPE'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
+    return getRawOnce(url, acceptEncoding);
+  }
+}
+
+function getRawOnce(url: string, acceptEncoding?: string): Promise<RawAnswer> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = acceptEncoding ? { 'accept-encoding': acceptEncoding } : {};
     http
       .get(url, { headers }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
         res.on('end', () => {
           const body = Buffer.concat(chunks);
           const encoding = res.headers['content-encoding'];

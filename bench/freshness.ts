@@ -23,6 +23,15 @@ const STATSD_FLUSH_MS = 10_000; // graphite/statsd/config.js
 const BACKEND_CACHE_MS = 1_000; // backend/src/app.ts
 const PUSH_BOUND_MS = 1_000;
 const PROBE_EVERY_MS = 100;
+/**
+ * The anonymous feed's delay (the simulator's default, as on ISS): a quote carries UPDATETIME this
+ * far behind the poll, and the plaintext scraper and InfluxDB store the point at that time. The
+ * change is measured from the ISS answer carrying it to its readability, so the delay is no part of
+ * the figure; it only decides how far back a read must look for the newest point.
+ */
+const FEED_DELAY_S = 900;
+/** graphite-web's render window: the feed's delay plus room for the poll and a loaded machine. */
+const GRAPHITE_FROM = `-${FEED_DELAY_S / 60 + 10}min`;
 
 interface Setup {
   name: string;
@@ -158,7 +167,7 @@ async function runSetup(stores: Stores, setup: Setup, firstPrice: number, log: (
         boundMs: PUSH_BOUND_MS,
         boundText: '1 s',
         push: true,
-        read: () => graphiteLast(web.url, `${PLAINTEXT_PREFIX}.${TICKER}.last`, '-10min'),
+        read: () => graphiteLast(web.url, `${PLAINTEXT_PREFIX}.${TICKER}.last`, GRAPHITE_FROM),
       },
       {
         name: 'Graphite via StatsD',
@@ -166,7 +175,7 @@ async function runSetup(stores: Stores, setup: Setup, firstPrice: number, log: (
         boundMs: STATSD_FLUSH_MS,
         boundText: 'one StatsD flush (10 s)',
         push: true,
-        read: () => graphiteLast(web.url, `stocks.${TICKER}.last`, '-10min'),
+        read: () => graphiteLast(web.url, `stocks.${TICKER}.last`, GRAPHITE_FROM),
       },
       {
         name: 'Prometheus (query API)',
@@ -239,7 +248,7 @@ async function runSetup(stores: Stores, setup: Setup, firstPrice: number, log: (
 export async function measureFreshness(options: BenchOptions, log: (line: string) => void): Promise<Row[]> {
   const opened: Array<{ close(): Promise<unknown> } | { stop(): Promise<unknown> }> = [];
   try {
-    const [sim, carbon, influx] = await Promise.all([startIssSim({ LOG_LEVEL: 'warn', SIM_WALK: 'off' }), startDaemon('carbon'), startDaemon('influxdb')]);
+    const [sim, carbon, influx] = await Promise.all([startIssSim({ LOG_LEVEL: 'warn', SIM_WALK: 'off', ISS_SIM_DELAY_SECONDS: String(FEED_DELAY_S) }), startDaemon('carbon'), startDaemon('influxdb')]);
     opened.push(sim, influx, carbon);
     const [web, statsd] = await Promise.all([startDaemon('graphite-web', { carbon }), startDaemon('statsd', { carbon })]);
     opened.unshift(web, statsd);

@@ -31,6 +31,12 @@ const DEFAULT_CYCLE_SECONDS = 30;
 const COMFORTABLE_SHARE = 0.25;
 
 const FIRST_CYCLE_TIMEOUT_MS = 300_000;
+/**
+ * How long past the nominal window the measurement may wait for its cycles: on a loaded machine a
+ * cycle outlasts its period and node-cron skips the tick it overlaps, so the window holds fewer
+ * cycles than it should; every figure must still rest on the cycles the mode promises.
+ */
+const CYCLE_WAIT_FACTOR = 4;
 
 const load = () => os.loadavg().map((l) => l.toFixed(1)).join(' ');
 
@@ -55,7 +61,7 @@ interface Point {
 
 /** Poll cycles so far (moex_poll_duration_seconds_count), read without parsing an 87 MB exposition. */
 async function cyclesOf(service: RunningService): Promise<number> {
-  const { text } = await again(() => getRaw(`${service.url}/metrics`, 'gzip'));
+  const { text } = await getRaw(`${service.url}/metrics`, 'gzip');
   return Number(/^moex_poll_duration_seconds_count(?:\{[^}]*\})? (\d+)$/m.exec(text)?.[1] ?? NaN);
 }
 
@@ -100,7 +106,7 @@ async function measureScale(securities: number, options: BenchOptions, log: (lin
 
     log(`scale ${num(securities)}: warming up ${warmupCycles} cycle(s) of ${periodSeconds} s`);
     await sleep(warmupCycles * periodSeconds * 1000);
-    const promScrapes = async () => sumOf(parseExposition((await again(() => getRaw(`${prometheus.url}/metrics`))).text), 'prometheus_target_interval_length_seconds_count');
+    const promScrapes = async () => sumOf(parseExposition((await getRaw(`${prometheus.url}/metrics`)).text), 'prometheus_target_interval_length_seconds_count');
     const start = {
       worker: { cycles: await cyclesOf(worker), proc: sampleProcess(worker.process.pid!) },
       scraper: { cycles: await cyclesOf(scraper), proc: sampleProcess(scraper.process.pid!) },
@@ -109,7 +115,11 @@ async function measureScale(securities: number, options: BenchOptions, log: (lin
       iss: issForWorker.log.length,
     };
     log(`scale ${num(securities)}: measuring ${cycles} cycles`);
+    const measuredFrom = Date.now();
     await sleep(cycles * periodSeconds * 1000);
+    const done = async () =>
+      (await cyclesOf(worker)) - start.worker.cycles >= cycles && (await cyclesOf(scraper)) - start.scraper.cycles >= cycles && bare.cycles() - start.bare.cycles >= cycles;
+    await eventually(done, CYCLE_WAIT_FACTOR * cycles * periodSeconds * 1000, `${cycles} measured cycles of worker, scraper and the bare poll at ${num(securities)} securities`, 1000);
     const cost = async (name: keyof typeof start, pid: number, count: () => Promise<number> | number): Promise<Cost> => {
       const s = start[name] as { cycles: number; proc: ProcSample };
       const end = sampleProcess(pid);
@@ -119,21 +129,21 @@ async function measureScale(securities: number, options: BenchOptions, log: (lin
     const scraperCost = await cost('scraper', scraper.process.pid!, () => cyclesOf(scraper));
     const bareCost = await cost('bare', bare.pid, () => bare.cycles());
     const promCost = await cost('prometheus', prometheus.pid()!, promScrapes);
-    const window = `${cycles * periodSeconds}s`;
-    const promSelf = parseExposition((await again(() => getRaw(`${prometheus.url}/metrics`))).text);
+    const window = `${Math.ceil((Date.now() - measuredFrom) / 1000)}s`;
+    const promSelf = parseExposition((await getRaw(`${prometheus.url}/metrics`)).text);
     const requests = issForWorker.log.slice(start.iss);
 
     // What a scraper is served: sizes, and the time of a GET once the cycle's render is cached.
-    const plain = await again(() => getRaw(`${worker.url}/metrics`));
-    const gzip = await again(() => getRaw(`${worker.url}/metrics`, 'gzip'));
+    const plain = await getRaw(`${worker.url}/metrics`);
+    const gzip = await getRaw(`${worker.url}/metrics`, 'gzip');
     const getTimes: number[] = [];
     for (let i = 0; i < 3; i++) {
       const t = performance.now();
-      await again(() => getRaw(`${worker.url}/metrics`, 'gzip'));
+      await getRaw(`${worker.url}/metrics`, 'gzip');
       getTimes.push(performance.now() - t);
     }
     let jsonBytes = 0;
-    for (const b of BOARDS) jsonBytes += (await again(() => getRaw(boardUrl(b)))).wireBytes;
+    for (const b of BOARDS) jsonBytes += (await getRaw(boardUrl(b))).wireBytes;
 
     return {
       securities,
@@ -155,15 +165,6 @@ async function measureScale(securities: number, options: BenchOptions, log: (lin
     };
   } finally {
     for (const stop of stops.reverse()) await stop().catch(() => {});
-  }
-}
-
-/** Once more after a reset: a keep-alive socket the server closes as the request goes out (a loaded machine makes that race likely). */
-async function again<T>(request: () => Promise<T>): Promise<T> {
-  try {
-    return await request();
-  } catch {
-    return request();
   }
 }
 

@@ -137,13 +137,14 @@ describe('alertmanager/render.sh', () => {
     });
   }
 
-  test('ops/native-daemons.sh config alertmanager prints the rendered file; a bad setting exits 2 with the one line', () => {
+  test('./runner.sh daemon config alertmanager prints the rendered file; a bad setting exits 2 with the one line', () => {
     const env = { ...process.env, ALERT_WEBHOOK_URL: 'http://127.0.0.1:9/hook', BACKEND_PORT: '41998' };
-    const ok = spawnSync(path.join(REPO_ROOT, 'ops', 'native-daemons.sh'), ['config', 'alertmanager'], { env, encoding: 'utf8' });
+    const cli = [process.execPath, '--import', 'tsx', path.join(REPO_ROOT, 'lib', 'ops', 'main.ts'), 'daemon', 'config', 'alertmanager'] as const;
+    const ok = spawnSync(cli[0], cli.slice(1), { env, encoding: 'utf8', cwd: REPO_ROOT });
     assert.equal(ok.status, 0, ok.stderr);
     const config = YAML.parse(ok.stdout) as AmConfig;
     assert.deepEqual(config.receivers[0]!.webhook_configs!.map((w) => w.url), ['http://127.0.0.1:41998/api/alerts', 'http://127.0.0.1:9/hook']);
-    const bad = spawnSync(path.join(REPO_ROOT, 'ops', 'native-daemons.sh'), ['config', 'alertmanager'], { env: { ...env, ALERT_TELEGRAM_CHAT_ID: 'x' }, encoding: 'utf8' });
+    const bad = spawnSync(cli[0], cli.slice(1), { env: { ...env, ALERT_TELEGRAM_CHAT_ID: 'x' }, encoding: 'utf8', cwd: REPO_ROOT });
     assert.equal(bad.status, 2);
     assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);
   });

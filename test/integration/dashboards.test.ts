@@ -69,7 +69,7 @@ async function addUnreachableTarget(stack: NativeStack): Promise<void> {
   doc.scrape_configs.push({ job_name: job, static_configs: [{ targets: [`127.0.0.1:${closedPort}`] }] });
   writeFileSync(config, stringify(doc));
   // SIGHUP reloads the config (/-/reload is enabled only behind the web config's authentication).
-  // run/prometheus.pid is "PID STARTTIME" (ops/native-daemons.sh).
+  // run/prometheus.pid is "PID STARTTIME" (lib/ops/supervisor.ts).
   process.kill(Number(readFileSync(path.join(stack.stateDir, 'run', 'prometheus.pid'), 'utf8').trim().split(/\s+/)[0]), 'SIGHUP');
   for (let tries = 0; ; tries++) {
     const body = (await (await fetch(`${stack.urls.prometheus}/api/v1/targets`, { signal: AbortSignal.timeout(5_000) })).json()) as {

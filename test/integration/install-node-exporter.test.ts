@@ -114,21 +114,16 @@ test('install from the Debian binary into a temp root: files where the plan said
 
   const unit = readFileSync(unitFile, 'utf8');
   assert.match(unit, /^ExecStart=\/usr\/local\/bin\/node_exporter --web\.listen-address=:9100/m, 'ExecStart names the path inside the root, not the staging dir');
-  assert.match(unit, /^User=node_exporter$/m);
   for (const directive of ['NoNewPrivileges=yes', 'ProtectSystem=strict', 'ProtectHome=read-only', 'PrivateTmp=yes', 'PrivateDevices=yes', 'CapabilityBoundingSet=$', 'SystemCallFilter=@system-service']) {
     assert.match(unit, new RegExp(`^${directive}`, 'm'), directive);
   }
   assert.match(unit, /^WantedBy=multi-user\.target$/m);
   assert.equal(readlinkSync(plan.enable!.split(' ')[0]!), '/etc/systemd/system/node_exporter.service');
 
-  // The system user: in the root's passwd and group, no login shell, a system id.
-  const passwd = readFileSync(join(root, 'etc/passwd'), 'utf8');
-  const entry = passwd.split('\n').filter((l) => l.startsWith('node_exporter:'));
-  assert.equal(entry.length, 1);
-  const [, , uid, gid, , , shell] = entry[0]!.split(':');
-  assert.ok(Number(uid) >= 100 && Number(uid) < 1000, `system uid, got ${uid}`);
-  assert.match(shell ?? '', /nologin|false/);
-  assert.match(readFileSync(join(root, 'etc/group'), 'utf8'), new RegExp(`^node_exporter:x:${gid}:`, 'm'));
+  // No user is created: systemd allocates one at each start (DynamicUser), so the root's passwd stays untouched.
+  assert.match(unit, /^DynamicUser=yes$/m);
+  assert.doesNotMatch(unit, /^User=/m);
+  assert.equal(existsSync(join(root, 'etc/passwd')), false, 'the install wrote an /etc/passwd');
 
   // systemd itself accepts the unit when it is available here (every directive known).
   if (existsSync('/usr/bin/systemd-analyze')) {
@@ -150,28 +145,25 @@ test('install from the Debian binary into a temp root: files where the plan said
   assert.match(second.stdout, /nothing changed/);
   assert.deepEqual(snapshot(root), before);
 
-  // Uninstall removes binary, unit, enablement, user and manifest; a second uninstall is harmless.
+  // Uninstall removes binary, unit, enablement and manifest; a second uninstall is harmless.
   const removed = await run(['--uninstall', '--root', root]);
   assert.equal(removed.code, 0, removed.stderr);
   for (const gone of [binary, unitFile, plan.enable!.split(' ')[0]!, plan.manifest!]) assert.equal(existsSync(gone), false, gone);
-  assert.doesNotMatch(readFileSync(join(root, 'etc/passwd'), 'utf8'), /^node_exporter:/m);
-  assert.doesNotMatch(readFileSync(join(root, 'etc/group'), 'utf8'), /^node_exporter:/m);
   const again = await run(['--uninstall', '--root', root]);
   assert.equal(again.code, 0, again.stderr);
 });
 
-test('an existing node_exporter user is kept on uninstall', async (t) => {
+test('an existing passwd and group in the root are left byte for byte, through install and uninstall', async (t) => {
   const root = join(tempDir(t, 'ne-user-'), 'root');
   mkdirSync(join(root, 'etc'), { recursive: true });
   writeFileSync(join(root, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/bash\nnode_exporter:x:420:420::/:/usr/sbin/nologin\n');
   writeFileSync(join(root, 'etc/group'), 'root:x:0:\nnode_exporter:x:420:\n');
+  const before = { passwd: sha256(join(root, 'etc/passwd')), group: sha256(join(root, 'etc/group')) };
 
-  assert.equal((await run(['--root', root, '--binary', DEBIAN_BINARY])).code, 0);
   assert.equal((await run(['--root', root, '--binary', DEBIAN_BINARY])).code, 0);
   const removed = await run(['--uninstall', '--root', root]);
   assert.equal(removed.code, 0, removed.stderr);
-  assert.match(removed.stdout, /kept user node_exporter/);
-  assert.match(readFileSync(join(root, 'etc/passwd'), 'utf8'), /^node_exporter:x:420:420:/m);
+  assert.deepEqual({ passwd: sha256(join(root, 'etc/passwd')), group: sha256(join(root, 'etc/group')) }, before);
 });
 
 test('release tarball: installed when its SHA-256 matches sha256sums.txt, refused when not', async (t) => {

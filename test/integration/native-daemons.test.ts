@@ -1,8 +1,8 @@
-// Each daemon of the native stack starts through ops/native-daemons.sh (via the test
+// Each daemon of the native stack starts through lib/ops' supervisor (via the test
 // harness), answers with real data, stops (its ports are free again) and starts again
 // with its data intact. The StatsD round trip proves the shipped graphite/statsd/config.js
 // lands gauges as `stocks.X.y`, without the `stats.gauges.` namespace. Last, the whole
-// stack through ops/local-stack.sh: data in every store, `up` idempotent, `down` complete.
+// stack through ./runner.sh local: data in every store, `up` idempotent, `down` complete.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import dgram from 'node:dgram';
@@ -319,7 +319,7 @@ describe('native daemons', { timeout: 10 * 60_000 }, () => {
     });
   });
 
-  describe('ops/local-stack.sh (the whole stack, demo)', () => {
+  describe('./runner.sh local (the whole stack, demo)', () => {
     let stack: NativeStack | undefined;
     before(async () => {
       stack = await startNativeStack({ demo: true, env: { POLL_SCHEDULE: '*/2 * * * * *' } });
@@ -369,7 +369,7 @@ describe('native daemons', { timeout: 10 * 60_000 }, () => {
       const before = pids(s);
       assert.equal(Object.keys(before).length, 11);
       const again = await new Promise<{ code: number; output: string }>((resolve) => {
-        execFile(path.join(REPO_ROOT, 'ops', 'local-stack.sh'), ['up', '--demo'], { env: { ...process.env, ...s.env } }, (error, stdout, stderr) =>
+        execFile(path.join(REPO_ROOT, 'runner.sh'), ['local', 'up', '--demo'], { env: { ...process.env, ...s.env } }, (error, stdout, stderr) =>
           resolve({ code: error ? 1 : 0, output: `${stdout}${stderr}` }),
         );
       });

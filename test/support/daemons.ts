@@ -1,6 +1,6 @@
 /**
- * Runs ONE real daemon of the stack for a test, through ops/native-daemons.sh (the
- * one place that knows how to run them), on free loopback ports in a temp state dir.
+ * Runs ONE real daemon of the stack for a test, through lib/ops (the daemon table and its
+ * supervisor, as `./runner.sh local` does), on free loopback ports in a temp state dir.
  *
  *   const influx = await startDaemon('influxdb');      // database pyexample exists
  *   influx.url                                         // 'http://127.0.0.1:40123'
@@ -18,23 +18,25 @@
  *   });                                                 // rules from prometheus/rules/ are loaded
  *
  * Names: prometheus node-exporter carbon graphite-web statsd influxdb victoria-metrics pushgateway alertmanager.
- * `ports` maps native-daemons.sh's variable names to the ports in use (e.g. CARBON_PORT,
- * CARBON_QUERY_PORT, STATSD_MGMT_PORT); `urls` names each endpoint. Logs:
+ * `ports` maps the stack's port variable names to the ports in use (e.g. CARBON_PORT,
+ * CARBON_QUERY_PORT, STATSD_MGMT_PORT). Logs:
  * `${stateDir}/logs/<name>.log`. Every daemon still running when the test process exits
  * is stopped and its temp dir removed, even after a failure; still call close() in after().
  *
  * Also exported: getFreePort() (a loopback port free for TCP and UDP, never handed out
  * twice), REPO_ROOT, registerExitCleanup(fn) (runs fn at exit and on SIGINT/SIGTERM).
  */
-import { execFile, execFileSync } from 'node:child_process';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { daemonSpec } from '../../lib/ops/daemons';
+import type { ScrapeJob } from '../../lib/ops/prometheus-config';
+import { stackSettings, type StackSettings } from '../../lib/ops/stack-settings';
+import { runningPid, startDaemon as superviseStart, stopDaemon as superviseStop, stopDaemonNow } from '../../lib/ops/supervisor';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
-const DAEMONS_SH = path.join(REPO_ROOT, 'ops', 'native-daemons.sh');
 const HOST = '127.0.0.1';
 
 export type DaemonName =
@@ -48,11 +50,7 @@ export type DaemonName =
   | 'pushgateway'
   | 'alertmanager';
 
-export interface ScrapeJob {
-  job: string;
-  /** host:port, e.g. `127.0.0.1:40001` */
-  targets: string[];
-}
+export type { ScrapeJob };
 
 export interface DaemonOptions {
   /** graphite-web and statsd: the carbon to read from / flush to (its state dir and ports). */
@@ -69,20 +67,18 @@ export interface DaemonOptions {
   alertmanager?: Daemon;
   /** prometheus: load the rule files of this directory instead of prometheus/rules/. */
   rulesDir?: string;
-  /** Extra environment for ops/native-daemons.sh (e.g. INFLUXDB_DATABASE). */
+  /** Extra settings of the stack (e.g. INFLUXDB_DATABASE, WEB_CONFIG_FILE, PROMETHEUS_REMOTE_WRITE_URL). */
   env?: Record<string, string>;
 }
 
 export interface Daemon {
   name: DaemonName;
-  /** Main endpoint: http://127.0.0.1:P, tcp://127.0.0.1:P (carbon plaintext) or udp://127.0.0.1:P (statsd). */
+  /** What a client uses (the daemon table's url): http(s)://127.0.0.1:P, tcp://127.0.0.1:P (carbon plaintext), udp://127.0.0.1:P (statsd). */
   url: string;
-  /** Every endpoint by name, e.g. carbon: { plaintext, pickle, cacheQuery }; statsd: { udp, mgmt }. */
-  urls: Record<string, string>;
-  /** Port variables of ops/native-daemons.sh -> port. */
+  /** Port variables -> port. */
   ports: Record<string, number>;
   stateDir: string;
-  /** The environment ops/native-daemons.sh runs with (STATE_DIR, ports, ...). */
+  /** The settings' environment (STATE_DIR, ports, ...). */
   env: Record<string, string>;
   /** Starts it again (no-op while running); waits until it answers. */
   start(): Promise<void>;
@@ -94,46 +90,8 @@ export interface Daemon {
   close(): Promise<void>;
 }
 
-/** The ports each daemon binds, by ops/native-daemons.sh variable name. */
-const OWN_PORTS: Record<DaemonName, string[]> = {
-  prometheus: ['PROMETHEUS_PORT'],
-  'node-exporter': ['NODE_EXPORTER_PORT'],
-  carbon: ['CARBON_PORT', 'CARBON_PICKLE_PORT', 'CARBON_QUERY_PORT'],
-  'graphite-web': ['GRAPHITE_WEB_PORT'],
-  statsd: ['STATSD_PORT', 'STATSD_MGMT_PORT'],
-  influxdb: ['INFLUXDB_PORT', 'INFLUXDB_RPC_PORT'],
-  'victoria-metrics': ['VICTORIA_METRICS_PORT'],
-  pushgateway: ['PUSHGATEWAY_PORT'],
-  alertmanager: ['ALERTMANAGER_PORT'],
-};
-
-function urlsFor(name: DaemonName, p: Record<string, number>): Record<string, string> {
-  const http = (port: number | undefined) => `http://${HOST}:${port}`;
-  switch (name) {
-    case 'prometheus':
-      return { http: http(p.PROMETHEUS_PORT) };
-    case 'node-exporter':
-      return { http: http(p.NODE_EXPORTER_PORT), metrics: `${http(p.NODE_EXPORTER_PORT)}/metrics` };
-    case 'carbon':
-      return {
-        plaintext: `tcp://${HOST}:${p.CARBON_PORT}`,
-        pickle: `tcp://${HOST}:${p.CARBON_PICKLE_PORT}`,
-        cacheQuery: `tcp://${HOST}:${p.CARBON_QUERY_PORT}`,
-      };
-    case 'graphite-web':
-      return { http: http(p.GRAPHITE_WEB_PORT) };
-    case 'statsd':
-      return { udp: `udp://${HOST}:${p.STATSD_PORT}`, mgmt: `tcp://${HOST}:${p.STATSD_MGMT_PORT}` };
-    case 'influxdb':
-      return { http: http(p.INFLUXDB_PORT) };
-    case 'victoria-metrics':
-      return { http: http(p.VICTORIA_METRICS_PORT) };
-    case 'pushgateway':
-      return { http: http(p.PUSHGATEWAY_PORT) };
-    case 'alertmanager':
-      return { http: http(p.ALERTMANAGER_PORT) };
-  }
-}
+/** The ports each daemon binds, by variable name (the daemon table's). */
+const ownPorts = (name: DaemonName): string[] => daemonSpec(name).ports.map((p) => p.variable);
 
 const handedOut = new Set<number>();
 
@@ -166,19 +124,11 @@ export async function getFreePort(): Promise<number> {
   throw new Error('no free loopback port found');
 }
 
-function runScript(args: string[], env: Record<string, string>): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      DAEMONS_SH,
-      args,
-      { cwd: REPO_ROOT, env: { ...process.env, ...env }, timeout: 240_000, maxBuffer: 8 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        if (error) reject(new Error(`ops/native-daemons.sh ${args.join(' ')} failed: ${error.message}\n${stdout}${stderr}`));
-        else resolve(`${stdout}${stderr}`);
-      },
-    );
-  });
+function settingsFor(env: Record<string, string>): StackSettings {
+  return stackSettings({ ...process.env, ...env });
 }
+
+const quiet = () => {};
 
 // Whatever a test leaves running is stopped when the process exits (also after a failure).
 interface LiveDaemon {
@@ -214,13 +164,7 @@ function installExitHook(): void {
   exitHookInstalled = true;
   registerExitCleanup(() => {
     const entries = [...live.values()].reverse(); // graphite-web and statsd before their carbon
-    for (const { name, env } of entries) {
-      try {
-        execFileSync(DAEMONS_SH, ['stop', name], { env: { ...process.env, ...env }, stdio: 'ignore', timeout: 60_000 });
-      } catch {
-        // best effort at exit
-      }
-    }
+    for (const { name, env } of entries) stopDaemonNow(settingsFor(env), name);
     for (const { removeDir } of entries) if (removeDir) fs.rmSync(removeDir, { recursive: true, force: true });
   });
 }
@@ -233,18 +177,12 @@ function removeWhenUnused(dir: string | undefined): void {
   else fs.rmSync(dir, { recursive: true, force: true });
 }
 
-function prometheusTargets(jobs: ScrapeJob[]): string {
-  return jobs
-    .map(({ job, targets }) => {
-      if (!/^[A-Za-z_][A-Za-z0-9_-]*$/.test(job)) throw new Error(`bad scrape job name ${job}`);
-      return `${job}=${targets.join(',')}`;
-    })
-    .join(';');
-}
+/** PROMETHEUS_TARGETS, which the stack's settings check. */
+const prometheusTargets = (jobs: ScrapeJob[]) => jobs.map(({ job, targets }) => `${job}=${targets.join(',')}`).join(';');
 
 /** Starts `name` and resolves once it answers (see the top of this file). */
 export async function startDaemon(name: DaemonName, options: DaemonOptions = {}): Promise<Daemon> {
-  if (!(name in OWN_PORTS)) throw new Error(`unknown daemon ${name}`);
+  daemonSpec(name); // throws for an unknown name
   const createdDir = options.stateDir || options.carbon ? undefined : fs.mkdtempSync(path.join(os.tmpdir(), `moex-${name}-`));
   const stateDir = options.stateDir ?? options.carbon?.stateDir ?? (createdDir as string);
   const fixedPorts = options.ports ?? {};
@@ -270,11 +208,11 @@ export async function startDaemon(name: DaemonName, options: DaemonOptions = {})
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     const ports: Record<string, number> = {};
-    for (const key of OWN_PORTS[name]) ports[key] = fixedPorts[key] ?? (await getFreePort());
+    for (const key of ownPorts(name)) ports[key] = fixedPorts[key] ?? (await getFreePort());
     const env = { ...baseEnv };
     for (const [k, v] of Object.entries(ports)) env[k] = String(v);
     try {
-      await runScript(['start', name], env);
+      await superviseStart(settingsFor(env), name, quiet);
     } catch (err) {
       lastError = err;
       if (/already in use/.test(String(err)) && Object.keys(fixedPorts).length === 0) continue;
@@ -297,32 +235,24 @@ function makeHandle(
   const key = `${stateDir}\0${name}`;
   installExitHook();
   live.set(key, { name, env, stateDir, removeDir: createdDir });
-  const urls = urlsFor(name, ports);
-  const mainUrl = urls.http ?? urls.plaintext ?? urls.udp;
   return {
     name,
-    url: mainUrl as string,
-    urls,
+    url: daemonSpec(name).url(settingsFor(env)),
     ports,
     stateDir,
     env,
     async start() {
-      await runScript(['start', name], env);
+      await superviseStart(settingsFor(env), name, quiet);
       if (!live.has(key)) live.set(key, { name, env, stateDir, removeDir: createdDir });
     },
     async stop() {
-      await runScript(['stop', name], env);
+      await superviseStop(settingsFor(env), name, quiet);
     },
     pid() {
-      try {
-        const [pid] = fs.readFileSync(path.join(stateDir, 'run', `${name}.pid`), 'utf8').trim().split(/\s+/);
-        return pid ? Number(pid) : undefined;
-      } catch {
-        return undefined;
-      }
+      return runningPid(settingsFor(env), name);
     },
     async close() {
-      await runScript(['stop', name], env);
+      await superviseStop(settingsFor(env), name, quiet);
       const removeDir = live.get(key)?.removeDir;
       live.delete(key);
       removeWhenUnused(removeDir);

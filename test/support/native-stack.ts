@@ -1,17 +1,17 @@
 /**
- * Runs the whole stack natively for a test: `ops/local-stack.sh up [--demo]` on free
+ * Runs the whole stack natively for a test: `./runner.sh local up [--demo]` on free
  * loopback ports with a temp STATE_DIR, so it never collides with a stack a developer
  * runs on the contract's ports.
  *
  *   const stack = await startNativeStack({ demo: true, env: { POLL_SCHEDULE: '*\/2 * * * * *' } });
  *   stack.urls.backend            // 'http://127.0.0.1:40123'
  *   stack.urls.issSim             // the simulator's ISS base URL (demo only): 'http://127.0.0.1:P/iss'
- *   await stack.status()          // { ok, output } of `local-stack.sh status`
- *   await stack.stop()            // `local-stack.sh down`, then removes the temp state dir
+ *   await stack.status()          // { ok, output } of `./runner.sh local status`
+ *   await stack.stop()            // `./runner.sh local down`, then removes the temp state dir
  *
  * urls: prometheus, nodeExporter, graphiteWeb, carbon (tcp://, plaintext), statsd (udp://),
  * influxdb (database pyexample), worker, scraper, backend, alertmanager, issSim (demo).
- * ports: local-stack.sh's variable names -> port (PROMETHEUS_PORT, CARBON_PORT, ...).
+ * ports: the stack's port variable names -> port (PROMETHEUS_PORT, CARBON_PORT, ...).
  * Test defaults (override through `env`): PROMETHEUS_SCRAPE_INTERVAL=1s (also the rule
  * evaluation interval), LOG_LEVEL=warn. The services poll on the contract's schedule
  * unless `env.POLL_SCHEDULE` says otherwise. Logs: `${stateDir}/logs/<part>.log`.
@@ -24,7 +24,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { getFreePort, registerExitCleanup, REPO_ROOT } from './daemons';
 
-const LOCAL_STACK_SH = path.join(REPO_ROOT, 'ops', 'local-stack.sh');
+const RUNNER = path.join(REPO_ROOT, 'runner.sh');
 
 export interface NativeStackOptions {
   /** Start the ISS simulator and point the services at it (default false: real MOEX ISS). */
@@ -53,10 +53,10 @@ export interface NativeStack {
   urls: NativeStackUrls;
   ports: Record<string, number>;
   stateDir: string;
-  /** The environment local-stack.sh ran with (ports, STATE_DIR and `env`). */
+  /** The environment `local up` ran with (ports, STATE_DIR and `env`). */
   env: Record<string, string>;
   status(): Promise<{ ok: boolean; output: string }>;
-  /** `local-stack.sh down`; nothing of this stack listens afterwards. */
+  /** `./runner.sh local down`; nothing of this stack listens afterwards. */
   stop(): Promise<void>;
 }
 
@@ -100,7 +100,7 @@ const INHERITED_VARS_TO_DROP = [
 
 function run(args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ code: number; output: string }> {
   return new Promise((resolve) => {
-    execFile(LOCAL_STACK_SH, args, { cwd: REPO_ROOT, env, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+    execFile(RUNNER, ['local', ...args], { cwd: REPO_ROOT, env, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
       resolve({ code, output: `${stdout}${stderr}` });
     });
@@ -115,7 +115,7 @@ function installExitHook(): void {
   registerExitCleanup(() => {
     for (const stack of liveStacks) {
       try {
-        execFileSync(LOCAL_STACK_SH, ['down'], { cwd: REPO_ROOT, env: stack.env, stdio: 'ignore', timeout: 120_000 });
+        execFileSync(RUNNER, ['local', 'down'], { cwd: REPO_ROOT, env: stack.env, stdio: 'ignore', timeout: 120_000 });
       } catch {
         // best effort at exit
       }
@@ -154,7 +154,7 @@ export async function startNativeStack(options: NativeStackOptions = {}): Promis
     const down = await run(['down'], env, 120_000);
     liveStacks.delete(entry);
     if (createdDir) fs.rmSync(createdDir, { recursive: true, force: true });
-    throw new Error(`ops/local-stack.sh up failed (exit ${upResult.code}):\n${upResult.output}\n--- down:\n${down.output}`);
+    throw new Error(`./runner.sh local up failed (exit ${upResult.code}):\n${upResult.output}\n--- down:\n${down.output}`);
   }
 
   const http = (port: number | undefined) => `http://127.0.0.1:${port}`;
@@ -184,7 +184,7 @@ export async function startNativeStack(options: NativeStackOptions = {}): Promis
     async stop() {
       const { code, output } = await run(['down'], env, 180_000);
       liveStacks.delete(entry);
-      if (code !== 0) throw new Error(`ops/local-stack.sh down failed (exit ${code}):\n${output}`);
+      if (code !== 0) throw new Error(`./runner.sh local down failed (exit ${code}):\n${output}`);
       if (createdDir) fs.rmSync(createdDir, { recursive: true, force: true });
     },
   };
