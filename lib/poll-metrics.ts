@@ -6,7 +6,7 @@ export type BoardPollResult =
   | { ok: true; missingTickers: number; invalidValues: number; simulated: boolean }
   | { ok: false; reason: PollFailureReason };
 
-/** The moex_up / moex_board_up / moex_poll_* family (CONTRACT §4), shared by every service that polls ISS. */
+/** The moex_up / moex_board_up / moex_poll_* family (docs/metrics.md), shared by every service that polls ISS. */
 export interface PollMetrics {
   recordBoard(board: string, result: BoardPollResult): void;
   /** After every board of the cycle: the cycle's wall time and whether every board succeeded. */

@@ -16,7 +16,7 @@ export type MoexConfig = ConfigOf<typeof moexShape>;
 const BOARD_CONCURRENCY = 4;
 
 export interface QuotePolling extends Schedule {
-  /** Ready once a poll has succeeded (CONTRACT §1 /readyz). */
+  /** Ready once a poll has succeeded (docs/configuration.md, /readyz). */
   readiness(): Readiness;
 }
 

@@ -2,14 +2,9 @@
  * `init` (the compose service) and `./runner.sh secrets [--force]`: writes the secrets a fresh
  * install lacks (init/src/secrets.ts) and exits 0; nothing is printed but file names.
  */
-import path from 'node:path';
-import { loadConfig, nonEmpty, text } from '../../lib/config';
+import { loadConfig } from '../../lib/config';
+import { initShape } from './config';
 import { writeSecrets } from './secrets';
-
-export const initShape = {
-  SECRETS_DIR: text(path.resolve(__dirname, '../../../secrets')),
-  INFLUXDB_USER: nonEmpty('pyexample', 'must name the InfluxDB user'),
-};
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);

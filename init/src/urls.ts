@@ -10,16 +10,9 @@ import https from 'node:https';
 import path from 'node:path';
 import { parseEnv } from 'node:util';
 import { parse } from 'yaml';
-import { hostname, loadConfig, text } from '../../lib/config';
+import { loadConfig } from '../../lib/config';
+import { ROOT, urlsShape } from './config';
 
-const ROOT = path.resolve(__dirname, '../../..');
-
-export const urlsShape = {
-  BIND_ADDRESS: hostname('127.0.0.1'),
-  GRAFANA_ADMIN_USER: text('admin'),
-  INFLUXDB_USER: text('pyexample'),
-  SECRETS_DIR: text(path.join(ROOT, 'secrets')),
-};
 type UrlsConfig = ReturnType<typeof loadUrlsConfig>;
 
 /** What a user of each published service needs; the port comes from the compose file. */
@@ -127,4 +120,4 @@ async function main(): Promise<void> {
   console.log(`Try: curl --cacert ${shown('tls.crt')} -u "prometheus:$(cat ${shown('prometheus_password')})" 'https://${host}:${ports.get('prometheus')}/api/v1/query?query=up'`);
 }
 
-void main();
+if (require.main === module) void main();

@@ -26,7 +26,7 @@ export interface IssClientOptions extends BoardLocation {
 
 const USER_AGENT = 'moex-monitoring/0.1 (+https://github.com/moex-monitoring; Prometheus/Graphite/InfluxDB exporter)';
 
-/** The ISS request for one board: every requested ticker in one call (CONTRACT §3). */
+/** The ISS request for one board: every requested ticker in one call (docs/iss.md). */
 export function boardSnapshotUrl(location: BoardLocation, tickers: TickerSelection): string {
   const { issUrl, engine, market, board } = location;
   const params = new URLSearchParams({ 'iss.meta': 'off', 'iss.only': 'securities,marketdata' });

@@ -1,7 +1,7 @@
 // The Prometheus configuration the stack ships is valid, every rule file passes
 // `promtool test rules`, and the rules keep the project's conventions: every alert
 // has a severity and summary/description, is exercised by a rule test, and names
-// only metrics of CONTRACT sections 4 and 7 (or node-exporter's / Prometheus' own).
+// only metrics of docs/metrics.md (or node-exporter's / Prometheus' own).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -38,8 +38,8 @@ const rules: Rule[] = ruleFiles.flatMap((f) => {
 const alerts = rules.filter((r) => r.alert);
 const testFiles = fs.readdirSync(TEST_DIR).filter((f) => f.endsWith('.test.yml')).sort();
 
-// CONTRACT section 4 (worker, scraper) and section 7 (backend).
-const CONTRACT_METRICS = new Set([
+// docs/metrics.md (worker, scraper, backend).
+const DOCUMENTED_METRICS = new Set([
   'moex_last_price', 'moex_bid_price', 'moex_offer_price', 'moex_open_price', 'moex_high_price', 'moex_low_price',
   'moex_waprice', 'moex_prev_close_price', 'moex_change_percent', 'moex_volume_today', 'moex_value_today',
   'moex_trades_today', 'moex_trading', 'moex_quote_timestamp_seconds', 'moex_data_delay_seconds', 'moex_price_relative_to_prev_close',
@@ -109,7 +109,7 @@ describe('prometheus/ (promtool)', { timeout: 5 * 60_000 }, () => {
     for (const r of rules) {
       const names = r.expr.match(/\b(moex|scraper|http)_[a-z_]+\b/g) ?? [];
       for (const name of names) {
-        assert.ok(CONTRACT_METRICS.has(name.replace(HISTOGRAM_SUFFIXES, '')), `${r.alert ?? r.record}: unknown metric ${name}`);
+        assert.ok(DOCUMENTED_METRICS.has(name.replace(HISTOGRAM_SUFFIXES, '')), `${r.alert ?? r.record}: unknown metric ${name}`);
       }
     }
   });

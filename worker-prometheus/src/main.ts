@@ -1,13 +1,13 @@
 import { Registry } from 'prom-client';
-import { loadConfig, logShape, moexShape, port } from '../../lib/config';
+import { loadConfig } from '../../lib/config';
 import { createLogger } from '../../lib/log';
 import { runPollingService } from '../../lib/polling-service';
 import { exitOnStartupFailure } from '../../lib/service';
-import { httpShape } from '../../lib/web-config';
+import { workerShape } from './config';
 import { createQuoteMetrics } from './quote-metrics';
 
-/** worker-prometheus: ISS → Prometheus metrics on :8000 (CONTRACT §4). */
-const config = loadConfig({ ...moexShape, ...logShape, ...httpShape, PORT: port(8000) });
+/** worker-prometheus: ISS → Prometheus metrics on :8000 (docs/metrics.md). */
+const config = loadConfig(workerShape);
 const log = createLogger('worker-prometheus', config.LOG_LEVEL);
 const quoteMetrics = createQuoteMetrics();
 
