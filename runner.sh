@@ -30,6 +30,7 @@ The compose stack (plain `docker compose up -d` is enough; docs/docker.md):
 
 Developer commands:
   build             compile TypeScript to dist/
+  lint              eslint (typescript-eslint) over the code; formatting is prettier's (.prettierrc.json)
   test              from a fresh machine: install what the tests need, build, run every test: the
                     native suite, then the container suite (CI's entry)
   e2e               browser checks of a running stack via WebDriver (SELENIUM_URL), after wait-for-grid.sh
@@ -115,6 +116,7 @@ case "$cmd" in
   init|secrets) run_service init/src/main.js "$@" ;;
   urls)     run_service init/src/urls.js "$@" ;;
   build)    build ;;
+  lint)     ensure_deps; exec npx --no-install eslint . ;;
   local)    exec ops/local-stack.sh "$@" ;;
   containers)
     if [ "${1:-}" = test ]; then ensure_built; run_tests containers; else exec ops/containers.sh "$@"; fi ;;
@@ -128,6 +130,7 @@ case "$cmd" in
     build
     # Tests, dashboards generator and benchmark are TypeScript too: type-check them as strictly.
     npx --no-install tsc -p tsconfig.check.json
+    npx --no-install eslint .
     # Both suites run even when the first fails: one red run shows every failure.
     status=0
     run_tests native || status=$?

@@ -379,7 +379,7 @@ describe('the compose stack in containers (./runner.sh containers up --demo)', {
       }, 180_000, `the ${polled} polls made during the outage in InfluxDB`, PROBE_INTERVAL_MS);
     } catch (err) {
       const logs = await compose('logs', '--no-color', '--tail', '15', 'scraper', 'influxdb');
-      throw new Error(`${err instanceof Error ? err.message : String(err)}\n${logs.stdout}`);
+      throw new Error(`${err instanceof Error ? err.message : String(err)}\n${logs.stdout}`, { cause: err });
     }
     assert.ok((await scraperMetric(influxErrors)) > errorsBefore, 'the scraper saw InfluxDB down (write errors rose)');
   });

@@ -65,7 +65,7 @@ describe('prometheus/ (promtool)', { timeout: 5 * 60_000 }, () => {
     assert.equal(generated.code, 0, generated.output);
     assert.match(generated.output, /- 127\.0\.0\.1:41000$/m);
     // Without WEB_CONFIG_FILE the compose file's https and basic_auth lines are dropped (docs/security.md).
-    assert.match(generated.output, /^alerting:\n  alertmanagers:\n(?: {4}#.*\n)? {4}- api_version: v2\n {6}static_configs:\n {8}- targets:\n {12}- 127\.0\.0\.1:41093$/m);
+    assert.match(generated.output, /^alerting:\n {2}alertmanagers:\n(?: {4}#.*\n)? {4}- api_version: v2\n {6}static_configs:\n {8}- targets:\n {12}- 127\.0\.0\.1:41093$/m);
     assert.doesNotMatch(generated.output, /worker-prometheus:8000|node-exporter:9100|scraper:8001|backend:8998|alertmanager:9093/);
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'moex-promcfg-')), 'prometheus.yml');
     try {

@@ -405,7 +405,7 @@ test('alertmanager: pinned image, config rendered at start, healthcheck, network
   assert.equal(am.environment?.ALERT_WEBHOOK_URL, '');
   assert.equal(services.backend!.environment?.ALERTMANAGER_URL, 'https://alertmanager:9093');
   // Prometheus sends to the service by name.
-  assert.match(readFileSync(join(ROOT, 'prometheus', 'prometheus.yml'), 'utf8'), /^alerting:\n  alertmanagers:\n(?: {4}#.*\n)? {4}- api_version: v2\n {6}scheme: https\n(?: {6,}.*\n)*? {6}static_configs:\n {8}- targets:\n {12}- alertmanager:9093$/m);
+  assert.match(readFileSync(join(ROOT, 'prometheus', 'prometheus.yml'), 'utf8'), /^alerting:\n {2}alertmanagers:\n(?: {4}#.*\n)? {4}- api_version: v2\n {6}scheme: https\n(?: {6,}.*\n)*? {6}static_configs:\n {8}- targets:\n {12}- alertmanager:9093$/m);
 });
 
 test('alertmanager receivers come from .env; secret files are mounted, never inlined', (t) => {
