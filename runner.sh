@@ -16,6 +16,7 @@ Services (foreground; build the TypeScript first when dist/ is missing or stale)
   scraper           scraper: ISS -> Graphite (StatsD | plaintext) and InfluxDB, metrics on :8001
   backend           backend: API, status and web page on :8998
   iss-sim           MOEX ISS simulator on :8999
+  init              the compose stack's one-shot first step: writes the secrets it lacks, then exits
 
 The whole stack without Docker:
   local up|down|status   Alertmanager, Prometheus, node-exporter, carbon + graphite-web,
@@ -23,12 +24,14 @@ The whole stack without Docker:
   demo                   `local up` fed by the ISS simulator (simulated prices)
   daemon start|stop|status|url|config NAME...   one part of it (docs/native-stack.md)
 
-The compose stack in containers (Docker, else Podman; stand-ins where images cannot be pulled):
-  containers up [--demo] [--scale] | down [-v] | status | e2e | compose ARGS   see ops/containers.sh, docs/docker.md
-  containers test   the container suite alone (test/containers): the compose stack run for real, 5-9 min
+The compose stack (plain `docker compose up -d` is enough; docs/docker.md):
+  containers up [--demo] [--scale] | down [-v] | status | e2e | compose ARGS   see ops/containers.sh
+  containers test   the container suite alone (test/containers): the compose stack run for real on
+                    Docker, else Podman with Debian stand-ins where images cannot be pulled; 5-10 min
 
 Developer commands:
   build             compile TypeScript to dist/
+  lint              eslint (typescript-eslint) over the code; formatting is prettier's (.prettierrc.json)
   test              from a fresh machine: install what the tests need, build, run every test: the
                     native suite, then the container suite (CI's entry)
   e2e               browser checks of a running stack via WebDriver (SELENIUM_URL), after wait-for-grid.sh
@@ -37,16 +40,18 @@ Developer commands:
                     busy, carbon, InfluxDB, scraper, worker and Prometheus SIGKILLed and restarted at
                     random; prints polled / stored / lost / duplicated per store (docs/durability.md)
   configs [--check] write (check) prometheus/*.yml and alertmanager/alertmanager.yml from lib/ops
-  secrets           a fresh install's .env, passwords, web config and certificate (docs/security.md)
+  secrets [--force] the secrets of a fresh install in secrets/: passwords, web config, certificate
+                    (what the compose `init` service writes on first start; docs/security.md)
+  urls              where a running compose stack is: URLs, users, password files, certificate trust
   help              this text
 
-Configuration is environment variables; see README.md.
+Configuration is environment variables; see docs/configuration.md.
 USAGE
 }
 
 # Sources that end up in dist/; a build is stale when any of them is newer than the stamp.
 BUILD_STAMP=dist/.build-stamp
-SOURCE_DIRS=(lib worker-prometheus/src scraper/src backend/src iss-sim/src)
+SOURCE_DIRS=(lib worker-prometheus/src scraper/src backend/src iss-sim/src init/src)
 
 # A fresh clone has no node_modules: install the locked dependencies first, or say in one line why not.
 ensure_deps() {
@@ -57,12 +62,6 @@ ensure_deps() {
   fi
   echo "runner: installing dependencies (npm ci; node_modules missing)" >&2
   npm ci --no-audit --no-fund >&2 || { echo "runner: npm ci failed; run it by hand to see why" >&2; exit 1; }
-}
-
-# What may install the dependencies but does not strictly need them (secrets.sh has fallbacks):
-# installs them when npm is here, else leaves it to the command.
-ensure_deps_if_npm() {
-  if command -v npm >/dev/null 2>&1; then ensure_deps; fi
 }
 
 build() {
@@ -119,13 +118,14 @@ case "$cmd" in
   scraper)  run_service scraper/src/main.js "$@" ;;
   backend)  run_service backend/src/main.js "$@" ;;
   iss-sim)  run_service iss-sim/src/main.js "$@" ;;
+  init|secrets) run_service init/src/main.js "$@" ;;
+  urls)     run_service init/src/urls.js "$@" ;;
   build)    build ;;
+  lint)     ensure_deps; exec npx --no-install eslint . ;;
   local)    ensure_built; exec node dist/lib/ops/main.js local "$@" ;;
   daemon)   ensure_built; exec node dist/lib/ops/main.js daemon "$@" ;;
   configs)  ensure_built; exec node dist/lib/ops/main.js configs "$@" ;;
   containers)
-    # A fresh clone: the dependencies first (secrets.sh hashes with bcryptjs; the suite needs tsx).
-    ensure_deps_if_npm
     if [ "${1:-}" = test ]; then ensure_built; run_tests containers; else exec ops/containers.sh "$@"; fi ;;
   # The demo shows every market the simulator has; without MOEX_SOURCES the stack polls the three shares.
   demo)     MOEX_ISS_URL=${MOEX_ISS_URL:-http://127.0.0.1:8999/iss} \
@@ -137,6 +137,7 @@ case "$cmd" in
     build
     # Tests, dashboards generator and benchmark are TypeScript too: type-check them as strictly.
     npx --no-install tsc -p tsconfig.check.json
+    npx --no-install eslint .
     # Both suites run even when the first fails: one red run shows every failure.
     status=0
     run_tests native || status=$?
@@ -144,10 +145,6 @@ case "$cmd" in
     exit "$status"
     ;;
   e2e)      exec ops/e2e.sh "$@" ;;
-  secrets)
-    # bcryptjs when npm is here; otherwise secrets.sh falls back to htpasswd or python3-bcrypt.
-    ensure_deps_if_npm
-    exec ops/secrets.sh "$@" ;;
   bench)
     # The references and the load generator are real programs: install them when missing.
     ops/ensure-debian-packages.sh wrk prometheus prometheus-pushgateway graphite-carbon graphite-web \

@@ -70,7 +70,7 @@ export function footprintRows(run: PollerRun, soak: SoakResult | null): Row[] {
         section: '2',
         what: `${name} ISS requests per cycle, ${label}`,
         ours: `${num(s.issRequests / s.cycles, 2)} (${s.issRequests} requests / ${s.cycles} cycles)`,
-        reference: `CONTRACT §3: 1 per board (${obs.boards} here); simulator log ${run.simLoggedRequests} = proxies ${run.proxiedRequests} over the window`,
+        reference: `docs/iss.md: 1 per board (${obs.boards} here); simulator log ${run.simLoggedRequests} = proxies ${run.proxiedRequests} over the window`,
         target: `${obs.boards} per cycle (±${obs.boards} at the window edges)`,
         verdict: judge(Math.abs(s.issRequests - obs.boards * s.cycles) <= obs.boards),
       });

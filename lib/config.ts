@@ -7,7 +7,7 @@ import { TICKER_PATTERN } from './moex/quote';
 /**
  * Environment → typed, validated config, once at start-up. Each service composes the shapes it
  * needs; a bad value stops the process with exit code 2 and one line naming the variable
- * (CONTRACT §2).
+ * (docs/configuration.md, generated from the shapes and their `doc` lines).
  *
  * Hand-written rather than zod: these few string checks are all the services need, and loading zod
  * costs each process about 6 MB of resident memory (bench: the 80 MB target at MOEX_TICKERS=ALL).
@@ -43,6 +43,27 @@ export function secret(fallback = ''): Setting<string> {
   SECRET_SETTINGS.add(setting);
   return setting;
 }
+
+/** Each documented setting's one-line meaning: docs/configuration.md is generated from it. */
+const DOCS = new WeakMap<Setting<unknown>, string>();
+
+/**
+ * `setting` with its one-line meaning, as every variable of a config shape is declared:
+ * `MOEX_TIMEOUT_MS: doc('timeout of one ISS request', positiveInt(10_000))`. A new setting object,
+ * so one setting may serve two variables with two meanings; a secret stays secret.
+ */
+export function doc<T>(meaning: string, setting: Setting<T>): Setting<T> {
+  const documented: Setting<T> = (raw) => setting(raw);
+  if (SECRET_SETTINGS.has(setting)) SECRET_SETTINGS.add(documented);
+  DOCS.set(documented, meaning);
+  return documented;
+}
+
+/** The meaning `doc` gave a setting; undefined for an undocumented one. */
+export const docOf = (setting: Setting<unknown>): string | undefined => DOCS.get(setting);
+
+/** Whether a refused value of this setting is kept out of error lines (a password or token). */
+export const isSecret = (setting: Setting<unknown>): boolean => SECRET_SETTINGS.has(setting);
 
 export const matching = (fallback: string, pattern: RegExp, message: string) => check(text(fallback), (v) => pattern.test(v), message);
 
@@ -150,21 +171,24 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 
 /** What every poller (worker, scraper) needs: where the quotes come from and how often. */
 export const moexShape = {
-  MOEX_ISS_URL: httpUrl('https://iss.moex.com/iss'),
-  MOEX_ENGINE: matching('stock', /^[a-z_]+$/, 'must be an ISS engine name such as stock'),
-  MOEX_MARKET: matching('shares', /^[a-z_]+$/, 'must be an ISS market name such as shares'),
-  MOEX_BOARD: matching('TQBR', /^[A-Z0-9]+$/, 'must be an ISS board id such as TQBR'),
-  MOEX_TICKERS: tickers,
-  MOEX_SOURCES: sources,
-  MOEX_SHARD: shard,
-  /** Where `MOEX_SHARD=auto/N` replicas claim their shards: a directory they all share. */
-  MOEX_SHARD_CLAIM_DIR: text(''),
-  POLL_SCHEDULE: cronExpression('*/30 * * * * *'),
-  MOEX_TIMEOUT_MS: positiveInt(10_000),
-  /** Bearer token for MOEX's authenticated API (real-time for subscribers); or MOEX_ISS_TOKEN_FILE. */
-  MOEX_ISS_TOKEN: secret(),
-  /** The process's ISS request budget: at most this many requests (boards, candles, calendar, datasets) in any second. */
-  MOEX_ISS_MAX_RPS: check(positiveInt(5), (n) => n <= 1000, 'must be a whole number of requests per second, 1-1000'),
+  MOEX_ISS_URL: doc('ISS base URL (the simulator: http://127.0.0.1:8999/iss; the subscribers\' host: https://apim.moex.com/iss)', httpUrl('https://iss.moex.com/iss')),
+  MOEX_ENGINE: doc('ISS engine of the one board polled without MOEX_SOURCES', matching('stock', /^[a-z_]+$/, 'must be an ISS engine name such as stock')),
+  MOEX_MARKET: doc('ISS market of that board', matching('shares', /^[a-z_]+$/, 'must be an ISS market name such as shares')),
+  MOEX_BOARD: doc('ISS board id of that board', matching('TQBR', /^[A-Z0-9]+$/, 'must be an ISS board id such as TQBR')),
+  MOEX_TICKERS: doc('comma list of SECIDs on that board; ALL = every security of the board', tickers),
+  MOEX_SOURCES: doc(
+    'several boards of any market: `;`-list of engine/market/board=TICKERS (TICKERS a comma list or ALL), e.g. stock/shares/TQBR=SBER;currency/selt/CETS=USD000UTSTOM; unset: the one board above',
+    sources,
+  ),
+  MOEX_SHARD: doc('i/N (0 <= i < N): poll only shard i of N of the instruments (stable hashing by board and SECID); auto/N: claim a free shard; unset: all', shard),
+  MOEX_SHARD_CLAIM_DIR: doc('where MOEX_SHARD=auto/N replicas claim their shards: a directory they all share', text('')),
+  POLL_SCHEDULE: doc('node-cron expression, 6 fields, seconds first; a cycle never overlaps the previous one', cronExpression('*/30 * * * * *')),
+  MOEX_TIMEOUT_MS: doc('timeout of one ISS request, milliseconds', positiveInt(10_000)),
+  MOEX_ISS_TOKEN: doc('sent as Authorization: Bearer on every ISS request (MOEX\'s authenticated API, real time for subscribers); never logged', secret()),
+  MOEX_ISS_MAX_RPS: doc(
+    'the process\'s ISS request budget: at most this many requests (boards, candles, calendar, datasets) in any second',
+    check(positiveInt(5), (n) => n <= 1000, 'must be a whole number of requests per second, 1-1000'),
+  ),
 };
 
 /** The boards to poll: MOEX_SOURCES, or the one board of MOEX_ENGINE/MARKET/BOARD/TICKERS. */
@@ -178,7 +202,7 @@ export function boardSources(config: ConfigOf<typeof moexShape>): BoardSource[] 
 }
 
 export const logShape = {
-  LOG_LEVEL: oneOf('info', LOG_LEVELS),
+  LOG_LEVEL: doc('JSON logs on stdout from this level up: fatal, error, warn, info, debug, trace, or silent', oneOf('info', LOG_LEVELS)),
 };
 
 export type ConfigShape = Record<string, Setting<unknown>>;

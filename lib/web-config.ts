@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { hostname, Problem, type Setting } from './config';
+import { doc, hostname, Problem, type Setting } from './config';
 
 /**
  * WEB_CONFIG_FILE: the exporter-toolkit web configuration (the `--web.config.file` of Prometheus,
@@ -90,6 +90,9 @@ export const webConfigFile: Setting<WebConfig | null> = (raw) => {
 
 /** What every HTTP service of ours reads: where it listens (`local up` passes BIND_ADDRESS) and its web config. */
 export const httpShape = {
-  LISTEN_ADDRESS: hostname('0.0.0.0'),
-  WEB_CONFIG_FILE: webConfigFile,
+  LISTEN_ADDRESS: doc('the address the service listens on (local up passes BIND_ADDRESS)', hostname('0.0.0.0')),
+  WEB_CONFIG_FILE: doc(
+    'exporter-toolkit web config: tls_server_config makes the service serve https, basic_auth_users (bcrypt) asks for credentials on every route but /healthz; unset: plain http',
+    webConfigFile,
+  ),
 };

@@ -10,8 +10,8 @@
 #                 the stack's credentials and certificate when the backend serves https with
 #                 basic auth (the compose stack: user prometheus, secrets/prometheus_password,
 #                 secrets/tls.crt); the browser accepts that self-signed certificate
-#   GRAFANA_URL   default http://127.0.0.1:3000 (when unreachable, its check is reported as
-#                 not applicable)
+#   GRAFANA_URL   default http://127.0.0.1:3000 (when unreachable, its check is skipped with
+#                 the reason)
 #   GRAFANA_USER, GRAFANA_PASSWORD   Grafana login (default user admin)
 #   WAIT_TIMEOUT  seconds to wait for the WebDriver endpoint (default 60)
 # Screenshots: test-results/e2e/*.png

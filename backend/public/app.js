@@ -35,7 +35,7 @@ function showMessage(text) {
   box.textContent = text || '';
 }
 
-/** Groups of the quotes table, in the order a reader scans the market (CONTRACT §2 markets). */
+/** Groups of the quotes table, in the order a reader scans the market (docs/iss.md, markets). */
 const GROUPS = [
   { title: 'Rates', market: 'selt' },
   { title: 'Indices', market: 'index' },

@@ -1,6 +1,6 @@
 import { UpstreamError } from './prometheus-client';
 
-/** Closing prices per step from the scraper's 1-minute candles in InfluxDB (CONTRACT §6 `candles`). */
+/** Closing prices per step from the scraper's 1-minute candles in InfluxDB (docs/metrics.md `candles`). */
 export type CandleHistory = (ticker: string, rangeSeconds: number, stepSeconds: number) => Promise<Array<[number, number]>>;
 
 export interface CandleHistoryOptions {

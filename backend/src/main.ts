@@ -9,7 +9,7 @@ import { parseDurationSeconds } from './durations';
 import { createPrometheusClient } from './prometheus-client';
 import { createStatusCheck } from './status';
 
-/** backend: the stack's API, status and web page on :8998 (CONTRACT §7). */
+/** backend: the stack's API, status and web page on :8998 (docs/api.md). */
 const config = loadConfig(backendShape);
 const log = createLogger('backend', config.LOG_LEVEL);
 const credentials = basicAuthHeader(config.PROMETHEUS_USERNAME, config.PROMETHEUS_PASSWORD);

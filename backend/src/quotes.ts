@@ -2,11 +2,11 @@ import { fieldsOfMarket, marketKindOf } from '../../lib/moex/markets';
 import { NUMERIC_FIELDS, type NumericField } from '../../lib/moex/quote';
 import type { VectorSample } from './prometheus-client';
 
-/** The fields every quote of the API has (CONTRACT §7), null where Prometheus has no series. */
+/** The fields every quote of the API has (docs/api.md), null where Prometheus has no series. */
 const COMMON_FIELDS = ['last', 'bid', 'offer', 'open', 'high', 'low', 'prevClose', 'changePercent', 'volume', 'value', 'trades'] as const;
 
 /**
- * A quote as the API answers it (CONTRACT §7): the common price fields, plus the fields of its own
+ * A quote as the API answers it (docs/api.md): the common price fields, plus the fields of its own
  * market (an index's value, a bond's yield, a future's open interest), the time as ISO text, its age
  * and the feed's delay.
  */
@@ -21,7 +21,7 @@ export type ApiQuote = {
   delaySeconds: number | null;
 } & Partial<Record<NumericField, number | null>>;
 
-/** Worker metric → API field (CONTRACT §4 → §7), from the one table that names the fields. */
+/** Worker metric → API field (docs/metrics.md → docs/api.md), from the one table that names the fields. */
 const FIELD_OF_METRIC: Record<string, NumericField | 'trading' | 'timestamp' | 'delaySeconds'> = {
   ...Object.fromEntries(NUMERIC_FIELDS.filter((f) => f.field !== 'waprice').map((f) => [f.metric, f.field])),
   moex_trading: 'trading',

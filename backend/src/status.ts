@@ -38,7 +38,7 @@ function describeError(err: unknown): string {
 }
 
 /**
- * One probe per component (CONTRACT §7), run in parallel, each bounded by PROBE_TIMEOUT_MS.
+ * One probe per component (docs/api.md), run in parallel, each bounded by PROBE_TIMEOUT_MS.
  * `credentials`: the headers the web config of the worker, scraper and Alertmanager asks for.
  */
 export function createStatusCheck(config: BackendConfig, prometheus: PrometheusClient, credentials: Record<string, string> = {}): () => Promise<StackStatus> {

@@ -1,7 +1,7 @@
 import { buildDashboard, queryVariable, stat, type Threshold, timeseries } from './panels';
 import { DS, graphite } from './queries';
 
-// Series `stocks.<TICKER>.<field>` (CONTRACT §5), written by the scraper through StatsD or
+// Series `stocks.<TICKER>.<field>` (docs/metrics.md), written by the scraper through StatsD or
 // carbon plaintext. The prefix is GRAPHITE_PREFIX's default; a deployment that changes it
 // changes it here too.
 const series = (fields: string) => `stocks.$ticker.${fields}`;

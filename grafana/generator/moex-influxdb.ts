@@ -1,13 +1,13 @@
 import { buildDashboard, candlestick, queryVariable, stat, table, type Threshold, timeseries } from './panels';
 import { DS, influx } from './queries';
 
-// Measurement `stocks`, tags ticker/board (CONTRACT §6), written by the scraper. Point
+// Measurement `stocks`, tags ticker/board (docs/metrics.md), written by the scraper. Point
 // time is the quote's exchange time, so "last point" is the age of the newest quote.
 const where = `WHERE "ticker" =~ /^$ticker$/ AND $timeFilter`;
 const overTime = (selectors: string) => `SELECT ${selectors} FROM "stocks" ${where} GROUP BY time($__interval), "ticker" fill(none)`;
 const latest = (selectors: string) => `SELECT ${selectors} FROM "stocks" ${where} GROUP BY "ticker"`;
 
-// Measurement `candles` (CONTRACT §6): the scraper's 1-minute candles, time = the candle's start.
+// Measurement `candles` (docs/metrics.md): the scraper's 1-minute candles, time = the candle's start.
 // Re-aggregated per $__interval (never below 1m), so a wide range still shows proper candles.
 const candles = `SELECT first("open") AS "open", max("high") AS "high", min("low") AS "low", last("close") AS "close", sum("volume") AS "volume" FROM "candles" ${where} AND "interval" = '1m' GROUP BY time($__interval) fill(none)`;
 

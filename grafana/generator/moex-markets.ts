@@ -2,7 +2,7 @@ import { PromQueryFormat } from '@grafana/grafana-foundation-sdk/prometheus';
 import { buildDashboard, stat, table, type Threshold, timeseries, xychart } from './panels';
 import { graphite, influx, prom } from './queries';
 
-// Every market but shares, from every store that has it (CONTRACT §4-§6; README "Markets"):
+// Every market but shares, from every store that has it (docs/metrics.md, docs/iss.md):
 // Prometheus labels market (ISS names: selt, index, bonds, forts) and board; Graphite
 // `stocks.<market>.<TICKER>.<field>`; InfluxDB one measurement per market, tags ticker and board.
 // Funds trade on stock/shares (board TQTF): Prometheus and InfluxDB tell them apart by board,

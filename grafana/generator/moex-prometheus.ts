@@ -3,7 +3,7 @@ import { PromQueryFormat } from '@grafana/grafana-foundation-sdk/prometheus';
 import { binaryMapping, buildDashboard, heatmap, queryVariable, stat, table, type Threshold, timeseries } from './panels';
 import { DS, infinityJson, prom } from './queries';
 
-// Quotes as the worker exposes them (CONTRACT §4), scraped by Prometheus. Every quote series
+// Quotes as the worker exposes them (docs/metrics.md), scraped by Prometheus. Every quote series
 // carries engine and market (shares: stock/shares): $market picks the markets, $ticker lists
 // only the tickers of those markets.
 const sel = '{market=~"$market", ticker=~"$ticker"}';

@@ -4,7 +4,7 @@ import { binaryMapping, buildDashboard, clock, stat, table, textMapping, type Th
 import { infinityJson, prom } from './queries';
 
 // The stack watching itself: Prometheus jobs of prometheus/prometheus.yml, the poll family
-// both pollers expose (CONTRACT §4), the scraper's sinks, the backend's HTTP histogram (§7)
+// both pollers expose (docs/metrics.md), the scraper's sinks, the backend's HTTP histogram
 // and the host through node-exporter.
 const services = 'job=~"worker-prometheus|scraper|backend"';
 const pollers = 'job=~"worker-prometheus|scraper"';

@@ -8,7 +8,7 @@
  *
  * The worker side (hot-shots, prefix "stocks.") sends gauges such as
  * "stocks.SBER.last"; with the settings below they land in carbon under exactly
- * that name: no "stats.gauges." namespace (CONTRACT section 5).
+ * that name: no "stats.gauges." namespace (docs/metrics.md, Graphite).
  * Keep this file a bare object literal: statsd evaluates it as `config = <file>`.
  */
 {

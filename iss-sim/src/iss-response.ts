@@ -2,7 +2,7 @@ import type { SimBoard } from './boards';
 import { round, type SecurityState } from './market';
 import { formatMoscowTime } from '../../lib/moex/parse';
 
-/** ISS answer shapes the simulator can be asked for (CONTRACT §3 and the faults of issue #2). */
+/** ISS answer shapes the simulator can be asked for (docs/iss.md, and the faults of issue #2). */
 export interface ResponseShape {
   /** Columns in another order, with columns ISS may add tomorrow. */
   reorderColumns: boolean;

@@ -1,18 +1,18 @@
 import { readFileSync } from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { gzipSync } from 'node:zlib';
-import { check, loadConfig, logShape, matching, nonNegativeInt, oneOf, port, positiveInt, secret, text } from '../../lib/config';
+import { loadConfig } from '../../lib/config';
 import { createLogger } from '../../lib/log';
 import { closeServer, exitOnSignals, exitOnStartupFailure, listen, writeJson } from '../../lib/service';
-import { httpShape } from '../../lib/web-config';
 import { AlgopackBook, algopackRoute } from './algopack';
 import { Delistings } from './delistings';
 import { FaultPlan, FAULTS, isFault, type Fault } from './faults';
-import { MAX_SIM_SECURITIES, scaleBoards, SIM_BOARDS, simBoard } from './boards';
+import { scaleBoards, SIM_BOARDS, simBoard } from './boards';
+import { issSimShape } from './config';
 import { CandleBook, SimClock, walkClock } from './candles';
 import { boardSecuritiesJson } from './iss-response';
 import { Market, type SecurityOverride, type SecurityState } from './market';
-import { simDailytable, simSchedule, SimTradingCalendar } from './trading-calendar';
+import { SimTradingCalendar } from './trading-calendar';
 
 /**
  * ISS simulator: serves `/iss/engines/{engine}/markets/{market}/boards/{board}/securities.json`
@@ -39,30 +39,7 @@ import { simDailytable, simSchedule, SimTradingCalendar } from './trading-calend
  * SYSTIME. With ISS_SIM_TOKEN set it is the subscribers' feed: every ISS request needs
  * `Authorization: Bearer <token>` (401 without, 403 with a wrong one) and the data is not delayed.
  */
-const config = loadConfig({
-  ...logShape,
-  PORT: port(8999),
-  LISTEN_ADDRESS: httpShape.LISTEN_ADDRESS,
-  SIM_BOARD: matching('TQBR', /^[A-Z0-9]+$/, 'must be an ISS board id'),
-  SIM_FAULT: check(text(''), (v) => v === '' || isFault(v), `must be one of ${FAULTS.join(', ')}`),
-  SIM_WALK: oneOf('on', ['on', 'off']),
-  SIM_DELAY_MS: positiveInt(15_000),
-  SIM_RETRY_AFTER: positiveInt(1),
-  SIM_MISSING_TICKER: text(''),
-  ISS_SIM_DELAY_SECONDS: nonNegativeInt(900),
-  ISS_SIM_TOKEN: secret(),
-  /** A recorded ISS answer (e.g. test/fixtures/iss/real/*.json) served as is for every board request. */
-  ISS_SIM_REPLAY: text(''),
-  /** Securities on all boards together, generated instruments added to each board (0: the boards as they are). */
-  ISS_SIM_SCALE: check(nonNegativeInt(0), (n) => n <= MAX_SIM_SECURITIES, `must be a whole number 0-${MAX_SIM_SECURITIES}`),
-  /** The simulator's clock against the real one (negative: behind), for tests of history and gaps. */
-  SIM_CLOCK_OFFSET_SECONDS: check(text('0'), (v) => /^-?\d+$/.test(v), 'must be a whole number of seconds'),
-  /** Minutes of trading (candles) walked through at start, ending at the clock's now. */
-  SIM_HISTORY_MINUTES: check(text('0'), (v) => /^\d+$/.test(v), 'must be a whole number of minutes'),
-  /** The trading calendar served and obeyed: its week, and the dates that differ from it (trading-calendar.ts). */
-  ISS_SIM_SCHEDULE: simSchedule,
-  ISS_SIM_DAILYTABLE: simDailytable,
-});
+const config = loadConfig(issSimShape);
 const replay = config.ISS_SIM_REPLAY ? readFileSync(config.ISS_SIM_REPLAY) : null;
 const feedDelaySeconds = config.ISS_SIM_TOKEN ? 0 : config.ISS_SIM_DELAY_SECONDS;
 const log = createLogger('iss-sim', config.LOG_LEVEL);

@@ -117,7 +117,7 @@ export function marketKindOf(engine: string, market: string): MarketKind | null 
   return KIND_OF[`${engine}/${market}`] ?? null;
 }
 
-/** One board to poll: where it is and which of its securities (CONTRACT §2 MOEX_SOURCES). */
+/** One board to poll: where it is and which of its securities (docs/configuration.md, MOEX_SOURCES). */
 export interface BoardSource {
   engine: string;
   market: string;

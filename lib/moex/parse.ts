@@ -68,7 +68,7 @@ function secondsOfDay(text: unknown): number | null {
 }
 
 /**
- * The time a row's data belongs to (CONTRACT §3): UPDATETIME (Moscow time of day) on the Moscow date
+ * The time a row's data belongs to (docs/iss.md): UPDATETIME (Moscow time of day) on the Moscow date
  * of SYSTIME, the snapshot time; a time of day later than the snapshot's is the previous day's.
  * Without a usable UPDATETIME the snapshot time itself. On the anonymous feed this is 15 minutes
  * before SYSTIME: that gap is the feed's delay, not an error.

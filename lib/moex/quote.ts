@@ -19,7 +19,7 @@ export type Quote = {
   shortName: string | null;
   /** TRADINGSTATUS is `T`; null on markets whose answers have no TRADINGSTATUS (index, futures). */
   trading: boolean | null;
-  /** When the row's data is from: UPDATETIME on SYSTIME's date (CONTRACT §3), as an instant. */
+  /** When the row's data is from: UPDATETIME on SYSTIME's date (docs/iss.md), as an instant. */
   time: Date;
   /** SYSTIME − time: the feed's delay (about 900 on the anonymous feed, about 0 in real time). */
   delaySeconds: number;
@@ -29,7 +29,7 @@ export interface NumericFieldSpec {
   field: NumericField;
   /** The snake_case name used by the push outputs: Graphite series and InfluxDB fields. */
   seriesName: string;
-  /** The worker's gauge (CONTRACT §4). */
+  /** The worker's gauge (docs/metrics.md). */
   metric: string;
   help: string;
   /** Counted in whole units (shares, trades, contracts, days): an InfluxDB integer field. */

@@ -2,7 +2,7 @@ import { Point } from '@influxdata/influxdb-client';
 import type { Candle } from '../../lib/moex/candles';
 import type { GraphitePoint } from './series';
 
-/** The candle fields, in the order both stores list them (CONTRACT §5, §6). */
+/** The candle fields, in the order both stores list them (docs/metrics.md). */
 const CANDLE_FIELDS = ['open', 'high', 'low', 'close', 'value', 'volume'] as const;
 
 /** The `interval` tag: ISS's minute codes as durations (1 → 1m). */

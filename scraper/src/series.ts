@@ -11,7 +11,7 @@ export interface GraphitePoint {
 }
 
 /**
- * The Graphite node of a quote (CONTRACT §5): `<prefix>.<TICKER>` for shares (and funds),
+ * The Graphite node of a quote (docs/metrics.md): `<prefix>.<TICKER>` for shares (and funds),
  * `<prefix>.<market>.<TICKER>` for every other market, e.g. `stocks.selt.USD000UTSTOM`.
  */
 function graphiteNodeFor(quote: Pick<Quote, 'ticker' | 'market'>, prefix: string): string {
@@ -38,7 +38,7 @@ function influxMeasurementFor(quote: Pick<Quote, 'engine' | 'market'>, sharesMea
 
 /**
  * Measurement by market (`stocks`, `currencies`, `indices`, `bonds`, `futures`), tags ticker/board,
- * float and integer fields, the exchange time as the timestamp (CONTRACT §6): writing the same
+ * float and integer fields, the exchange time as the timestamp (docs/metrics.md): writing the same
  * quote twice stores it once.
  */
 export function quoteToInfluxPoint(quote: Quote, sharesMeasurement: string): Point | null {

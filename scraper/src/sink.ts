@@ -20,7 +20,7 @@ export interface Sink {
   close(): Promise<void>;
 }
 
-/** What a sink reports about itself; the scraper_* metrics of CONTRACT §4. */
+/** What a sink reports about itself; the scraper_* metrics of docs/metrics.md. */
 export interface SinkStats {
   written(points: number): void;
   failed(): void;

@@ -388,7 +388,7 @@ export function openSpool(options: SpoolOptions, stats: SpoolStats, log: Logger)
   };
 }
 
-/** scraper_spool_* (per sink), next to the scraper_* sink metrics of CONTRACT §4. */
+/** scraper_spool_* (per sink), next to the scraper_* sink metrics of docs/metrics.md. */
 export function registerSpoolMetrics(registry: Registry): (sink: string, dropped: (points: number) => void) => SpoolStats {
   const registers = [registry];
   const labelNames = ['sink'] as const;

@@ -7,7 +7,7 @@ import { By, type WebDriver } from 'selenium-webdriver';
 import { request } from '../support/https';
 import { backendPageUrl, withoutCredentials, e2eConfig, parsePriceText, saveScreenshot, startBrowser, waitFor } from './browser';
 
-// Every component of /api/status (CONTRACT section 7); E2E_REQUIRED_COMPONENTS narrows it,
+// Every component of /api/status (docs/api.md); E2E_REQUIRED_COMPONENTS narrows it,
 // e.g. to leave out `moex` where the real ISS is not reachable.
 const REQUIRED_COMPONENTS = (process.env.E2E_REQUIRED_COMPONENTS ?? 'prometheus,worker,scraper,moex,graphite,influxdb,alertmanager')
   .split(',').map((s) => s.trim()).filter(Boolean);

@@ -1,6 +1,6 @@
 // Grafana's dashboards in a real browser. Grafana runs in the compose stack only; where it is not
-// reachable (e.g. the native stack, which has no Grafana) this check reports why and counts as
-// not applicable: it then asserts only the reachability probe's verdict.
+// reachable (the native stack has no Grafana; the container suite leaves it out where no image can
+// be had) the check is skipped, with the probe's reason: it cannot run, so it does not pass.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -79,12 +79,10 @@ async function countAll(driver: WebDriver, selectors: string[]): Promise<number>
   return n;
 }
 
-test('Grafana dashboards load (when Grafana is reachable)', async (t) => {
+test('Grafana dashboards load', async (t) => {
   const probe = await probeGrafana(e2eConfig.grafanaUrl);
   if (!probe.reachable) {
-    t.diagnostic(`not applicable: Grafana is not reachable at ${e2eConfig.grafanaUrl} (${probe.reason})`);
-    assert.equal(probe.reachable, false);
-    assert.ok(probe.reason.length > 0, 'an unreachable Grafana comes with a reason');
+    t.skip(`Grafana is not reachable at ${e2eConfig.grafanaUrl} (${probe.reason})`);
     return;
   }
   t.diagnostic(probe.reason);

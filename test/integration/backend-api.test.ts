@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { eventually, parseExposition, startService, type RunningService } from '../support/services';
 
 /**
- * Every route and every error of CONTRACT §7 at the HTTP level. Prometheus here is a small stand-in
+ * Every route and every error of docs/api.md at the HTTP level. Prometheus here is a small stand-in
  * that answers like Prometheus' HTTP API with fixed samples and can be told to fail or hang;
  * test/integration/backend-prometheus.test.ts runs the backend against the real Prometheus.
  */

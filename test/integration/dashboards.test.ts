@@ -255,7 +255,7 @@ describe('Grafana dashboards against the live native stack', { timeout: 15 * 60_
   /**
    * The quote gauges a Prometheus target reads that have no series at all for the selected
    * tickers while every one of those tickers has a quote: fields their market does not have
-   * (futures have no trading status or WAPRICE; CONTRACT §4: no series for such a field).
+   * (futures have no trading status or WAPRICE; docs/iss.md: no series for such a field).
    * Empty when that is not the reason (a cold stack, a wrong label, a misspelt name).
    */
   async function fieldsTheTickersLack(panel: GrafanaPanel, target: GrafanaTarget, selection: Selection): Promise<string[]> {

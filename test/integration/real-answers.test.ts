@@ -16,7 +16,7 @@ interface Block {
 }
 const rowsOf = (block: Block) => block.data.map((row) => Object.fromEntries(block.columns.map((c, i) => [c, row[i]])));
 
-/** SYSTIME and UPDATETIME (Moscow, UTC+3) → the quote time in Unix seconds, as CONTRACT §3 defines it. */
+/** SYSTIME and UPDATETIME (Moscow, UTC+3) → the quote time in Unix seconds, as docs/iss.md defines it. */
 function expectedTime(systime: string, updatetime: string): number {
   const snapshot = Date.parse(`${systime.replace(' ', 'T')}+03:00`) / 1000;
   let time = Date.parse(`${systime.slice(0, 10)}T${updatetime}+03:00`) / 1000;

@@ -1,4 +1,4 @@
-// The stack's web config end to end: ./runner.sh secrets writes it (bcrypt user, self-signed
+// The stack's web config end to end: ./runner.sh secrets (init/src) writes it (bcrypt user, self-signed
 // certificate); the worker serves https with basic auth on all but /healthz; a real Prometheus
 // scrapes it with the password from a file; the backend queries that Prometheus and probes the
 // worker with the same credentials; a wrong password is a 401 and a log line without it.
@@ -13,6 +13,9 @@ import { runProcess } from '../support/run';
 import { eventually, REPO_ROOT, startIssSim, startService, type IssSim, type RunningService } from '../support/services';
 
 const USER = 'prometheus';
+
+/** `./runner.sh secrets` as the compose init service runs it (init/src/main.ts), into SECRETS_DIR. */
+const writeSecrets = (env: { SECRETS_DIR: string }) => runProcess(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'init/src/main.ts')], env, REPO_ROOT);
 
 describe('web config: https and basic auth across worker, Prometheus and backend', () => {
   let dir: string;
@@ -30,7 +33,7 @@ describe('web config: https and basic auth across worker, Prometheus and backend
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'moex-web-config-'));
     secrets = path.join(dir, 'secrets');
-    const made = await runProcess(path.join(REPO_ROOT, 'ops/secrets.sh'), [], { ENV_FILE: path.join(dir, '.env'), SECRETS_DIR: secrets }, REPO_ROOT);
+    const made = await writeSecrets({ SECRETS_DIR: secrets });
     assert.equal(made.code, 0, made.stderr);
     webConfig = path.join(secrets, 'web-config.yml');
     passwordFile = path.join(secrets, 'prometheus_password');
@@ -67,13 +70,12 @@ describe('web config: https and basic auth across worker, Prometheus and backend
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  test('ops/secrets.sh wrote a bcrypt web config, a certificate and password files only the owner can list', () => {
+  test('./runner.sh secrets wrote a bcrypt web config, a certificate and password files only the owner can list', () => {
     const text = fs.readFileSync(webConfig, 'utf8');
     assert.match(text, /cert_file: tls\.crt/);
     assert.match(text, new RegExp(`${USER}: '\\$2[aby]\\$10\\$`));
     assert.ok(!text.includes(password), 'the web config holds a hash, not the password');
     assert.equal(fs.statSync(secrets).mode & 0o777, 0o700);
-    assert.equal(fs.statSync(path.join(dir, '.env')).mode & 0o777, 0o600);
     assert.match(password, /^[A-Za-z0-9]{32}$/);
   });
 
@@ -136,12 +138,11 @@ describe('web config: https and basic auth across worker, Prometheus and backend
   });
 });
 
-test('ops/secrets.sh replaces a certificate that lacks a service name (worker-shard), and only the certificate', async () => {
+test('./runner.sh secrets replaces a certificate that lacks a service name (worker-shard), and only the certificate', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'moex-secrets-'));
   try {
-    const env = { ENV_FILE: path.join(dir, '.env'), SECRETS_DIR: path.join(dir, 'secrets') };
-    const secretsSh = path.join(REPO_ROOT, 'ops/secrets.sh');
-    assert.equal((await runProcess(secretsSh, [], env, REPO_ROOT)).code, 0);
+    const env = { SECRETS_DIR: path.join(dir, 'secrets') };
+    assert.equal((await writeSecrets(env)).code, 0);
     const crt = path.join(env.SECRETS_DIR, 'tls.crt');
     const san = async () => (await runProcess('openssl', ['x509', '-in', crt, '-noout', '-ext', 'subjectAltName'])).stdout;
     assert.match(await san(), /DNS:worker-shard\b/);
@@ -153,12 +154,12 @@ test('ops/secrets.sh replaces a certificate that lacks a service name (worker-sh
     assert.equal(old.code, 0, old.stderr);
     assert.doesNotMatch(await san(), /worker-shard/);
 
-    const again = await runProcess(secretsSh, [], env, REPO_ROOT);
+    const again = await writeSecrets(env);
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stderr, /replacing .*tls\.crt .*lacks .*worker-shard/);
     assert.match(await san(), /DNS:worker-shard\b/);
     assert.equal(fs.readFileSync(path.join(env.SECRETS_DIR, 'prometheus_password'), 'utf8'), password, 'passwords are kept');
-    const third = await runProcess(secretsSh, [], env, REPO_ROOT);
+    const third = await writeSecrets(env);
     assert.match(third.stderr, /kept .*tls\.crt/);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

@@ -41,7 +41,7 @@ describe('worker-prometheus against the ISS simulator', () => {
     await sim?.stop();
   });
 
-  test('serves every CONTRACT §4 family for each ticker with the simulator’s values, and moex_up 1', async () => {
+  test('serves every docs/metrics.md family for each ticker with the simulator’s values, and moex_up 1', async () => {
     const expected = await sim.control.securities(TICKERS);
     const samples = await eventually(async () => {
       const s = await scrape(worker.url);

@@ -29,7 +29,7 @@ const RUNNER = path.join(REPO_ROOT, 'runner.sh');
 export interface NativeStackOptions {
   /** Start the ISS simulator and point the services at it (default false: real MOEX ISS). */
   demo?: boolean;
-  /** CONTRACT section 2 variables and overrides for the services and daemons. */
+  /** the variables of docs/configuration.md and overrides for the services and daemons. */
   env?: Record<string, string>;
   /** Use this state dir (kept after stop) instead of a new temp dir (removed by stop). */
   stateDir?: string;

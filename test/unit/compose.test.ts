@@ -1,7 +1,7 @@
 // docker-compose.yml: valid for `docker-compose config` (no engine needed) and true to the stack's
-// contract: ports on BIND_ADDRESS, networks along the data flow, pinned images, healthchecks,
-// passwords as compose secrets (never environment values), hardened app containers, profiles,
-// start order.
+// reference (docs/configuration.md): ports on BIND_ADDRESS, networks along the data flow, pinned
+// images, healthchecks, passwords as files in secrets/ written by the one-shot init service (never
+// environment values), hardened app containers, profiles, start order.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -74,7 +74,14 @@ const portsOf = (name: string): string[] =>
   (services[name]?.ports ?? []).map((p) => (typeof p === 'string' ? p.replace(/\/tcp$/, '') : `${p.published}:${p.target}`));
 
 const APP_SERVICES = ['worker-prometheus', 'scraper', 'backend', 'iss-sim'];
-const secretsOf = (name: string): string[] => (services[name]?.secrets ?? []).map((s) => (typeof s === 'string' ? s : s.source));
+/** The files of secrets/ a service mounts (read-only, at /run/secrets/<name>). */
+const secretsOf = (name: string): string[] =>
+  (services[name]?.volumes ?? [])
+    .map((v) => (typeof v === 'string' ? v : `${v.source}:${v.target}`))
+    .flatMap((v) => {
+      const m = /^(.*)\/secrets\/([^/:]+):\/run\/secrets\/([^/:]+):ro$/.exec(v);
+      return m && m[1] === ROOT && m[2] === m[3] ? [m[2]!] : [];
+    });
 
 test('docker-compose --env-file .env.example config succeeds', () => {
   assert.equal(resolved.status, 0, resolved.stderr);
@@ -132,9 +139,9 @@ test('worker, scraper, backend and iss-sim are one image built from the Dockerfi
   assert.deepEqual(services.e2e!.command, ['e2e']);
 });
 
-test('every long-running service has a healthcheck and restarts unless stopped; the one-shot e2e does not restart', () => {
+test('every long-running service has a healthcheck and restarts unless stopped; the one-shots init and e2e do not restart', () => {
   for (const [name, svc] of Object.entries(services)) {
-    if (name === 'e2e') {
+    if (name === 'e2e' || name === 'init') {
       assert.equal(svc.restart, 'no');
       continue;
     }
@@ -146,19 +153,21 @@ test('every long-running service has a healthcheck and restarts unless stopped; 
   }
 });
 
-test('depends_on waits for healthy services, which all have healthchecks', () => {
+test('every service that reads secrets/ waits for init to complete; other edges wait for healthy services, which all have healthchecks', () => {
   let edges = 0;
   for (const [name, svc] of Object.entries(services)) {
     const deps = svc.depends_on ?? {};
     assert.ok(!Array.isArray(deps), `${name}: depends_on must use conditions`);
+    if (secretsOf(name).length > 0) assert.equal(deps.init?.condition, 'service_completed_successfully', `${name} waits for init`);
     for (const [dep, spec] of Object.entries(deps)) {
+      if (dep === 'init') continue;
       edges += 1;
       assert.equal(spec.condition, 'service_healthy', `${name} -> ${dep}`);
       assert.ok(services[dep]?.healthcheck, `${dep} (needed by ${name}) has a healthcheck`);
     }
   }
   assert.ok(edges >= 6, `expected the start order to be declared, got ${edges} edges`);
-  assert.deepEqual(Object.keys(services.e2e!.depends_on ?? {}).sort(), ['backend', 'grafana', 'selenium']);
+  assert.deepEqual(Object.keys(services.e2e!.depends_on ?? {}).sort(), ['backend', 'grafana', 'init', 'selenium']);
 });
 
 test('four networks, each used; members can reach whom the data flow needs', () => {
@@ -207,33 +216,37 @@ test('Grafana: admin password from a compose secret (never admin/admin), plugins
   assert.ok(targets.includes('/var/lib/grafana'));
 });
 
-test('./runner.sh secrets on a fresh install: .env and every compose secret file, then compose validates; no secret in any environment', async (t) => {
+test('a fresh clone: compose needs no .env; init writes every file of secrets/ the services mount; no secret in any environment', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'compose-secrets-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const envFile = join(dir, '.env');
   const secretsDir = join(dir, 'secrets');
-  const made = spawnSync(join(ROOT, 'ops/secrets.sh'), [], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ENV_FILE: envFile, SECRETS_DIR: secretsDir } });
+  const made = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'init/src/main.ts')], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, SECRETS_DIR: secretsDir } });
   assert.equal(made.status, 0, made.stderr);
-  assert.equal(readFileSync(envFile, 'utf8'), readFileSync(ENV_EXAMPLE, 'utf8'), '.env is the example: it holds no password');
   assert.doesNotMatch(made.stdout + made.stderr, new RegExp(readFileSync(join(secretsDir, 'prometheus_password'), 'utf8')), 'no password printed');
 
-  const r = composeConfig(envFile);
+  // Without any env file, every variable has its default: no warning, no required variable.
+  const emptyEnvFile = join(dir, 'empty.env');
+  writeFileSync(emptyEnvFile, '');
+  const r = composeConfig(emptyEnvFile);
   assert.equal(r.status, 0, r.stderr);
+  assert.doesNotMatch(r.stderr, /WARNING|not set/);
   const rendered = parse(r.stdout) as Compose;
-  // Every secret compose mounts is a file ops/secrets.sh writes, under the same name.
-  const declared = Object.entries(rendered.secrets ?? {});
-  assert.ok(declared.length >= 9, `secrets: ${declared.map(([n]) => n).join(', ')}`);
-  for (const [name, { file }] of declared) {
-    assert.equal(file, join(ROOT, 'secrets', name), name);
-    assert.ok(existsSync(join(secretsDir, name)), `ops/secrets.sh writes secrets/${name}`);
-  }
+  const init = rendered.services.init!;
+  assert.deepEqual(init.command, ['init']);
+  assert.equal(init.restart, 'no');
+  assert.equal(init.environment?.SECRETS_DIR, '/project/secrets');
+  assert.ok((init.volumes ?? []).some((v) => (typeof v === 'string' ? v : `${v.source}:${v.target}`).startsWith(`${ROOT}:/project`)), 'init writes the project folder\'s secrets/');
+  // Every secret file a service mounts is one init writes, under the same name.
+  const mounted = new Set(Object.keys(rendered.services).flatMap(secretsOf));
+  assert.ok(mounted.size >= 9, `mounted: ${[...mounted].join(', ')}`);
+  for (const name of mounted) assert.ok(existsSync(join(secretsDir, name)), `init writes secrets/${name}`);
   // `docker inspect` shows a container's environment: no generated secret may be in one.
   const secretValues = ['prometheus_password', 'grafana_admin_password', 'influxdb_admin_password', 'influxdb_user_password', 'influxdb_token', 'graphite_admin_password']
     .map((n) => readFileSync(join(secretsDir, n), 'utf8'));
   for (const [name, svc] of Object.entries(rendered.services)) {
     for (const [key, value] of Object.entries(svc.environment ?? {})) {
       for (const secret of secretValues) assert.ok(!String(value).includes(secret), `${name} ${key} holds a secret`);
-      if (/PASSWORD|TOKEN|SECRET/.test(key)) assert.match(key, /_FILE$/, `${name}: ${key} must be given as a file`);
+      if (/PASSWORD|TOKEN|SECRET(?!S_DIR)/.test(key)) assert.match(key, /_FILE$/, `${name}: ${key} must be given as a file`);
     }
   }
 });
@@ -291,7 +304,7 @@ test('bind-mounted configs exist in the repository where compose expects them', 
   const raw = parse(readFileSync(COMPOSE_FILE, 'utf8')) as Compose;
   const sources = Object.values(raw.services).flatMap((s) => (s.volumes ?? []) as string[])
     .map((v) => v.split(':')[0]!)
-    .filter((src) => src.startsWith('./') && src !== './test-results');
+    .filter((src) => src.startsWith('./') && src !== './test-results' && !src.startsWith('./secrets/'));
   assert.ok(sources.length >= 6, `bind mounts: ${sources.join(', ')}`);
   for (const src of sources) assert.ok(existsSync(join(ROOT, src)), `${src} exists`);
   const graphiteTargets = (raw.services.graphite!.volumes as string[]).map((v) => v.split(':')[1]);
@@ -392,7 +405,7 @@ test('alertmanager: pinned image, config rendered at start, healthcheck, network
   assert.equal(am.environment?.ALERT_WEBHOOK_URL, '');
   assert.equal(services.backend!.environment?.ALERTMANAGER_URL, 'https://alertmanager:9093');
   // Prometheus sends to the service by name.
-  assert.match(readFileSync(join(ROOT, 'prometheus', 'prometheus.yml'), 'utf8'), /^alerting:\n  alertmanagers:\n(?: {4}#.*\n)? {4}- api_version: v2\n {6}scheme: https\n(?: {6,}.*\n)*? {6}static_configs:\n {8}- targets:\n {12}- alertmanager:9093$/m);
+  assert.match(readFileSync(join(ROOT, 'prometheus', 'prometheus.yml'), 'utf8'), /^alerting:\n {2}alertmanagers:\n(?: {4}#.*\n)? {4}- api_version: v2\n {6}scheme: https\n(?: {6,}.*\n)*? {6}static_configs:\n {8}- targets:\n {12}- alertmanager:9093$/m);
 });
 
 test('alertmanager receivers come from .env; secret files are mounted, never inlined', (t) => {

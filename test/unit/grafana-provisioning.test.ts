@@ -38,9 +38,9 @@ const datasources = loadDatasources();
 const dashboards = loadDashboards();
 const dsByUid = new Map(datasources.map((d) => [d.uid, d]));
 
-// CONTRACT §4 and §7, plus the exporters' standard families. Quote gauges: lib/moex/quote.ts.
+// docs/metrics.md, plus the exporters' standard families. Quote gauges: lib/moex/quote.ts.
 const HISTOGRAMS = ['moex_price_relative_to_prev_close', 'moex_poll_duration_seconds', 'http_request_duration_seconds'];
-const CONTRACT_METRICS = new Set([
+const DOCUMENTED_METRICS = new Set([
   ...NUMERIC_FIELDS.map((f) => f.metric),
   'moex_trading', 'moex_quote_timestamp_seconds', 'moex_data_delay_seconds',
   'moex_up', 'moex_board_up', 'moex_simulated_feed', 'moex_polls_total', 'moex_poll_errors_total', 'moex_last_success_timestamp_seconds',
@@ -58,7 +58,7 @@ const STANDARD_METRICS = new Set([
   'node_cpu_seconds_total', 'node_load1', 'node_load5', 'node_load15', 'node_memory_MemAvailable_bytes', 'node_memory_MemTotal_bytes',
   'node_filesystem_avail_bytes', 'node_filesystem_size_bytes',
 ]);
-// CONTRACT §5 (Graphite nodes) and §6 (InfluxDB measurements and fields): each market's own fields.
+// docs/metrics.md (Graphite nodes, InfluxDB measurements and fields): each market's own fields.
 const SERIES_NAME = new Map(NUMERIC_FIELDS.map((f) => [f.field, f.seriesName]));
 const fieldNamesOf = (kind: MarketKind) => new Set(fieldsOfMarket(kind).map((f) => SERIES_NAME.get(f) as string));
 // ISS market name (Graphite's market node) → kind: `selt` → currency, `forts` → futures.
@@ -67,7 +67,7 @@ const KIND_OF_MARKET = new Map(SUPPORTED_MARKETS.map((em) => {
   return [market, marketKindOf(engine, market) as MarketKind];
 }));
 const KIND_OF_MEASUREMENT = new Map<string, MarketKind | 'candles'>(Object.values(MARKETS).map((m) => [m.measurement, m.kind]));
-// CONTRACT §6: measurement `candles`, fields open high low close value volume.
+// docs/metrics.md: measurement `candles`, fields open high low close value volume.
 KIND_OF_MEASUREMENT.set('candles', 'candles');
 const influxFieldsOf = (kind: MarketKind | 'candles') => (kind === 'candles' ? new Set(['open', 'high', 'low', 'close', 'value', 'volume']) : fieldNamesOf(kind));
 // Macros Grafana resolves in queries (global or per datasource).
@@ -239,7 +239,7 @@ describe('Grafana dashboards', () => {
             if (uid === 'prometheus') {
               // Label values ("node-exporter") are not metric names.
               const names = String(t.expr).replace(/"[^"]*"/g, '""').match(/\b(?:moex|scraper|http|process|nodejs|node|up|ALERTS)\w*\b/g) ?? [];
-              for (const n of names) assert.ok(CONTRACT_METRICS.has(n) || SERVICE_EXTRAS.has(n) || STANDARD_METRICS.has(n), `${where}: unknown metric ${n}`);
+              for (const n of names) assert.ok(DOCUMENTED_METRICS.has(n) || SERVICE_EXTRAS.has(n) || STANDARD_METRICS.has(n), `${where}: unknown metric ${n}`);
               assert.ok(names.length > 0, `${where}: no metric`);
             } else if (uid === 'graphite') {
               // Shares: stocks.$ticker.<field>; other markets: stocks.<market>.*.<field>.
@@ -293,7 +293,7 @@ describe('Grafana dashboards', () => {
     for (const p of queryPanels(byUid.get('moex-prometheus') as GrafanaDashboard)) {
       for (const t of p.targets ?? []) if (t.expr) assert.ok(String(t.expr).includes('market=~"$market", ticker=~"$ticker"'), `moex-prometheus "${p.title}": not scoped by $market and $ticker`);
     }
-    // Graphite lists other markets' and candles' nodes beside the share tickers (CONTRACT §5).
+    // Graphite lists other markets' and candles' nodes beside the share tickers (docs/metrics.md).
     const graphiteRegex = String(variables(byUid.get('moex-graphite') as GrafanaDashboard)[0]?.regex).replace(/^\/|\/$/g, '');
     assert.deepEqual(['SBER', 'SBERP', 'selt', 'candles', 'index'].filter((n) => new RegExp(graphiteRegex).test(n)), ['SBER', 'SBERP']);
   });

@@ -9,9 +9,8 @@ const ROOT = resolve(__dirname, '../..');
 const STATSD = join(ROOT, 'node_modules', 'statsd');
 
 function loadConfig(): Record<string, unknown> & { graphite: Record<string, unknown> } {
-  let config: unknown;
-  // Exactly what statsd (lib/config.js) does with the file.
-  eval(`config = ${readFileSync(join(ROOT, 'graphite/statsd/config.js'), 'utf8')}`);
+  // What statsd (lib/config.js) does with the file: evaluate it as one JavaScript expression.
+  const config: unknown = eval(`(${readFileSync(join(ROOT, 'graphite/statsd/config.js'), 'utf8')})`);
   return config as Record<string, unknown> & { graphite: Record<string, unknown> };
 }
 

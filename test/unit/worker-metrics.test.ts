@@ -49,7 +49,7 @@ function promClientQuoteMetrics(registry: Registry) {
 }
 
 describe('quote metrics', () => {
-  test('a trading-day quote becomes the CONTRACT §4 gauges, exactly', async () => {
+  test('a trading-day quote becomes the docs/metrics.md gauges, exactly', async () => {
     const s = await render(['trading-day']);
     const at = (name: string) => s.get(`${name}{ticker="SBER",board="TQBR",engine="stock",market="shares"}`);
     assert.equal(at('moex_last_price'), 315.56);

@@ -1,19 +1,19 @@
-import { logShape, moexShape, oneOf, port, positiveInt } from '../../lib/config';
+import { doc, logShape, moexShape, oneOf, port, positiveInt } from '../../lib/config';
 import { algopackShape } from '../../lib/moex/algopack/config';
 import { httpShape } from '../../lib/web-config';
 import { HISTOGRAM_MODES } from './quote-metrics';
 
-/** worker-prometheus's environment: the poller's, plus what shapes its quote series. */
+/** The worker's environment (docs/configuration.md): the poller's, the HTTP shell's, and what shapes its quote series. */
 export const workerShape = {
   ...moexShape,
   ...algopackShape,
   ...logShape,
   ...httpShape,
-  PORT: port(8000),
-  /** Which securities get moex_price_relative_to_prev_close: boards of listed tickers, none, or every board. */
-  MOEX_HISTOGRAM: oneOf('listed', HISTOGRAM_MODES),
-  /** A security its board has not returned for this many successful polls in a row loses its series. */
-  MOEX_REMOVE_AFTER_POLLS: positiveInt(3),
-  /** How often each polled engine's trading calendar (/iss/engines/{engine}.json) is fetched again. */
-  MOEX_CALENDAR_REFRESH_SECONDS: positiveInt(3600),
+  PORT: doc("the worker's port: /metrics, /healthz, /readyz", port(8000)),
+  MOEX_HISTOGRAM: doc(
+    'which securities get moex_price_relative_to_prev_close (observed only while they trade): listed = boards of listed tickers, off = none, all = every board',
+    oneOf('listed', HISTOGRAM_MODES),
+  ),
+  MOEX_REMOVE_AFTER_POLLS: doc("a security its board has not returned for this many successful polls in a row loses its series", positiveInt(3)),
+  MOEX_CALENDAR_REFRESH_SECONDS: doc("how often each polled engine's trading calendar (/iss/engines/{engine}.json) is fetched again, seconds", positiveInt(3600)),
 };

@@ -11,7 +11,7 @@ import { workerShape } from './config';
 import { startMarketCalendar } from './market-calendar';
 import { createQuoteMetrics, histogramBoards } from './quote-metrics';
 
-/** worker-prometheus: ISS → Prometheus metrics on :8000 (CONTRACT §4). */
+/** worker-prometheus: ISS → Prometheus metrics on :8000 (docs/metrics.md). */
 const config = loadConfig(workerShape);
 const log = createLogger('worker-prometheus', config.LOG_LEVEL);
 const sources = configOrExit(() => boardSources(config));

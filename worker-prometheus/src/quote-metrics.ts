@@ -2,7 +2,7 @@ import { familyHeader, labelPairs, sampleValue } from '../../lib/exposition';
 import type { BoardSource } from '../../lib/moex/markets';
 import { NUMERIC_FIELDS, type Quote } from '../../lib/moex/quote';
 
-/** Each quote gauge of CONTRACT §4 and the quote field it shows; null → the series is absent. */
+/** Each quote gauge of docs/metrics.md and the quote field it shows; null → the series is absent. */
 const QUOTE_GAUGES: ReadonlyArray<{ name: string; help: string; read: (q: Quote) => number | null }> = [
   ...NUMERIC_FIELDS.map(({ metric, help, field }) => ({ name: metric, help, read: (q: Quote) => q[field] })),
   { name: 'moex_trading', help: '1 while the security trades (TRADINGSTATUS T), else 0; absent where ISS has no status', read: (q) => (q.trading === null ? null : q.trading ? 1 : 0) },
@@ -64,7 +64,7 @@ export interface QuoteMetricsOptions {
 }
 
 /**
- * The quote families (CONTRACT §4: labels ticker, board, engine, market), kept per security and
+ * The quote families (docs/metrics.md: labels ticker, board, engine, market), kept per security and
  * rendered by hand rather than through prom-client: at 30,000 securities prom-client's label
  * hashing per Gauge.set and its per-sample formatting took seconds of every cycle. The text is what
  * prom-client writes for the same series (test/unit/worker-metrics.test.ts compares the two).

@@ -1,4 +1,4 @@
-import { ConfigError, cronExpression, positiveInt, Problem, tickerList, type Setting } from '../../config';
+import { ConfigError, cronExpression, doc, positiveInt, Problem, tickerList, type Setting } from '../../config';
 import type { BoardSource, MarketKind } from '../markets';
 import { ALGOPACK_FEEDS, feedName, type AlgopackFeed, type AlgopackMarket } from './datasets';
 
@@ -48,15 +48,18 @@ export const algopackSelection: Setting<AlgopackSelection | null> = (raw) => {
 
 /** The ALGOPACK settings the worker and the scraper share. */
 export const algopackShape = {
-  MOEX_ALGOPACK: algopackSelection,
-  /** 20 s past each 5-minute mark: MOEX publishes a bar 10-20 s after its window ends. */
-  MOEX_ALGOPACK_SCHEDULE: cronExpression('20 */5 * * * *'),
+  MOEX_ALGOPACK: doc(
+    'ALGOPACK datasets to poll (subscribers): `;`-list of market/dataset feeds with an optional =TICKERS filter, e.g. eq/tradestats,eq/obstats=SBER;fo/futoi=ALL (docs/algopack.md); unset: none',
+    algopackSelection,
+  ),
+  // 20 s past each 5-minute mark: MOEX publishes a bar 10-20 s after its window ends.
+  MOEX_ALGOPACK_SCHEDULE: doc('node-cron schedule of the ALGOPACK polls (MOEX publishes a bar 10-20 s after its 5-minute window ends)', cronExpression('20 */5 * * * *')),
 };
 
 /** The scraper's backfill bounds: pages per dataset per cycle, and how far back a gap is filled. */
 export const algopackBackfillShape = {
-  MOEX_ALGOPACK_BACKFILL_PAGES: positiveInt(30),
-  MOEX_ALGOPACK_BACKFILL_HOURS: positiveInt(24),
+  MOEX_ALGOPACK_BACKFILL_PAGES: doc('scraper: ALGOPACK pages (1,000 rows each) fetched per dataset per cycle to fill a gap', positiveInt(30)),
+  MOEX_ALGOPACK_BACKFILL_HOURS: doc('scraper: how far back an ALGOPACK gap is filled after an outage or at first start, hours', positiveInt(24)),
 };
 
 /** Which ALGOPACK market a polled board's instruments are in; none for indices and bonds. */

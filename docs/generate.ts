@@ -1,0 +1,398 @@
+/**
+ * The reference pages' generated blocks, from the tables the code holds: the config shapes and
+ * their `doc` lines, the compose file, the metric registries, NUMERIC_FIELDS and the markets table,
+ * the series and point builders, the backend's routes and `./runner.sh help`.
+ *
+ *   npx tsx docs/generate.ts           rewrites every `<!-- generated:NAME -->` block in docs/*.md
+ *   npx tsx docs/generate.ts --check   exits 1, naming each difference, when code and docs disagree
+ *
+ * Each block sits between `<!-- generated:NAME -->` and `<!-- /generated:NAME -->`; the prose around
+ * it is hand-written and kept.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Registry } from 'prom-client';
+import { parse } from 'yaml';
+import { docOf, isSecret, logShape, moexShape, type ConfigShape } from '../lib/config';
+import { createLogger } from '../lib/log';
+import { fieldsOfMarket, MARKETS, marketKindOf, SUPPORTED_MARKETS, type MarketKind } from '../lib/moex/markets';
+import { NUMERIC_FIELDS, type Quote } from '../lib/moex/quote';
+import { registerPollMetrics } from '../lib/poll-metrics';
+import { httpShape } from '../lib/web-config';
+import { createApp } from '../backend/src/app';
+import { backendShape } from '../backend/src/config';
+import { httpMetricsMiddleware } from '../backend/src/http-metrics';
+import { initShape, urlsShape } from '../init/src/config';
+import { issSimShape } from '../iss-sim/src/config';
+import { createCandleSync } from '../scraper/src/candles-sync';
+import { candleGraphitePoints, candleInfluxLine } from '../scraper/src/candle-series';
+import { scraperShape } from '../scraper/src/config';
+import { graphitePointsFor, quoteToInfluxPoint } from '../scraper/src/series';
+import { registerSinkMetrics } from '../scraper/src/sink';
+import { registerSpoolMetrics } from '../scraper/src/spool';
+import { workerShape } from '../worker-prometheus/src/config';
+import { createQuoteMetrics } from '../worker-prometheus/src/quote-metrics';
+
+const ROOT = path.resolve(__dirname, '..');
+const DOCS = __dirname;
+
+const row = (cells: string[]) => `| ${cells.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`;
+const table = (head: string[], rows: string[][]) => [row(head), row(head.map(() => '---')), ...rows.map(row)].join('\n');
+const code = (s: string) => `\`${s}\``;
+
+// --- environment -------------------------------------------------------------------------------
+
+/** What a setting gives when its variable is unset, as the docs show it. */
+function defaultOf(setting: (raw: string | undefined) => unknown): string {
+  let value: unknown;
+  try {
+    value = setting(undefined);
+  } catch {
+    return 'required';
+  }
+  if (value === null || value === undefined) return 'unset';
+  if (value === '') return 'empty';
+  if (Array.isArray(value)) return code(value.join(','));
+  if (typeof value === 'object') return 'unset';
+  // A path of this machine (a folder of the checkout) is shown relative to the repository.
+  const text = String(value).startsWith(ROOT) ? `<repo>${String(value).slice(ROOT.length)}` : String(value);
+  return code(text);
+}
+
+/** Groups of variables: the shared shapes once, then what each program adds. */
+const SHARED: Array<[string, ConfigShape]> = [
+  ['Every service of ours (worker, scraper, backend, simulator)', { ...logShape, ...httpShape }],
+  ['Every poller of ISS (worker, scraper)', moexShape],
+];
+const PROGRAMS: Array<[string, ConfigShape]> = [
+  ['worker-prometheus (`./runner.sh worker`)', workerShape],
+  ['scraper (`./runner.sh scraper`)', scraperShape],
+  ['backend (`./runner.sh backend`)', backendShape],
+  ['ISS simulator (`./runner.sh iss-sim`)', issSimShape],
+  ['init (the compose service) and `./runner.sh secrets`', initShape],
+  ['`./runner.sh urls`', urlsShape],
+];
+
+/** Variables declared without a `doc` line: each is a drift error. */
+export function undocumentedVariables(): string[] {
+  return [...SHARED, ...PROGRAMS].flatMap(([group, shape]) =>
+    Object.entries(shape)
+      .filter(([, setting]) => docOf(setting) === undefined)
+      .map(([name]) => `${name} (${group}) has no doc line: declare it as ${name}: doc('what it means', ...)`),
+  );
+}
+
+function envTable(shape: ConfigShape, skip: ConfigShape[]): string {
+  const shared = (name: string) => skip.some((s) => s[name] === shape[name]);
+  const rows = Object.entries(shape)
+    .filter(([name]) => !shared(name))
+    .map(([name, setting]) => [code(name) + (isSecret(setting) ? ' (secret)' : ''), defaultOf(setting), docOf(setting) ?? '(no doc line)']);
+  return rows.length === 0 ? 'Nothing beyond the shared variables.' : table(['variable', 'default', 'meaning'], rows);
+}
+
+function environmentBlock(): string {
+  const parts: string[] = [];
+  for (const [title, shape] of SHARED) parts.push(`### ${title}\n\n${envTable(shape, [])}`);
+  for (const [title, shape] of PROGRAMS) parts.push(`### ${title}\n\n${envTable(shape, SHARED.map(([, s]) => s))}`);
+  return parts.join('\n\n');
+}
+
+/** The compose file's own variables (`${NAME:-default}`), with what each means. */
+const COMPOSE_VARIABLE_DOCS: Record<string, string> = {
+  BIND_ADDRESS: 'host address of every published port; 0.0.0.0 is an explicit choice (docs/security.md)',
+  APP_IMAGE_TAG: 'tag of the locally built images (moex-monitoring, moex-monitoring-dev)',
+  GRAFANA_ADMIN_USER: "Grafana's admin login (password: secrets/grafana_admin_password)",
+  INFLUXDB_USER: "InfluxDB's read/write user of the scraper, backend and Grafana (password: secrets/influxdb_user_password)",
+  INFLUXDB_ADMIN_USER: "InfluxDB's admin (password: secrets/influxdb_admin_password)",
+  MOEX_ISS_URL: 'where every poller reads ISS (the demo profile: http://iss-sim:8999/iss)',
+  MOEX_TICKERS: 'the shares of TQBR polled without MOEX_SOURCES',
+  MOEX_SOURCES: 'boards of any market to poll (see above)',
+  POLL_SCHEDULE: 'how often the pollers poll',
+  LOG_LEVEL: 'log level of our services',
+  PROMETHEUS_RETENTION: 'how long Prometheus keeps samples',
+  PROMETHEUS_REMOTE_WRITE_URL: 'Prometheus also remote-writes everything here (VictoriaMetrics, Mimir, ...; docs/scale.md)',
+  WORKER_SHARDS: 'profile scale: worker-shard replicas, and the shards Prometheus discovers (docs/scale.md)',
+  VM_RETENTION: 'profile scale: how long VictoriaMetrics keeps samples',
+  ALERTMANAGER_EXTERNAL_URL: "Alertmanager's own URL in notifications",
+  ALERT_WEBHOOK_URL: 'Alertmanager posts alerts here (docs/alerting.md)',
+  ALERT_TELEGRAM_CHAT_ID: 'Telegram chat for alerts',
+  ALERT_TELEGRAM_BOT_TOKEN_FILE: "file on the host holding the Telegram bot's token",
+  ALERT_SMTP_TO: 'e-mail recipient of alerts',
+  ALERT_SMTP_FROM: 'sender of alert e-mails',
+  ALERT_SMTP_SMARTHOST: 'SMTP server host:port',
+  ALERT_SMTP_AUTH_USERNAME: 'SMTP user',
+  ALERT_SMTP_AUTH_PASSWORD_FILE: "file on the host holding the SMTP user's password",
+  ALERT_SMTP_REQUIRE_TLS: 'require STARTTLS towards the SMTP server',
+};
+
+function composeVariables(): Map<string, string> {
+  const text = fs.readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8');
+  const found = new Map<string, string>();
+  for (const m of text.matchAll(/\$\{([A-Z_][A-Z0-9_]*)(?::?-([^}]*))?\}/g)) if (!found.has(m[1]!)) found.set(m[1]!, m[2] ?? '');
+  return found;
+}
+
+function composeVariablesBlock(): string {
+  const rows = [...composeVariables()].map(([name, fallback]) => [code(name), fallback === '' ? 'empty' : code(fallback), COMPOSE_VARIABLE_DOCS[name] ?? '(no doc line)']);
+  return table(['variable', 'default', 'meaning'], rows);
+}
+
+function composeVariableProblems(): string[] {
+  const used = composeVariables();
+  return [
+    ...[...used.keys()].filter((n) => !COMPOSE_VARIABLE_DOCS[n]).map((n) => `docker-compose.yml uses ${n}, which COMPOSE_VARIABLE_DOCS in docs/generate.ts does not explain`),
+    ...Object.keys(COMPOSE_VARIABLE_DOCS).filter((n) => !used.has(n)).map((n) => `COMPOSE_VARIABLE_DOCS explains ${n}, which docker-compose.yml no longer uses`),
+  ];
+}
+
+/** Published ports of the compose file, and the port each of our programs listens on by default. */
+function portsBlock(): string {
+  const compose = parse(fs.readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8')) as { services: Record<string, { ports?: string[]; expose?: string[]; profiles?: string[] }> };
+  const rows = Object.entries(compose.services).flatMap(([name, svc]) => {
+    const published = (svc.ports ?? []).map((p) => /:(\d+):(\d+)$/.exec(p)).filter((m) => m).map((m) => `${m![1]} → ${m![2]}`);
+    const internal = (svc.expose ?? []).map(String);
+    if (published.length === 0 && internal.length === 0) return [];
+    return [[code(name), published.join(', ') || '—', internal.join(', ') || '—', svc.profiles ? svc.profiles.join(', ') : 'always']];
+  });
+  return table(['compose service', 'published on BIND_ADDRESS (host → container)', 'internal only', 'profile'], rows);
+}
+
+// --- metrics -------------------------------------------------------------------------------------
+
+interface Family {
+  name: string;
+  type: string;
+  help: string;
+  labels: string[];
+}
+
+function familiesOf(registry: Registry): Family[] {
+  return registry.getMetricsAsArray().map((m) => {
+    const metric = m as unknown as { name: string; help: string; type: string; labelNames?: string[] };
+    return { name: metric.name, type: String(metric.type), help: metric.help, labels: [...(metric.labelNames ?? [])] };
+  });
+}
+
+/** A quote of `kind` with every field of its market set: what every output writes at most. */
+function fullQuote(kind: MarketKind): Quote {
+  const [engine, market] = SUPPORTED_MARKETS.find((m) => marketKindOf(...(m.split('/') as [string, string])) === kind)!.split('/') as [string, string];
+  const fields = new Set(fieldsOfMarket(kind));
+  const numbers = Object.fromEntries(NUMERIC_FIELDS.map(({ field }) => [field, fields.has(field) ? 1 : null]));
+  return { ticker: '<TICKER>', board: '<BOARD>', engine, market, shortName: null, trading: kind === 'index' || kind === 'futures' ? null : true, time: new Date(0), delaySeconds: 0, ...numbers } as Quote;
+}
+
+function quoteFamilies(): Family[] {
+  const metrics = createQuoteMetrics({ histogramBoards: new Set(['<BOARD>']), removeAfterPolls: 1 });
+  metrics.update((Object.keys(MARKETS) as MarketKind[]).map(fullQuote), ['<BOARD>']);
+  const families: Family[] = [];
+  for (const line of metrics.render().split('\n')) {
+    const help = /^# HELP (\S+) (.*)$/.exec(line);
+    if (help) families.push({ name: help[1]!, help: help[2]!, type: '', labels: ['ticker', 'board', 'engine', 'market'] });
+    const type = /^# TYPE (\S+) (\S+)$/.exec(line);
+    if (type) families.find((f) => f.name === type[1])!.type = type[2]!;
+  }
+  return families;
+}
+
+function scraperRegistry(): Registry {
+  const registry = new Registry();
+  registerPollMetrics(registry, []);
+  registerSinkMetrics(registry);
+  registerSpoolMetrics(registry);
+  const unused = () => Promise.reject(new Error('docs only'));
+  createCandleSync({ fetchJson: unused, locate: () => null, sinks: [], stateFile: null, registry, log: createLogger('docs', 'silent') } as unknown as Parameters<typeof createCandleSync>[0]);
+  return registry;
+}
+
+function metricsTable(families: Family[]): string {
+  return table(
+    ['metric', 'type', 'labels', 'meaning'],
+    families.map((f) => [code(f.name), f.type, f.labels.join(', ') || '—', f.help]),
+  );
+}
+
+function metricsBlocks(): Record<string, string> {
+  const poll = new Registry();
+  registerPollMetrics(poll, []);
+  const backend = new Registry();
+  httpMetricsMiddleware(backend);
+  const pollNames = new Set(familiesOf(poll).map((f) => f.name));
+  return {
+    'metrics-worker': metricsTable([...quoteFamilies(), ...familiesOf(poll)]),
+    'metrics-scraper': metricsTable(familiesOf(scraperRegistry()).filter((f) => !pollNames.has(f.name))),
+    'metrics-backend': metricsTable(familiesOf(backend)),
+  };
+}
+
+// --- Graphite, InfluxDB, markets --------------------------------------------------------------------
+
+const KINDS = Object.keys(MARKETS) as MarketKind[];
+const engineMarketOf = (kind: MarketKind) => SUPPORTED_MARKETS.filter((m) => marketKindOf(...(m.split('/') as [string, string])) === kind).join(', ');
+
+function graphiteBlock(): string {
+  const rows = KINDS.map((kind) => {
+    const paths = graphitePointsFor(fullQuote(kind), '<GRAPHITE_PREFIX>').map((p) => p.path);
+    const node = paths[0]!.slice(0, paths[0]!.lastIndexOf('.'));
+    return [kind, engineMarketOf(kind), code(`${node}.<field>`), paths.map((p) => p.slice(node.length + 1)).join(' ')];
+  });
+  const candle = candleGraphitePoints({ ticker: '<TICKER>', board: '<BOARD>', interval: 1, begin: new Date(0), open: 1, high: 1, low: 1, close: 1, value: 1, volume: 1 } as never, '<GRAPHITE_PREFIX>');
+  const candleNode = candle[0]!.path.slice(0, candle[0]!.path.lastIndexOf('.'));
+  rows.push(['candles (1 minute)', 'every polled market', code(`${candleNode}.<field>`), candle.map((p) => p.path.slice(candleNode.length + 1)).join(' ')]);
+  return table(['market', 'ISS engine/market', 'series', 'fields'], rows);
+}
+
+/** Line protocol → measurement, tags, float and integer fields. */
+function lineSchema(line: string): { measurement: string; tags: string[]; floats: string[]; integers: string[] } {
+  const [head = '', fieldText = ''] = line.split(' ');
+  const [measurement = '', ...tagPairs] = head.split(',');
+  const fields = fieldText.split(',').map((f) => f.split('='));
+  return {
+    measurement,
+    tags: tagPairs.map((t) => t.split('=')[0]!),
+    floats: fields.filter(([, v]) => !v!.endsWith('i')).map(([k]) => k!),
+    integers: fields.filter(([, v]) => v!.endsWith('i')).map(([k]) => k!),
+  };
+}
+
+function influxBlock(): string {
+  const rows = KINDS.map((kind) => {
+    const s = lineSchema(quoteToInfluxPoint(fullQuote(kind), 'stocks')!.toLineProtocol()!);
+    return [code(s.measurement) + (kind === 'shares' ? ' (INFLUX_MEASUREMENT)' : ''), kind, s.tags.join(', '), s.floats.join(' '), s.integers.join(' ') || '—'];
+  });
+  const candle = lineSchema(candleInfluxLine({ ticker: 'T', board: 'B', interval: 1, begin: new Date(0), open: 1, high: 1, low: 1, close: 1, value: 1, volume: 1 } as never));
+  rows.push([code(candle.measurement), '1-minute candles', candle.tags.join(', '), candle.floats.join(' '), candle.integers.join(' ')]);
+  return table(['measurement', 'market', 'tags', 'float fields', 'integer fields'], rows);
+}
+
+function marketsBlock(): string {
+  const fieldRows = NUMERIC_FIELDS.map((spec) => [
+    code(spec.field),
+    code(spec.metric),
+    code(spec.seriesName),
+    ...KINDS.map((kind) => {
+      const source = (MARKETS[kind].columns as Record<string, { block: string; column: string } | undefined>)[spec.field];
+      if (source) return source.block === 'securities' ? `${source.column} (securities)` : source.column;
+      return fieldsOfMarket(kind).includes(spec.field) ? 'derived' : '—';
+    }),
+  ]);
+  const markets = table(
+    ['market', 'ISS engine/market', 'InfluxDB measurement', 'change_percent compares'],
+    KINDS.map((kind) => [kind, engineMarketOf(kind), code(MARKETS[kind].measurement), `${MARKETS[kind].change.value} vs ${MARKETS[kind].change.previous}`]),
+  );
+  return `${markets}\n\nWhich ISS column each field comes from, per market (— : the market has no such field, and no series):\n\n${table(['field', 'Prometheus', 'Graphite / InfluxDB', ...KINDS], fieldRows)}`;
+}
+
+// --- API routes, commands --------------------------------------------------------------------------
+
+const ROUTE_DOCS: Record<string, string> = {
+  'GET /healthz': '200 while the process lives (no credentials needed)',
+  'GET /readyz': '200 once Prometheus answers, else 503 with a JSON reason',
+  'GET /metrics': '`http_request_duration_seconds` and the default process metrics',
+  'GET /api/quotes': '`{"quotes":[{ticker, board, engine, market, last, bid, offer, open, high, low, prevClose, changePercent, volume, value, trades, trading, time, ageSeconds, delaySeconds, ...the market\'s own fields}], "simulated"}`; null fields are `null`',
+  'GET /api/quotes/:ticker': 'one quote; 404 for an unknown ticker, 400 for a malformed one',
+  'GET /api/quotes/:ticker/history': '`?range=1h&step=30s[&source=prometheus|candles]` → `{"ticker","points":[[unixSeconds,last],...]}`; 400 for a bad range/step or more than 11,000 points',
+  'GET /api/status': '`{"ok","components":[{"name","ok","detail","latencyMs"}]}` for prometheus, worker, scraper, moex, graphite, influxdb, alertmanager',
+  'GET /api/alerts': '`{"alerts":[...]}`: firing first, then those resolved in the past hour',
+  'POST /api/alerts': "Alertmanager's webhook payload (at most 256 kB; 400/413/415 JSON for garbage)",
+  'GET /api/demo/:id': '`{"id"}` after a random delay under 1 s: latency for the dashboards to show',
+};
+
+interface RouterLayer {
+  route?: { path: string; methods: Record<string, boolean> };
+  handle?: { stack?: RouterLayer[] };
+}
+
+function appRoutes(): string[] {
+  const app = createApp({
+    prometheus: {} as never,
+    checkStatus: (() => Promise.reject(new Error('docs only'))) as never,
+    log: createLogger('docs', 'silent'),
+    users: null,
+    rateLimitPerMinute: 1,
+  } as unknown as Parameters<typeof createApp>[0]);
+  const walk = (stack: RouterLayer[]): string[] =>
+    stack.flatMap((layer) =>
+      layer.route ? Object.keys(layer.route.methods).filter((m) => m !== '_all').map((m) => `${m.toUpperCase()} ${layer.route!.path}`) : layer.handle?.stack ? walk(layer.handle.stack) : [],
+    );
+  return walk((app as unknown as { router: { stack: RouterLayer[] } }).router.stack);
+}
+
+function routesBlock(): string {
+  return table(['route', 'answer'], appRoutes().map((r) => [code(r), ROUTE_DOCS[r] ?? '(no doc line)']));
+}
+
+function routeProblems(): string[] {
+  const routes = appRoutes();
+  return [
+    ...routes.filter((r) => !ROUTE_DOCS[r]).map((r) => `the backend serves ${r}, which ROUTE_DOCS in docs/generate.ts does not explain`),
+    ...Object.keys(ROUTE_DOCS).filter((r) => !routes.includes(r)).map((r) => `ROUTE_DOCS explains ${r}, which the backend no longer serves`),
+  ];
+}
+
+function commandsBlock(): string {
+  return ['```', execFileSync(path.join(ROOT, 'runner.sh'), ['help'], { encoding: 'utf8' }).trimEnd(), '```'].join('\n');
+}
+
+// --- the pages --------------------------------------------------------------------------------------
+
+/** docs file → its generated blocks. */
+export function generatedBlocks(): Record<string, Record<string, string>> {
+  return {
+    'configuration.md': { environment: environmentBlock(), 'compose-variables': composeVariablesBlock(), ports: portsBlock() },
+    'metrics.md': { ...metricsBlocks(), graphite: graphiteBlock(), influxdb: influxBlock() },
+    'iss.md': { markets: marketsBlock() },
+    'api.md': { routes: routesBlock() },
+    'commands.md': { commands: commandsBlock() },
+  };
+}
+
+/** `text` with each named block replaced; throws when a block's markers are missing. */
+export function fillBlocks(file: string, text: string, blocks: Record<string, string>): string {
+  let out = text;
+  for (const [name, content] of Object.entries(blocks)) {
+    const begin = `<!-- generated:${name} -->`;
+    const end = `<!-- /generated:${name} -->`;
+    const from = out.indexOf(begin);
+    const to = out.indexOf(end);
+    if (from < 0 || to < from) throw new Error(`${file}: no ${begin} ... ${end} block`);
+    out = `${out.slice(0, from + begin.length)}\n${content}\n${out.slice(to)}`;
+  }
+  return out;
+}
+
+/** Every disagreement between code and docs, one line each; empty when they agree. */
+export function driftProblems(): string[] {
+  const problems = [...undocumentedVariables(), ...composeVariableProblems(), ...routeProblems()];
+  for (const [file, blocks] of Object.entries(generatedBlocks())) {
+    const full = path.join(DOCS, file);
+    const text = fs.readFileSync(full, 'utf8');
+    let wanted: string;
+    try {
+      wanted = fillBlocks(file, text, blocks);
+    } catch (err) {
+      problems.push((err as Error).message);
+      continue;
+    }
+    if (wanted !== text) problems.push(`docs/${file} differs from what the code says: run npx tsx docs/generate.ts`);
+  }
+  return problems;
+}
+
+function main(): void {
+  if (process.argv.includes('--check')) {
+    const problems = driftProblems();
+    for (const p of problems) console.error(`docs drift: ${p}`);
+    process.exit(problems.length === 0 ? 0 : 1);
+  }
+  for (const [file, blocks] of Object.entries(generatedBlocks())) {
+    const full = path.join(DOCS, file);
+    fs.writeFileSync(full, fillBlocks(file, fs.readFileSync(full, 'utf8'), blocks));
+    console.log(`wrote docs/${file}`);
+  }
+  const undocumented = [...undocumentedVariables(), ...composeVariableProblems(), ...routeProblems()];
+  for (const p of undocumented) console.error(`docs: ${p}`);
+  if (undocumented.length > 0) process.exit(1);
+}
+
+if (require.main === module) main();
