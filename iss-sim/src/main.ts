@@ -45,6 +45,8 @@ const config = loadConfig({
   ISS_SIM_REPLAY: text(''),
   /** Securities on all boards together, generated instruments added to each board (0: the boards as they are). */
   ISS_SIM_SCALE: check(nonNegativeInt(0), (n) => n <= MAX_SIM_SECURITIES, `must be a whole number 0-${MAX_SIM_SECURITIES}`),
+  /** Like ISS: at most this many SECIDs of a `securities=` list are answered (the first ones); the rest are left out silently. */
+  ISS_SIM_MAX_SECURITIES: positiveInt(10),
   /** The simulator's clock against the real one (negative: behind), for tests of history and gaps. */
   SIM_CLOCK_OFFSET_SECONDS: check(text('0'), (v) => /^-?\d+$/.test(v), 'must be a whole number of seconds'),
   /** Minutes of trading (candles) walked through at start, ending at the clock's now. */
@@ -133,7 +135,8 @@ function serveIss(req: IncomingMessage, res: ServerResponse, url: URL, engine: s
   if (replay && candleSecid === undefined) return sendJson(req, res, replay);
 
   tradeEachSecond();
-  const requested = listParam(params, 'securities');
+  // ISS answers only the first ISS_SIM_MAX_SECURITIES of the list, and says nothing of the rest.
+  const requested = listParam(params, 'securities')?.slice(0, config.ISS_SIM_MAX_SECURITIES) ?? null;
   // SIM_BOARD renames the shares board (TQBR by default); every other board answers as itself.
   const isSharesBoard = engine === 'stock' && marketName === 'shares' && board.toUpperCase() === config.SIM_BOARD;
   const served = isSharesBoard ? simBoard('stock', 'shares', 'TQBR', boards) : board.toUpperCase() === 'TQBR' ? undefined : simBoard(engine, marketName, board, boards);
@@ -141,7 +144,9 @@ function serveIss(req: IncomingMessage, res: ServerResponse, url: URL, engine: s
   const securities = served ? market.boards.get(served.board)! : new Map<string, SecurityState>();
   // ISS matches SECIDs case-insensitively (SiZ6 / SIZ6) and answers with its own spelling.
   const byUpper = new Map([...securities.values()].map((s) => [s.listing.secid.toUpperCase(), s] as const));
-  let states: SecurityState[] = requested ? requested.flatMap((secid) => byUpper.get(secid.toUpperCase()) ?? []) : [...securities.values()];
+  // Rows come in the board's order, not the list's, as on ISS.
+  const wanted = requested ? new Set(requested.map((secid) => byUpper.get(secid.toUpperCase())).filter((s) => s !== undefined)) : null;
+  let states: SecurityState[] = [...securities.values()].filter((s) => !wanted || wanted.has(s));
   if (fault === 'missing-ticker') {
     const victim = config.SIM_MISSING_TICKER || requested?.[0] || 'GAZP';
     states = states.filter((s) => s.listing.secid !== victim);

@@ -1,0 +1,45 @@
+/**
+ * ISS as it really behaves, against the simulator: the 10-security filter cap, the entitlement
+ * answer (HTML with status 200) and the request budget (docs/iss.md).
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { eventually, scrape, startIssSim, startService, type IssSim, type RunningService } from '../support/services';
+
+const EVERY_SECOND = '* * * * * *';
+const series = (name: string, ticker: string) => `${name}{ticker="${ticker}",board="TQBR",engine="stock",market="shares"}`;
+
+describe('the 10-security filter cap: 15 TQBR shares against the simulator capped like ISS', () => {
+  let sim: IssSim;
+  let worker: RunningService;
+  let tickers: string[];
+
+  before(async () => {
+    sim = await startIssSim();
+    tickers = (await sim.control.securities()).slice(0, 15).map((s) => s.secid);
+    worker = await startService('worker', { MOEX_ISS_URL: sim.issUrl, MOEX_TICKERS: tickers.join(','), POLL_SCHEDULE: EVERY_SECOND }, { waitFor: 'readyz' });
+  });
+  after(async () => {
+    await worker?.stop();
+    await sim?.stop();
+  });
+
+  test('the simulator answers only the first 10 of a longer list, as ISS does', async () => {
+    const res = await fetch(`${sim.issUrl}/engines/stock/markets/shares/boards/TQBR/securities.json?iss.meta=off&iss.only=securities&securities=${tickers.join(',')}`);
+    const { securities } = (await res.json()) as { securities: { data: unknown[][] } };
+    assert.equal(securities.data.length, 10);
+  });
+
+  test('all 15 exported; each cycle asks for two lists, the first 10 and the last 5', async () => {
+    const samples = await eventually(async () => {
+      const s = await scrape(worker.url);
+      return tickers.every((t) => s.has(series('moex_last_price', t))) ? s : null;
+    }, 20_000, 'every ticker exported');
+    assert.equal(samples.get('moex_missing_tickers'), 0);
+    assert.equal(samples.get('moex_up'), 1);
+    await sim.control.clearRequests();
+    await eventually(async () => (await sim.control.requests()).length >= 4, 10_000, 'two cycles');
+    const lists = new Set((await sim.control.requests()).map((r) => r.securities));
+    assert.deepEqual([...lists].sort(), [tickers.slice(0, 10).join(','), tickers.slice(10).join(',')].sort());
+  });
+});
