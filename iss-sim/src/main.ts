@@ -127,6 +127,14 @@ function serveIss(req: IncomingMessage, res: ServerResponse, url: URL, engine: s
       res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
       res.end('<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>');
       return;
+    case 'html-200':
+      // What ISS and MOEX's gateway send for data the login may not read: a page for people, status 200.
+      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+      res.end(
+        '<!DOCTYPE html><html lang="ru"><head><meta charset="utf-8"><title>Московская Биржа — доступ запрещён</title></head>' +
+          '<body><h1>Доступ к данным ограничен</h1><p>Для получения этих данных необходима подписка. Войдите в Passport MOEX или оформите подписку.</p></body></html>',
+      );
+      return;
     case 'malformed-json':
       res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8' }).end('{"securities": {"columns": ["SECID", "BOARDID"], "data": [["SBER", "TQ');
       return;

@@ -43,3 +43,50 @@ describe('the 10-security filter cap: 15 TQBR shares against the simulator cappe
     assert.deepEqual([...lists].sort(), [tickers.slice(0, 10).join(','), tickers.slice(10).join(',')].sort());
   });
 });
+
+describe('the entitlement answer: the simulator\'s html-200 fault', () => {
+  let sim: IssSim;
+  let worker: RunningService;
+
+  before(async () => {
+    sim = await startIssSim();
+    await sim.control.walk(false);
+    worker = await startService('worker', { MOEX_ISS_URL: sim.issUrl, MOEX_TICKERS: 'SBER,GAZP', POLL_SCHEDULE: EVERY_SECOND }, { waitFor: 'readyz' });
+  });
+  after(async () => {
+    await worker?.stop();
+    await sim?.stop();
+  });
+
+  test('reason="entitlement", one log line naming the URL, last good quotes kept, moex_up 0, then recovery', async () => {
+    const good = await eventually(async () => {
+      const s = await scrape(worker.url);
+      return s.get('moex_up') === 1 ? s : null;
+    });
+    const goodLast = good.get(series('moex_last_price', 'SBER'));
+    assert.ok(goodLast !== undefined && goodLast > 0);
+    const before = good.get('moex_poll_errors_total{reason="entitlement",board="TQBR"}')!;
+    const logBefore = worker.output().length;
+    await sim.control.setFault('html-200');
+    let failing: Map<string, number>;
+    try {
+      // Several failed cycles, so a line per poll would show.
+      failing = await eventually(async () => {
+        const s = await scrape(worker.url);
+        return s.get('moex_up') === 0 && s.get('moex_poll_errors_total{reason="entitlement",board="TQBR"}')! >= before + 3 ? s : null;
+      }, 20_000, 'three entitlement failures');
+    } finally {
+      await sim.control.clearFault();
+    }
+    assert.equal(failing.get(series('moex_last_price', 'SBER')), goodLast, 'last good quote still served');
+    assert.equal(failing.get('moex_board_up{board="TQBR"}'), 0);
+    assert.ok(failing.get('moex_iss_requests_total{kind="board",result="entitlement"}')! >= 3);
+    for (const [key, value] of failing) if (key.startsWith('moex_') && !key.startsWith('moex_change_percent')) assert.ok(Number.isFinite(value) && value >= 0, `${key} = ${value}`);
+    await eventually(async () => (await scrape(worker.url)).get('moex_up') === 1, 20_000, 'recovery');
+    const lines = worker.output().slice(logBefore).split('\n').filter((l) => l.includes('"reason":"entitlement"'));
+    assert.equal(lines.length, 1, lines.join('\n'));
+    assert.match(lines[0]!, /HTML page with status 200/);
+    assert.match(lines[0]!, /\/iss\/engines\/stock\/markets\/shares\/boards\/TQBR\/securities\.json\?/);
+    assert.match(worker.output().slice(logBefore), /ISS polls recovered/);
+  });
+});
