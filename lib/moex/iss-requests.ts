@@ -38,7 +38,7 @@ export const ISS_MAX_FILTER_SECURITIES = 10;
  * From this many listed tickers of one board on, the whole board in one request costs fewer bytes
  * on the wire than lists of ISS_MAX_FILTER_SECURITIES (measured: bench part 5, docs/iss.md).
  */
-export const WHOLE_BOARD_FROM_TICKERS = 120;
+export const WHOLE_BOARD_FROM_TICKERS = 80;
 
 const segment = encodeURIComponent;
 

@@ -1,7 +1,7 @@
 import { PollError, type PollFailureReason } from './errors';
 import type { IssTransport } from './iss-client';
 import { boardSnapshotRequests } from './iss-requests';
-import type { BoardSource } from './markets';
+import { boardColumns, type BoardSource } from './markets';
 import { mergeBoardAnswers, parseBoardSnapshot, type BoardSnapshot } from './parse';
 import type { Quote } from './quote';
 import { inShard, type Shard } from './shard';
@@ -89,7 +89,7 @@ export function createPollTick({ issUrl, sources, shard, transport, metrics, log
 function createBoardPoller({ issUrl, source, shard, transport, metrics, log: parentLog }: Omit<PollTickOptions, 'sources'> & { source: BoardSource }) {
   const { board } = source;
   const log = parentLog.child({ board });
-  const requests = boardSnapshotRequests({ issUrl, engine: source.engine, market: source.market, board }, source.tickers);
+  const requests = boardSnapshotRequests({ issUrl, engine: source.engine, market: source.market, board }, source.tickers, boardColumns(source.kind));
   log.info({ urls: requests.map((r) => r.url), market: source.kind }, 'polling ISS board');
   // Logged once per change, not once per poll: a delisted ticker must not flood the log.
   let lastMissing = '';
