@@ -1,6 +1,6 @@
 import type { SimBoard } from './boards';
 import { round, type SecurityState } from './market';
-import { formatMoscowTime } from '../../lib/moex/parse';
+import { moscowDateTime } from './moscow-time';
 
 /** ISS answer shapes the simulator can be asked for (CONTRACT §3 and the faults of issue #2). */
 export interface ResponseShape {
@@ -160,10 +160,10 @@ export function boardSecuritiesJson(
   shape: ResponseShape,
   delaySeconds = 0,
 ) {
-  const systime = formatMoscowTime(at);
+  const systime = moscowDateTime(at);
   // Indices are computed by the exchange and published as they are: ISS does not delay them.
   const delay = board.kind === 'index' ? 0 : delaySeconds;
-  const updatetime = formatMoscowTime(new Date(at.getTime() - delay * 1000)).slice(11);
+  const updatetime = moscowDateTime(new Date(at.getTime() - delay * 1000)).slice(11);
   const rows = states.map((s) => rowsFor(s, board, boardId, systime, updatetime));
   const secRows = rows.map(([sec]) => sec);
   const mdRows = rows.map(([, md]) => md);
