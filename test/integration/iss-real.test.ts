@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { eventually, scrape, startIssSim, startService, type IssSim, type RunningService } from '../support/services';
+import { eventually, freePort, scrape, sleep, startIssSim, startService, type IssSim, type RunningService } from '../support/services';
 
 const EVERY_SECOND = '* * * * * *';
 const series = (name: string, ticker: string) => `${name}{ticker="${ticker}",board="TQBR",engine="stock",market="shares"}`;
@@ -88,5 +88,55 @@ describe('the entitlement answer: the simulator\'s html-200 fault', () => {
     assert.match(lines[0]!, /HTML page with status 200/);
     assert.match(lines[0]!, /\/iss\/engines\/stock\/markets\/shares\/boards\/TQBR\/securities\.json\?/);
     assert.match(worker.output().slice(logBefore), /ISS polls recovered/);
+  });
+});
+
+describe('the request budget: six boards and candles with MOEX_ISS_MAX_RPS=2', () => {
+  const SOURCES = 'stock/shares/TQBR=SBER,GAZP;stock/shares/TQTF=LQDT;currency/selt/CETS=USD000UTSTOM;stock/index/SNDX=IMOEX;stock/bonds/TQOB=SU26243RMFS4;futures/forts/RFUD=SIZ6';
+  let sim: IssSim;
+  let scraper: RunningService;
+
+  before(async () => {
+    sim = await startIssSim({ SIM_HISTORY_MINUTES: '5' });
+    // The scraper is the poller with candles; its store may be down (candles are still fetched, then buffered).
+    scraper = await startService('scraper', {
+      MOEX_ISS_URL: sim.issUrl,
+      MOEX_SOURCES: SOURCES,
+      MOEX_ISS_MAX_RPS: '2',
+      POLL_SCHEDULE: '*/2 * * * * *',
+      SCRAPER_CANDLES: 'on',
+      GRAPHITE_TRANSPORT: 'off',
+      INFLUX_URL: `http://127.0.0.1:${await freePort()}`,
+    });
+  });
+  after(async () => {
+    await scraper?.stop();
+    await sim?.stop();
+  });
+
+  test('the simulator never sees more than 2 requests in any one second; /readyz says the budget is too small', async () => {
+    await sim.control.clearRequests();
+    await sleep(16_000);
+    const log = await sim.control.requests();
+    const boards = new Set(log.filter((r) => !r.path.endsWith('/candles.json')).map((r) => r.path));
+    assert.equal(boards.size, 6, [...boards].join(' '));
+    assert.ok(log.some((r) => r.path.endsWith('/candles.json')), 'candles requested too');
+    const times = log.map((r) => Date.parse(r.at)).sort((a, b) => a - b);
+    // Every calendar second of the simulator's log.
+    const perSecond = new Map<number, number>();
+    for (const t of times) perSecond.set(Math.floor(t / 1000), (perSecond.get(Math.floor(t / 1000)) ?? 0) + 1);
+    assert.ok(Math.max(...perSecond.values()) <= 2, `per second: ${[...perSecond.values()].join(',')}`);
+    // A sliding second too, less the scheduling jitter two busy processes add between a start and its logged arrival.
+    for (let i = 0; i + 2 < times.length; i++) assert.ok(times[i + 2]! - times[i]! >= 950, `3 requests within ${times[i + 2]! - times[i]!} ms`);
+    // Kept busy: 16 s at 2 a second is at most 32 requests (+1 at the window's edge), and not far fewer.
+    assert.ok(times.length >= 24 && times.length <= 33, `${times.length} requests`);
+
+    const ready = await fetch(`${scraper.url}/readyz`);
+    assert.equal(ready.status, 503);
+    assert.match(((await ready.json()) as { reason: string }).reason, /MOEX_ISS_MAX_RPS=2/);
+    const samples = await scrape(scraper.url);
+    assert.ok(samples.get('moex_iss_requests_total{kind="candles",result="ok"}')! > 0);
+    assert.ok(samples.get('moex_iss_limiter_wait_seconds_sum{kind="board"}')! > 1, 'board requests waited for the budget');
+    assert.equal(scraper.output().split('\n').filter((l) => l.includes('cannot fit a cycle')).length, 1, 'logged once');
   });
 });
