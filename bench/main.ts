@@ -9,6 +9,7 @@ import { benchOptions } from './options';
 import { markdownTable, type Row } from './table';
 import { startDefaultPollSoak, type Soak } from './default-poll-soak';
 import { footprintRows } from './footprint';
+import { issWireRows } from './iss-wire-cost';
 import { measureFreshness } from './freshness';
 import { runPollers, type PollerRun } from './poller-run';
 import { measureScaleCurve } from './scale-curve';
@@ -42,6 +43,8 @@ async function main() {
         return wireCostRows(pollerRun);
       },
     },
+    // Part 5 too, without the pollers: what a board's ISS requests cost on the wire, choice by choice.
+    { name: 'iss-wire', run: () => issWireRows(log) },
     { name: 'freshness', run: () => measureFreshness(options, log) },
     { name: 'backend', run: () => measureBackendApi(options, log) },
     { name: 'scale', run: () => measureScaleCurve(options, log) },

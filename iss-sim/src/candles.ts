@@ -1,5 +1,5 @@
 import { CANDLES_PAGE_ROWS } from '../../lib/moex/candles';
-import { formatMoscowTime, parseMoscowTime } from '../../lib/moex/parse';
+import { moscowDateTime, parseMoscowDateTime } from './moscow-time';
 import { round, type SecurityState } from './market';
 
 /**
@@ -65,8 +65,8 @@ export class CandleBook {
    * from row `start`. `end` is the minute's last second once it is over, else the last observation.
    */
   json(board: string, secid: string, params: URLSearchParams, now: Date, withMetadata: boolean) {
-    const from = parseMoscowTime(params.get('from') ?? '') ?? parseMoscowTime(`${params.get('from')} 00:00:00`);
-    const till = parseMoscowTime(params.get('till') ?? '') ?? parseMoscowTime(`${params.get('till')} 23:59:59`);
+    const from = parseMoscowDateTime(params.get('from') ?? '') ?? parseMoscowDateTime(`${params.get('from')} 00:00:00`);
+    const till = parseMoscowDateTime(params.get('till') ?? '') ?? parseMoscowDateTime(`${params.get('till')} 23:59:59`);
     const start = Math.max(0, Number(params.get('start') ?? 0) || 0);
     // Only 1-minute candles are simulated; ISS's other intervals answer empty here.
     const interval = params.get('interval') ?? '10';
@@ -76,7 +76,7 @@ export class CandleBook {
       .slice(start, start + CANDLES_PAGE_ROWS)
       .map((c) => {
         const end = c.begin + MINUTE <= now.getTime() ? c.begin + MINUTE - 1000 : c.lastAt;
-        return [c.open, c.close, c.high, c.low, c.value, c.volume, formatMoscowTime(new Date(c.begin)), formatMoscowTime(new Date(end))];
+        return [c.open, c.close, c.high, c.low, c.value, c.volume, moscowDateTime(new Date(c.begin)), moscowDateTime(new Date(end))];
       });
     const columns = ['open', 'close', 'high', 'low', 'value', 'volume', 'begin', 'end'];
     const metadata = Object.fromEntries(

@@ -22,6 +22,7 @@ export const issSimShape = {
     'securities on all boards together, generated instruments added to each board (0: the boards as they are)',
     check(nonNegativeInt(0), (n) => n <= MAX_SIM_SECURITIES, `must be a whole number 0-${MAX_SIM_SECURITIES}`),
   ),
+  ISS_SIM_MAX_SECURITIES: doc('like ISS: only the first this-many SECIDs of a securities= list are answered, the rest left out silently', positiveInt(10)),
   SIM_CLOCK_OFFSET_SECONDS: doc("the simulator's clock against the real one (negative: behind), for tests of history and gaps", check(text('0'), (v) => /^-?\d+$/.test(v), 'must be a whole number of seconds')),
   SIM_HISTORY_MINUTES: doc("minutes of trading (candles) walked through at start, ending at the clock's now", check(text('0'), (v) => /^\d+$/.test(v), 'must be a whole number of minutes')),
   ISS_SIM_SCHEDULE: doc('the trading week served at /iss/engines/{engine}.json and obeyed (docs/calendar.md); empty: MOEX\'s usual week', simSchedule),

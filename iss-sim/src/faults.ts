@@ -10,6 +10,7 @@ export const FAULTS = [
   'reset', // the connection is reset before any answer
   'malformed-json', // 200, truncated JSON
   'html', // 200, an HTML error page (what a proxy in front of ISS sends)
+  'html-200', // 200, ISS's HTML page for a request the login is not entitled to (no subscription, no token)
   'no-marketdata', // 200, the marketdata block is missing
   'reordered-columns', // 200, columns in another order plus unknown ones (valid ISS; clients must cope)
   'pre-open', // 200, every security before its first trade: LAST and day prices null, NUMTRADES 0

@@ -1,6 +1,6 @@
 import type { SimBoard } from './boards';
 import { round, type SecurityState } from './market';
-import { formatMoscowTime } from '../../lib/moex/parse';
+import { moscowDateTime } from './moscow-time';
 
 /** ISS answer shapes the simulator can be asked for (docs/iss.md, and the faults of issue #2). */
 export interface ResponseShape {
@@ -12,7 +12,7 @@ export interface ResponseShape {
   withMetadata: boolean;
   /** Blocks asked for with `iss.only`; null = all. */
   only: ReadonlySet<string> | null;
-  /** `securities.columns` / `marketdata.columns` filters. */
+  /** `securities.columns` / `marketdata.columns`: only these columns, in this order. */
   columns: { securities: readonly string[] | null; marketdata: readonly string[] | null };
 }
 
@@ -138,8 +138,9 @@ const EXTRA_COLUMNS: Row = { NEWFIELD: 'x', RISKINDICATOR: 2.5, NOTE: null };
 
 function block(rows: Row[], template: Row, shape: ResponseShape, filter: readonly string[] | null) {
   let columns = Object.keys(template);
+  // As ISS: the columns asked for, in the order asked (real captures show it), names it does not have left out.
+  if (filter) columns = filter.filter((c) => columns.includes(c));
   if (shape.reorderColumns) columns = [...Object.keys(EXTRA_COLUMNS), ...columns.reverse()];
-  if (filter) columns = columns.filter((c) => filter.includes(c));
   const data = rows.map((row) => columns.map((c) => row[c] ?? EXTRA_COLUMNS[c] ?? null));
   if (!shape.withMetadata) return { columns, data };
   const metadata = Object.fromEntries(columns.map((c) => [c, { type: typeof template[c] === 'number' ? 'double' : 'string' }]));
@@ -159,10 +160,10 @@ export function boardSecuritiesJson(
   shape: ResponseShape,
   delaySeconds = 0,
 ) {
-  const systime = formatMoscowTime(at);
+  const systime = moscowDateTime(at);
   // Indices are computed by the exchange and published as they are: ISS does not delay them.
   const delay = board.kind === 'index' ? 0 : delaySeconds;
-  const updatetime = formatMoscowTime(new Date(at.getTime() - delay * 1000)).slice(11);
+  const updatetime = moscowDateTime(new Date(at.getTime() - delay * 1000)).slice(11);
   const rows = states.map((s) => rowsFor(s, board, boardId, systime, updatetime));
   const secRows = rows.map(([sec]) => sec);
   const mdRows = rows.map(([, md]) => md);

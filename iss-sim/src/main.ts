@@ -130,6 +130,14 @@ function serveIss(req: IncomingMessage, res: ServerResponse, url: URL, route: Ro
       res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
       res.end('<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>');
       return;
+    case 'html-200':
+      // What ISS and MOEX's gateway send for data the login may not read: a page for people, status 200.
+      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+      res.end(
+        '<!DOCTYPE html><html lang="ru"><head><meta charset="utf-8"><title>Московская Биржа — доступ запрещён</title></head>' +
+          '<body><h1>Доступ к данным ограничен</h1><p>Для получения этих данных необходима подписка. Войдите в Passport MOEX или оформите подписку.</p></body></html>',
+      );
+      return;
     case 'malformed-json':
       res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8' }).end('{"securities": {"columns": ["SECID", "BOARDID"], "data": [["SBER", "TQ');
       return;
@@ -147,7 +155,8 @@ function serveIss(req: IncomingMessage, res: ServerResponse, url: URL, route: Ro
   if (replay && candleSecid === undefined) return sendJson(req, res, replay);
 
   tradeEachSecond();
-  const requested = listParam(params, 'securities');
+  // ISS answers only the first ISS_SIM_MAX_SECURITIES of the list, and says nothing of the rest.
+  const requested = listParam(params, 'securities')?.slice(0, config.ISS_SIM_MAX_SECURITIES) ?? null;
   // SIM_BOARD renames the shares board (TQBR by default); every other board answers as itself.
   const isSharesBoard = engine === 'stock' && marketName === 'shares' && board.toUpperCase() === config.SIM_BOARD;
   const served = isSharesBoard ? simBoard('stock', 'shares', 'TQBR', boards) : board.toUpperCase() === 'TQBR' ? undefined : simBoard(engine, marketName, board, boards);
@@ -155,7 +164,9 @@ function serveIss(req: IncomingMessage, res: ServerResponse, url: URL, route: Ro
   const securities = served ? market.boards.get(served.board)! : new Map<string, SecurityState>();
   // ISS matches SECIDs case-insensitively (SiZ6 / SIZ6) and answers with its own spelling.
   const byUpper = new Map([...securities.values()].map((s) => [s.listing.secid.toUpperCase(), s] as const));
-  let states: SecurityState[] = requested ? requested.flatMap((secid) => byUpper.get(secid.toUpperCase()) ?? []) : [...securities.values()];
+  // Rows come in the board's order, not the list's, as on ISS.
+  const wanted = requested ? new Set(requested.map((secid) => byUpper.get(secid.toUpperCase())).filter((s) => s !== undefined)) : null;
+  let states: SecurityState[] = [...securities.values()].filter((s) => !wanted || wanted.has(s));
   states = states.filter((s) => !delistings.has(board, s.listing.secid));
   if (fault === 'missing-ticker') {
     const victim = config.SIM_MISSING_TICKER || requested?.[0] || 'GAZP';

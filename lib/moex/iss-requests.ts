@@ -31,6 +31,15 @@ export interface BlockColumns {
 
 const BOARD_BLOCKS = ['securities', 'marketdata'] as const;
 
+/** ISS answers at most this many SECIDs of a `securities=` list (its reference); the rest are silently left out. */
+export const ISS_MAX_FILTER_SECURITIES = 10;
+
+/**
+ * From this many listed tickers of one board on, the whole board in one request costs fewer bytes
+ * on the wire than lists of ISS_MAX_FILTER_SECURITIES (measured: bench part 5, docs/iss.md).
+ */
+export const WHOLE_BOARD_FROM_TICKERS = 80;
+
 const segment = encodeURIComponent;
 
 /** Query text with ISS's comma lists left readable (ISS takes them either way). */
@@ -53,6 +62,21 @@ export function boardSnapshotRequest(location: BoardLocation, tickers: TickerSel
     'marketdata.columns': columns?.marketdata.join(','),
   });
   return { url: `${issUrl}/engines/${segment(engine)}/markets/${segment(market)}/boards/${segment(board)}/securities.json?${params}`, kind: 'board', blocks: BOARD_BLOCKS };
+}
+
+/**
+ * The requests of one board's poll: one for `ALL` or for up to ISS_MAX_FILTER_SECURITIES tickers;
+ * for a longer list either lists of that many (in the order given) or, from
+ * WHOLE_BOARD_FROM_TICKERS tickers on, the whole board, which the parser filters to the list.
+ */
+export function boardSnapshotRequests(location: BoardLocation, tickers: TickerSelection, columns: BlockColumns | null = null): IssRequest[] {
+  if (tickers === 'ALL' || tickers.length <= ISS_MAX_FILTER_SECURITIES) return [boardSnapshotRequest(location, tickers, columns)];
+  if (tickers.length >= WHOLE_BOARD_FROM_TICKERS) return [boardSnapshotRequest(location, 'ALL', columns)];
+  const requests: IssRequest[] = [];
+  for (let at = 0; at < tickers.length; at += ISS_MAX_FILTER_SECURITIES) {
+    requests.push(boardSnapshotRequest(location, tickers.slice(at, at + ISS_MAX_FILTER_SECURITIES), columns));
+  }
+  return requests;
 }
 
 /** One page (500 rows) of one security's candles from `from` (Moscow time on the wire), `start` rows in. */

@@ -1,3 +1,4 @@
+import type { BlockColumns } from './iss-requests';
 import type { NumericField } from './quote';
 
 /**
@@ -26,6 +27,8 @@ export interface MarketSpec {
   change: { value: NumericField; previous: NumericField };
   /** Has a MATDATE (securities block): `daysToMaturity` is derived from it. */
   maturity: boolean;
+  /** Has TRADINGSTATUS (marketdata block): indices and futures do not. */
+  tradingStatus: boolean;
 }
 
 const md = (column: string, kind: ValueKind): ColumnSource => ({ block: 'marketdata', column, kind });
@@ -49,8 +52,8 @@ const TRADED = {
 const LAST_VS_PREVIOUS = { value: 'last', previous: 'prevClose' } as const;
 
 export const MARKETS: Readonly<Record<MarketKind, MarketSpec>> = {
-  shares: { kind: 'shares', measurement: 'stocks', columns: TRADED, change: LAST_VS_PREVIOUS, maturity: false },
-  currency: { kind: 'currency', measurement: 'currencies', columns: TRADED, change: LAST_VS_PREVIOUS, maturity: false },
+  shares: { kind: 'shares', measurement: 'stocks', columns: TRADED, change: LAST_VS_PREVIOUS, maturity: false, tradingStatus: true },
+  currency: { kind: 'currency', measurement: 'currencies', columns: TRADED, change: LAST_VS_PREVIOUS, maturity: false, tradingStatus: true },
   index: {
     kind: 'index',
     measurement: 'indices',
@@ -65,6 +68,7 @@ export const MARKETS: Readonly<Record<MarketKind, MarketSpec>> = {
     },
     change: { value: 'indexValue', previous: 'indexPrevClose' },
     maturity: false,
+    tradingStatus: false,
   },
   bonds: {
     kind: 'bonds',
@@ -79,6 +83,7 @@ export const MARKETS: Readonly<Record<MarketKind, MarketSpec>> = {
     },
     change: LAST_VS_PREVIOUS,
     maturity: true,
+    tradingStatus: true,
   },
   futures: {
     kind: 'futures',
@@ -99,6 +104,7 @@ export const MARKETS: Readonly<Record<MarketKind, MarketSpec>> = {
     },
     change: LAST_VS_PREVIOUS,
     maturity: false,
+    tradingStatus: false,
   },
 };
 
@@ -133,4 +139,18 @@ export function fieldsOfMarket(kind: MarketKind): NumericField[] {
   fields.push('changePercent');
   if (spec.maturity) fields.push('daysToMaturity');
   return fields;
+}
+
+/**
+ * Exactly the columns a quote of this market reads (parse.ts), per block: what a board request
+ * names in `securities.columns` / `marketdata.columns`, so ISS sends nothing else. SECID keys the
+ * rows; BOARDID is left out because a board's answer has only that board's rows.
+ */
+export function boardColumns(kind: MarketKind): BlockColumns {
+  const spec = MARKETS[kind];
+  const of = (block: ColumnSource['block']) => Object.values(spec.columns).filter((c) => c.block === block).map((c) => c.column);
+  return {
+    securities: ['SECID', 'SHORTNAME', ...of('securities'), ...(spec.maturity ? ['MATDATE'] : [])],
+    marketdata: ['SECID', ...of('marketdata'), 'SYSTIME', 'UPDATETIME', ...(spec.tradingStatus ? ['TRADINGSTATUS'] : [])],
+  };
 }

@@ -94,6 +94,30 @@ function asBlock(json: Record<string, unknown>, name: string): IssBlock {
   return block as IssBlock;
 }
 
+/**
+ * The answers of one board's requests (lists of at most 10 SECIDs each) as one answer: each block's
+ * rows together, in the first answer's columns (read by name, so another order or a missing column
+ * in a later answer is fine). A missing or malformed block is a validation error, as for one answer.
+ */
+export function mergeBoardAnswers(answers: readonly unknown[]): unknown {
+  if (answers.length === 1) return answers[0];
+  const merged: Record<string, IssBlock> = {};
+  for (const name of ['securities', 'marketdata']) {
+    const blocks = answers.map((json) => {
+      if (!json || typeof json !== 'object' || Array.isArray(json)) throw new PollError('validation', 'ISS answer is not a JSON object');
+      return asBlock(json as Record<string, unknown>, name);
+    });
+    const { columns } = blocks[0]!;
+    const data = blocks.flatMap((block) => {
+      if (block.columns.join() === columns.join()) return block.data;
+      const at = columns.map((column) => block.columns.indexOf(column));
+      return block.data.map((row) => at.map((i) => (i < 0 ? null : row[i])));
+    });
+    merged[name] = { columns, data };
+  }
+  return merged;
+}
+
 /** A block's rows by upper-cased SECID, with its column → position index. */
 interface BlockRows {
   index: ReadonlyMap<string, number>;

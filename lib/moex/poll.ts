@@ -1,8 +1,8 @@
 import { PollError, type PollFailureReason } from './errors';
 import type { IssTransport } from './iss-client';
-import { boardSnapshotRequest } from './iss-requests';
-import type { BoardSource } from './markets';
-import { parseBoardSnapshot, type BoardSnapshot } from './parse';
+import { boardSnapshotRequests } from './iss-requests';
+import { boardColumns, type BoardSource } from './markets';
+import { mergeBoardAnswers, parseBoardSnapshot, type BoardSnapshot } from './parse';
 import type { Quote } from './quote';
 import { inShard, type Shard } from './shard';
 
@@ -67,8 +67,9 @@ async function mapWithLimit<T, R>(items: readonly T[], limit: number, work: (ite
 }
 
 /**
- * The poll of one tick: one ISS request per board (boards concurrently, a few at a time; one
- * board's failure does not stop the others), parsed into quotes, counted in `metrics`.
+ * The poll of one tick: each board's requests (one, or one per 10 listed tickers: iss-requests.ts;
+ * boards concurrently, a few at a time; one board's failure does not stop the others), parsed into
+ * quotes, counted in `metrics`.
  */
 export function createPollTick({ issUrl, sources, shard, transport, metrics, log }: PollTickOptions): () => Promise<TickResult> {
   const pollers = sources.map((source) => createBoardPoller({ issUrl, source, shard, transport, metrics, log }));
@@ -88,8 +89,8 @@ export function createPollTick({ issUrl, sources, shard, transport, metrics, log
 function createBoardPoller({ issUrl, source, shard, transport, metrics, log: parentLog }: Omit<PollTickOptions, 'sources'> & { source: BoardSource }) {
   const { board } = source;
   const log = parentLog.child({ board });
-  const request = boardSnapshotRequest({ issUrl, engine: source.engine, market: source.market, board }, source.tickers);
-  log.info({ url: request.url, market: source.kind }, 'polling ISS board');
+  const requests = boardSnapshotRequests({ issUrl, engine: source.engine, market: source.market, board }, source.tickers, boardColumns(source.kind));
+  log.info({ urls: requests.map((r) => r.url), market: source.kind }, 'polling ISS board');
   // Logged once per change, not once per poll: a delisted ticker must not flood the log.
   let lastMissing = '';
   let lastInvalid = '';
@@ -97,8 +98,10 @@ function createBoardPoller({ issUrl, source, shard, transport, metrics, log: par
 
   return async function pollBoard(): Promise<BoardSnapshot | null> {
     try {
-      const { json, simulated } = await transport.get(request);
-      const parsed = parseBoardSnapshot(json, source);
+      // A long ticker list is several requests (ISS answers 10 SECIDs of a list); the board fails if one does.
+      const answers = await Promise.all(requests.map((request) => transport.get(request)));
+      const simulated = answers.some((a) => a.simulated);
+      const parsed = parseBoardSnapshot(mergeBoardAnswers(answers.map((a) => a.json)), source);
       const snapshot = source.tickers === 'ALL' && shard ? { ...parsed, quotes: parsed.quotes.filter((q) => inShard(shard, board, q.ticker)) } : parsed;
       if (parsed.quotes.length === 0) {
         throw new PollError('validation', `board ${board} returned none of the requested securities`);

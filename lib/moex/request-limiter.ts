@@ -19,7 +19,7 @@ export interface RequestLimiter {
  * arrivals, which trail the starts by a network delay that varies from request to request.
  */
 const WINDOW_MS = 1000;
-const ARRIVAL_JITTER_MS = 25;
+const ARRIVAL_JITTER_MS = 50;
 
 export function createRequestLimiter(perSecond: number, now: () => number = performance.now.bind(performance)): RequestLimiter {
   if (!Number.isInteger(perSecond) || perSecond < 1) throw new RangeError(`perSecond must be a whole number of at least 1, got ${perSecond}`);
