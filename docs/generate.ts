@@ -18,7 +18,11 @@ import { docOf, isSecret, logShape, moexShape, type ConfigShape } from '../lib/c
 import { createLogger } from '../lib/log';
 import { fieldsOfMarket, MARKETS, marketKindOf, SUPPORTED_MARKETS, type MarketKind } from '../lib/moex/markets';
 import { NUMERIC_FIELDS, type Quote } from '../lib/moex/quote';
+import { registerIssRequestMetrics } from '../lib/iss-transport';
+import { ALGOPACK_FEEDS, type AlgopackFeed } from '../lib/moex/algopack/datasets';
+import { registerAlgopackPollMetrics } from '../lib/moex/algopack/poller';
 import { registerPollMetrics } from '../lib/poll-metrics';
+import { registerShardClaimMetrics } from '../lib/polling-service';
 import { httpShape } from '../lib/web-config';
 import { createApp } from '../backend/src/app';
 import { backendShape } from '../backend/src/config';
@@ -32,7 +36,9 @@ import { graphitePointsFor, quoteToInfluxPoint } from '../scraper/src/series';
 import { registerSinkMetrics } from '../scraper/src/sink';
 import { registerSpoolMetrics } from '../scraper/src/spool';
 import { workerShape } from '../worker-prometheus/src/config';
-import { createQuoteMetrics } from '../worker-prometheus/src/quote-metrics';
+import { createAlgopackMetrics } from '../worker-prometheus/src/algopack-metrics';
+import { startMarketCalendar } from '../worker-prometheus/src/market-calendar';
+import { createQuoteMetrics, registerSeriesRemovedCounter } from '../worker-prometheus/src/quote-metrics';
 
 const ROOT = path.resolve(__dirname, '..');
 const DOCS = __dirname;
@@ -110,6 +116,10 @@ const COMPOSE_VARIABLE_DOCS: Record<string, string> = {
   MOEX_SOURCES: 'boards of any market to poll (see above)',
   POLL_SCHEDULE: 'how often the pollers poll',
   LOG_LEVEL: 'log level of our services',
+  MOEX_ALGOPACK: 'ALGOPACK datasets the worker and the scraper poll (subscribers; docs/algopack.md)',
+  MOEX_HISTOGRAM: "which securities get the worker's moex_price_relative_to_prev_close (listed, off, all)",
+  ISS_SIM_SCHEDULE: "profile demo: the simulator's trading week (docs/calendar.md); empty: around the clock every day",
+  ISS_SIM_DAILYTABLE: "profile demo: the simulator's holidays and moved working days (docs/calendar.md)",
   PROMETHEUS_RETENTION: 'how long Prometheus keeps samples',
   PROMETHEUS_REMOTE_WRITE_URL: 'Prometheus also remote-writes everything here (VictoriaMetrics, Mimir, ...; docs/scale.md)',
   WORKER_SHARDS: 'profile scale: worker-shard replicas, and the shards Prometheus discovers (docs/scale.md)',
@@ -212,6 +222,31 @@ function metricsTable(families: Family[]): string {
   );
 }
 
+/** The ISS-facing families every poller has beside its poll metrics: the request budget's, and ALGOPACK's polls. */
+function issRegistry(): Registry {
+  const registry = new Registry();
+  registerIssRequestMetrics(registry);
+  registerAlgopackPollMetrics(registry, []);
+  return registry;
+}
+
+/** The worker's own families beyond the quotes: the trading calendar, series removal, shard claims. */
+function workerRegistry(): Registry {
+  const registry = new Registry();
+  startMarketCalendar({ engines: [], fetchEngineCalendar: () => Promise.reject(new Error('docs only')), registry, log: createLogger('docs', 'silent'), refreshMs: 1 }).stop();
+  registerSeriesRemovedCounter(registry, []);
+  registerShardClaimMetrics(registry);
+  return registry;
+}
+
+/** The worker's ALGOPACK gauges: every exported column of every dataset, and each bar's time and lag. */
+function algopackGaugeFamilies(): Family[] {
+  const registry = new Registry();
+  const feeds = ALGOPACK_FEEDS.map((name) => ({ market: name.split('/')[0], dataset: name.split('/')[1] }) as AlgopackFeed);
+  createAlgopackMetrics(feeds, registry);
+  return familiesOf(registry);
+}
+
 function metricsBlocks(): Record<string, string> {
   const poll = new Registry();
   registerPollMetrics(poll, []);
@@ -219,8 +254,10 @@ function metricsBlocks(): Record<string, string> {
   httpMetricsMiddleware(backend);
   const pollNames = new Set(familiesOf(poll).map((f) => f.name));
   return {
-    'metrics-worker': metricsTable([...quoteFamilies(), ...familiesOf(poll)]),
+    'metrics-worker': metricsTable([...quoteFamilies(), ...familiesOf(poll), ...familiesOf(workerRegistry())]),
+    'metrics-iss': metricsTable(familiesOf(issRegistry())),
     'metrics-scraper': metricsTable(familiesOf(scraperRegistry()).filter((f) => !pollNames.has(f.name))),
+    'metrics-algopack': metricsTable(algopackGaugeFamilies()),
     'metrics-backend': metricsTable(familiesOf(backend)),
   };
 }

@@ -36,10 +36,20 @@ export interface PollingServiceOptions {
   onShutdown?(): Promise<void>;
 }
 
+/** moex_shard_claim_lost_total: MOEX_SHARD=auto/N replicas only. */
+export function registerShardClaimMetrics(registry: Registry): Counter {
+  return new Counter({
+    name: 'moex_shard_claim_lost_total',
+    help: "MOEX_SHARD=auto/N: times another replica took this one's shard over (it stopped polling that shard and claimed again)",
+    registers: [registry],
+  });
+}
+
 /**
  * The shell shared by worker-prometheus and scraper: /metrics, /healthz, /readyz on PORT,
  * the poll loop, and a graceful stop on SIGTERM/SIGINT.
  */
+
 export async function runPollingService(options: PollingServiceOptions): Promise<void> {
   const { config, log, transport, cycleRegistry, liveRegistry, onQuotes, onShutdown, onShardLost, renderCycle } = options;
   const configured = configOrExit(() => boardSources(config));
@@ -86,11 +96,7 @@ export async function runPollingService(options: PollingServiceOptions): Promise
   };
   if (!autoShard) return startPolling(config.MOEX_SHARD as Shard | null);
 
-  const claimsLost = new Counter({
-    name: 'moex_shard_claim_lost_total',
-    help: 'MOEX_SHARD=auto/N: times another replica took this one\'s shard over (it stopped polling that shard and claimed again)',
-    registers: [liveRegistry],
-  });
+  const claimsLost = registerShardClaimMetrics(liveRegistry);
   // Unique per process even where every replica is PID 1 on a look-alike host name.
   const owner = `${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   const claimAndPoll = async () => {

@@ -25,6 +25,6 @@ export const issSimShape = {
   ISS_SIM_MAX_SECURITIES: doc('like ISS: only the first this-many SECIDs of a securities= list are answered, the rest left out silently', positiveInt(10)),
   SIM_CLOCK_OFFSET_SECONDS: doc("the simulator's clock against the real one (negative: behind), for tests of history and gaps", check(text('0'), (v) => /^-?\d+$/.test(v), 'must be a whole number of seconds')),
   SIM_HISTORY_MINUTES: doc("minutes of trading (candles) walked through at start, ending at the clock's now", check(text('0'), (v) => /^\d+$/.test(v), 'must be a whole number of minutes')),
-  ISS_SIM_SCHEDULE: doc('the trading week served at /iss/engines/{engine}.json and obeyed (docs/calendar.md); empty: MOEX\'s usual week', simSchedule),
+  ISS_SIM_SCHEDULE: doc('the trading week served at /iss/engines/{engine}.json and obeyed (docs/calendar.md); empty: around the clock every day', simSchedule),
   ISS_SIM_DAILYTABLE: doc('dates that differ from that week (holidays, moved working days), as dailytable rows (docs/calendar.md)', simDailytable),
 };

@@ -1,4 +1,4 @@
-import { Counter, Registry } from 'prom-client';
+import { Registry } from 'prom-client';
 import { boardSources, configOrExit, loadConfig } from '../../lib/config';
 import { createProcessIssTransport } from '../../lib/iss-transport';
 import { createLogger } from '../../lib/log';
@@ -9,24 +9,17 @@ import { exitOnStartupFailure } from '../../lib/service';
 import { createAlgopackMetrics } from './algopack-metrics';
 import { workerShape } from './config';
 import { startMarketCalendar } from './market-calendar';
-import { createQuoteMetrics, histogramBoards } from './quote-metrics';
+import { createQuoteMetrics, histogramBoards, registerSeriesRemovedCounter } from './quote-metrics';
 
 /** worker-prometheus: ISS → Prometheus metrics on :8000 (docs/metrics.md). */
 const config = loadConfig(workerShape);
 const log = createLogger('worker-prometheus', config.LOG_LEVEL);
 const sources = configOrExit(() => boardSources(config));
 const liveRegistry = new Registry();
-const seriesRemoved = new Counter({
-  name: 'moex_series_removed_total',
-  help: 'Securities whose series were removed because their board stopped returning them (MOEX_REMOVE_AFTER_POLLS successful polls)',
-  labelNames: ['board'] as const,
-  registers: [liveRegistry],
-});
-for (const { board } of sources) seriesRemoved.inc({ board }, 0);
 const quoteMetrics = createQuoteMetrics({
   histogramBoards: histogramBoards(config.MOEX_HISTOGRAM, sources),
   removeAfterPolls: config.MOEX_REMOVE_AFTER_POLLS,
-  onSeriesRemoved: (board) => seriesRemoved.inc({ board }),
+  onSeriesRemoved: registerSeriesRemovedCounter(liveRegistry, sources.map((s) => s.board)),
 });
 // One transport for the polls, the calendar and the datasets: one request budget (MOEX_ISS_MAX_RPS) for the process.
 const transport = createProcessIssTransport(config, liveRegistry);

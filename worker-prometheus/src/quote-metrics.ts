@@ -1,3 +1,4 @@
+import { Counter, type Registry } from 'prom-client';
 import { familyHeader, labelPairs, sampleValue } from '../../lib/exposition';
 import type { BoardSource } from '../../lib/moex/markets';
 import { NUMERIC_FIELDS, type Quote } from '../../lib/moex/quote';
@@ -150,4 +151,16 @@ export function createQuoteMetrics({ histogramBoards: withHistogram, removeAfter
       return `${families.join('\n\n')}\n`;
     },
   };
+}
+
+/** moex_series_removed_total{board}: one count per security whose series were removed for having left its board. */
+export function registerSeriesRemovedCounter(registry: Registry, boards: readonly string[]): (board: string) => void {
+  const removed = new Counter({
+    name: 'moex_series_removed_total',
+    help: 'Securities whose series were removed because their board stopped returning them (MOEX_REMOVE_AFTER_POLLS successful polls)',
+    labelNames: ['board'] as const,
+    registers: [registry],
+  });
+  for (const board of boards) removed.inc({ board }, 0);
+  return (board) => removed.inc({ board });
 }

@@ -38,7 +38,8 @@ export interface AlgopackPollerOptions {
  */
 const MAX_LATEST_PAGES = 100;
 
-function createAlgopackMetrics(registry: Registry, feeds: readonly AlgopackFeed[]) {
+/** moex_algopack_{requests,errors,bars,invalid}_total and moex_algopack_up, per dataset: the worker's and the scraper's alike. */
+export function registerAlgopackPollMetrics(registry: Registry, feeds: readonly AlgopackFeed[]) {
   const registers = [registry];
   const labelNames = ['market', 'dataset'] as const;
   const requests = new Counter({ name: 'moex_algopack_requests_total', help: 'ALGOPACK pages requested from ISS, by result', labelNames: [...labelNames, 'result'], registers });
@@ -74,7 +75,7 @@ function loadState(stateFile: string | null, log: Logger): State {
  */
 export function startAlgopackPolling(options: AlgopackPollerOptions): Schedule {
   const { issUrl, feeds, filters, transport, subscriber, backfill, stateFile, onBars, log } = options;
-  const metrics = createAlgopackMetrics(options.registry, feeds);
+  const metrics = registerAlgopackPollMetrics(options.registry, feeds);
   const state = loadState(stateFile, log);
   const lastFailure = new Map<string, string>();
 
