@@ -24,6 +24,8 @@ export type InfluxOptions =
 const SECONDS = { convertTime: (time: string | number | Date | undefined) => (time instanceof Date ? String(Math.floor(time.getTime() / 1000)) : String(time)) };
 /** Lines per write request (the client library's default batch size). */
 const LINES_PER_WRITE = 5000;
+/** Bodies larger than this are sent gzipped (the library's WriteApi default): a cycle at ALL shrinks about 3.5x. */
+const GZIP_THRESHOLD_BYTES = 1000;
 const MIN_RETRY_MS = 1000;
 const MAX_RETRY_MS = 10_000;
 /** How long shutdown waits for a live store to take the queue. */
@@ -91,7 +93,11 @@ export function createInfluxSink(options: InfluxOptions, stats: SinkStats, log: 
   async function sendNext(): Promise<void> {
     const lines = queue.take(LINES_PER_WRITE);
     try {
-      await transport.request(writePath, lines.join('\n'), { method: 'POST', headers: { 'content-type': 'text/plain; charset=utf-8' } });
+      await transport.request(writePath, lines.join('\n'), {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain; charset=utf-8' },
+        gzipThreshold: GZIP_THRESHOLD_BYTES,
+      });
       queue.accepted(lines.length);
       stats.written(lines.length);
       if (lastError) log.info('InfluxDB writes recovered');

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { HttpError } from '@influxdata/influxdb-client';
 import { createLogger } from '../../lib/log';
@@ -21,13 +22,15 @@ const stampOf = (line: string) => Number(line.split(' ').at(-1));
 
 /** An InfluxDB stand-in: every write request it gets, answered with `status` (204 when the store is up). */
 function fakeInflux() {
-  const requests: Array<{ url: string; authorization: string | undefined; lines: string[]; status: number }> = [];
+  const requests: Array<{ url: string; authorization: string | undefined; gzip: boolean; lines: string[]; status: number }> = [];
   let status = 204;
   const server = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (d: Buffer) => (body += d.toString()));
+    const chunks: Buffer[] = [];
+    req.on('data', (d: Buffer) => chunks.push(d));
     req.on('end', () => {
-      requests.push({ url: req.url ?? '', authorization: req.headers.authorization, lines: body.split('\n').filter(Boolean), status });
+      const gzip = req.headers['content-encoding'] === 'gzip';
+      const body = (gzip ? gunzipSync(Buffer.concat(chunks)) : Buffer.concat(chunks)).toString();
+      requests.push({ url: req.url ?? '', authorization: req.headers.authorization, gzip, lines: body.split('\n').filter(Boolean), status });
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(status === 204 ? undefined : JSON.stringify({ code: 'invalid', message: `answered ${status}` }));
     });
@@ -119,6 +122,23 @@ describe('InfluxDB sink against a stand-in store', () => {
     await eventually(async () => counts.written === 1, 5000, 'the point written');
     assert.equal(influx.requests[0]!.url, '/write?db=pyexample&precision=s&u=scraper&p=pw');
     assert.equal(influx.requests[0]!.authorization, undefined);
+    await sink.close();
+  });
+
+  test('a large batch goes gzipped in one request, a small one plain', async () => {
+    const { counts, stats } = countingStats();
+    const sink = createInfluxSink(v1(url), stats, log);
+    sink.write([at(1_700_000_000)]);
+    await eventually(async () => counts.written === 1, 5000, 'the small write');
+    sink.write(Array.from({ length: 100 }, (_, i) => ({ ...sber, ticker: `T${i}` })));
+    await eventually(async () => counts.written === 101, 5000, 'the large write');
+    assert.deepEqual(
+      influx.requests.map((r) => [r.gzip, r.lines.length]),
+      [
+        [false, 1],
+        [true, 100],
+      ],
+    );
     await sink.close();
   });
 
