@@ -155,7 +155,7 @@ export async function runPollers(options: BenchOptions, log: (line: string) => v
       );
       await tick;
     }
-    // Let every service finish the cycle in flight and its sinks send it (hot-shots buffers up to 1 s).
+    // Let every service finish the cycle in flight and its sinks send it (StatsD datagrams and InfluxDB writes leave at once; the margin is for a busy machine).
     await sleep(1500);
     const simLoggedRequests = (await sim.control.requests()).length;
     const proxiedRequests = sum(rigs.map((r) => r.issForWorker.log.length + r.issForScraper.log.length)) - proxiedAtClear;

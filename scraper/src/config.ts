@@ -11,7 +11,7 @@ export const scraperShape = {
   ...httpShape,
   PORT: doc("the scraper's port: /metrics, /healthz, /readyz", port(8001)),
   GRAPHITE_TRANSPORT: doc(
-    'statsd (hot-shots → StatsD → carbon), plaintext (carbon TCP, with the quote\'s own timestamp) or off',
+    'statsd (gauges over UDP → StatsD → carbon), plaintext (carbon TCP, with the quote\'s own timestamp) or off',
     oneOf('statsd', ['statsd', 'plaintext', 'off'], 'must be statsd, plaintext or off'),
   ),
   GRAPHITE_PREFIX: doc('first node of every Graphite series', graphitePrefix('stocks')),

@@ -1,8 +1,9 @@
-import { HttpError, InfluxDB, setLogger, type Transport, type WriteApi } from '@influxdata/influxdb-client';
+import { HttpError, InfluxDB, setLogger } from '@influxdata/influxdb-client';
 import type { Logger } from '../../lib/log';
 import type { Quote } from '../../lib/moex/quote';
-import { algopackInfluxLine, ALGOPACK_MEASUREMENTS } from './algopack-series';
-import { CANDLES_LINE_PREFIX, candleInfluxLine } from './candle-series';
+import { algopackInfluxLine } from './algopack-series';
+import { candleInfluxLine } from './candle-series';
+import { createMemoryQueue, type LineQueue } from './line-queue';
 import { quoteToInfluxPoint } from './series';
 import type { Sink, SinkStats } from './sink';
 
@@ -19,116 +20,166 @@ export type InfluxOptions =
       maxBufferedLines: number;
     };
 
+/** Timestamps in seconds, the precision the write path asks for. */
+const SECONDS = { convertTime: (time: string | number | Date | undefined) => (time instanceof Date ? String(Math.floor(time.getTime() / 1000)) : String(time)) };
+/** Lines per write request (the client library's default batch size). */
+const LINES_PER_WRITE = 5000;
+/** Bodies larger than this are sent gzipped (the library's WriteApi default): a cycle at ALL shrinks about 3.5x. */
+const GZIP_THRESHOLD_BYTES = 1000;
+const MIN_RETRY_MS = 1000;
+const MAX_RETRY_MS = 10_000;
+/** How long shutdown waits for a live store to take the queue. */
+const CLOSE_DRAIN_MS = 5_000;
+
 /**
- * The client library only speaks `/api/v2/write`. For InfluxDB 1.x before 1.8 this transport turns
- * that request into the v1 `/write?db=&rp=` one, so both modes keep the library's batching,
- * retries and bounded retry buffer.
+ * The write request's path and query, second precision: `/api/v2/write?org=&bucket=` (InfluxDB
+ * 1.8+, 2.x, 3.x; the token goes in the Authorization header) or `/write?db=&rp=&u=&p=` (every 1.x).
  */
-export function v1WriteTransport(inner: Transport, target: { database: string; retentionPolicy: string; username: string; password: string }): Transport {
-  const toV1 = (path: string): string => {
-    if (!path.startsWith('/api/v2/write?')) return path;
-    const v2 = new URLSearchParams(path.slice(path.indexOf('?') + 1));
-    const v1 = new URLSearchParams({ db: target.database, precision: v2.get('precision') ?? 's' });
-    if (target.retentionPolicy) v1.set('rp', target.retentionPolicy);
-    if (target.username) v1.set('u', target.username);
-    if (target.password) v1.set('p', target.password);
-    return `/write?${v1.toString()}`;
-  };
-  return {
-    send: (path, body, options, callbacks) => inner.send(toV1(path), body, options, callbacks),
-    request: (path, body, options, responseStarted) => inner.request(toV1(path), body, options, responseStarted),
-    iterate: (path, body, options) => inner.iterate(toV1(path), body, options),
-    chunkCombiner: inner.chunkCombiner,
-  };
+export function influxWritePath(options: InfluxOptions): string {
+  if (options.api === 'v2') return `/api/v2/write?${new URLSearchParams({ org: options.org, bucket: options.bucket, precision: 's' })}`;
+  const query = new URLSearchParams({ db: options.database, precision: 's' });
+  if (options.retentionPolicy) query.set('rp', options.retentionPolicy);
+  if (options.username) query.set('u', options.username);
+  if (options.password) query.set('p', options.password);
+  return `/write?${query}`;
 }
 
-/** Lines not counted as buffered quote points: candles (re-fetched by the candle sync) and ALGOPACK bars. */
-const UNBUFFERED_LINE_PREFIXES = [CANDLES_LINE_PREFIX, ...ALGOPACK_MEASUREMENTS.map((m) => `${m},`)];
+/**
+ * Whether sending the same lines again can help: not when InfluxDB refuses them as such (4xx bad
+ * data, auth), but after a network error, a timeout (408), throttling (429) or a 5xx.
+ */
+export function isRetryable(err: unknown): boolean {
+  return !(err instanceof HttpError) || err.statusCode >= 429 || err.statusCode === 408;
+}
 
-/** Whether the library will retry a failed write (mirrors its rule: network errors, 429 and 5xx). */
-const willRetry = (err: Error) => !(err instanceof HttpError) || err.statusCode >= 429;
+export interface InfluxSinkParts {
+  /** Where lines wait: the durable spool (SCRAPER_SPOOL_DIR) or, by default, memory bounded by maxBufferedLines. */
+  queue?: LineQueue;
+  minRetryMs?: number;
+  maxRetryMs?: number;
+}
 
 /**
- * InfluxDB through @influxdata/influxdb-client's WriteApi: one point per quote, flushed at the end of
- * each cycle; failed batches wait in the library's retry buffer (bounded, oldest dropped first).
+ * InfluxDB over HTTP: each cycle's lines go into a FIFO line queue (memory, bounded, oldest dropped
+ * and counted; or the durable spool), one write request at a time leaves from its head. A 2xx
+ * acknowledges the lines; a network error, 408, 429 or 5xx hands them out again after a backoff
+ * (1 s doubling to 10 s); any other 4xx drops them (counted): the store refuses them as such.
+ * The queue is the only buffer, so the spool always knows which records the store has taken.
  */
-export function createInfluxSink(options: InfluxOptions, stats: SinkStats, log: Logger): Sink {
+export function createInfluxSink(options: InfluxOptions, stats: SinkStats, log: Logger, parts: InfluxSinkParts = {}): Sink {
+  const { minRetryMs = MIN_RETRY_MS, maxRetryMs = MAX_RETRY_MS } = parts;
+  const queue =
+    parts.queue ??
+    createMemoryQueue(options.maxBufferedLines, {
+      dropped(points) {
+        stats.dropped(points);
+        log.warn({ dropped: points, maxBufferedLines: options.maxBufferedLines }, 'InfluxDB buffer full; oldest points dropped');
+      },
+    });
   setLogger({
     error: (message, err) => log.debug({ err: err?.message }, `influxdb-client: ${message}`),
     warn: (message, err) => log.debug({ err: err?.message }, `influxdb-client: ${message}`),
   });
-  let pending = 0; // points handed to the library and neither written nor given up yet
+  // The client library's transport: request timeouts, the v2 token header, HttpError with the status.
+  const transport = new InfluxDB({ url: options.url, token: options.api === 'v2' ? options.token || undefined : undefined }).transport;
+  const writePath = influxWritePath(options);
+  let sending = false;
+  let retryTimer: NodeJS.Timeout | null = null;
+  let retryMs = minRetryMs;
   let lastError = '';
-  /** Quote lines leave the buffer gauge as the store takes or refuses them; candle and ALGOPACK lines were never in it. */
-  const settle = (lines: readonly string[]) => {
-    pending -= lines.filter((line) => !UNBUFFERED_LINE_PREFIXES.some((prefix) => line.startsWith(prefix))).length;
-    stats.buffered(pending);
-  };
-  const writeOptions = {
-    batchSize: 5000,
-    flushInterval: 1000,
-    maxRetries: 1000, // time bounds the retries, not their count
-    maxRetryTime: 6 * 3600_000,
-    minRetryDelay: 1000,
-    maxRetryDelay: 10_000,
-    exponentialBase: 2,
-    maxBufferLines: options.maxBufferedLines,
-    writeSuccess(lines: string[]) {
+  let closing = false;
+  stats.buffered(queue.length); // a spool may hold a previous run's lines
+
+  async function sendNext(): Promise<void> {
+    const lines = queue.take(LINES_PER_WRITE);
+    try {
+      await transport.request(writePath, lines.join('\n'), {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain; charset=utf-8' },
+        gzipThreshold: GZIP_THRESHOLD_BYTES,
+      });
+      queue.accepted(lines.length);
+      stats.written(lines.length);
       if (lastError) log.info('InfluxDB writes recovered');
       lastError = '';
-      stats.written(lines.length);
-      settle(lines);
-    },
-    writeFailed(error: Error, lines: string[], attempt: number, expires: number) {
+      retryMs = minRetryMs;
+    } catch (err) {
       stats.failed();
-      if (error.message !== lastError) log.warn({ err: error.message, attempt }, 'InfluxDB write failed');
-      lastError = error.message;
-      if (!willRetry(error) || attempt > writeOptions.maxRetries || Date.now() >= expires) {
+      const message = err instanceof Error ? err.message : String(err);
+      if (message !== lastError) log.warn({ err: message }, 'InfluxDB write failed');
+      lastError = message;
+      if (!isRetryable(err)) {
+        queue.accepted(lines.length);
         stats.dropped(lines.length);
-        settle(lines);
+      } else {
+        queue.rewind();
+        throw err;
       }
-    },
-    writeRetrySkipped(entry: { lines: string[] }) {
-      log.warn({ dropped: entry.lines.length }, 'InfluxDB retry buffer full; oldest points dropped');
-      stats.dropped(entry.lines.length);
-      settle(entry.lines);
-    },
+    } finally {
+      stats.buffered(queue.length);
+    }
+  }
+
+  let drainWaiters: Array<() => void> = [];
+  const drained = () => {
+    for (const wake of drainWaiters) wake();
+    drainWaiters = [];
   };
 
-  let writeApi: WriteApi;
-  if (options.api === 'v2') {
-    const client = new InfluxDB({ url: options.url, token: options.token || undefined });
-    writeApi = client.getWriteApi(options.org, options.bucket, 's', writeOptions);
-  } else {
-    const plain = new InfluxDB({ url: options.url });
-    const client = new InfluxDB({ url: options.url, transport: v1WriteTransport(plain.transport, options) });
-    writeApi = client.getWriteApi('', options.database, 's', writeOptions);
+  function pump() {
+    if (sending || retryTimer || queue.unsent === 0) return;
+    sending = true;
+    const loop = async () => {
+      while (queue.unsent > 0 && !closing) await sendNext();
+    };
+    loop().then(
+      () => {
+        sending = false;
+        drained();
+      },
+      () => {
+        sending = false;
+        if (closing) return drained();
+        retryTimer = setTimeout(() => {
+          retryTimer = null;
+          pump();
+        }, retryMs);
+        retryMs = Math.min(retryMs * 2, maxRetryMs);
+      },
+    );
   }
+
+  const enqueue = (lines: string[]) => {
+    if (lines.length === 0) return;
+    queue.push(lines);
+    stats.buffered(queue.length);
+    pump();
+  };
 
   return {
     name: 'influxdb',
     write(quotes: readonly Quote[]) {
-      const points = quotes.flatMap((q) => quoteToInfluxPoint(q, options.measurement) ?? []);
-      pending += points.length;
-      stats.buffered(pending);
-      writeApi.writePoints(points);
-      // One cycle's points go out now rather than at the next flushInterval; failures are handled above.
-      writeApi.flush().catch(() => {});
+      enqueue(quotes.flatMap((q) => quoteToInfluxPoint(q, options.measurement)?.toLineProtocol(SECONDS) ?? []));
     },
     writeCandles(candles) {
-      // Not counted as buffered quote points: a candle that fails is fetched again by the candle
-      // sync (it resumes from the newest candle stored), and counting them left the gauge stuck.
-      writeApi.writeRecords(candles.map(candleInfluxLine));
-      writeApi.flush().catch(() => {});
+      enqueue(candles.map(candleInfluxLine));
     },
     writeAlgopack(bars) {
-      // Like candles: a bar that fails is not re-fetched, but the library's retry buffer keeps it.
-      writeApi.writeRecords(bars.flatMap((b) => algopackInfluxLine(b) ?? []));
-      writeApi.flush().catch(() => {});
+      enqueue(bars.flatMap((b) => algopackInfluxLine(b) ?? []));
     },
     async close() {
-      await writeApi.flush(true).catch(() => {});
-      await writeApi.close().catch(() => {});
+      // Give a live store the chance to take what is queued; the shutdown grace bounds the wait.
+      if (sending) {
+        await new Promise<void>((resolve) => {
+          drainWaiters.push(resolve);
+          setTimeout(resolve, CLOSE_DRAIN_MS).unref();
+        });
+      }
+      closing = true;
+      if (retryTimer) clearTimeout(retryTimer);
+      if (queue.length > 0 && !parts.queue) log.warn({ lines: queue.length }, 'InfluxDB unreachable at shutdown; buffered points lost');
+      // With the spool, what is left stays there for the next start.
+      queue.close();
     },
   };
 }

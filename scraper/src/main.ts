@@ -9,7 +9,6 @@ import { exitOnStartupFailure } from '../../lib/service';
 import { createCandleSync } from './candles-sync';
 import { scraperShape, type ScraperConfig } from './config';
 import { createInfluxSink, type InfluxOptions } from './influx-sink';
-import { createSpooledInfluxSink } from './influx-spool-sink';
 import type { LineQueue } from './line-queue';
 import { createPlaintextSink } from './plaintext-sink';
 import { registerSinkMetrics, type Sink, type SinkStats } from './sink';
@@ -61,9 +60,7 @@ function createSinks(config: ScraperConfig, statsFor: (sink: Sink['name']) => Si
             password: config.INFLUX_PASSWORD,
           };
     const stats = statsFor('influxdb');
-    const spool = spoolFor('influxdb', stats);
-    const sinkLog = log.child({ sink: 'influxdb' });
-    sinks.push(spool ? createSpooledInfluxSink(influx, spool, stats, sinkLog) : createInfluxSink(influx, stats, sinkLog));
+    sinks.push(createInfluxSink(influx, stats, log.child({ sink: 'influxdb' }), { queue: spoolFor('influxdb', stats) }));
   }
   return sinks;
 }
