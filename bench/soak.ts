@@ -5,8 +5,9 @@
  * every 2 s, the scraper into carbon over plaintext and into InfluxDB, both through its spool; two
  * busy loops keep both cores busy. At random moments one of carbon, InfluxDB, the scraper, the
  * worker and Prometheus is SIGKILLed, left down a few seconds and started again alone through the
- * supervisor of lib/ops (as `up` started it; seconds, where a whole `up` took 40 s under load). Then every quote the scraper and the worker logged as handed over ("polled";
- * never what the stores say) is looked up in the stores: InfluxDB by point, Graphite by 10 s slot,
+ * supervisor of lib/ops (as `up` started it: seconds, where a whole `up` took 40 s under load).
+ * Then every quote the scraper and the worker logged as handed over ("polled"; never what the
+ * stores say) is looked up in the stores: InfluxDB by point, Graphite by 10 s slot,
  * Prometheus by moex_quote_timestamp_seconds sample, judged against Prometheus' own record of its
  * scrapes of the worker.
  */
@@ -35,8 +36,6 @@ const KILLS_PER_MINUTE = 1.6;
 const MIN_GAP_MS = 2_000;
 /** What a kill and restart take on a loaded 2-core machine, discounted from the gap. */
 const RESTART_ESTIMATE_MS = 5_000;
-/** Prometheus keeps the WAL page it is filling in memory: a SIGKILL loses the last seconds it scraped. */
-const PROMETHEUS_WAL_SLACK_MS = 30_000;
 
 export interface Outage {
   victim: Victim;
@@ -132,7 +131,7 @@ async function killAndRestart(stack: NativeStack, victim: Victim, log: (line: st
   // Only this part, through the supervisor, with the settings `up` used: seconds, not a whole `up`.
   await stack.startPart(victim);
   const upAt = Date.now();
-  log(`soak: ${victim} SIGKILLed (pid ${pid}), up again after ${((upAt - killedAt) / 1000).toFixed(1)} s`);
+  log(`soak: ${new Date(killedAt).toISOString().slice(11, 23)} ${victim} SIGKILLed (pid ${pid}), up again after ${((upAt - killedAt) / 1000).toFixed(1)} s`);
   return { victim, killedAt, upAt };
 }
 
@@ -203,22 +202,38 @@ async function rangeSamples(stack: NativeStack, selector: string, rangeSeconds: 
 }
 
 /**
- * Prometheus' record of its scrapes of the worker: each successful one as the span its response
- * was served in (the scrape's timestamp is its start; scrape_duration_seconds its length), and the
- * times of the failed ones (up 0: under load, a scrape that timed out).
+ * Prometheus' record of its scrapes of the worker: every attempt's time (its up sample; the
+ * timestamp is the scrape's start), each successful one as the span its response was served in
+ * (plus scrape_duration_seconds), and the times of the failed ones (up 0).
  */
-async function workerScrapes(stack: NativeStack, rangeSeconds: number, endMs: number): Promise<{ served: Span[]; failed: number[] }> {
+async function workerScrapes(stack: NativeStack, rangeSeconds: number, endMs: number): Promise<{ attempts: number[]; served: Span[]; failed: number[] }> {
   const job = '{job="worker-prometheus"}';
   const [up] = await rangeSamples(stack, `up${job}`, rangeSeconds, endMs);
   const [duration] = await rangeSamples(stack, `scrape_duration_seconds${job}`, rangeSeconds, endMs);
   const lasted = new Map(duration?.values ?? []);
-  const served: Span[] = [];
-  const failed: number[] = [];
-  for (const [at, value] of up?.values ?? []) {
-    if (value === 1) served.push({ from: at, to: at + (lasted.get(at) ?? 1) * 1000 });
-    else failed.push(at);
-  }
-  return { served, failed };
+  const attempts = (up?.values ?? []).map(([at]) => at);
+  const served = (up?.values ?? []).filter(([, v]) => v === 1).map(([at]) => ({ from: at, to: at + (lasted.get(at) ?? 1) * 1000 }));
+  const failed = (up?.values ?? []).filter(([, v]) => v !== 1).map(([at]) => at);
+  return { attempts, served, failed };
+}
+
+/**
+ * When the worker or Prometheus was down as Prometheus' record shows it. Prometheus: from its last
+ * scrape on record before the kill (what it had not flushed from its WAL page is gone with it) to
+ * its first scrape after the restart (it scrapes only after its discovery and scrape managers'
+ * first 5 s reload, some seconds after it answers /-/ready). The worker: from the kill to its first
+ * successful scrape after the restart.
+ */
+function downWindows(outages: Outage[], scrapes: { attempts: number[]; served: Span[] }, endMs: number): Span[] {
+  const firstAfter = (times: number[], t: number) => times.find((x) => x > t) ?? endMs;
+  return outages.flatMap((o): Span[] => {
+    if (o.victim === 'prometheus') {
+      const before = scrapes.attempts.filter((x) => x < o.killedAt);
+      return [{ from: before.length ? before[before.length - 1]! : o.killedAt, to: firstAfter(scrapes.attempts, o.upAt) }];
+    }
+    if (o.victim === 'worker') return [{ from: o.killedAt, to: firstAfter(scrapes.served.map((sc) => sc.from), o.upAt) }];
+    return [];
+  });
 }
 
 /** Clock slack between the services' log times and Prometheus' scrape timestamps (it aligns them by a few ms). */
@@ -246,24 +261,23 @@ async function countPrometheus(stack: NativeStack, worker: Handover[], outages: 
   });
   // Lost means Prometheus did serve itself the quote (a scrape succeeded while the worker exposed it)
   // and still has no sample of it. A quote no successful scrape saw is a gap; it is excused and
-  // counted by its cause: the worker or Prometheus killed (from 30 s before a Prometheus kill: its
-  // unflushed WAL page), or a scrape that failed or never ran on the loaded machine.
-  const { served, failed } = await workerScrapes(stack, rangeSeconds, endMs);
-  const down = outages
-    .filter((o) => o.victim === 'worker' || o.victim === 'prometheus')
-    .map((o) => ({ from: o.killedAt - (o.victim === 'prometheus' ? PROMETHEUS_WAL_SLACK_MS : 0), to: o.upAt }));
+  // counted by its cause: the worker or Prometheus down (downWindows), or else a scrape that failed
+  // or never ran on the loaded machine.
+  const scrapes = await workerScrapes(stack, rangeSeconds, endMs);
+  const { served, failed } = scrapes;
+  const down = downWindows(outages, scrapes, endMs);
   const overlaps = (a: Span, b: Span) => a.from < b.to && b.from < a.to;
   let stored = 0;
   let whileDown = 0;
   let scrapeFailed = 0;
-  let notScraped = 0;
+  const notScraped: string[] = [];
   const lost: string[] = [];
   for (const [key, span] of exposed) {
     if (samples.has(key)) stored++;
     else if (served.some((sc) => sc.from >= span.from + CLOCK_SLACK_MS && sc.to + CLOCK_SLACK_MS <= span.to)) lost.push(key);
     else if (down.some((d) => overlaps(d, span))) whileDown++;
     else if (failed.some((at) => at >= span.from && at < span.to)) scrapeFailed++;
-    else notScraped++;
+    else notScraped.push(`${key}(${new Date(span.from).toISOString().slice(11, 23)})`);
   }
   const sampleCount = [...samples.values()].reduce((a, b) => a + b, 0);
   return {
@@ -272,11 +286,11 @@ async function countPrometheus(stack: NativeStack, worker: Handover[], outages: 
     polled: exposed.size,
     stored,
     lost: lost.length,
-    excused: whileDown + scrapeFailed + notScraped,
+    excused: whileDown + scrapeFailed + notScraped.length,
     duplicated: sampleCount - samples.size,
     note:
       `not scraped: ${whileDown} while the worker or Prometheus was down, ${scrapeFailed} while a scrape of the worker failed (up 0, ${failed.length} such scrapes), ` +
-      `${notScraped} with no scrape recorded; lost = a scrape succeeded while the worker exposed the quote and no sample has it; ` +
+      `${notScraped.length} with no scrape recorded${notScraped.length ? ` (${notScraped.slice(0, 6).join(' ')})` : ''}; lost = a scrape succeeded while the worker exposed the quote and no sample has it; ` +
       `duplicated = samples repeating a quote (1 s scrapes of a 2 s poll)${lost.length ? `; lost: ${lost.slice(0, 10).join(' ')}` : ''}`,
   };
 }
