@@ -52,6 +52,8 @@ export interface StoreCount {
   lost: number;
   /** Lost while the part that loses it by design was down (Prometheus: the worker or Prometheus). */
   excused: number;
+  /** Prometheus: quotes no scrape was even tried for while Prometheus and the worker were up. */
+  unexplained: number;
   duplicated: number;
   note: string;
 }
@@ -159,6 +161,7 @@ async function countInflux(stack: NativeStack, polled: Set<string>, fromSeconds:
     stored,
     lost: polled.size - stored,
     excused: 0,
+    unexplained: 0,
     duplicated: resent,
     note: `${unpolled} points at a time nobody polled; ${resent} lines sent again (spool replays), each stored once`,
   };
@@ -184,6 +187,7 @@ async function countGraphite(stack: NativeStack, polled: Set<string>, fromSecond
     stored: slotsPolled.size - lost.length,
     lost: lost.length,
     excused: 0,
+    unexplained: 0,
     duplicated: resent,
     note: `${resent} lines sent again (after a carbon disconnect or from the spool), one value kept per slot${lost.length ? `; missing: ${lost.slice(0, 10).join(' ')}` : ''}`,
   };
@@ -287,6 +291,7 @@ async function countPrometheus(stack: NativeStack, worker: Handover[], outages: 
     stored,
     lost: lost.length,
     excused: whileDown + scrapeFailed + notScraped.length,
+    unexplained: notScraped.length,
     duplicated: sampleCount - samples.size,
     note:
       `not scraped: ${whileDown} while the worker or Prometheus was down, ${scrapeFailed} while a scrape of the worker failed (up 0, ${failed.length} such scrapes), ` +
