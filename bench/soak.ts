@@ -52,7 +52,7 @@ export interface StoreCount {
   lost: number;
   /** Lost while the part that loses it by design was down (Prometheus: the worker or Prometheus). */
   excused: number;
-  /** Prometheus: quotes no scrape was even tried for while Prometheus and the worker were up. */
+  /** Prometheus: quotes exposed longer than a scrape interval while both were up, and no scrape tried. */
   unexplained: number;
   duplicated: number;
   note: string;
@@ -240,6 +240,10 @@ function downWindows(outages: Outage[], scrapes: { attempts: number[]; served: S
   });
 }
 
+/** Prometheus scrapes every 1 s (the test default); a quote exposed for less than this may fall between two scrapes by design. */
+const SCRAPE_INTERVAL_MS = 1_000;
+/** How late a scrape may start on a loaded machine and still be on schedule. */
+const SCRAPE_LATENESS_MS = 250;
 /** Clock slack between the services' log times and Prometheus' scrape timestamps (it aligns them by a few ms). */
 const CLOCK_SLACK_MS = 50;
 
@@ -265,8 +269,9 @@ async function countPrometheus(stack: NativeStack, worker: Handover[], outages: 
   });
   // Lost means Prometheus did serve itself the quote (a scrape succeeded while the worker exposed it)
   // and still has no sample of it. A quote no successful scrape saw is a gap; it is excused and
-  // counted by its cause: the worker or Prometheus down (downWindows), or else a scrape that failed
-  // or never ran on the loaded machine.
+  // counted by its cause: the worker or Prometheus down (downWindows), a scrape that failed, a quote
+  // exposed for less than a scrape interval (pull samples the state once per interval), or else no
+  // scrape on record at all: unexplained.
   const scrapes = await workerScrapes(stack, rangeSeconds, endMs);
   const { served, failed } = scrapes;
   const down = downWindows(outages, scrapes, endMs);
@@ -274,6 +279,7 @@ async function countPrometheus(stack: NativeStack, worker: Handover[], outages: 
   let stored = 0;
   let whileDown = 0;
   let scrapeFailed = 0;
+  let tooBrief = 0;
   const notScraped: string[] = [];
   const lost: string[] = [];
   for (const [key, span] of exposed) {
@@ -281,7 +287,8 @@ async function countPrometheus(stack: NativeStack, worker: Handover[], outages: 
     else if (served.some((sc) => sc.from >= span.from + CLOCK_SLACK_MS && sc.to + CLOCK_SLACK_MS <= span.to)) lost.push(key);
     else if (down.some((d) => overlaps(d, span))) whileDown++;
     else if (failed.some((at) => at >= span.from && at < span.to)) scrapeFailed++;
-    else notScraped.push(`${key}(${new Date(span.from).toISOString().slice(11, 23)})`);
+    else if (span.to - span.from < SCRAPE_INTERVAL_MS + SCRAPE_LATENESS_MS) tooBrief++;
+    else notScraped.push(`${key}(${new Date(span.from).toISOString().slice(11, 23)} for ${span.to - span.from} ms)`);
   }
   const sampleCount = [...samples.values()].reduce((a, b) => a + b, 0);
   return {
@@ -290,11 +297,12 @@ async function countPrometheus(stack: NativeStack, worker: Handover[], outages: 
     polled: exposed.size,
     stored,
     lost: lost.length,
-    excused: whileDown + scrapeFailed + notScraped.length,
+    excused: whileDown + scrapeFailed + tooBrief + notScraped.length,
     unexplained: notScraped.length,
     duplicated: sampleCount - samples.size,
     note:
       `not scraped: ${whileDown} while the worker or Prometheus was down, ${scrapeFailed} while a scrape of the worker failed (up 0, ${failed.length} such scrapes), ` +
+      `${tooBrief} exposed for less than a scrape interval (a late poll followed by one on time), ` +
       `${notScraped.length} with no scrape recorded${notScraped.length ? ` (${notScraped.slice(0, 6).join(' ')})` : ''}; lost = a scrape succeeded while the worker exposed the quote and no sample has it; ` +
       `duplicated = samples repeating a quote (1 s scrapes of a 2 s poll)${lost.length ? `; lost: ${lost.slice(0, 10).join(' ')}` : ''}`,
   };
