@@ -7,6 +7,8 @@
  *   stack.urls.backend            // 'http://127.0.0.1:40123'
  *   stack.urls.issSim             // the simulator's ISS base URL (demo only): 'http://127.0.0.1:P/iss'
  *   await stack.status()          // { ok, output } of `./runner.sh local status`
+ *   stack.pidOf('carbon')         // the pid the supervisor started carbon as (undefined: not running)
+ *   await stack.startPart('carbon') // start that one part again as `up` did (seconds, not a whole `up`)
  *   await stack.stop()            // `./runner.sh local down`, then removes the temp state dir
  *
  * urls: prometheus, nodeExporter, graphiteWeb, carbon (tcp://, plaintext), statsd (udp://),
@@ -22,6 +24,9 @@ import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { serviceEnv } from '../../lib/ops/local-stack';
+import { stackSettings } from '../../lib/ops/stack-settings';
+import { runningPid, startDaemon } from '../../lib/ops/supervisor';
 import { getFreePort, registerExitCleanup, REPO_ROOT } from './daemons';
 
 const RUNNER = path.join(REPO_ROOT, 'runner.sh');
@@ -56,6 +61,10 @@ export interface NativeStack {
   /** The environment `local up` ran with (ports, STATE_DIR and `env`). */
   env: Record<string, string>;
   status(): Promise<{ ok: boolean; output: string }>;
+  /** The pid of one part (lib/ops/daemons.ts name) if that process is alive. */
+  pidOf(name: string): number | undefined;
+  /** Starts one part that is not running through the supervisor, with the settings `up` used. */
+  startPart(name: string): Promise<void>;
   /** `./runner.sh local down`; nothing of this stack listens afterwards. */
   stop(): Promise<void>;
 }
@@ -172,11 +181,18 @@ export async function startNativeStack(options: NativeStackOptions = {}): Promis
     ...(options.demo ? { issSim: `${http(ports.ISS_SIM_PORT)}/iss` } : {}),
   };
 
+  // What `local up` computes from the same environment: the daemons' settings, the services' variables.
+  const settings = () => {
+    const base = stackSettings(env);
+    return { ...base, env: serviceEnv(base, options.demo ?? false) };
+  };
   return {
     urls,
     ports,
     stateDir,
     env: stackEnv,
+    pidOf: (name) => runningPid(settings(), name),
+    startPart: (name) => startDaemon(settings(), name, () => {}),
     async status() {
       const { code, output } = await run(['status'], env, 60_000);
       return { ok: code === 0, output };
