@@ -34,12 +34,15 @@ case $COMPOSE in podman*) ENGINE=podman ;; *) ENGINE=docker; command -v docker >
 # shellcheck disable=SC2086  # COMPOSE may be two words
 compose() { $COMPOSE --project-directory "$ROOT" "$@"; }
 
-# "service state health" of each container of the project, whatever its profile.
+# "service state health exitcode" of each container of the project, whatever its profile; health
+# "-" for a container without a healthcheck. Podman reports that as an empty status, not a missing
+# one: printed as is, the empty field would shift the exit code out of place (and init's exit 0
+# would read as a failure), hence `or`.
 states() {
   local ids
   mapfile -t ids < <(compose "${ALL_PROFILES[@]}" ps -q 2>/dev/null)
   [ ${#ids[@]} -gt 0 ] || return 0
-  "$ENGINE" inspect --format '{{index .Config.Labels "com.docker.compose.service"}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}-{{end}} {{.State.ExitCode}}' "${ids[@]}"
+  "$ENGINE" inspect --format '{{index .Config.Labels "com.docker.compose.service"}} {{.State.Status}} {{with .State.Health}}{{or .Status "-"}}{{else}}-{{end}} {{.State.ExitCode}}' "${ids[@]}"
 }
 
 # Not healthy: a running container whose health is not "healthy", or a one-shot (init) that failed.

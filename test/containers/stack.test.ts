@@ -85,7 +85,7 @@ const secret = (name: string, dir = SECRETS_DIR): string => readFileSync(join(di
 async function states(project: string): Promise<Array<{ service: string; state: string; health: string; exit: string }>> {
   const ids = (await engineCli('ps', '-a', '-q', '--filter', `label=com.docker.compose.project=${project}`)).stdout.split('\n').filter(Boolean);
   if (ids.length === 0) return [];
-  const r = await engineCli('inspect', '--format', '{{index .Config.Labels "com.docker.compose.service"}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}-{{end}} {{.State.ExitCode}}', ...ids);
+  const r = await engineCli('inspect', '--format', '{{index .Config.Labels "com.docker.compose.service"}} {{.State.Status}} {{with .State.Health}}{{or .Status "-"}}{{else}}-{{end}} {{.State.ExitCode}}', ...ids);
   assertOk(r, 'inspect');
   return r.stdout.trim().split('\n').map((l) => {
     const [service = '', state = '', health = '', exit = ''] = l.split(' ');
@@ -124,6 +124,29 @@ async function promValue(query: string, at?: number): Promise<number | undefined
   const { body } = await getJson<PromVector>(`${PROM}/api/v1/query?${params}`);
   const v = body.data?.result?.[0]?.value?.[1];
   return v === undefined ? undefined : Number(v);
+}
+
+/** What the running Prometheus loaded, from its own API: scrape jobs, remote-write URLs, rule groups. */
+async function runningPrometheus(): Promise<{ jobs: string[]; remoteWrite: string[]; ruleGroups: string[] }> {
+  const config = await getJson<{ data: { yaml: string } }>(`${PROM}/api/v1/status/config`);
+  assert.equal(config.status, 200, 'GET /api/v1/status/config');
+  const yaml = parse(config.body.data.yaml) as { scrape_configs?: Array<{ job_name: string }>; remote_write?: Array<{ url: string }> };
+  const rules = await getJson<{ data: { groups: Array<{ name: string }> } }>(`${PROM}/api/v1/rules`);
+  assert.equal(rules.status, 200, 'GET /api/v1/rules');
+  return {
+    jobs: (yaml.scrape_configs ?? []).map((j) => j.job_name).sort(),
+    remoteWrite: (yaml.remote_write ?? []).map((r) => r.url),
+    ruleGroups: rules.body.data.groups.map((g) => g.name).sort(),
+  };
+}
+
+/** The scrape jobs of a config generated into prometheus/ (./runner.sh configs), and the rule groups of prometheus/rules/. */
+function generatedPrometheus(file: string): { jobs: string[]; ruleGroups: string[] } {
+  const dir = join(REPO_ROOT, 'prometheus');
+  const config = parse(readFileSync(join(dir, file), 'utf8')) as { scrape_configs: Array<{ job_name: string }> };
+  const ruleGroups = readdirSync(join(dir, 'rules')).filter((f) => f.endsWith('.yml'))
+    .flatMap((f) => (parse(readFileSync(join(dir, 'rules', f), 'utf8')) as { groups: Array<{ name: string }> }).groups.map((g) => g.name));
+  return { jobs: config.scrape_configs.map((j) => j.job_name).sort(), ruleGroups: ruleGroups.sort() };
 }
 
 type InfluxResult = { results: Array<{ series?: Array<{ values: Array<[string, number]> }>; error?: string }> };
@@ -290,6 +313,15 @@ describe('the compose stack in containers (./runner.sh containers up --demo)', {
     if (engine.standins) assert.doesNotMatch(status.stdout, /^grafana/m, 'Grafana (no image here) stays out');
   });
 
+  test('Prometheus runs the generated prometheus/prometheus.yml and rules/, without remote-write', async () => {
+    const running = await runningPrometheus();
+    const generated = generatedPrometheus('prometheus.yml');
+    assert.deepEqual(running.jobs, generated.jobs);
+    assert.deepEqual(running.ruleGroups, generated.ruleGroups);
+    assert.ok(generated.ruleGroups.length > 0 && generated.jobs.includes('worker-prometheus'), JSON.stringify(generated));
+    assert.deepEqual(running.remoteWrite, []);
+  });
+
   test('Prometheus, the worker and the backend refuse a request without the credentials; InfluxDB too', async () => {
     for (const url of [`${PROM}/api/v1/query?query=up`, `${WORKER}/metrics`, `${BACKEND}/api/quotes`]) {
       const { status } = await getJson(url, { auth: 'none' });
@@ -453,6 +485,15 @@ describe('the compose stack in containers (./runner.sh containers up --demo)', {
     assertOk(status, './runner.sh containers status');
     assert.equal(status.stdout.match(/^worker-shard\s+running\s+healthy\s/gm)?.length, SHARDS, status.stdout);
     assert.match(status.stdout, /^victoria-metrics\s+running\s+healthy\s/m);
+  });
+
+  test('Prometheus runs the generated prometheus/prometheus-shards.yml and remote-writes to VictoriaMetrics (prometheus/start.sh)', async () => {
+    const running = await runningPrometheus();
+    const generated = generatedPrometheus('prometheus-shards.yml');
+    assert.ok(generated.jobs.includes('worker-shards'), JSON.stringify(generated.jobs));
+    assert.deepEqual(running.jobs, generated.jobs);
+    assert.deepEqual(running.ruleGroups, generated.ruleGroups);
+    assert.deepEqual(running.remoteWrite, ['http://victoria-metrics:8428/api/v1/write']);
   });
 
   test('the shards: both scraped over https, together every security of the worker exactly once', { timeout: 3 * 60_000 }, async () => {
