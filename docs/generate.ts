@@ -349,7 +349,7 @@ const ROUTE_DOCS: Record<string, string> = {
   'GET /healthz': '200 while the process lives (no credentials needed)',
   'GET /readyz': '200 once Prometheus answers, else 503 with a JSON reason',
   'GET /metrics': '`http_request_duration_seconds` and the default process metrics',
-  'GET /api/quotes': '`{"quotes":[{ticker, board, engine, market, last, bid, offer, open, high, low, prevClose, changePercent, volume, value, trades, trading, time, ageSeconds, delaySeconds, ...the market\'s own fields}], "simulated"}`; null fields are `null`',
+  'GET /api/quotes': '`{"quotes":[{ticker, board, engine, market, last, bid, offer, open, high, low, prevClose, changePercent, volume, value, trades, trading, time, ageSeconds, delaySeconds, ...the market\'s own fields, orderFlow: {disbalance, boughtLots, soldLots} for shares with an ALGOPACK bar, else absent}], "simulated"}`; null fields are `null`',
   'GET /api/quotes/:ticker': 'one quote; 404 for an unknown ticker, 400 for a malformed one',
   'GET /api/quotes/:ticker/history': '`?range=1h&step=30s[&source=prometheus|candles]` → `{"ticker","points":[[unixSeconds,last],...]}`; 400 for a bad range/step or more than 11,000 points',
   'GET /api/status': '`{"ok","components":[{"name","ok","detail","latencyMs"}]}` for prometheus, worker, scraper, moex, graphite, influxdb, alertmanager',
