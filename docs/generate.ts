@@ -19,7 +19,7 @@ import { createLogger } from '../lib/log';
 import { fieldsOfMarket, MARKETS, marketKindOf, SUPPORTED_MARKETS, type MarketKind } from '../lib/moex/markets';
 import { NUMERIC_FIELDS, type Quote } from '../lib/moex/quote';
 import { registerIssRequestMetrics } from '../lib/iss-transport';
-import { ALGOPACK_FEEDS, type AlgopackFeed } from '../lib/moex/algopack/datasets';
+import { algopackMetricName, ALGOPACK_FEEDS, DATASETS, type AlgopackFeed } from '../lib/moex/algopack/datasets';
 import { registerAlgopackPollMetrics } from '../lib/moex/algopack/poller';
 import { registerPollMetrics } from '../lib/poll-metrics';
 import { registerShardClaimMetrics } from '../lib/polling-service';
@@ -30,6 +30,7 @@ import { httpMetricsMiddleware } from '../backend/src/http-metrics';
 import { initShape, urlsShape } from '../init/src/config';
 import { issSimShape } from '../iss-sim/src/config';
 import { createCandleSync } from '../scraper/src/candles-sync';
+import { algopackGraphitePoints, algopackInfluxLine } from '../scraper/src/algopack-series';
 import { candleGraphitePoints, candleInfluxLine } from '../scraper/src/candle-series';
 import { scraperShape } from '../scraper/src/config';
 import { graphitePointsFor, quoteToInfluxPoint } from '../scraper/src/series';
@@ -117,9 +118,11 @@ const COMPOSE_VARIABLE_DOCS: Record<string, string> = {
   POLL_SCHEDULE: 'how often the pollers poll',
   LOG_LEVEL: 'log level of our services',
   MOEX_ALGOPACK: 'ALGOPACK datasets the worker and the scraper poll (subscribers; docs/algopack.md)',
+  MOEX_ISS_TOKEN: "bearer token of MOEX's authenticated ISS (subscribers); `containers up --demo`: the simulator's token",
   MOEX_HISTOGRAM: "which securities get the worker's moex_price_relative_to_prev_close (listed, off, all)",
   ISS_SIM_SCHEDULE: "profile demo: the simulator's trading week (docs/calendar.md); empty: around the clock every day",
   ISS_SIM_DAILYTABLE: "profile demo: the simulator's holidays and moved working days (docs/calendar.md)",
+  ISS_SIM_TOKEN: 'profile demo: the token the simulator requires, so its ALGOPACK datasets answer (`containers up --demo` sets it)',
   PROMETHEUS_RETENTION: 'how long Prometheus keeps samples',
   PROMETHEUS_REMOTE_WRITE_URL: 'Prometheus also remote-writes everything here (VictoriaMetrics, Mimir, ...; docs/scale.md)',
   WORKER_SHARDS: 'profile scale: worker-shard replicas, and the shards Prometheus discovers (docs/scale.md)',
@@ -320,13 +323,33 @@ function marketsBlock(): string {
   return `${markets}\n\nWhich ISS column each field comes from, per market (— : the market has no such field, and no series):\n\n${table(['field', 'Prometheus', 'Graphite / InfluxDB', ...KINDS], fieldRows)}`;
 }
 
+// --- ALGOPACK ----------------------------------------------------------------------------------------
+
+/** Every exported column: its dataset, the markets that have it, its gauge and its meaning (lib/moex/algopack/datasets.ts). */
+function algopackFieldsBlock(): string {
+  const rows = Object.values(DATASETS).flatMap((spec) =>
+    spec.exported.map((c) => [spec.dataset, spec.markets.join(', '), code(c.column), code(algopackMetricName(spec.dataset, c.column)), c.help]),
+  );
+  return table(['dataset', 'markets', 'column', 'Prometheus gauge', 'meaning'], rows);
+}
+
+/** Where each dataset's bars land in Graphite and InfluxDB, from the scraper's own functions on a sample bar. */
+function algopackStoresBlock(): string {
+  const rows = Object.values(DATASETS).map((spec) => {
+    const bar = { market: spec.markets[0]!, dataset: spec.dataset, ticker: '<TICKER>', group: spec.groupColumn ? '<CLGROUP>' : null, end: new Date(0), published: null, fields: { '<field>': 1 } };
+    const { measurement, tags } = lineSchema(algopackInfluxLine(bar)!);
+    return [spec.dataset, code(algopackGraphitePoints(bar, '<GRAPHITE_PREFIX>')[0]!.path), code(measurement), tags.join(', ')];
+  });
+  return table(['dataset', 'Graphite path', 'InfluxDB measurement', 'tags'], rows);
+}
+
 // --- API routes, commands --------------------------------------------------------------------------
 
 const ROUTE_DOCS: Record<string, string> = {
   'GET /healthz': '200 while the process lives (no credentials needed)',
   'GET /readyz': '200 once Prometheus answers, else 503 with a JSON reason',
   'GET /metrics': '`http_request_duration_seconds` and the default process metrics',
-  'GET /api/quotes': '`{"quotes":[{ticker, board, engine, market, last, bid, offer, open, high, low, prevClose, changePercent, volume, value, trades, trading, time, ageSeconds, delaySeconds, ...the market\'s own fields}], "simulated"}`; null fields are `null`',
+  'GET /api/quotes': '`{"quotes":[{ticker, board, engine, market, last, bid, offer, open, high, low, prevClose, changePercent, volume, value, trades, trading, time, ageSeconds, delaySeconds, ...the market\'s own fields, orderFlow: {disbalance, boughtLots, soldLots} for shares with an ALGOPACK bar, else absent}], "simulated"}`; null fields are `null`',
   'GET /api/quotes/:ticker': 'one quote; 404 for an unknown ticker, 400 for a malformed one',
   'GET /api/quotes/:ticker/history': '`?range=1h&step=30s[&source=prometheus|candles]` → `{"ticker","points":[[unixSeconds,last],...]}`; 400 for a bad range/step or more than 11,000 points',
   'GET /api/status': '`{"ok","components":[{"name","ok","detail","latencyMs"}]}` for prometheus, worker, scraper, moex, graphite, influxdb, alertmanager',
@@ -381,6 +404,7 @@ export function generatedBlocks(): Record<string, Record<string, string>> {
     'iss.md': { markets: marketsBlock() },
     'api.md': { routes: routesBlock() },
     'commands.md': { commands: commandsBlock() },
+    'algopack.md': { 'algopack-fields': algopackFieldsBlock(), 'algopack-stores': algopackStoresBlock() },
   };
 }
 

@@ -48,8 +48,16 @@ const GROUPS = [
 function marketData(q) {
   if (q.bondYield != null) return `yield ${fmt(q.bondYield, 2)} %${q.bondDuration != null ? ` · duration ${q.bondDuration} d` : ''}${q.daysToMaturity != null ? ` · matures in ${q.daysToMaturity} d` : ''}`;
   if (q.openInterest != null) return `open interest ${fmt(q.openInterest, 0)}${q.settlePrice != null ? ` · settle ${price(q.settlePrice)}` : ''}`;
-  if (q.capitalization != null) return `cap. ${fmt(q.capitalization / 1e9, 1)} bn`;
-  return '';
+  return [q.capitalization != null ? `cap. ${fmt(q.capitalization / 1e9, 1)} bn` : '', orderFlow(q.orderFlow)].filter((part) => part !== '').join(' · ');
+}
+
+// ALGOPACK's newest 5-minute bar of a share (docs/algopack.md); nothing at all without one.
+function orderFlow(flow) {
+  if (!flow) return '';
+  const parts = [];
+  if (flow.disbalance != null) parts.push(`flow ${flow.disbalance > 0 ? '+' : ''}${fmt(flow.disbalance, 2)}`);
+  if (flow.boughtLots != null && flow.soldLots != null) parts.push(`bought/sold ${fmt(flow.boughtLots, 0)}/${fmt(flow.soldLots, 0)} lots`);
+  return parts.join(' · ');
 }
 
 function renderQuotes(quotes) {

@@ -1,3 +1,4 @@
+import { algopackMetricName } from '../../lib/moex/algopack/datasets';
 import { fieldsOfMarket, marketKindOf } from '../../lib/moex/markets';
 import { NUMERIC_FIELDS, type NumericField } from '../../lib/moex/quote';
 import type { VectorSample } from './prometheus-client';
@@ -19,7 +20,23 @@ export type ApiQuote = {
   time: string | null;
   ageSeconds: number | null;
   delaySeconds: number | null;
+  /** Shares only, when ALGOPACK tradestats has a bar for the ticker (docs/algopack.md); absent otherwise. */
+  orderFlow?: OrderFlow;
 } & Partial<Record<NumericField, number | null>>;
+
+/** The newest 5-minute ALGOPACK bar of a share: disbalance, and lots bought and sold by aggressors; null: no series. */
+export interface OrderFlow {
+  disbalance: number | null;
+  boughtLots: number | null;
+  soldLots: number | null;
+}
+
+/** Worker gauge → OrderFlow field: the shares' (ALGOPACK market `eq`) tradestats. */
+const ORDER_FLOW_OF_METRIC: Record<string, keyof OrderFlow> = {
+  [algopackMetricName('tradestats', 'disb')]: 'disbalance',
+  [algopackMetricName('tradestats', 'vol_b')]: 'boughtLots',
+  [algopackMetricName('tradestats', 'vol_s')]: 'soldLots',
+};
 
 /** Worker metric → API field (docs/metrics.md → docs/api.md), from the one table that names the fields. */
 const FIELD_OF_METRIC: Record<string, NumericField | 'trading' | 'timestamp' | 'delaySeconds'> = {
@@ -30,7 +47,7 @@ const FIELD_OF_METRIC: Record<string, NumericField | 'trading' | 'timestamp' | '
 };
 
 /** One query for every quote family of every ticker, and whether the feed is the simulator. */
-export const QUOTES_PROMQL = `{__name__=~"${[...Object.keys(FIELD_OF_METRIC), 'moex_simulated_feed'].join('|')}"}`;
+export const QUOTES_PROMQL = `{__name__=~"${[...Object.keys(FIELD_OF_METRIC), ...Object.keys(ORDER_FLOW_OF_METRIC), 'moex_simulated_feed'].join('|')}"}`;
 
 /** What /api/quotes answers: the quotes, and `simulated` when their prices come from the ISS simulator. */
 export interface QuotesAnswer {
@@ -77,5 +94,27 @@ function quotesFromSamples(samples: readonly VectorSample[], nowSeconds: number)
       quote.ageSeconds = Math.max(0, Math.round(nowSeconds - number));
     } else quote[field] = number;
   }
+  const flows = orderFlowByTicker(samples);
+  for (const quote of byKey.values()) {
+    const flow = quote.market === 'shares' ? flows.get(quote.ticker) : undefined;
+    if (flow) quote.orderFlow = flow;
+  }
   return [...byKey.values()].sort((a, b) => a.ticker.localeCompare(b.ticker) || a.board.localeCompare(b.board));
+}
+
+/** The shares' order flow by ticker, from the ALGOPACK gauges; a ticker without any has no entry. */
+function orderFlowByTicker(samples: readonly VectorSample[]): Map<string, OrderFlow> {
+  const flows = new Map<string, OrderFlow>();
+  for (const { metric, value } of samples) {
+    const field = ORDER_FLOW_OF_METRIC[metric.__name__ ?? ''];
+    const number = Number(value[1]);
+    if (!field || metric.market !== 'eq' || !metric.ticker || !Number.isFinite(number)) continue;
+    let flow = flows.get(metric.ticker);
+    if (!flow) {
+      flow = { disbalance: null, boughtLots: null, soldLots: null };
+      flows.set(metric.ticker, flow);
+    }
+    flow[field] = number;
+  }
+  return flows;
 }

@@ -53,11 +53,16 @@ const RETRY_EVERY_MS = 2_000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** The boards `./runner.sh demo` polls: every market of the simulator (runner.sh is the one place that lists them). */
-function demoSources(): string {
-  const m = /MOEX_SOURCES=\$\{MOEX_SOURCES-([^}]+)\}/.exec(readFileSync(path.join(REPO_ROOT, 'runner.sh'), 'utf8'));
-  assert.ok(m, 'runner.sh demo no longer sets a default MOEX_SOURCES');
-  return m[1] as string;
+/**
+ * What `./runner.sh demo` sets: the boards it polls (every market of the simulator), the ALGOPACK
+ * datasets and the token both sides share. runner.sh is the one place that lists them.
+ */
+function demoEnv(): Record<string, string> {
+  const demo = /^\s*demo\)([\s\S]*?);;/m.exec(readFileSync(path.join(REPO_ROOT, 'runner.sh'), 'utf8'));
+  assert.ok(demo, 'runner.sh has no demo command');
+  const env = Object.fromEntries([...demo[1]!.matchAll(/\b([A-Z_]+)=\$\{\1:?-([^}]+)\}/g)].map((m) => [m[1]!, m[2]!]));
+  assert.ok(env.MOEX_SOURCES && env.MOEX_ALGOPACK, 'runner.sh demo no longer sets a default MOEX_SOURCES and MOEX_ALGOPACK');
+  return env;
 }
 
 /** A scrape job whose target does not answer: `up` 0, so TargetDown fires after its 2m `for`. */
@@ -100,8 +105,7 @@ describe('Grafana dashboards against the live native stack', { timeout: 15 * 60_
   let traffic: NodeJS.Timeout | undefined;
 
   before(async () => {
-    const sources = demoSources();
-    stack = await startNativeStack({ demo: true, env: { POLL_SCHEDULE: '*/2 * * * * *', LOG_LEVEL: 'warn', MOEX_SOURCES: sources } });
+    stack = await startNativeStack({ demo: true, env: { ...demoEnv(), POLL_SCHEDULE: '*/2 * * * * *', LOG_LEVEL: 'warn' } });
     await addUnreachableTarget(stack);
     stores = {
       prometheus: stack.urls.prometheus,

@@ -32,6 +32,7 @@ import { calculateIntervalMs, interpolate, parseDurationS, type QueryContext, ra
 import { infinityRows, repeatCopies, runTarget, selectionsFor, selectPath, variableValues } from '../../grafana/testing/store-queries';
 import { fieldsOfMarket, MARKETS, type MarketKind, marketKindOf, SUPPORTED_MARKETS } from '../../lib/moex/markets';
 import { NUMERIC_FIELDS } from '../../lib/moex/quote';
+import { algopackMetricName, DATASETS } from '../../lib/moex/algopack/datasets';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const datasources = loadDatasources();
@@ -46,6 +47,9 @@ const DOCUMENTED_METRICS = new Set([
   'moex_up', 'moex_board_up', 'moex_simulated_feed', 'moex_polls_total', 'moex_poll_errors_total', 'moex_last_success_timestamp_seconds',
   'scraper_points_written_total', 'scraper_write_errors_total', 'scraper_buffered_points', 'scraper_last_write_timestamp_seconds',
   ...HISTOGRAMS.flatMap((h) => [`${h}_bucket`, `${h}_count`, `${h}_sum`]),
+  // docs/algopack.md: the exported columns of lib/moex/algopack/datasets.ts.
+  ...Object.values(DATASETS).flatMap((d) => d.exported.map((c) => algopackMetricName(d.dataset, c.column))),
+  'moex_algopack_bar_timestamp_seconds', 'moex_algopack_bar_lag_seconds',
 ]);
 // Beyond the contract: what lib/poll-metrics.ts, scraper/src/sink.ts, spool.ts, candles-sync.ts and worker-prometheus/src/market-calendar.ts also export.
 const SERVICE_EXTRAS = new Set([
@@ -69,7 +73,10 @@ const KIND_OF_MARKET = new Map(SUPPORTED_MARKETS.map((em) => {
 const KIND_OF_MEASUREMENT = new Map<string, MarketKind | 'candles'>(Object.values(MARKETS).map((m) => [m.measurement, m.kind]));
 // docs/metrics.md: measurement `candles`, fields open high low close value volume.
 KIND_OF_MEASUREMENT.set('candles', 'candles');
-const influxFieldsOf = (kind: MarketKind | 'candles') => (kind === 'candles' ? new Set(['open', 'high', 'low', 'close', 'value', 'volume']) : fieldNamesOf(kind));
+// docs/algopack.md: one measurement per ALGOPACK dataset; its exported columns are fields (among others).
+const ALGOPACK_FIELDS = new Map(Object.values(DATASETS).map((d) => [d.dataset as string, new Set(d.exported.map((c) => c.column))]));
+const influxFieldsOf = (kind: MarketKind | 'candles' | string) =>
+  ALGOPACK_FIELDS.get(kind) ?? (kind === 'candles' ? new Set(['open', 'high', 'low', 'close', 'value', 'volume']) : fieldNamesOf(kind as MarketKind));
 // Macros Grafana resolves in queries (global or per datasource).
 const MACROS = new Set(['__interval', '__interval_ms', '__rate_interval', '__range', '__range_s', '__range_ms', '__from', '__to', 'timeFilter', '__timeFilter', '__dashboard', '__org', '__user']);
 
@@ -253,7 +260,7 @@ describe('Grafana dashboards', () => {
               const q = String(t.query);
               const m = /FROM "(\w+)" WHERE (.*)\$timeFilter/.exec(q);
               assert.ok(m, `${where}: not FROM "<measurement>" WHERE ... $timeFilter`);
-              const kind = KIND_OF_MEASUREMENT.get(m[1] as string);
+              const kind = KIND_OF_MEASUREMENT.get(m[1] as string) ?? (ALGOPACK_FIELDS.has(m[1] as string) ? (m[1] as string) : undefined);
               assert.ok(kind, `${where}: unknown measurement ${m[1]}`);
               if (variables(dashboard).some((v) => v.name === 'ticker')) assert.match(m[2] as string, /^"ticker" =~ \/\^\$ticker\$\/ AND $/, where);
               for (const [, f] of q.matchAll(/\w+\("(\w+)"\)/g)) assert.ok(influxFieldsOf(kind).has(f as string), `${where}: ${kind} has no field ${f}`);
