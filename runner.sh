@@ -31,7 +31,7 @@ The compose stack (plain `docker compose up -d` is enough; docs/docker.md):
 
 Developer commands:
   build             compile TypeScript to dist/
-  lint              eslint (typescript-eslint) over the code; formatting is prettier's (.prettierrc.json)
+  lint              prettier --check (.prettierrc.json) and eslint (typescript-eslint) over the code
   test              from a fresh machine: install what the tests need, build, run every test: the
                     native suite, then the container suite (CI's entry)
   e2e               browser checks of a running stack via WebDriver (SELENIUM_URL), after wait-for-grid.sh
@@ -121,7 +121,7 @@ case "$cmd" in
   init|secrets) run_service init/src/main.js "$@" ;;
   urls)     run_service init/src/urls.js "$@" ;;
   build)    build ;;
-  lint)     ensure_deps; exec npx --no-install eslint . ;;
+  lint)     ensure_deps; npx --no-install prettier --check '**/*.{ts,mjs,cjs,js}'; exec npx --no-install eslint . ;;
   local)    ensure_built; exec node dist/lib/ops/main.js local "$@" ;;
   daemon)   ensure_built; exec node dist/lib/ops/main.js daemon "$@" ;;
   configs)  ensure_built; exec node dist/lib/ops/main.js configs "$@" ;;
@@ -141,6 +141,7 @@ case "$cmd" in
     build
     # Tests, dashboards generator and benchmark are TypeScript too: type-check them as strictly.
     npx --no-install tsc -p tsconfig.check.json
+    npx --no-install prettier --check '**/*.{ts,mjs,cjs,js}'
     npx --no-install eslint .
     # Both suites run even when the first fails: one red run shows every failure.
     status=0

@@ -27,21 +27,38 @@ export async function measureBackendApi(options: BenchOptions, log: (line: strin
   try {
     const sim = await startIssSim({ LOG_LEVEL: 'warn' });
     cleanups.push(() => sim.stop());
-    const worker = await startService('worker', { MOEX_ISS_URL: sim.issUrl, MOEX_TICKERS: 'ALL', POLL_SCHEDULE: '* * * * * *', LOG_LEVEL: 'warn' }, { waitFor: 'readyz' });
+    const worker = await startService(
+      'worker',
+      { MOEX_ISS_URL: sim.issUrl, MOEX_TICKERS: 'ALL', POLL_SCHEDULE: '* * * * * *', LOG_LEVEL: 'warn' },
+      { waitFor: 'readyz' },
+    );
     cleanups.push(() => worker.stop());
-    const prometheus = await startDaemon('prometheus', { scrapeTargets: [{ job: 'worker-prometheus', targets: [`127.0.0.1:${worker.port}`] }], scrapeInterval: '1s' });
+    const prometheus = await startDaemon('prometheus', {
+      scrapeTargets: [{ job: 'worker-prometheus', targets: [`127.0.0.1:${worker.port}`] }],
+      scrapeInterval: '1s',
+    });
     cleanups.push(() => prometheus.close());
     // Throughput from one client address: the per-client rate limit (API_RATE_LIMIT) would answer 429s.
-    const backend = await startService('backend', { PROMETHEUS_URL: prometheus.url, WORKER_URL: worker.url, LOG_LEVEL: 'warn', API_RATE_LIMIT: '1000000000' }, { waitFor: 'readyz' });
+    const backend = await startService(
+      'backend',
+      { PROMETHEUS_URL: prometheus.url, WORKER_URL: worker.url, LOG_LEVEL: 'warn', API_RATE_LIMIT: '1000000000' },
+      { waitFor: 'readyz' },
+    );
     cleanups.push(() => backend.stop());
 
     const ours = `${backend.url}/api/quotes`;
     const reference = `${prometheus.url}/api/v1/query?${new URLSearchParams({ query: QUOTES_PROMQL })}`;
-    const quotes = await eventually(async () => {
-      const body = (await (await fetch(ours)).json()) as { quotes?: unknown[] };
-      return (body.quotes?.length ?? 0) >= 250 ? body.quotes! : null;
-    }, 60_000, 'the backend serving 250+ quotes');
-    const [oursBytes, refBytes] = await Promise.all([ours, reference].map(async (u) => (await (await fetch(u, { headers: { 'accept-encoding': 'identity' } })).arrayBuffer()).byteLength));
+    const quotes = await eventually(
+      async () => {
+        const body = (await (await fetch(ours)).json()) as { quotes?: unknown[] };
+        return (body.quotes?.length ?? 0) >= 250 ? body.quotes! : null;
+      },
+      60_000,
+      'the backend serving 250+ quotes',
+    );
+    const [oursBytes, refBytes] = await Promise.all(
+      [ours, reference].map(async (u) => (await (await fetch(u, { headers: { 'accept-encoding': 'identity' } })).arrayBuffer()).byteLength),
+    );
     log(`backend: ${quotes.length} quotes; /api/quotes ${kb(oursBytes!)}, Prometheus answer ${kb(refBytes!)}`);
 
     const results = { ours: [] as LoadResult[], reference: [] as LoadResult[] };

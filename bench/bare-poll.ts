@@ -45,7 +45,10 @@ process.on('exit', () => {
 });
 
 export function startBarePoll(urls: readonly string[], periodMs: number): BarePoll {
-  const child = spawn(process.execPath, ['-e', POLLER], { env: { URLS: JSON.stringify(urls), PERIOD_MS: String(periodMs) }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['-e', POLLER], {
+    env: { URLS: JSON.stringify(urls), PERIOD_MS: String(periodMs) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   children.add(child);
   let cycles = 0;
   child.stdout!.on('data', (d: Buffer) => (cycles += d.toString().split('cycle').length - 1));

@@ -112,7 +112,11 @@ async function runSetup(stores: Stores, setup: Setup, firstPrice: number, log: (
     const issForWorker = await startCountingProxy(sim.issUrl);
     const issForStatsdScraper = await startCountingProxy(sim.issUrl);
     const issForPlaintextScraper = await startCountingProxy(sim.issUrl);
-    cleanups.push(() => issForWorker.close(), () => issForStatsdScraper.close(), () => issForPlaintextScraper.close());
+    cleanups.push(
+      () => issForWorker.close(),
+      () => issForStatsdScraper.close(),
+      () => issForPlaintextScraper.close(),
+    );
     const common = { POLL_SCHEDULE: setup.pollSchedule, LOG_LEVEL: 'warn' };
     const statsdAddr = hostPort(statsd.url.replace('udp:', 'http:'));
     const carbonAddr = hostPort(carbon.url.replace('tcp:', 'http:'));
@@ -185,8 +189,7 @@ async function runSetup(stores: Stores, setup: Setup, firstPrice: number, log: (
         push: false,
         read: async () => {
           const body = (await json(`${prometheus.url}/api/v1/query?${new URLSearchParams({ query })}`)) as
-            | { data?: { result?: Array<{ value: [number, string] }> } }
-            | undefined;
+            { data?: { result?: Array<{ value: [number, string] }> } } | undefined;
           const value = body?.data?.result?.[0]?.value[1];
           return value === undefined ? undefined : Number(value);
         },
@@ -248,14 +251,32 @@ async function runSetup(stores: Stores, setup: Setup, firstPrice: number, log: (
 export async function measureFreshness(options: BenchOptions, log: (line: string) => void): Promise<Row[]> {
   const opened: Array<{ close(): Promise<unknown> } | { stop(): Promise<unknown> }> = [];
   try {
-    const [sim, carbon, influx] = await Promise.all([startIssSim({ LOG_LEVEL: 'warn', SIM_WALK: 'off', ISS_SIM_DELAY_SECONDS: String(FEED_DELAY_S) }), startDaemon('carbon'), startDaemon('influxdb')]);
+    const [sim, carbon, influx] = await Promise.all([
+      startIssSim({ LOG_LEVEL: 'warn', SIM_WALK: 'off', ISS_SIM_DELAY_SECONDS: String(FEED_DELAY_S) }),
+      startDaemon('carbon'),
+      startDaemon('influxdb'),
+    ]);
     opened.push(sim, influx, carbon);
     const [web, statsd] = await Promise.all([startDaemon('graphite-web', { carbon }), startDaemon('statsd', { carbon })]);
     opened.unshift(web, statsd);
     const stores = { sim, carbon, web, statsd, influx };
     const setups: Setup[] = [
-      { name: 'defaults: 30 s poll, 15 s scrape, 10 s StatsD flush', pollSchedule: '*/30 * * * * *', pollMs: 30_000, scrapeInterval: '15s', scrapeMs: 15_000, samples: options.freshnessDefaultSamples },
-      { name: '1 s poll, 1 s scrape, 10 s StatsD flush', pollSchedule: '* * * * * *', pollMs: 1_000, scrapeInterval: '1s', scrapeMs: 1_000, samples: options.freshnessFastSamples },
+      {
+        name: 'defaults: 30 s poll, 15 s scrape, 10 s StatsD flush',
+        pollSchedule: '*/30 * * * * *',
+        pollMs: 30_000,
+        scrapeInterval: '15s',
+        scrapeMs: 15_000,
+        samples: options.freshnessDefaultSamples,
+      },
+      {
+        name: '1 s poll, 1 s scrape, 10 s StatsD flush',
+        pollSchedule: '* * * * * *',
+        pollMs: 1_000,
+        scrapeInterval: '1s',
+        scrapeMs: 1_000,
+        samples: options.freshnessFastSamples,
+      },
     ];
     const rows: Row[] = [];
     for (const [i, setup] of setups.entries()) rows.push(...(await runSetup(stores, setup, 250 + i * 20, log)));

@@ -21,11 +21,15 @@ import { judge, type Row } from './table';
 /** One GET as the client makes it: its bytes on the wire (both ways, on its own connection) and the gzip body. */
 function exchange(url: string): Promise<{ bytes: number; body: Buffer }> {
   return new Promise((resolve, reject) => {
-    const req = http.get(url, { agent: false, headers: { 'Accept-Encoding': 'gzip, deflate', Accept: 'application/json', 'User-Agent': 'moex-monitoring/0.1' } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ bytes: req.socket!.bytesWritten + req.socket!.bytesRead, body: Buffer.concat(chunks) }));
-    });
+    const req = http.get(
+      url,
+      { agent: false, headers: { 'Accept-Encoding': 'gzip, deflate', Accept: 'application/json', 'User-Agent': 'moex-monitoring/0.1' } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ bytes: req.socket!.bytesWritten + req.socket!.bytesRead, body: Buffer.concat(chunks) }));
+      },
+    );
     req.on('error', reject);
   });
 }
@@ -78,7 +82,11 @@ export async function issWireRows(log: (line: string) => void): Promise<Row[]> {
   try {
     const everyBoard: BoardSource[] = SIM_BOARDS.map((b) => ({ engine: b.engine, market: b.market, board: b.board, kind: b.kind, tickers: 'ALL' }));
     const rows = [
-      await narrowRow(sim, 'MOEX_TICKERS=ALL (TQBR)', everyBoard.filter((s) => s.board === 'TQBR')),
+      await narrowRow(
+        sim,
+        'MOEX_TICKERS=ALL (TQBR)',
+        everyBoard.filter((s) => s.board === 'TQBR'),
+      ),
       await narrowRow(sim, 'every market, every board ALL (6 boards)', everyBoard),
     ];
     return [...rows, ...(await filterCapRows(sim, boardColumns('shares'), log))];

@@ -13,7 +13,10 @@ export function describeMachine(): string {
   } catch {
     // not Linux: keep os.type()
   }
-  const load = os.loadavg().map((l) => l.toFixed(2)).join(' ');
+  const load = os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
   return [
     `- Date: ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}`,
     `- CPU: ${cpu}, ${cores} cores; RAM ${ramGb} GiB`,

@@ -25,7 +25,10 @@ async function main() {
   const machine = describeMachine();
   const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
   exitCleanlyOnSignals(log);
-  const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+  const only = process.argv
+    .find((a) => a.startsWith('--only='))
+    ?.slice('--only='.length)
+    .split(',');
   const wanted = (name: string) => !only || only.includes(name);
   // Started first and read last, so the default-poll footprint spans the whole run.
   let soak: Soak | null = null;
@@ -66,8 +69,13 @@ async function main() {
   }
   rows.sort((a, b) => a.section.localeCompare(b.section));
   const minutes = ((Date.now() - started) / 60_000).toFixed(1);
-  const loadAtEnd = os.loadavg().map((l) => l.toFixed(2)).join(' ');
-  process.stdout.write(`${machine}\n- Load average when the run ended: ${loadAtEnd}\n- Mode: ${options.quick ? 'quick' : 'full'}; ran ${minutes} min\n\n${markdownTable(rows)}\n`);
+  const loadAtEnd = os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+  process.stdout.write(
+    `${machine}\n- Load average when the run ended: ${loadAtEnd}\n- Mode: ${options.quick ? 'quick' : 'full'}; ran ${minutes} min\n\n${markdownTable(rows)}\n`,
+  );
 }
 
 main().then(

@@ -96,7 +96,12 @@ export async function runPollers(options: BenchOptions, log: (line: string) => v
       const issForScraper = await startCountingProxy(sim.issUrl);
       const influxProxy = await startCountingProxy(influx.url);
       const udp = await startUdpCounter();
-      stops.push(() => issForWorker.close(), () => issForScraper.close(), () => influxProxy.close(), () => udp.close());
+      stops.push(
+        () => issForWorker.close(),
+        () => issForScraper.close(),
+        () => influxProxy.close(),
+        () => udp.close(),
+      );
       // Six boards every second is more than the default budget of 5 ISS requests a second; the
       // simulator on loopback is not MOEX, so the budget is raised to measure the poll itself.
       const common = { ...pollScope(scale), POLL_SCHEDULE: POLL_EVERY_SECOND, LOG_LEVEL: 'warn', MOEX_ISS_MAX_RPS: '50' };
@@ -182,7 +187,10 @@ export async function runPollers(options: BenchOptions, log: (line: string) => v
       const tickers = rig.scale === '3' ? '&securities=SBERP,SBER,GAZP' : '';
       const issDefault = await getRaw(`${boardUrl}?${tickers.slice(1)}`);
       // What the client asked before its requests named their columns: every column of both blocks.
-      const issWide = await getRaw(boardSnapshotRequest({ issUrl: sim.issUrl, engine: 'stock', market: 'shares', board: 'TQBR' }, rig.scale === '3' ? ['SBERP', 'SBER', 'GAZP'] : 'ALL').url);
+      const issWide = await getRaw(
+        boardSnapshotRequest({ issUrl: sim.issUrl, engine: 'stock', market: 'shares', board: 'TQBR' }, rig.scale === '3' ? ['SBERP', 'SBER', 'GAZP'] : 'ALL')
+          .url,
+      );
       // Securities exported: one quote time series each, whatever the market.
       const exported = [...parseExposition(await (await fetch(`${rig.worker.url}/metrics`)).text()).keys()];
       scales[rig.scale] = {

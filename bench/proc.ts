@@ -27,5 +27,11 @@ export function sampleProcess(pid: number): ProcSample {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const utime = Number(fields[11]);
   const stime = Number(fields[12]);
-  return { rssBytes: kb('VmRSS'), anonRssBytes: kb('RssAnon'), fileRssBytes: kb('RssFile'), peakRssBytes: kb('VmHWM'), cpuSeconds: (utime + stime) / ticksPerSecond() };
+  return {
+    rssBytes: kb('VmRSS'),
+    anonRssBytes: kb('RssAnon'),
+    fileRssBytes: kb('RssFile'),
+    peakRssBytes: kb('VmHWM'),
+    cpuSeconds: (utime + stime) / ticksPerSecond(),
+  };
 }

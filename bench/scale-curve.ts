@@ -38,7 +38,11 @@ const FIRST_CYCLE_TIMEOUT_MS = 300_000;
  */
 const CYCLE_WAIT_FACTOR = 4;
 
-const load = () => os.loadavg().map((l) => l.toFixed(1)).join(' ');
+const load = () =>
+  os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
 
 interface Cost {
   cycles: number;
@@ -84,18 +88,29 @@ async function measureScale(securities: number, options: BenchOptions, log: (lin
     stops.push(() => influx.close());
     const issForWorker = await startCountingProxy(sim.issUrl);
     const udp = await startUdpCounter();
-    stops.push(() => issForWorker.close(), () => udp.close());
+    stops.push(
+      () => issForWorker.close(),
+      () => udp.close(),
+    );
     const common = { MOEX_SOURCES: SOURCES, POLL_SCHEDULE: `*/${periodSeconds} * * * * *`, MOEX_TIMEOUT_MS: '60000', LOG_LEVEL: 'warn' };
     const worker = await startService('worker', { ...common, MOEX_ISS_URL: issForWorker.url });
     stops.push(() => worker.stop());
-    const scraper = await startService(
-      'scraper',
-      { ...common, MOEX_ISS_URL: sim.issUrl, GRAPHITE_TRANSPORT: 'statsd', STATSD_HOST: udp.host, STATSD_PORT: String(udp.port), INFLUX_URL: influx.url, INFLUX_API: 'v1' },
-    );
+    const scraper = await startService('scraper', {
+      ...common,
+      MOEX_ISS_URL: sim.issUrl,
+      GRAPHITE_TRANSPORT: 'statsd',
+      STATSD_HOST: udp.host,
+      STATSD_PORT: String(udp.port),
+      INFLUX_URL: influx.url,
+      INFLUX_API: 'v1',
+    });
     stops.push(() => scraper.stop());
     // A first cycle at 30,000 securities can take longer than startService's wait for /readyz.
     for (const service of [worker, scraper]) await eventually(async () => (await cyclesOf(service)) >= 1, FIRST_CYCLE_TIMEOUT_MS, 'a first poll cycle');
-    const prometheus = await startDaemon('prometheus', { scrapeTargets: [{ job: 'worker', targets: [`127.0.0.1:${worker.port}`] }], scrapeInterval: `${periodSeconds}s` });
+    const prometheus = await startDaemon('prometheus', {
+      scrapeTargets: [{ job: 'worker', targets: [`127.0.0.1:${worker.port}`] }],
+      scrapeInterval: `${periodSeconds}s`,
+    });
     stops.push(() => prometheus.close());
     const boardUrl = (b: string) => {
       const [engine, market, board] = b.split('/');
@@ -118,8 +133,15 @@ async function measureScale(securities: number, options: BenchOptions, log: (lin
     const measuredFrom = Date.now();
     await sleep(cycles * periodSeconds * 1000);
     const done = async () =>
-      (await cyclesOf(worker)) - start.worker.cycles >= cycles && (await cyclesOf(scraper)) - start.scraper.cycles >= cycles && bare.cycles() - start.bare.cycles >= cycles;
-    await eventually(done, CYCLE_WAIT_FACTOR * cycles * periodSeconds * 1000, `${cycles} measured cycles of worker, scraper and the bare poll at ${num(securities)} securities`, 1000);
+      (await cyclesOf(worker)) - start.worker.cycles >= cycles &&
+      (await cyclesOf(scraper)) - start.scraper.cycles >= cycles &&
+      bare.cycles() - start.bare.cycles >= cycles;
+    await eventually(
+      done,
+      CYCLE_WAIT_FACTOR * cycles * periodSeconds * 1000,
+      `${cycles} measured cycles of worker, scraper and the bare poll at ${num(securities)} securities`,
+      1000,
+    );
     const cost = async (name: keyof typeof start, pid: number, count: () => Promise<number> | number): Promise<Cost> => {
       const s = start[name] as { cycles: number; proc: ProcSample };
       const end = sampleProcess(pid);
@@ -160,7 +182,12 @@ async function measureScale(securities: number, options: BenchOptions, log: (lin
         scrapeSecondsMax: await promQuery(prometheus.url, `max_over_time(scrape_duration_seconds{job="worker"}[${window}])`),
         samplesScraped: await promQuery(prometheus.url, 'scrape_samples_scraped{job="worker"}'),
       },
-      metrics: { plainBytes: plain.wireBytes, gzipBytes: gzip.wireBytes, samples: plain.text.split('\n').filter((l) => l.startsWith('moex_')).length, cachedGetMs: median(getTimes) },
+      metrics: {
+        plainBytes: plain.wireBytes,
+        gzipBytes: gzip.wireBytes,
+        samples: plain.text.split('\n').filter((l) => l.startsWith('moex_')).length,
+        cachedGetMs: median(getTimes),
+      },
       iss: { requests: requests.length, wireBytes: requests.reduce((sum, r) => sum + r.responseBytes, 0), jsonBytes },
     };
   } finally {
@@ -181,7 +208,14 @@ export async function measureScaleCurve(options: BenchOptions, log: (line: strin
       // A scale the machine cannot hold is a result too; the other scales still run.
       const message = err instanceof Error ? err.message : String(err);
       log(`scale ${num(securities)}: failed: ${message}`);
-      rows.push({ section: '6', what: `${num(securities)} securities on ${BOARDS.length} boards`, ours: `failed: ${message.split('\n')[0]}`, reference: '-', target: 'a measured point', verdict: 'MISSED' });
+      rows.push({
+        section: '6',
+        what: `${num(securities)} securities on ${BOARDS.length} boards`,
+        ours: `failed: ${message.split('\n')[0]}`,
+        reference: '-',
+        target: 'a measured point',
+        verdict: 'MISSED',
+      });
     }
   }
 

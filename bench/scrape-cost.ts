@@ -30,8 +30,7 @@ function summarize(results: LoadResult[]) {
   };
 }
 
-const describeLoad = (s: ReturnType<typeof summarize>) =>
-  `${num(s.rps)} req/s; p50 ${ms(s.p50)}, p99 ${ms(s.p99)}${s.errors ? `; ${s.errors} errors` : ''}`;
+const describeLoad = (s: ReturnType<typeof summarize>) => `${num(s.rps)} req/s; p50 ${ms(s.p50)}, p99 ${ms(s.p99)}${s.errors ? `; ${s.errors} errors` : ''}`;
 
 export async function measureScrapeCost(options: BenchOptions, log: (line: string) => void): Promise<Row[]> {
   const rows: Row[] = [];
@@ -56,9 +55,7 @@ export async function measureScrapeCost(options: BenchOptions, log: (line: strin
       if (countSamples(served, 'moex_') !== moexSamples) {
         throw new Error(`Pushgateway serves ${countSamples(served, 'moex_')} moex_ samples, the worker ${moexSamples}`);
       }
-      const [oursPlain, oursGzip, refPlain, refGzip] = await Promise.all([
-        getRaw(ours), getRaw(ours, 'gzip'), getRaw(reference), getRaw(reference, 'gzip'),
-      ]);
+      const [oursPlain, oursGzip, refPlain, refGzip] = await Promise.all([getRaw(ours), getRaw(ours, 'gzip'), getRaw(reference), getRaw(reference, 'gzip')]);
       log(`scrape cost, ${label}: ${moexSamples} moex_ samples; body ours ${kb(oursPlain.wireBytes)}, Pushgateway ${kb(refPlain.wireBytes)}`);
 
       const results: Record<string, { ours: LoadResult[]; reference: LoadResult[] }> = {};

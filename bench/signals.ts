@@ -20,7 +20,10 @@ export async function startBenchDaemon(name: DaemonName, options?: DaemonOptions
 
 /** Installs the handlers; call before anything is started (test/support adds its own only if none exist). */
 export function exitCleanlyOnSignals(log: (line: string) => void): void {
-  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
     process.once(signal, () => {
       log(`${signal}: stopping everything the bench started`);
       void (async () => {

@@ -235,7 +235,16 @@ function downWindows(outages: Outage[], scrapes: { attempts: number[]; served: S
       const before = scrapes.attempts.filter((x) => x < o.killedAt);
       return [{ from: before.length ? before[before.length - 1]! : o.killedAt, to: firstAfter(scrapes.attempts, o.upAt) }];
     }
-    if (o.victim === 'worker') return [{ from: o.killedAt, to: firstAfter(scrapes.served.map((sc) => sc.from), o.upAt) }];
+    if (o.victim === 'worker')
+      return [
+        {
+          from: o.killedAt,
+          to: firstAfter(
+            scrapes.served.map((sc) => sc.from),
+            o.upAt,
+          ),
+        },
+      ];
     return [];
   });
 }
@@ -370,16 +379,28 @@ export async function runSoak(minutes: number, log: (line: string) => void = (l)
     await sleep(Math.max(0, faultsEnd - Date.now()));
     const polledUntil = Date.now();
     log('soak: faults over; waiting for the scraper to drain');
-    await eventually(async () => {
-      const m = await scrape(stack.urls.scraper);
-      return ['graphite', 'influxdb'].every((s) => m.get(`scraper_buffered_points{sink="${s}"}`) === 0);
-    }, 120_000, 'scraper buffers drained', 1_000);
+    await eventually(
+      async () => {
+        const m = await scrape(stack.urls.scraper);
+        return ['graphite', 'influxdb'].every((s) => m.get(`scraper_buffered_points{sink="${s}"}`) === 0);
+      },
+      120_000,
+      'scraper buffers drained',
+      1_000,
+    );
 
     const scraperLog = path.join(stack.stateDir, 'logs', 'scraper.log');
     // From the first second the stores are asked about to the end of the faults.
     const inWindow = (h: Handover) => ({ at: h.at, quotes: h.quotes.filter((k) => parseKey(k).time >= fromSeconds) });
-    const polled = new Set(handovers(scraperLog).filter((h) => h.at <= polledUntil).map(inWindow).flatMap((h) => h.quotes));
-    const worker = handovers(path.join(stack.stateDir, 'logs', 'worker.log')).filter((h) => h.at <= polledUntil).map(inWindow);
+    const polled = new Set(
+      handovers(scraperLog)
+        .filter((h) => h.at <= polledUntil)
+        .map(inWindow)
+        .flatMap((h) => h.quotes),
+    );
+    const worker = handovers(path.join(stack.stateDir, 'logs', 'worker.log'))
+      .filter((h) => h.at <= polledUntil)
+      .map(inWindow);
     const replayed = (sink: string) => logSum(scraperLog, 'spool: replaying points from the previous run', 'points', sink);
     const resentToCarbon = logSum(scraperLog, 'carbon connection lost; the lines written before it are sent again', 'lines');
     const stores = [

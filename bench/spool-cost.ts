@@ -20,9 +20,26 @@ import type { Row } from './table';
 
 const quoteOf = (secid: string, price: number, time: Date): Quote => ({
   ...(Object.fromEntries(NUMERIC_FIELDS.map((f) => [f.field, null])) as Record<NumericField, null>),
-  ticker: secid, board: 'TQBR', engine: 'stock', market: 'shares', shortName: secid, trading: true, time, delaySeconds: 900,
-  last: price, bid: price - 0.01, offer: price + 0.01, open: price, high: price * 1.01, low: price * 0.99, waprice: price,
-  prevClose: price * 0.995, changePercent: 0.5, volume: 1_234_567, value: 370_000_000.5, trades: 45_678,
+  ticker: secid,
+  board: 'TQBR',
+  engine: 'stock',
+  market: 'shares',
+  shortName: secid,
+  trading: true,
+  time,
+  delaySeconds: 900,
+  last: price,
+  bid: price - 0.01,
+  offer: price + 0.01,
+  open: price,
+  high: price * 1.01,
+  low: price * 0.99,
+  waprice: price,
+  prevClose: price * 0.995,
+  changePercent: 0.5,
+  volume: 1_234_567,
+  value: 370_000_000.5,
+  trades: 45_678,
 });
 
 /** One cycle's lines for both sinks, as the scraper makes them. */
@@ -58,7 +75,10 @@ export async function measureSpoolCost(options: BenchOptions, log: (line: string
   const cycles = options.quick ? 100 : 400;
   const quiet = createLogger('bench', 'silent');
   const nothing = { dropped() {} };
-  for (const [label, secids] of [['3 tickers', ['SBERP', 'SBER', 'GAZP']], ['MOEX_TICKERS=ALL', CATALOGUE.map((l) => l.secid)]] as const) {
+  for (const [label, secids] of [
+    ['3 tickers', ['SBERP', 'SBER', 'GAZP']],
+    ['MOEX_TICKERS=ALL', CATALOGUE.map((l) => l.secid)],
+  ] as const) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-spool-'));
     try {
       const spools = ['graphite', 'influxdb'].map((name) =>

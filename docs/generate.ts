@@ -101,7 +101,13 @@ function envTable(shape: ConfigShape, skip: ConfigShape[]): string {
 function environmentBlock(): string {
   const parts: string[] = [];
   for (const [title, shape] of SHARED) parts.push(`### ${title}\n\n${envTable(shape, [])}`);
-  for (const [title, shape] of PROGRAMS) parts.push(`### ${title}\n\n${envTable(shape, SHARED.map(([, s]) => s))}`);
+  for (const [title, shape] of PROGRAMS)
+    parts.push(
+      `### ${title}\n\n${envTable(
+        shape,
+        SHARED.map(([, s]) => s),
+      )}`,
+    );
   return parts.join('\n\n');
 }
 
@@ -118,11 +124,9 @@ const COMPOSE_VARIABLE_DOCS: Record<string, string> = {
   POLL_SCHEDULE: 'how often the pollers poll',
   LOG_LEVEL: 'log level of our services',
   MOEX_ALGOPACK: 'ALGOPACK datasets the worker and the scraper poll (subscribers; docs/algopack.md)',
-  MOEX_ISS_TOKEN: "bearer token of MOEX's authenticated ISS (subscribers); `containers up --demo`: the simulator's token",
   MOEX_HISTOGRAM: "which securities get the worker's moex_price_relative_to_prev_close (listed, off, all)",
   ISS_SIM_SCHEDULE: "profile demo: the simulator's trading week (docs/calendar.md); empty: around the clock every day",
   ISS_SIM_DAILYTABLE: "profile demo: the simulator's holidays and moved working days (docs/calendar.md)",
-  ISS_SIM_TOKEN: 'profile demo: the token the simulator requires, so its ALGOPACK datasets answer (`containers up --demo` sets it)',
   PROMETHEUS_RETENTION: 'how long Prometheus keeps samples',
   PROMETHEUS_REMOTE_WRITE_URL: 'Prometheus also remote-writes everything here (VictoriaMetrics, Mimir, ...; docs/scale.md)',
   WORKER_SHARDS: 'profile scale: worker-shard replicas, and the shards Prometheus discovers (docs/scale.md)',
@@ -147,23 +151,36 @@ function composeVariables(): Map<string, string> {
 }
 
 function composeVariablesBlock(): string {
-  const rows = [...composeVariables()].map(([name, fallback]) => [code(name), fallback === '' ? 'empty' : code(fallback), COMPOSE_VARIABLE_DOCS[name] ?? '(no doc line)']);
+  const rows = [...composeVariables()].map(([name, fallback]) => [
+    code(name),
+    fallback === '' ? 'empty' : code(fallback),
+    COMPOSE_VARIABLE_DOCS[name] ?? '(no doc line)',
+  ]);
   return table(['variable', 'default', 'meaning'], rows);
 }
 
 function composeVariableProblems(): string[] {
   const used = composeVariables();
   return [
-    ...[...used.keys()].filter((n) => !COMPOSE_VARIABLE_DOCS[n]).map((n) => `docker-compose.yml uses ${n}, which COMPOSE_VARIABLE_DOCS in docs/generate.ts does not explain`),
-    ...Object.keys(COMPOSE_VARIABLE_DOCS).filter((n) => !used.has(n)).map((n) => `COMPOSE_VARIABLE_DOCS explains ${n}, which docker-compose.yml no longer uses`),
+    ...[...used.keys()]
+      .filter((n) => !COMPOSE_VARIABLE_DOCS[n])
+      .map((n) => `docker-compose.yml uses ${n}, which COMPOSE_VARIABLE_DOCS in docs/generate.ts does not explain`),
+    ...Object.keys(COMPOSE_VARIABLE_DOCS)
+      .filter((n) => !used.has(n))
+      .map((n) => `COMPOSE_VARIABLE_DOCS explains ${n}, which docker-compose.yml no longer uses`),
   ];
 }
 
 /** Published ports of the compose file, and the port each of our programs listens on by default. */
 function portsBlock(): string {
-  const compose = parse(fs.readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8')) as { services: Record<string, { ports?: string[]; expose?: string[]; profiles?: string[] }> };
+  const compose = parse(fs.readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8')) as {
+    services: Record<string, { ports?: string[]; expose?: string[]; profiles?: string[] }>;
+  };
   const rows = Object.entries(compose.services).flatMap(([name, svc]) => {
-    const published = (svc.ports ?? []).map((p) => /:(\d+):(\d+)$/.exec(p)).filter((m) => m).map((m) => `${m![1]} → ${m![2]}`);
+    const published = (svc.ports ?? [])
+      .map((p) => /:(\d+):(\d+)$/.exec(p))
+      .filter((m) => m)
+      .map((m) => `${m![1]} → ${m![2]}`);
     const internal = (svc.expose ?? []).map(String);
     if (published.length === 0 && internal.length === 0) return [];
     return [[code(name), published.join(', ') || '—', internal.join(', ') || '—', svc.profiles ? svc.profiles.join(', ') : 'always']];
@@ -192,7 +209,17 @@ function fullQuote(kind: MarketKind): Quote {
   const [engine, market] = SUPPORTED_MARKETS.find((m) => marketKindOf(...(m.split('/') as [string, string])) === kind)!.split('/') as [string, string];
   const fields = new Set(fieldsOfMarket(kind));
   const numbers = Object.fromEntries(NUMERIC_FIELDS.map(({ field }) => [field, fields.has(field) ? 1 : null]));
-  return { ticker: '<TICKER>', board: '<BOARD>', engine, market, shortName: null, trading: kind === 'index' || kind === 'futures' ? null : true, time: new Date(0), delaySeconds: 0, ...numbers } as Quote;
+  return {
+    ticker: '<TICKER>',
+    board: '<BOARD>',
+    engine,
+    market,
+    shortName: null,
+    trading: kind === 'index' || kind === 'futures' ? null : true,
+    time: new Date(0),
+    delaySeconds: 0,
+    ...numbers,
+  } as Quote;
 }
 
 function quoteFamilies(): Family[] {
@@ -214,7 +241,14 @@ function scraperRegistry(): Registry {
   registerSinkMetrics(registry);
   registerSpoolMetrics(registry);
   const unused = () => Promise.reject(new Error('docs only'));
-  createCandleSync({ fetchJson: unused, locate: () => null, sinks: [], stateFile: null, registry, log: createLogger('docs', 'silent') } as unknown as Parameters<typeof createCandleSync>[0]);
+  createCandleSync({
+    fetchJson: unused,
+    locate: () => null,
+    sinks: [],
+    stateFile: null,
+    registry,
+    log: createLogger('docs', 'silent'),
+  } as unknown as Parameters<typeof createCandleSync>[0]);
   return registry;
 }
 
@@ -236,7 +270,13 @@ function issRegistry(): Registry {
 /** The worker's own families beyond the quotes: the trading calendar, series removal, shard claims. */
 function workerRegistry(): Registry {
   const registry = new Registry();
-  startMarketCalendar({ engines: [], fetchEngineCalendar: () => Promise.reject(new Error('docs only')), registry, log: createLogger('docs', 'silent'), refreshMs: 1 }).stop();
+  startMarketCalendar({
+    engines: [],
+    fetchEngineCalendar: () => Promise.reject(new Error('docs only')),
+    registry,
+    log: createLogger('docs', 'silent'),
+    refreshMs: 1,
+  }).stop();
   registerSeriesRemovedCounter(registry, []);
   registerShardClaimMetrics(registry);
   return registry;
@@ -276,7 +316,10 @@ function graphiteBlock(): string {
     const node = paths[0]!.slice(0, paths[0]!.lastIndexOf('.'));
     return [kind, engineMarketOf(kind), code(`${node}.<field>`), paths.map((p) => p.slice(node.length + 1)).join(' ')];
   });
-  const candle = candleGraphitePoints({ ticker: '<TICKER>', board: '<BOARD>', interval: 1, begin: new Date(0), open: 1, high: 1, low: 1, close: 1, value: 1, volume: 1 } as never, '<GRAPHITE_PREFIX>');
+  const candle = candleGraphitePoints(
+    { ticker: '<TICKER>', board: '<BOARD>', interval: 1, begin: new Date(0), open: 1, high: 1, low: 1, close: 1, value: 1, volume: 1 } as never,
+    '<GRAPHITE_PREFIX>',
+  );
   const candleNode = candle[0]!.path.slice(0, candle[0]!.path.lastIndexOf('.'));
   rows.push(['candles (1 minute)', 'every polled market', code(`${candleNode}.<field>`), candle.map((p) => p.path.slice(candleNode.length + 1)).join(' ')]);
   return table(['market', 'ISS engine/market', 'series', 'fields'], rows);
@@ -300,7 +343,9 @@ function influxBlock(): string {
     const s = lineSchema(quoteToInfluxPoint(fullQuote(kind), 'stocks')!.toLineProtocol()!);
     return [code(s.measurement) + (kind === 'shares' ? ' (INFLUX_MEASUREMENT)' : ''), kind, s.tags.join(', '), s.floats.join(' '), s.integers.join(' ') || '—'];
   });
-  const candle = lineSchema(candleInfluxLine({ ticker: 'T', board: 'B', interval: 1, begin: new Date(0), open: 1, high: 1, low: 1, close: 1, value: 1, volume: 1 } as never));
+  const candle = lineSchema(
+    candleInfluxLine({ ticker: 'T', board: 'B', interval: 1, begin: new Date(0), open: 1, high: 1, low: 1, close: 1, value: 1, volume: 1 } as never),
+  );
   rows.push([code(candle.measurement), '1-minute candles', candle.tags.join(', '), candle.floats.join(' '), candle.integers.join(' ')]);
   return table(['measurement', 'market', 'tags', 'float fields', 'integer fields'], rows);
 }
@@ -336,7 +381,15 @@ function algopackFieldsBlock(): string {
 /** Where each dataset's bars land in Graphite and InfluxDB, from the scraper's own functions on a sample bar. */
 function algopackStoresBlock(): string {
   const rows = Object.values(DATASETS).map((spec) => {
-    const bar = { market: spec.markets[0]!, dataset: spec.dataset, ticker: '<TICKER>', group: spec.groupColumn ? '<CLGROUP>' : null, end: new Date(0), published: null, fields: { '<field>': 1 } };
+    const bar = {
+      market: spec.markets[0]!,
+      dataset: spec.dataset,
+      ticker: '<TICKER>',
+      group: spec.groupColumn ? '<CLGROUP>' : null,
+      end: new Date(0),
+      published: null,
+      fields: { '<field>': 1 },
+    };
     const { measurement, tags } = lineSchema(algopackInfluxLine(bar)!);
     return [spec.dataset, code(algopackGraphitePoints(bar, '<GRAPHITE_PREFIX>')[0]!.path), code(measurement), tags.join(', ')];
   });
@@ -349,9 +402,11 @@ const ROUTE_DOCS: Record<string, string> = {
   'GET /healthz': '200 while the process lives (no credentials needed)',
   'GET /readyz': '200 once Prometheus answers, else 503 with a JSON reason',
   'GET /metrics': '`http_request_duration_seconds` and the default process metrics',
-  'GET /api/quotes': '`{"quotes":[{ticker, board, engine, market, last, bid, offer, open, high, low, prevClose, changePercent, volume, value, trades, trading, time, ageSeconds, delaySeconds, ...the market\'s own fields, orderFlow: {disbalance, boughtLots, soldLots} for shares with an ALGOPACK bar, else absent}], "simulated"}`; null fields are `null`',
+  'GET /api/quotes':
+    '`{"quotes":[{ticker, board, engine, market, last, bid, offer, open, high, low, prevClose, changePercent, volume, value, trades, trading, time, ageSeconds, delaySeconds, ...the market\'s own fields, orderFlow: {disbalance, boughtLots, soldLots} for shares with an ALGOPACK bar, else absent}], "simulated"}`; null fields are `null`',
   'GET /api/quotes/:ticker': 'one quote; 404 for an unknown ticker, 400 for a malformed one',
-  'GET /api/quotes/:ticker/history': '`?range=1h&step=30s[&source=prometheus|candles]` → `{"ticker","points":[[unixSeconds,last],...]}`; 400 for a bad range/step or more than 11,000 points',
+  'GET /api/quotes/:ticker/history':
+    '`?range=1h&step=30s[&source=prometheus|candles]` → `{"ticker","points":[[unixSeconds,last],...]}`; 400 for a bad range/step or more than 11,000 points',
   'GET /api/status': '`{"ok","components":[{"name","ok","detail","latencyMs"}]}` for prometheus, worker, scraper, moex, graphite, influxdb, alertmanager',
   'GET /api/alerts': '`{"alerts":[...]}`: firing first, then those resolved in the past hour',
   'POST /api/alerts': "Alertmanager's webhook payload (at most 256 kB; 400/413/415 JSON for garbage)",
@@ -373,20 +428,31 @@ function appRoutes(): string[] {
   } as unknown as Parameters<typeof createApp>[0]);
   const walk = (stack: RouterLayer[]): string[] =>
     stack.flatMap((layer) =>
-      layer.route ? Object.keys(layer.route.methods).filter((m) => m !== '_all').map((m) => `${m.toUpperCase()} ${layer.route!.path}`) : layer.handle?.stack ? walk(layer.handle.stack) : [],
+      layer.route
+        ? Object.keys(layer.route.methods)
+            .filter((m) => m !== '_all')
+            .map((m) => `${m.toUpperCase()} ${layer.route!.path}`)
+        : layer.handle?.stack
+          ? walk(layer.handle.stack)
+          : [],
     );
   return walk((app as unknown as { router: { stack: RouterLayer[] } }).router.stack);
 }
 
 function routesBlock(): string {
-  return table(['route', 'answer'], appRoutes().map((r) => [code(r), ROUTE_DOCS[r] ?? '(no doc line)']));
+  return table(
+    ['route', 'answer'],
+    appRoutes().map((r) => [code(r), ROUTE_DOCS[r] ?? '(no doc line)']),
+  );
 }
 
 function routeProblems(): string[] {
   const routes = appRoutes();
   return [
     ...routes.filter((r) => !ROUTE_DOCS[r]).map((r) => `the backend serves ${r}, which ROUTE_DOCS in docs/generate.ts does not explain`),
-    ...Object.keys(ROUTE_DOCS).filter((r) => !routes.includes(r)).map((r) => `ROUTE_DOCS explains ${r}, which the backend no longer serves`),
+    ...Object.keys(ROUTE_DOCS)
+      .filter((r) => !routes.includes(r))
+      .map((r) => `ROUTE_DOCS explains ${r}, which the backend no longer serves`),
   ];
 }
 

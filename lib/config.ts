@@ -118,7 +118,14 @@ export const graphitePrefix = (fallback: string) =>
 /** A comma list of SECIDs (trimmed, upper-cased, de-duplicated) or ALL; what `where` says names the entry. */
 export function tickerList(value: string, where = ''): readonly string[] | 'ALL' {
   if (value.trim().toUpperCase() === 'ALL') return 'ALL';
-  const list = [...new Set(value.split(',').map((t) => t.trim().toUpperCase()).filter((t) => t !== ''))];
+  const list = [
+    ...new Set(
+      value
+        .split(',')
+        .map((t) => t.trim().toUpperCase())
+        .filter((t) => t !== ''),
+    ),
+  ];
   if (list.length === 0) throw new Problem(`${where}must list at least one ticker (comma-separated SECIDs) or ALL`);
   const bad = list.find((t) => !TICKER_PATTERN.test(t));
   if (bad) throw new Problem(`${where}"${bad}" is not a SECID (letters, digits and _, at most 20)`);
@@ -136,7 +143,10 @@ const SOURCE_PATTERN = /^([a-z_]+)\/([a-z_]+)\/([A-Za-z0-9_]+)=(.*)$/;
 const sources: Setting<BoardSource[] | null> = (raw) => {
   if (raw === undefined || raw.trim() === '') return null;
   const list: BoardSource[] = [];
-  for (const entry of raw.split(';').map((e) => e.trim()).filter((e) => e !== '')) {
+  for (const entry of raw
+    .split(';')
+    .map((e) => e.trim())
+    .filter((e) => e !== '')) {
     const m = SOURCE_PATTERN.exec(entry);
     if (!m) throw new Problem(`entry "${entry}" is not engine/market/board=TICKERS (e.g. currency/selt/CETS=USD000UTSTOM)`);
     const [, engine, market, boardId, tickerText] = m as unknown as [string, string, string, string, string];
@@ -171,7 +181,10 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 
 /** What every poller (worker, scraper) needs: where the quotes come from and how often. */
 export const moexShape = {
-  MOEX_ISS_URL: doc('ISS base URL (the simulator: http://127.0.0.1:8999/iss; the subscribers\' host: https://apim.moex.com/iss)', httpUrl('https://iss.moex.com/iss')),
+  MOEX_ISS_URL: doc(
+    "ISS base URL (the simulator: http://127.0.0.1:8999/iss; the subscribers' host: https://apim.moex.com/iss)",
+    httpUrl('https://iss.moex.com/iss'),
+  ),
   MOEX_ENGINE: doc('ISS engine of the one board polled without MOEX_SOURCES', matching('stock', /^[a-z_]+$/, 'must be an ISS engine name such as stock')),
   MOEX_MARKET: doc('ISS market of that board', matching('shares', /^[a-z_]+$/, 'must be an ISS market name such as shares')),
   MOEX_BOARD: doc('ISS board id of that board', matching('TQBR', /^[A-Z0-9]+$/, 'must be an ISS board id such as TQBR')),
@@ -180,13 +193,16 @@ export const moexShape = {
     'several boards of any market: `;`-list of engine/market/board=TICKERS (TICKERS a comma list or ALL), e.g. stock/shares/TQBR=SBER;currency/selt/CETS=USD000UTSTOM; unset: the one board above',
     sources,
   ),
-  MOEX_SHARD: doc('i/N (0 <= i < N): poll only shard i of N of the instruments (stable hashing by board and SECID); auto/N: claim a free shard; unset: all', shard),
+  MOEX_SHARD: doc(
+    'i/N (0 <= i < N): poll only shard i of N of the instruments (stable hashing by board and SECID); auto/N: claim a free shard; unset: all',
+    shard,
+  ),
   MOEX_SHARD_CLAIM_DIR: doc('where MOEX_SHARD=auto/N replicas claim their shards: a directory they all share', text('')),
   POLL_SCHEDULE: doc('node-cron expression, 6 fields, seconds first; a cycle never overlaps the previous one', cronExpression('*/30 * * * * *')),
   MOEX_TIMEOUT_MS: doc('timeout of one ISS request, milliseconds', positiveInt(10_000)),
-  MOEX_ISS_TOKEN: doc('sent as Authorization: Bearer on every ISS request (MOEX\'s authenticated API, real time for subscribers); never logged', secret()),
+  MOEX_ISS_TOKEN: doc("sent as Authorization: Bearer on every ISS request (MOEX's authenticated API, real time for subscribers); never logged", secret()),
   MOEX_ISS_MAX_RPS: doc(
-    'the process\'s ISS request budget: at most this many requests (boards, candles, calendar, datasets) in any second',
+    "the process's ISS request budget: at most this many requests (boards, candles, calendar, datasets) in any second",
     check(positiveInt(5), (n) => n <= 1000, 'must be a whole number of requests per second, 1-1000'),
   ),
 };

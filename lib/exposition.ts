@@ -68,7 +68,9 @@ const escapeLabelValue = (text: string) => escapeHelp(text).replace(/"/g, '\\"')
 
 /** `a="x",b="y"`: the inside of a sample's braces, for label values rendered once and reused. */
 export function labelPairs(labels: Readonly<Record<string, string>>): string {
-  return Object.entries(labels).map(([name, value]) => `${name}="${escapeLabelValue(value)}"`).join(',');
+  return Object.entries(labels)
+    .map(([name, value]) => `${name}="${escapeLabelValue(value)}"`)
+    .join(',');
 }
 
 /** A sample value as prom-client writes it. */

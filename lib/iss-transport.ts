@@ -47,6 +47,11 @@ export function registerIssRequestMetrics(registry: Registry): IssRequestMetrics
  */
 export function createProcessIssTransport(config: ConfigOf<typeof moexShape>, registry: Registry): ProcessIssTransport {
   const limiter = createRequestLimiter(config.MOEX_ISS_MAX_RPS);
-  const transport = createIssTransport({ timeoutMs: config.MOEX_TIMEOUT_MS, token: config.MOEX_ISS_TOKEN, limiter, metrics: registerIssRequestMetrics(registry) });
+  const transport = createIssTransport({
+    timeoutMs: config.MOEX_TIMEOUT_MS,
+    token: config.MOEX_ISS_TOKEN,
+    limiter,
+    metrics: registerIssRequestMetrics(registry),
+  });
   return { ...transport, limiter };
 }

@@ -37,10 +37,19 @@ export function startQuotePolling(
   log: Logger,
   onCycle: (quotes: Quote[], answeredBoards: string[]) => void | Promise<void>,
 ): QuotePolling {
-  const metrics = registerPollMetrics(registry, sources.map((s) => s.board));
+  const metrics = registerPollMetrics(
+    registry,
+    sources.map((s) => s.board),
+  );
   const tick = createPollTick({ issUrl: config.MOEX_ISS_URL, sources, shard, transport, metrics, log });
   log.info(
-    { boards: sources.length, shard: shard ? `${shard.index}/${shard.count}` : 'all', schedule: config.POLL_SCHEDULE, maxRps: config.MOEX_ISS_MAX_RPS, token: config.MOEX_ISS_TOKEN ? 'set' : 'none' },
+    {
+      boards: sources.length,
+      shard: shard ? `${shard.index}/${shard.count}` : 'all',
+      schedule: config.POLL_SCHEDULE,
+      maxRps: config.MOEX_ISS_MAX_RPS,
+      token: config.MOEX_ISS_TOKEN ? 'set' : 'none',
+    },
     'polling ISS',
   );
 
@@ -72,7 +81,6 @@ export function startQuotePolling(
   );
   return {
     stop: schedule.stop,
-    readiness: () =>
-      overBudget ? { ready: false, reason: overBudget } : succeeded ? { ready: true } : { ready: false, reason: 'no successful ISS poll yet' },
+    readiness: () => (overBudget ? { ready: false, reason: overBudget } : succeeded ? { ready: true } : { ready: false, reason: 'no successful ISS poll yet' }),
   };
 }

@@ -60,18 +60,22 @@ function answerMalformedRequest(err: NodeJS.ErrnoException, socket: Duplex): voi
 
 /** A small HTTP server for the pollers: /healthz, /readyz and the given GET routes; JSON 404/405/500 otherwise. */
 export function createPollerServer(routes: Record<string, Route>, readiness: () => Readiness, log: Logger, web: WebConfig | null = null): http.Server {
-  return createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0] ?? '/';
-    if (req.method !== 'GET' && req.method !== 'HEAD') return writeJson(res, 405, { error: 'method not allowed' });
-    if (answerHealth(path, res, readiness)) return;
-    const route = routes[path];
-    if (!route) return writeJson(res, 404, { error: `no route ${path}` });
-    Promise.resolve(route(req, res)).catch((err: unknown) => {
-      log.error({ err, path }, 'request failed');
-      if (!res.headersSent) writeJson(res, 500, { error: 'internal error' });
-      else res.destroy();
-    });
-  }, web, log);
+  return createServer(
+    (req, res) => {
+      const path = (req.url ?? '/').split('?')[0] ?? '/';
+      if (req.method !== 'GET' && req.method !== 'HEAD') return writeJson(res, 405, { error: 'method not allowed' });
+      if (answerHealth(path, res, readiness)) return;
+      const route = routes[path];
+      if (!route) return writeJson(res, 404, { error: `no route ${path}` });
+      Promise.resolve(route(req, res)).catch((err: unknown) => {
+        log.error({ err, path }, 'request failed');
+        if (!res.headersSent) writeJson(res, 500, { error: 'internal error' });
+        else res.destroy();
+      });
+    },
+    web,
+    log,
+  );
 }
 
 /** Listens on `host` (LISTEN_ADDRESS; unset: every interface). */

@@ -58,10 +58,7 @@ up() {
   local profiles=() arg
   for arg in "$@"; do
     case $arg in
-      --demo) profiles+=(--profile demo); export MOEX_ISS_URL=http://iss-sim:8999/iss
-        # One token on both sides: the simulator answers its subscriber-only ALGOPACK datasets (docs/algopack.md).
-        export ISS_SIM_TOKEN=${ISS_SIM_TOKEN:-demo-subscriber} MOEX_ISS_TOKEN=${MOEX_ISS_TOKEN:-demo-subscriber} \
-          MOEX_ALGOPACK=${MOEX_ALGOPACK:-eq/tradestats,eq/obstats,fo/tradestats,fo/obstats,fo/futoi} ;;
+      --demo) profiles+=(--profile demo); export MOEX_ISS_URL=http://iss-sim:8999/iss ;;
       --scale) profiles+=(--profile scale)
         # Prometheus discovers the shards only when told how many there are, and VictoriaMetrics
         # receives only what Prometheus is told to remote-write.

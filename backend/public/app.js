@@ -8,7 +8,8 @@ const charts = new Map();
 let lastHistoryAt = 0;
 
 const $ = (selector) => document.querySelector(selector);
-const fmt = (value, digits) => (value === null || value === undefined ? '—' : value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }));
+const fmt = (value, digits) =>
+  value === null || value === undefined ? '—' : value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 const price = (value) => (value === null ? '—' : value.toLocaleString('en-US', { maximumFractionDigits: 5, useGrouping: false }));
 const age = (s) => (s === null ? '—' : s < 120 ? `${s} s` : s < 7200 ? `${Math.round(s / 60)} min` : `${Math.round(s / 3600)} h`);
 
@@ -46,7 +47,8 @@ const GROUPS = [
 
 /** The market's own figures: a bond's yield and duration, a future's open interest, an index's capitalization. */
 function marketData(q) {
-  if (q.bondYield != null) return `yield ${fmt(q.bondYield, 2)} %${q.bondDuration != null ? ` · duration ${q.bondDuration} d` : ''}${q.daysToMaturity != null ? ` · matures in ${q.daysToMaturity} d` : ''}`;
+  if (q.bondYield != null)
+    return `yield ${fmt(q.bondYield, 2)} %${q.bondDuration != null ? ` · duration ${q.bondDuration} d` : ''}${q.daysToMaturity != null ? ` · matures in ${q.daysToMaturity} d` : ''}`;
   if (q.openInterest != null) return `open interest ${fmt(q.openInterest, 0)}${q.settlePrice != null ? ` · settle ${price(q.settlePrice)}` : ''}`;
   return [q.capitalization != null ? `cap. ${fmt(q.capitalization / 1e9, 1)} bn` : '', orderFlow(q.orderFlow)].filter((part) => part !== '').join(' · ');
 }
@@ -63,7 +65,9 @@ function orderFlow(flow) {
 function renderQuotes(quotes) {
   const body = $('#quotes tbody');
   if (quotes.length === 0) {
-    body.replaceChildren(el('tr', { class: 'placeholder' }, el('td', { colspan: '10' }, 'No quotes in Prometheus yet: is worker-prometheus polling and being scraped?')));
+    body.replaceChildren(
+      el('tr', { class: 'placeholder' }, el('td', { colspan: '10' }, 'No quotes in Prometheus yet: is worker-prometheus polling and being scraped?')),
+    );
     return;
   }
   const known = new Set(GROUPS.map((g) => g.market));
@@ -71,7 +75,10 @@ function renderQuotes(quotes) {
     .map((g) => ({ ...g, quotes: quotes.filter((q) => (g.market === null ? !known.has(q.market) : q.market === g.market)) }))
     .filter((g) => g.quotes.length > 0);
   body.replaceChildren(
-    ...groups.flatMap((g) => [el('tr', { class: 'group', 'data-market': g.market || 'other' }, el('th', { colspan: '10' }, g.title)), ...g.quotes.map(quoteRow)]),
+    ...groups.flatMap((g) => [
+      el('tr', { class: 'group', 'data-market': g.market || 'other' }, el('th', { colspan: '10' }, g.title)),
+      ...g.quotes.map(quoteRow),
+    ]),
   );
 }
 

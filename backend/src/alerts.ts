@@ -42,13 +42,15 @@ function stringMap(value: unknown, what: string): Parsed<Record<string, string>>
   const entries = Object.entries(value);
   if (entries.length > 64) return { ok: false, error: `${what} has more than 64 entries` };
   for (const [k, v] of entries) {
-    if (typeof v !== 'string' || v.length > MAX_TEXT || k.length > 256) return { ok: false, error: `${what}.${k.slice(0, 64)} must be a string of at most ${MAX_TEXT} characters` };
+    if (typeof v !== 'string' || v.length > MAX_TEXT || k.length > 256)
+      return { ok: false, error: `${what}.${k.slice(0, 64)} must be a string of at most ${MAX_TEXT} characters` };
   }
   return { ok: true, value: Object.fromEntries(entries) as Record<string, string> };
 }
 
 /** Alertmanager writes the zero time for "not resolved yet". */
-const timeOrNull = (v: unknown): string | null => (typeof v === 'string' && !v.startsWith('0001-') && Number.isFinite(Date.parse(v)) ? new Date(v).toISOString() : null);
+const timeOrNull = (v: unknown): string | null =>
+  typeof v === 'string' && !v.startsWith('0001-') && Number.isFinite(Date.parse(v)) ? new Date(v).toISOString() : null;
 
 /**
  * Alertmanager's webhook payload (version 4): `{version, status, receiver, groupLabels, alerts: [{status,
@@ -57,7 +59,8 @@ const timeOrNull = (v: unknown): string | null => (typeof v === 'string' && !v.s
  */
 export function parseWebhookPayload(body: unknown, now: Date): Parsed<StoredAlert[]> {
   if (!isRecord(body)) return { ok: false, error: 'expected an Alertmanager webhook payload: a JSON object' };
-  if (body.version !== undefined && body.version !== '4') return { ok: false, error: `unsupported payload version ${JSON.stringify(body.version).slice(0, 20)} (expected "4")` };
+  if (body.version !== undefined && body.version !== '4')
+    return { ok: false, error: `unsupported payload version ${JSON.stringify(body.version).slice(0, 20)} (expected "4")` };
   if (!Array.isArray(body.alerts)) return { ok: false, error: 'alerts must be an array' };
   if (body.alerts.length > MAX_ALERTS_PER_PAYLOAD) return { ok: false, error: `more than ${MAX_ALERTS_PER_PAYLOAD} alerts in one payload` };
   const alerts: StoredAlert[] = [];

@@ -114,7 +114,10 @@ export function createApp({
 
   app.get('/healthz', SCHEMAS.none, (_req, res) => void res.json({ status: 'ok' }));
   app.get('/readyz', SCHEMAS.none, (async (_req, res) => {
-    const ready = await prometheus.readiness().then((status) => status === 200, () => false);
+    const ready = await prometheus.readiness().then(
+      (status) => status === 200,
+      () => false,
+    );
     res.status(ready ? 200 : 503).json(ready ? { status: 'ready' } : { status: 'not ready', reason: 'Prometheus is not reachable' });
   }) as AsyncRoute);
 

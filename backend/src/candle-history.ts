@@ -30,13 +30,18 @@ export function createCandleHistory(options: CandleHistoryOptions): CandleHistor
     const q = candleHistoryQuery(ticker, end, rangeSeconds, stepSeconds);
     let res: Response;
     try {
-      res = await fetch(`${options.url}/query?${new URLSearchParams({ db: options.database, q, epoch: 's', ...auth })}`, { signal: AbortSignal.timeout(options.timeoutMs) });
+      res = await fetch(`${options.url}/query?${new URLSearchParams({ db: options.database, q, epoch: 's', ...auth })}`, {
+        signal: AbortSignal.timeout(options.timeoutMs),
+      });
     } catch {
       throw new UpstreamError('influxdb', 'InfluxDB unreachable');
     }
-    const body = (await res.json().catch(() => null)) as { results?: Array<{ series?: Array<{ values: Array<[number, number | null]> }>; error?: string }> } | null;
+    const body = (await res.json().catch(() => null)) as {
+      results?: Array<{ series?: Array<{ values: Array<[number, number | null]> }>; error?: string }>;
+    } | null;
     const result = body?.results?.[0];
-    if (!res.ok || !result || result.error) throw new UpstreamError('influxdb', `InfluxDB answered HTTP ${res.status}${result?.error ? `: ${result.error}` : ''}`);
+    if (!res.ok || !result || result.error)
+      throw new UpstreamError('influxdb', `InfluxDB answered HTTP ${res.status}${result?.error ? `: ${result.error}` : ''}`);
     return (result.series?.[0]?.values ?? []).filter((row): row is [number, number] => typeof row[1] === 'number');
   };
 }

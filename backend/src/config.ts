@@ -1,4 +1,18 @@
-import { check, doc, graphitePrefix, httpUrl, httpUrlOrOff, logShape, matching, nonEmpty, port, positiveInt, secret, text, type ConfigOf } from '../../lib/config';
+import {
+  check,
+  doc,
+  graphitePrefix,
+  httpUrl,
+  httpUrlOrOff,
+  logShape,
+  matching,
+  nonEmpty,
+  port,
+  positiveInt,
+  secret,
+  text,
+  type ConfigOf,
+} from '../../lib/config';
 import { httpShape } from '../../lib/web-config';
 import { parseDurationSeconds } from './durations';
 
@@ -8,10 +22,13 @@ export const backendShape = {
   ...httpShape,
   PORT: doc("the backend's port: page, /api, /metrics, /healthz, /readyz", port(8998)),
   PROMETHEUS_URL: doc('where the backend reads quotes and history', httpUrl('http://127.0.0.1:9090')),
-  PROMETHEUS_USERNAME: doc("the web config's user sent to Prometheus and to the worker's and scraper's /readyz (a self-signed certificate: NODE_EXTRA_CA_CERTS)", text('')),
+  PROMETHEUS_USERNAME: doc(
+    "the web config's user sent to Prometheus and to the worker's and scraper's /readyz (a self-signed certificate: NODE_EXTRA_CA_CERTS)",
+    text(''),
+  ),
   PROMETHEUS_PASSWORD: doc("that user's password", secret()),
   API_RATE_LIMIT: doc('requests per minute one client address may make (all but /healthz); beyond: 429', positiveInt(3000)),
-  WORKER_URL: doc("the worker the status page probes (/readyz)", httpUrl('http://127.0.0.1:8000')),
+  WORKER_URL: doc('the worker the status page probes (/readyz)', httpUrl('http://127.0.0.1:8000')),
   SCRAPER_URL: doc('the scraper the status page probes (/readyz)', httpUrl('http://127.0.0.1:8001')),
   GRAPHITE_URL: doc('graphite-web, probed for the freshness of the Graphite series', httpUrl('http://127.0.0.1:18000')),
   GRAPHITE_PREFIX: doc('first node of the Graphite series the probe looks for', graphitePrefix('stocks')),

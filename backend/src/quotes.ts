@@ -70,7 +70,16 @@ function emptyQuote(metric: Record<string, string>): ApiQuote {
   const engine = metric.engine ?? 'stock';
   const market = metric.market ?? 'shares';
   const own = fieldsOfMarket(marketKindOf(engine, market) ?? 'shares').filter((f) => f !== 'waprice');
-  const quote: ApiQuote = { ticker: metric.ticker!, board: metric.board ?? '', engine, market, trading: null, time: null, ageSeconds: null, delaySeconds: null };
+  const quote: ApiQuote = {
+    ticker: metric.ticker!,
+    board: metric.board ?? '',
+    engine,
+    market,
+    trading: null,
+    time: null,
+    ageSeconds: null,
+    delaySeconds: null,
+  };
   for (const field of new Set<NumericField>([...COMMON_FIELDS, ...own])) quote[field] = null;
   return quote;
 }

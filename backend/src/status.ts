@@ -15,7 +15,8 @@ export interface StackStatus {
 
 type Probe = (signal: AbortSignal) => Promise<{ ok: boolean; detail: string }>;
 
-const ageText = (seconds: number) => (seconds < 120 ? `${Math.round(seconds)} s` : seconds < 7200 ? `${Math.round(seconds / 60)} min` : `${Math.round(seconds / 3600)} h`);
+const ageText = (seconds: number) =>
+  seconds < 120 ? `${Math.round(seconds)} s` : seconds < 7200 ? `${Math.round(seconds / 60)} min` : `${Math.round(seconds / 3600)} h`;
 
 async function readyz(url: string, signal: AbortSignal, headers: Record<string, string>) {
   const res = await fetch(`${url}/readyz`, { signal, headers });
@@ -59,7 +60,9 @@ export function createStatusCheck(config: BackendConfig, prometheus: PrometheusC
       ]);
       if (!sample) return { ok: false, detail: 'worker not scraped by Prometheus yet' };
       const source = simulated?.value[1] === '1' ? 'SIMULATED prices from the ISS simulator, not MOEX: ' : '';
-      return sample.value[1] === '1' ? { ok: true, detail: `${source}last ISS poll succeeded` } : { ok: false, detail: `${source}last ISS poll failed (moex_up 0)` };
+      return sample.value[1] === '1'
+        ? { ok: true, detail: `${source}last ISS poll succeeded` }
+        : { ok: false, detail: `${source}last ISS poll failed (moex_up 0)` };
     },
     graphite: async (signal) => {
       const params = new URLSearchParams({ target: `${config.GRAPHITE_PREFIX}.*.last`, format: 'json', from: `-${2 * stale}s` });

@@ -36,7 +36,17 @@ export const moexGraphite = buildDashboard(
       row: 'Now',
       panels: [
         [stat({ title: 'Last price', targets: [graphite(byTicker('last'))], sparkline: true, decimals: 2 }), 12, 5],
-        [stat({ title: 'Change vs previous close', targets: [graphite(byTicker('change_percent'))], unit: 'percent', decimals: 2, thresholds: signThresholds }), 12, 5],
+        [
+          stat({
+            title: 'Change vs previous close',
+            targets: [graphite(byTicker('change_percent'))],
+            unit: 'percent',
+            decimals: 2,
+            thresholds: signThresholds,
+          }),
+          12,
+          5,
+        ],
       ],
     },
     {

@@ -11,7 +11,13 @@ const latest = (selectors: string) => `SELECT ${selectors} FROM "stocks" ${where
 // Re-aggregated per $__interval (never below 1m), so a wide range still shows proper candles.
 const candles = `SELECT first("open") AS "open", max("high") AS "high", min("low") AS "low", last("close") AS "close", sum("volume") AS "volume" FROM "candles" ${where} AND "interval" = '1m' GROUP BY time($__interval) fill(none)`;
 
-const tickerVariable = queryVariable('ticker', 'Ticker', DS.influxdb, 'SHOW TAG VALUES FROM "stocks" WITH KEY = "ticker"', 'SHOW TAG VALUES FROM "stocks" WITH KEY = "ticker"');
+const tickerVariable = queryVariable(
+  'ticker',
+  'Ticker',
+  DS.influxdb,
+  'SHOW TAG VALUES FROM "stocks" WITH KEY = "ticker"',
+  'SHOW TAG VALUES FROM "stocks" WITH KEY = "ticker"',
+);
 
 const signThresholds: Threshold[] = [
   { color: 'red', value: null },
@@ -31,7 +37,17 @@ export const moexInfluxdb = buildDashboard(
       row: 'Now',
       panels: [
         [stat({ title: 'Last price', targets: [influx(latest('last("last")'))], decimals: 2 }), 8, 5],
-        [stat({ title: 'Change vs previous close', targets: [influx(latest('last("change_percent")'))], unit: 'percent', decimals: 2, thresholds: signThresholds }), 8, 5],
+        [
+          stat({
+            title: 'Change vs previous close',
+            targets: [influx(latest('last("change_percent")'))],
+            unit: 'percent',
+            decimals: 2,
+            thresholds: signThresholds,
+          }),
+          8,
+          5,
+        ],
         [
           stat({
             title: 'Newest quote',
@@ -48,13 +64,23 @@ export const moexInfluxdb = buildDashboard(
             title: 'Quotes',
             targets: [
               influx(
-                latest('last("last") AS "Last", last("bid") AS "Bid", last("offer") AS "Offer", last("change_percent") AS "Change %", last("volume") AS "Volume", last("trades") AS "Trades"'),
+                latest(
+                  'last("last") AS "Last", last("bid") AS "Bid", last("offer") AS "Offer", last("change_percent") AS "Change %", last("volume") AS "Volume", last("trades") AS "Trades"',
+                ),
                 '',
                 'table',
               ),
             ],
             transformations: [{ id: 'organize', options: { excludeByName: { Time: true }, renameByName: { ticker: 'Ticker' } } }],
-            overrides: [{ name: 'Change %', properties: [{ id: 'unit', value: 'percent' }, { id: 'decimals', value: 2 }] }],
+            overrides: [
+              {
+                name: 'Change %',
+                properties: [
+                  { id: 'unit', value: 'percent' },
+                  { id: 'decimals', value: 2 },
+                ],
+              },
+            ],
           }),
           24,
           7,
@@ -113,7 +139,8 @@ export const moexInfluxdb = buildDashboard(
         [
           timeseries({
             title: 'Quotes stored per interval',
-            description: 'Points per ticker and interval. The exchange time is the point time, so an unchanged quote is stored once: gaps mean ISS sent nothing new.',
+            description:
+              'Points per ticker and interval. The exchange time is the point time, so an unchanged quote is stored once: gaps mean ISS sent nothing new.',
             targets: [influx(overTime('count("last")'))],
             bars: true,
           }),

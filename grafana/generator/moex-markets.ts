@@ -36,7 +36,17 @@ export const moexMarkets = buildDashboard(
     {
       row: 'Rouble rates (currency/selt, CETS)',
       panels: [
-        [stat({ title: 'Rouble rates now', description: 'Last price of each currency pair, roubles.', targets: [lastOf('market="selt"')], sparkline: true, decimals: 4 }), 24, 4],
+        [
+          stat({
+            title: 'Rouble rates now',
+            description: 'Last price of each currency pair, roubles.',
+            targets: [lastOf('market="selt"')],
+            sparkline: true,
+            decimals: 4,
+          }),
+          24,
+          4,
+        ],
         [timeseries({ title: 'Rouble rates (Prometheus)', targets: [lastOf('market="selt"')], decimals: 4 }), 8, 8],
         [timeseries({ title: 'Rouble rates (InfluxDB currencies)', targets: [influxOverTime('last', 'currencies')], decimals: 4 }), 8, 8],
         [timeseries({ title: 'Rouble rates (Graphite stocks.selt)', targets: [graphiteMarket('selt', 'last')], decimals: 4 }), 8, 8],
@@ -68,11 +78,19 @@ export const moexMarkets = buildDashboard(
         [
           xychart({
             title: 'OFZ yield curve',
-            description: 'Yield (moex_bond_yield_percent) against days to maturity (moex_bond_days_to_maturity), one point per bond, joined in a line by maturity.',
+            description:
+              'Yield (moex_bond_yield_percent) against days to maturity (moex_bond_days_to_maturity), one point per bond, joined in a line by maturity.',
             targets: bondColumns(['moex_bond_days_to_maturity', 'moex_bond_yield_percent']),
             transformations: [
               { id: 'merge', options: {} },
-              { id: 'organize', options: { excludeByName: bondLabels, indexByName: { ticker: 0, 'Value #A': 1, 'Value #B': 2 }, renameByName: { 'Value #A': 'Days to maturity', 'Value #B': 'Yield %' } } },
+              {
+                id: 'organize',
+                options: {
+                  excludeByName: bondLabels,
+                  indexByName: { ticker: 0, 'Value #A': 1, 'Value #B': 2 },
+                  renameByName: { 'Value #A': 'Days to maturity', 'Value #B': 'Yield %' },
+                },
+              },
               byMaturity,
             ],
             xLabel: 'Days to maturity',
@@ -119,14 +137,35 @@ export const moexMarkets = buildDashboard(
           12,
           9,
         ],
-        [timeseries({ title: 'OFZ yields (Prometheus)', targets: [prom(`moex_bond_yield_percent{${ofz}}`, '{{ticker}}')], unit: 'percent', decimals: 2 }), 12, 8],
-        [timeseries({ title: 'OFZ yields (InfluxDB bonds)', targets: [influxOverTime('yield', 'bonds', `"board" = 'TQOB' AND `)], unit: 'percent', decimals: 2 }), 12, 8],
+        [
+          timeseries({ title: 'OFZ yields (Prometheus)', targets: [prom(`moex_bond_yield_percent{${ofz}}`, '{{ticker}}')], unit: 'percent', decimals: 2 }),
+          12,
+          8,
+        ],
+        [
+          timeseries({
+            title: 'OFZ yields (InfluxDB bonds)',
+            targets: [influxOverTime('yield', 'bonds', `"board" = 'TQOB' AND `)],
+            unit: 'percent',
+            decimals: 2,
+          }),
+          12,
+          8,
+        ],
       ],
     },
     {
       row: 'Futures (futures/forts, RFUD)',
       panels: [
-        [timeseries({ title: 'Open interest (Prometheus)', description: 'Open positions, contracts.', targets: [prom('moex_futures_open_interest', '{{ticker}}')] }), 8, 8],
+        [
+          timeseries({
+            title: 'Open interest (Prometheus)',
+            description: 'Open positions, contracts.',
+            targets: [prom('moex_futures_open_interest', '{{ticker}}')],
+          }),
+          8,
+          8,
+        ],
         [timeseries({ title: 'Open interest (InfluxDB futures)', targets: [influxOverTime('open_interest', 'futures')] }), 8, 8],
         [timeseries({ title: 'Open interest (Graphite stocks.forts)', targets: [graphiteMarket('forts', 'open_interest')] }), 8, 8],
       ],
@@ -147,7 +186,11 @@ export const moexMarkets = buildDashboard(
           5,
         ],
         [timeseries({ title: 'Fund prices (Prometheus)', targets: [lastOf('board="TQTF"')], decimals: 3 }), 12, 8],
-        [timeseries({ title: 'Fund prices (InfluxDB stocks, board TQTF)', targets: [influxOverTime('last', 'stocks', `"board" = 'TQTF' AND `)], decimals: 3 }), 12, 8],
+        [
+          timeseries({ title: 'Fund prices (InfluxDB stocks, board TQTF)', targets: [influxOverTime('last', 'stocks', `"board" = 'TQTF' AND `)], decimals: 3 }),
+          12,
+          8,
+        ],
       ],
     },
   ],

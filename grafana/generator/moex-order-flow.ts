@@ -30,7 +30,14 @@ const orderFlowTable = table({
       options: {
         excludeByName: { Time: true },
         indexByName: { ticker: 0, market: 1, 'Value #A': 2, 'Value #B': 3, 'Value #C': 4, 'Value #D': 5 },
-        renameByName: { ticker: 'Ticker', market: 'Market', 'Value #A': 'Disbalance', 'Value #B': 'Bought (lots)', 'Value #C': 'Sold (lots)', 'Value #D': 'Bar age' },
+        renameByName: {
+          ticker: 'Ticker',
+          market: 'Market',
+          'Value #A': 'Disbalance',
+          'Value #B': 'Bought (lots)',
+          'Value #C': 'Sold (lots)',
+          'Value #D': 'Bar age',
+        },
       },
     },
   ],
@@ -121,7 +128,10 @@ export const moexOrderFlow = buildDashboard(
           timeseries({
             title: 'Long / short positions',
             description: 'Open positions of persons (FIZ) and companies (YUR), contracts; short positions are negative.',
-            targets: [prom('moex_algopack_futoi_pos_long', '{{ticker}} {{clgroup}} long'), prom('moex_algopack_futoi_pos_short', '{{ticker}} {{clgroup}} short')],
+            targets: [
+              prom('moex_algopack_futoi_pos_long', '{{ticker}} {{clgroup}} long'),
+              prom('moex_algopack_futoi_pos_short', '{{ticker}} {{clgroup}} short'),
+            ],
           }),
           12,
           8,

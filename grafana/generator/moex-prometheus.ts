@@ -58,7 +58,18 @@ const quotesTable = table({
       id: 'organize',
       options: {
         excludeByName: { Time: true },
-        indexByName: { ticker: 0, board: 1, market: 2, 'Value #A': 3, 'Value #B': 4, 'Value #C': 5, 'Value #D': 6, 'Value #E': 7, 'Value #F': 8, 'Value #G': 9 },
+        indexByName: {
+          ticker: 0,
+          board: 1,
+          market: 2,
+          'Value #A': 3,
+          'Value #B': 4,
+          'Value #C': 5,
+          'Value #D': 6,
+          'Value #E': 7,
+          'Value #F': 8,
+          'Value #G': 9,
+        },
         renameByName: {
           ticker: 'Ticker',
           board: 'Board',
@@ -75,7 +86,13 @@ const quotesTable = table({
     },
   ],
   overrides: [
-    { name: 'Change %', properties: [{ id: 'unit', value: 'percent' }, { id: 'decimals', value: 2 }] },
+    {
+      name: 'Change %',
+      properties: [
+        { id: 'unit', value: 'percent' },
+        { id: 'decimals', value: 2 },
+      ],
+    },
     { name: 'Age', properties: [{ id: 'unit', value: 's' }] },
     { name: 'Trading', properties: [{ id: 'mappings', value: binaryMapping('trading', 'closed') }] },
   ],
@@ -110,7 +127,17 @@ export const moexPrometheus = buildDashboard(
       row: 'Now',
       panels: [
         [stat({ title: 'Last price', targets: [prom(`moex_last_price${sel}`, '{{ticker}}')], sparkline: true, decimals: 2 }), 8, 5],
-        [stat({ title: 'Change vs previous close', targets: [prom(`moex_change_percent${sel}`, '{{ticker}}')], unit: 'percent', decimals: 2, thresholds: signThresholds }), 6, 5],
+        [
+          stat({
+            title: 'Change vs previous close',
+            targets: [prom(`moex_change_percent${sel}`, '{{ticker}}')],
+            unit: 'percent',
+            decimals: 2,
+            thresholds: signThresholds,
+          }),
+          6,
+          5,
+        ],
         [
           stat({
             title: 'Trading status',
@@ -174,8 +201,11 @@ export const moexPrometheus = buildDashboard(
         [
           heatmap({
             title: 'last / previous close (histogram)',
-            description: 'moex_price_relative_to_prev_close, observed once per poll while a security trades (listed tickers unless MOEX_HISTOGRAM says otherwise): how far from yesterday’s close the price sat during trading. Empty while the market is closed.',
-            targets: [prom(`sum by (le) (increase(moex_price_relative_to_prev_close_bucket${sel}[$__rate_interval]))`, '{{le}}', { format: PromQueryFormat.Heatmap })],
+            description:
+              'moex_price_relative_to_prev_close, observed once per poll while a security trades (listed tickers unless MOEX_HISTOGRAM says otherwise): how far from yesterday’s close the price sat during trading. Empty while the market is closed.',
+            targets: [
+              prom(`sum by (le) (increase(moex_price_relative_to_prev_close_bucket${sel}[$__rate_interval]))`, '{{le}}', { format: PromQueryFormat.Heatmap }),
+            ],
           }),
           12,
           9,

@@ -26,7 +26,9 @@ const greenOnly: Threshold[] = [{ color: 'green', value: null }];
 /** 1 → okText (green), 0 → badText (red): for up, moex_up, moex_trading. */
 /** Values shown as words in colours (value, text, colour); `index` is the order they are given in. */
 export function textMapping(entries: ReadonlyArray<[value: string, text: string, color: string]>): dashboard.ValueMapping[] {
-  return [{ type: dashboard.MappingType.ValueToText, options: Object.fromEntries(entries.map(([value, text, color], index) => [value, { text, color, index }])) }];
+  return [
+    { type: dashboard.MappingType.ValueToText, options: Object.fromEntries(entries.map(([value, text, color], index) => [value, { text, color, index }])) },
+  ];
 }
 
 export function binaryMapping(okText: string, badText: string): dashboard.ValueMapping[] {
@@ -84,7 +86,11 @@ function queryPanel<T extends SdkPanel<T>>(builder: T, spec: QueryPanelSpec): T 
     .datasource(panelDatasource(spec.targets))
     .targets(spec.targets.map((t, i) => t.refId(String.fromCharCode(65 + i))))
     .unit(spec.unit ?? 'short')
-    .colorScheme(new dashboard.FieldColorBuilder().mode(spec.thresholds || spec.mappings ? dashboard.FieldColorModeId.Thresholds : dashboard.FieldColorModeId.PaletteClassic))
+    .colorScheme(
+      new dashboard.FieldColorBuilder().mode(
+        spec.thresholds || spec.mappings ? dashboard.FieldColorModeId.Thresholds : dashboard.FieldColorModeId.PaletteClassic,
+      ),
+    )
     .thresholds(new dashboard.ThresholdsConfigBuilder().mode(dashboard.ThresholdsMode.Absolute).steps(spec.thresholds ?? greenOnly))
     .mappings(spec.mappings ?? []);
   if (spec.decimals !== undefined) builder.decimals(spec.decimals);
@@ -121,7 +127,12 @@ export function timeseries(spec: QueryPanelSpec & { stack?: boolean; bars?: bool
 /** A big number per series; `fields: '/^Time$/'` shows the time of the last point instead. */
 export function stat(spec: QueryPanelSpec & { sparkline?: boolean; fields?: string; colorMode?: common.BigValueColorMode }): statPanel.PanelBuilder {
   return queryPanel(new statPanel.PanelBuilder(), spec)
-    .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(['lastNotNull']).fields(spec.fields ?? '').values(false))
+    .reduceOptions(
+      new common.ReduceDataOptionsBuilder()
+        .calcs(['lastNotNull'])
+        .fields(spec.fields ?? '')
+        .values(false),
+    )
     .colorMode(spec.colorMode ?? common.BigValueColorMode.Value)
     .graphMode(spec.sparkline ? common.BigValueGraphMode.Area : common.BigValueGraphMode.None)
     .justifyMode(common.BigValueJustifyMode.Auto)
@@ -160,7 +171,12 @@ export function heatmap(spec: QueryPanelSpec & { yUnit?: string }): heatmapPanel
     .rowsFrame(new heatmapPanel.RowsHeatmapOptionsBuilder().layout(common.HeatmapCellLayout.Auto))
     .showLegend()
     .tooltip(new heatmapPanel.HeatmapTooltipBuilder().mode(common.TooltipDisplayMode.Single).yHistogram(true).showColorScale(false))
-    .yAxis(new heatmapPanel.YAxisConfigBuilder().axisPlacement(common.AxisPlacement.Left).reverse(false).unit(spec.yUnit ?? 'short'))
+    .yAxis(
+      new heatmapPanel.YAxisConfigBuilder()
+        .axisPlacement(common.AxisPlacement.Left)
+        .reverse(false)
+        .unit(spec.yUnit ?? 'short'),
+    )
     .showValue(common.VisibilityMode.Never);
 }
 
@@ -212,17 +228,20 @@ export function candlestick(spec: QueryPanelSpec & { repeat: string; minInterval
 
 /** The clock of the grafana-clock-panel plugin (the original example had one); the SDK has no type for it. */
 export function clock(title: string): dashboard.PanelBuilder {
-  return new dashboard.PanelBuilder().type('grafana-clock-panel').title(title).options({
-    mode: 'time',
-    clockType: '24 hour',
-    timezone: 'Europe/Moscow',
-    timezoneSettings: { showTimezone: true, zoneFormat: 'nameOffset', fontSize: '12px', fontWeight: 'normal' },
-    dateSettings: { showDate: true, dateFormat: 'YYYY-MM-DD', locale: '', fontSize: '16px', fontWeight: 'normal' },
-    timeSettings: { fontSize: '36px', fontWeight: 'normal' },
-    refresh: 'sec',
-    fontMono: false,
-    bgColor: '',
-  });
+  return new dashboard.PanelBuilder()
+    .type('grafana-clock-panel')
+    .title(title)
+    .options({
+      mode: 'time',
+      clockType: '24 hour',
+      timezone: 'Europe/Moscow',
+      timezoneSettings: { showTimezone: true, zoneFormat: 'nameOffset', fontSize: '12px', fontWeight: 'normal' },
+      dateSettings: { showDate: true, dateFormat: 'YYYY-MM-DD', locale: '', fontSize: '16px', fontWeight: 'normal' },
+      timeSettings: { fontSize: '36px', fontWeight: 'normal' },
+      refresh: 'sec',
+      fontMono: false,
+      bgColor: '',
+    });
 }
 
 // ---- variables and dashboards ----

@@ -148,7 +148,13 @@ export const stackHealth = buildDashboard(
             targets: [prom('ALERTS{alertstate="firing"}', '', { instant: true, format: PromQueryFormat.Table })],
             transformations: [
               { id: 'filterFieldsByName', options: { include: { names: ['alertname', 'severity', 'ticker', 'board'] } } },
-              { id: 'organize', options: { indexByName: { alertname: 0, severity: 1, ticker: 2, board: 3 }, renameByName: { alertname: 'Alert', severity: 'Severity', ticker: 'Ticker', board: 'Board' } } },
+              {
+                id: 'organize',
+                options: {
+                  indexByName: { alertname: 0, severity: 1, ticker: 2, board: 3 },
+                  renameByName: { alertname: 'Alert', severity: 'Severity', ticker: 'Ticker', board: 'Board' },
+                },
+              },
             ],
           }),
           10,
@@ -159,12 +165,32 @@ export const stackHealth = buildDashboard(
     {
       row: 'ISS polling',
       panels: [
-        [timeseries({ title: 'Poll duration', description: 'Quantiles of moex_poll_duration_seconds.', targets: [pollQuantile(0.5), pollQuantile(0.95), pollQuantile(0.99)], unit: 's', min: 0 }), 12, 8],
-        [timeseries({ title: 'Polls by result', targets: [prom(`sum by (job, result) (rate(moex_polls_total{${pollers}}[$__rate_interval]))`, '{{job}} {{result}}')], unit: 'ops', min: 0 }), 12, 8],
+        [
+          timeseries({
+            title: 'Poll duration',
+            description: 'Quantiles of moex_poll_duration_seconds.',
+            targets: [pollQuantile(0.5), pollQuantile(0.95), pollQuantile(0.99)],
+            unit: 's',
+            min: 0,
+          }),
+          12,
+          8,
+        ],
+        [
+          timeseries({
+            title: 'Polls by result',
+            targets: [prom(`sum by (job, result) (rate(moex_polls_total{${pollers}}[$__rate_interval]))`, '{{job}} {{result}}')],
+            unit: 'ops',
+            min: 0,
+          }),
+          12,
+          8,
+        ],
         [
           timeseries({
             title: 'Poll errors by reason and board',
-            description: 'Failed board polls per interval, worker and scraper together; every reason of every board is pre-set to 0, so a flat zero line is the healthy state. auth: ISS refused the token (401/403).',
+            description:
+              'Failed board polls per interval, worker and scraper together; every reason of every board is pre-set to 0, so a flat zero line is the healthy state. auth: ISS refused the token (401/403).',
             targets: [prom(`sum by (board, reason) (increase(moex_poll_errors_total{${pollers}}[$__rate_interval]))`, '{{board}} {{reason}}')],
             min: 0,
             bars: true,
@@ -172,11 +198,21 @@ export const stackHealth = buildDashboard(
           12,
           8,
         ],
-        [timeseries({ title: 'Time since last successful poll', targets: [prom(`time() - moex_last_success_timestamp_seconds{${pollers}}`, '{{job}}')], unit: 's', min: 0 }), 12, 8],
+        [
+          timeseries({
+            title: 'Time since last successful poll',
+            targets: [prom(`time() - moex_last_success_timestamp_seconds{${pollers}}`, '{{job}}')],
+            unit: 's',
+            min: 0,
+          }),
+          12,
+          8,
+        ],
         [
           timeseries({
             title: 'Feed delay by board',
-            description: 'moex_data_delay_seconds over time (largest per board): a flat 900 s is the anonymous feed, a flat 0 real time; a rising line is a feed that stalls.',
+            description:
+              'moex_data_delay_seconds over time (largest per board): a flat 900 s is the anonymous feed, a flat 0 real time; a rising line is a feed that stalls.',
             targets: [prom(`max by (board) (moex_data_delay_seconds{${worker}})`, '{{board}}')],
             unit: 's',
             min: 0,
@@ -202,7 +238,16 @@ export const stackHealth = buildDashboard(
     {
       row: 'Scraper sinks',
       panels: [
-        [timeseries({ title: 'Points written by sink', targets: [prom('sum by (sink) (rate(scraper_points_written_total{job="scraper"}[$__rate_interval]))', '{{sink}}')], unit: 'wps', min: 0 }), 8, 8],
+        [
+          timeseries({
+            title: 'Points written by sink',
+            targets: [prom('sum by (sink) (rate(scraper_points_written_total{job="scraper"}[$__rate_interval]))', '{{sink}}')],
+            unit: 'wps',
+            min: 0,
+          }),
+          8,
+          8,
+        ],
         [
           timeseries({
             title: 'Write errors and dropped points by sink',
@@ -217,12 +262,31 @@ export const stackHealth = buildDashboard(
           8,
           8,
         ],
-        [timeseries({ title: 'Buffered points by sink', description: 'Points waiting for a sink that is down; bounded.', targets: [prom('scraper_buffered_points{job="scraper"}', '{{sink}}')], min: 0 }), 8, 8],
-        [timeseries({ title: 'Time since last write by sink', targets: [prom('time() - scraper_last_write_timestamp_seconds{job="scraper"}', '{{sink}}')], unit: 's', min: 0 }), 12, 7],
+        [
+          timeseries({
+            title: 'Buffered points by sink',
+            description: 'Points waiting for a sink that is down; bounded.',
+            targets: [prom('scraper_buffered_points{job="scraper"}', '{{sink}}')],
+            min: 0,
+          }),
+          8,
+          8,
+        ],
+        [
+          timeseries({
+            title: 'Time since last write by sink',
+            targets: [prom('time() - scraper_last_write_timestamp_seconds{job="scraper"}', '{{sink}}')],
+            unit: 's',
+            min: 0,
+          }),
+          12,
+          7,
+        ],
         [
           timeseries({
             title: 'Scraper spool: bytes waiting by sink',
-            description: 'scraper_spool_bytes: records on disk (SCRAPER_SPOOL_DIR) the store has not taken yet. 0 while the sink keeps up; it grows while a store is down and drains after.',
+            description:
+              'scraper_spool_bytes: records on disk (SCRAPER_SPOOL_DIR) the store has not taken yet. 0 while the sink keeps up; it grows while a store is down and drains after.',
             targets: [prom('scraper_spool_bytes{job="scraper"}', '{{sink}}')],
             unit: 'bytes',
             min: 0,
@@ -233,7 +297,8 @@ export const stackHealth = buildDashboard(
         [
           timeseries({
             title: 'Scraper spool: replayed points and corrupt records',
-            description: 'Per interval: points a previous run spooled and the store took after a restart, and torn or corrupt records skipped at start. Both start at 0 for every spooled sink.',
+            description:
+              'Per interval: points a previous run spooled and the store took after a restart, and torn or corrupt records skipped at start. Both start at 0 for every spooled sink.',
             targets: [
               prom('sum by (sink) (increase(scraper_spool_replayed_points_total{job="scraper"}[$__rate_interval]))', '{{sink}} replayed points'),
               prom('sum by (sink) (increase(scraper_spool_corrupt_records_total{job="scraper"}[$__rate_interval]))', '{{sink}} corrupt records'),
@@ -263,7 +328,18 @@ export const stackHealth = buildDashboard(
     {
       row: 'Backend HTTP',
       panels: [
-        [timeseries({ title: 'Requests by route', targets: [prom(`sum by (route, status_code) (rate(http_request_duration_seconds_count{${backend}}[$__rate_interval]))`, '{{route}} {{status_code}}')], unit: 'reqps', min: 0 }), 8, 8],
+        [
+          timeseries({
+            title: 'Requests by route',
+            targets: [
+              prom(`sum by (route, status_code) (rate(http_request_duration_seconds_count{${backend}}[$__rate_interval]))`, '{{route}} {{status_code}}'),
+            ],
+            unit: 'reqps',
+            min: 0,
+          }),
+          8,
+          8,
+        ],
         [
           timeseries({
             title: 'Server error ratio (5xx)',
@@ -280,11 +356,23 @@ export const stackHealth = buildDashboard(
           8,
           8,
         ],
-        [timeseries({ title: 'Latency', description: 'Quantiles of http_request_duration_seconds over all routes.', targets: [httpQuantile(0.5), httpQuantile(0.9), httpQuantile(0.99)], unit: 's', min: 0 }), 8, 8],
+        [
+          timeseries({
+            title: 'Latency',
+            description: 'Quantiles of http_request_duration_seconds over all routes.',
+            targets: [httpQuantile(0.5), httpQuantile(0.9), httpQuantile(0.99)],
+            unit: 's',
+            min: 0,
+          }),
+          8,
+          8,
+        ],
         [
           timeseries({
             title: 'p95 latency by route',
-            targets: [prom(`histogram_quantile(0.95, sum by (le, route) (rate(http_request_duration_seconds_bucket{${backend}}[$__rate_interval])))`, '{{route}}')],
+            targets: [
+              prom(`histogram_quantile(0.95, sum by (le, route) (rate(http_request_duration_seconds_bucket{${backend}}[$__rate_interval])))`, '{{route}}'),
+            ],
             unit: 's',
             min: 0,
           }),
@@ -296,7 +384,16 @@ export const stackHealth = buildDashboard(
     {
       row: 'Node.js processes',
       panels: [
-        [timeseries({ title: 'CPU', targets: [prom(`rate(process_cpu_seconds_total{${services}}[$__rate_interval])`, '{{job}}')], unit: 'percentunit', min: 0 }), 8, 8],
+        [
+          timeseries({
+            title: 'CPU',
+            targets: [prom(`rate(process_cpu_seconds_total{${services}}[$__rate_interval])`, '{{job}}')],
+            unit: 'percentunit',
+            min: 0,
+          }),
+          8,
+          8,
+        ],
         [timeseries({ title: 'Resident memory', targets: [prom(`process_resident_memory_bytes{${services}}`, '{{job}}')], unit: 'bytes', min: 0 }), 8, 8],
         [timeseries({ title: 'Event loop lag p99', targets: [prom(`nodejs_eventloop_lag_p99_seconds{${services}}`, '{{job}}')], unit: 's', min: 0 }), 8, 8],
       ],
@@ -304,8 +401,26 @@ export const stackHealth = buildDashboard(
     {
       row: 'Host (node-exporter)',
       panels: [
-        [timeseries({ title: 'CPU busy', targets: [prom(`1 - avg by (instance) (rate(node_cpu_seconds_total{${node}, mode="idle"}[$__rate_interval]))`, '{{instance}}')], unit: 'percentunit', min: 0, max: 1 }), 6, 8],
-        [timeseries({ title: 'Load average', targets: [prom(`node_load1{${node}}`, '1m'), prom(`node_load5{${node}}`, '5m'), prom(`node_load15{${node}}`, '15m')], min: 0 }), 6, 8],
+        [
+          timeseries({
+            title: 'CPU busy',
+            targets: [prom(`1 - avg by (instance) (rate(node_cpu_seconds_total{${node}, mode="idle"}[$__rate_interval]))`, '{{instance}}')],
+            unit: 'percentunit',
+            min: 0,
+            max: 1,
+          }),
+          6,
+          8,
+        ],
+        [
+          timeseries({
+            title: 'Load average',
+            targets: [prom(`node_load1{${node}}`, '1m'), prom(`node_load5{${node}}`, '5m'), prom(`node_load15{${node}}`, '15m')],
+            min: 0,
+          }),
+          6,
+          8,
+        ],
         [
           timeseries({
             title: 'Memory used',

@@ -106,7 +106,10 @@ export function selectionsFor(variable: GrafanaVariable, values: string[]): Arra
  * per selected value of that variable, each copy with that value alone (formatted as the multi-value
  * variable it still is); any other panel once, with the selection as it is.
  */
-export function repeatCopies(panel: GrafanaPanel, selected: Map<string, VariableSelection>): Array<{ value?: string; variables: Map<string, VariableSelection> }> {
+export function repeatCopies(
+  panel: GrafanaPanel,
+  selected: Map<string, VariableSelection>,
+): Array<{ value?: string; variables: Map<string, VariableSelection> }> {
   const name = panel.repeat;
   if (!name) return [{ variables: selected }];
   const sel = selected.get(name);
@@ -184,7 +187,13 @@ async function runGraphite(run: TargetRun, stores: StoreEndpoints): Promise<Quer
   const ctx = contextFor(run, 0);
   const target = interpolate(String(run.target.target), ctx);
   // Grafana turns now-1h / now into graphite-web's relative -1h / now.
-  const params = new URLSearchParams({ target, from: run.rangeFrom.replace(/^now/, ''), until: 'now', format: 'json', maxDataPoints: String(maxDataPoints(run.panel)) });
+  const params = new URLSearchParams({
+    target,
+    from: run.rangeFrom.replace(/^now/, ''),
+    until: 'now',
+    format: 'json',
+    maxDataPoints: String(maxDataPoints(run.panel)),
+  });
   const body = (await getJson(`${stores.graphite}/render`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },

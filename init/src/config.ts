@@ -6,7 +6,7 @@ export const ROOT = path.resolve(__dirname, __dirname.includes(`${path.sep}dist$
 
 /** `init` (compose) and `./runner.sh secrets` (docs/configuration.md). */
 export const initShape = {
-  SECRETS_DIR: doc('where the secrets are written (compose: the clone\'s secrets/ mounted into init)', text(path.join(ROOT, 'secrets'))),
+  SECRETS_DIR: doc("where the secrets are written (compose: the clone's secrets/ mounted into init)", text(path.join(ROOT, 'secrets'))),
   INFLUXDB_USER: doc("InfluxDB's read/write user: secrets/influxdb_token is <user>:<its password>", nonEmpty('pyexample', 'must name the InfluxDB user')),
 };
 

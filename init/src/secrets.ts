@@ -15,13 +15,29 @@ import { generate } from 'selfsigned';
 export const STACK_USER = 'prometheus';
 
 /** Password files, each a different random password. */
-export const PASSWORD_FILES = ['prometheus_password', 'grafana_admin_password', 'influxdb_admin_password', 'influxdb_user_password', 'graphite_admin_password'] as const;
+export const PASSWORD_FILES = [
+  'prometheus_password',
+  'grafana_admin_password',
+  'influxdb_admin_password',
+  'influxdb_user_password',
+  'graphite_admin_password',
+] as const;
 
 /**
  * Every name a client checks the certificate against: the compose services that serve https
  * (worker-shard replicas are scraped by address, with worker-shard as the TLS server name).
  */
-export const CERTIFICATE_NAMES = ['localhost', 'prometheus', 'node-exporter', 'alertmanager', 'worker-prometheus', 'worker-shard', 'scraper', 'backend', 'iss-sim'];
+export const CERTIFICATE_NAMES = [
+  'localhost',
+  'prometheus',
+  'node-exporter',
+  'alertmanager',
+  'worker-prometheus',
+  'worker-shard',
+  'scraper',
+  'backend',
+  'iss-sim',
+];
 const CERTIFICATE_IPS = ['127.0.0.1', '::1'];
 
 const PASSWORD_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
@@ -48,7 +64,12 @@ export function webConfigText(hash: string): string {
 
 /** The DNS names of CERTIFICATE_NAMES that the certificate in `pem` does not list. */
 export function namesMissingFrom(pem: string): string[] {
-  const listed = new Set((new X509Certificate(pem).subjectAltName ?? '').split(/,\s*/).filter((n) => n.startsWith('DNS:')).map((n) => n.slice(4)));
+  const listed = new Set(
+    (new X509Certificate(pem).subjectAltName ?? '')
+      .split(/,\s*/)
+      .filter((n) => n.startsWith('DNS:'))
+      .map((n) => n.slice(4)),
+  );
   return CERTIFICATE_NAMES.filter((n) => !listed.has(n));
 }
 
@@ -66,7 +87,10 @@ export async function selfSignedCertificate(): Promise<{ cert: string; key: stri
       { name: 'basicConstraints', cA: true, critical: true },
       { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, keyCertSign: true },
       { name: 'extKeyUsage', serverAuth: true },
-      { name: 'subjectAltName', altNames: [...CERTIFICATE_NAMES.map((value) => ({ type: 2 as const, value })), ...CERTIFICATE_IPS.map((ip) => ({ type: 7 as const, ip }))] },
+      {
+        name: 'subjectAltName',
+        altNames: [...CERTIFICATE_NAMES.map((value) => ({ type: 2 as const, value })), ...CERTIFICATE_IPS.map((ip) => ({ type: 7 as const, ip }))],
+      },
     ],
   });
   return { cert: pems.cert, key: pems.private };

@@ -33,8 +33,24 @@ const ENTRIES: Entry[] = [
   { service: 'alertmanager', label: 'Alertmanager', scheme: 'https', path: '/-/healthy', user: () => STACK_USER, passwordFile: 'prometheus_password' },
   { service: 'backend', label: 'backend (page, /api)', scheme: 'https', path: '/healthz', user: () => STACK_USER, passwordFile: 'prometheus_password' },
   { service: 'worker-prometheus', label: 'worker /metrics', scheme: 'https', path: '/metrics', user: () => STACK_USER, passwordFile: 'prometheus_password' },
-  { service: 'graphite', label: 'graphite-web', scheme: 'http', path: '/metrics/find?query=*', user: () => null, passwordFile: null, note: 'reads need no login; Django admin root: graphite_admin_password' },
-  { service: 'influxdb', label: 'InfluxDB', scheme: 'http', path: '/ping', user: (c) => c.INFLUXDB_USER, passwordFile: 'influxdb_user_password', note: 'admin: influxdb_admin_password' },
+  {
+    service: 'graphite',
+    label: 'graphite-web',
+    scheme: 'http',
+    path: '/metrics/find?query=*',
+    user: () => null,
+    passwordFile: null,
+    note: 'reads need no login; Django admin root: graphite_admin_password',
+  },
+  {
+    service: 'influxdb',
+    label: 'InfluxDB',
+    scheme: 'http',
+    path: '/ping',
+    user: (c) => c.INFLUXDB_USER,
+    passwordFile: 'influxdb_user_password',
+    note: 'admin: influxdb_admin_password',
+  },
   { service: 'victoria-metrics', label: 'VictoriaMetrics', scheme: 'http', path: '/health', user: () => null, passwordFile: null, note: 'profile scale' },
 ];
 
@@ -117,7 +133,9 @@ async function main(): Promise<void> {
       ? `Certificate: ${shown('tls.crt')} is trusted by this system.`
       : `Certificate: ${shown('tls.crt')} is self-signed and not trusted by this system: give it to clients (curl --cacert, NODE_EXTRA_CA_CERTS) or trust it (docs/security.md).`,
   );
-  console.log(`Try: curl --cacert ${shown('tls.crt')} -u "prometheus:$(cat ${shown('prometheus_password')})" 'https://${host}:${ports.get('prometheus')}/api/v1/query?query=up'`);
+  console.log(
+    `Try: curl --cacert ${shown('tls.crt')} -u "prometheus:$(cat ${shown('prometheus_password')})" 'https://${host}:${ports.get('prometheus')}/api/v1/query?query=up'`,
+  );
 }
 
 if (require.main === module) void main();

@@ -19,15 +19,256 @@ const PUBLISH_DELAY_MS = 10_000;
 
 /** The real column order of each served dataset (MOEX's OpenAPI example answers of 2026-01-09). */
 const COLUMNS: Readonly<Record<string, readonly string[]>> = {
-  'eq/tradestats': ['tradedate', 'tradetime', 'secid', 'pr_open', 'pr_high', 'pr_low', 'pr_close', 'pr_std', 'vol', 'val', 'trades', 'pr_vwap', 'pr_change', 'trades_b', 'trades_s', 'val_b', 'val_s', 'vol_b', 'vol_s', 'disb', 'pr_vwap_b', 'pr_vwap_s', 'SYSTIME', 'sec_pr_open', 'sec_pr_high', 'sec_pr_low', 'sec_pr_close'],
-  'fo/tradestats': ['tradedate', 'tradetime', 'secid', 'asset_code', 'pr_open', 'pr_high', 'pr_low', 'pr_close', 'pr_std', 'vol', 'val', 'trades', 'pr_vwap', 'pr_change', 'trades_b', 'trades_s', 'val_b', 'val_s', 'vol_b', 'vol_s', 'disb', 'pr_vwap_b', 'pr_vwap_s', 'im', 'oi_open', 'oi_high', 'oi_low', 'oi_close', 'sec_pr_open', 'sec_pr_high', 'sec_pr_low', 'sec_pr_close', 'SYSTIME'],
-  'fx/tradestats': ['tradedate', 'tradetime', 'secid', 'pr_open', 'pr_high', 'pr_low', 'pr_close', 'pr_std', 'vol', 'val', 'trades', 'pr_vwap', 'pr_change', 'trades_b', 'trades_s', 'val_b', 'val_s', 'vol_b', 'vol_s', 'disb', 'pr_vwap_b', 'pr_vwap_s', 'sec_pr_open', 'sec_pr_high', 'sec_pr_low', 'sec_pr_close', 'SYSTIME'],
-  'eq/orderstats': ['tradedate', 'tradetime', 'secid', 'put_orders_b', 'put_orders_s', 'put_val_b', 'put_val_s', 'put_vol_b', 'put_vol_s', 'put_vwap_b', 'put_vwap_s', 'put_vol', 'put_val', 'put_orders', 'cancel_orders_b', 'cancel_orders_s', 'cancel_val_b', 'cancel_val_s', 'cancel_vol_b', 'cancel_vol_s', 'cancel_vwap_b', 'cancel_vwap_s', 'cancel_vol', 'cancel_val', 'cancel_orders', 'SYSTIME'],
-  'fx/orderstats': ['tradedate', 'tradetime', 'secid', 'put_orders_b', 'put_orders_s', 'put_val_b', 'put_val_s', 'put_vol_b', 'put_vol_s', 'put_vwap_b', 'put_vwap_s', 'cancel_orders_b', 'cancel_orders_s', 'cancel_val_b', 'cancel_val_s', 'cancel_vol_b', 'cancel_vol_s', 'cancel_vwap_b', 'cancel_vwap_s', 'SYSTIME'],
-  'eq/obstats': ['tradedate', 'tradetime', 'secid', 'spread_bbo', 'spread_lv10', 'spread_1mio', 'levels_b', 'levels_s', 'vol_b', 'vol_s', 'val_b', 'val_s', 'imbalance_vol_bbo', 'imbalance_val_bbo', 'imbalance_vol', 'imbalance_val', 'vwap_b', 'vwap_s', 'vwap_b_1mio', 'vwap_s_1mio', 'SYSTIME'],
-  'fo/obstats': ['tradedate', 'tradetime', 'secid', 'asset_code', 'mid_price', 'micro_price', 'spread_l1', 'spread_l2', 'spread_l3', 'spread_l5', 'spread_l10', 'spread_l20', 'levels_b', 'levels_s', 'vol_b_l1', 'vol_b_l2', 'vol_b_l3', 'vol_b_l5', 'vol_b_l10', 'vol_b_l20', 'vol_s_l1', 'vol_s_l2', 'vol_s_l3', 'vol_s_l5', 'vol_s_l10', 'vol_s_l20', 'vwap_b_l3', 'vwap_b_l5', 'vwap_b_l10', 'vwap_b_l20', 'vwap_s_l3', 'vwap_s_l5', 'vwap_s_l10', 'vwap_s_l20', 'SYSTIME'],
-  'fx/obstats': ['tradedate', 'tradetime', 'secid', 'mid_price', 'micro_price', 'spread_l1', 'spread_l2', 'spread_l3', 'spread_l5', 'spread_l10', 'levels_b', 'levels_s', 'vol_b_l1', 'vol_b_l2', 'vol_b_l3', 'vol_b_l5', 'vol_b_l10', 'vol_s_l1', 'vol_s_l2', 'vol_s_l3', 'vol_s_l5', 'vol_s_l10', 'vol_s_l20', 'vwap_b_l3', 'vwap_b_l5', 'vwap_b_l10', 'vwap_s_l3', 'vwap_s_l5', 'vwap_s_l10', 'SYSTIME'],
-  'fo/futoi': ['sess_id', 'seqnum', 'tradedate', 'tradetime', 'ticker', 'clgroup', 'pos', 'pos_long', 'pos_short', 'pos_long_num', 'pos_short_num', 'systime', 'trade_session_date'],
+  'eq/tradestats': [
+    'tradedate',
+    'tradetime',
+    'secid',
+    'pr_open',
+    'pr_high',
+    'pr_low',
+    'pr_close',
+    'pr_std',
+    'vol',
+    'val',
+    'trades',
+    'pr_vwap',
+    'pr_change',
+    'trades_b',
+    'trades_s',
+    'val_b',
+    'val_s',
+    'vol_b',
+    'vol_s',
+    'disb',
+    'pr_vwap_b',
+    'pr_vwap_s',
+    'SYSTIME',
+    'sec_pr_open',
+    'sec_pr_high',
+    'sec_pr_low',
+    'sec_pr_close',
+  ],
+  'fo/tradestats': [
+    'tradedate',
+    'tradetime',
+    'secid',
+    'asset_code',
+    'pr_open',
+    'pr_high',
+    'pr_low',
+    'pr_close',
+    'pr_std',
+    'vol',
+    'val',
+    'trades',
+    'pr_vwap',
+    'pr_change',
+    'trades_b',
+    'trades_s',
+    'val_b',
+    'val_s',
+    'vol_b',
+    'vol_s',
+    'disb',
+    'pr_vwap_b',
+    'pr_vwap_s',
+    'im',
+    'oi_open',
+    'oi_high',
+    'oi_low',
+    'oi_close',
+    'sec_pr_open',
+    'sec_pr_high',
+    'sec_pr_low',
+    'sec_pr_close',
+    'SYSTIME',
+  ],
+  'fx/tradestats': [
+    'tradedate',
+    'tradetime',
+    'secid',
+    'pr_open',
+    'pr_high',
+    'pr_low',
+    'pr_close',
+    'pr_std',
+    'vol',
+    'val',
+    'trades',
+    'pr_vwap',
+    'pr_change',
+    'trades_b',
+    'trades_s',
+    'val_b',
+    'val_s',
+    'vol_b',
+    'vol_s',
+    'disb',
+    'pr_vwap_b',
+    'pr_vwap_s',
+    'sec_pr_open',
+    'sec_pr_high',
+    'sec_pr_low',
+    'sec_pr_close',
+    'SYSTIME',
+  ],
+  'eq/orderstats': [
+    'tradedate',
+    'tradetime',
+    'secid',
+    'put_orders_b',
+    'put_orders_s',
+    'put_val_b',
+    'put_val_s',
+    'put_vol_b',
+    'put_vol_s',
+    'put_vwap_b',
+    'put_vwap_s',
+    'put_vol',
+    'put_val',
+    'put_orders',
+    'cancel_orders_b',
+    'cancel_orders_s',
+    'cancel_val_b',
+    'cancel_val_s',
+    'cancel_vol_b',
+    'cancel_vol_s',
+    'cancel_vwap_b',
+    'cancel_vwap_s',
+    'cancel_vol',
+    'cancel_val',
+    'cancel_orders',
+    'SYSTIME',
+  ],
+  'fx/orderstats': [
+    'tradedate',
+    'tradetime',
+    'secid',
+    'put_orders_b',
+    'put_orders_s',
+    'put_val_b',
+    'put_val_s',
+    'put_vol_b',
+    'put_vol_s',
+    'put_vwap_b',
+    'put_vwap_s',
+    'cancel_orders_b',
+    'cancel_orders_s',
+    'cancel_val_b',
+    'cancel_val_s',
+    'cancel_vol_b',
+    'cancel_vol_s',
+    'cancel_vwap_b',
+    'cancel_vwap_s',
+    'SYSTIME',
+  ],
+  'eq/obstats': [
+    'tradedate',
+    'tradetime',
+    'secid',
+    'spread_bbo',
+    'spread_lv10',
+    'spread_1mio',
+    'levels_b',
+    'levels_s',
+    'vol_b',
+    'vol_s',
+    'val_b',
+    'val_s',
+    'imbalance_vol_bbo',
+    'imbalance_val_bbo',
+    'imbalance_vol',
+    'imbalance_val',
+    'vwap_b',
+    'vwap_s',
+    'vwap_b_1mio',
+    'vwap_s_1mio',
+    'SYSTIME',
+  ],
+  'fo/obstats': [
+    'tradedate',
+    'tradetime',
+    'secid',
+    'asset_code',
+    'mid_price',
+    'micro_price',
+    'spread_l1',
+    'spread_l2',
+    'spread_l3',
+    'spread_l5',
+    'spread_l10',
+    'spread_l20',
+    'levels_b',
+    'levels_s',
+    'vol_b_l1',
+    'vol_b_l2',
+    'vol_b_l3',
+    'vol_b_l5',
+    'vol_b_l10',
+    'vol_b_l20',
+    'vol_s_l1',
+    'vol_s_l2',
+    'vol_s_l3',
+    'vol_s_l5',
+    'vol_s_l10',
+    'vol_s_l20',
+    'vwap_b_l3',
+    'vwap_b_l5',
+    'vwap_b_l10',
+    'vwap_b_l20',
+    'vwap_s_l3',
+    'vwap_s_l5',
+    'vwap_s_l10',
+    'vwap_s_l20',
+    'SYSTIME',
+  ],
+  'fx/obstats': [
+    'tradedate',
+    'tradetime',
+    'secid',
+    'mid_price',
+    'micro_price',
+    'spread_l1',
+    'spread_l2',
+    'spread_l3',
+    'spread_l5',
+    'spread_l10',
+    'levels_b',
+    'levels_s',
+    'vol_b_l1',
+    'vol_b_l2',
+    'vol_b_l3',
+    'vol_b_l5',
+    'vol_b_l10',
+    'vol_s_l1',
+    'vol_s_l2',
+    'vol_s_l3',
+    'vol_s_l5',
+    'vol_s_l10',
+    'vol_s_l20',
+    'vwap_b_l3',
+    'vwap_b_l5',
+    'vwap_b_l10',
+    'vwap_s_l3',
+    'vwap_s_l5',
+    'vwap_s_l10',
+    'SYSTIME',
+  ],
+  'fo/futoi': [
+    'sess_id',
+    'seqnum',
+    'tradedate',
+    'tradetime',
+    'ticker',
+    'clgroup',
+    'pos',
+    'pos_long',
+    'pos_short',
+    'pos_long_num',
+    'pos_short_num',
+    'systime',
+    'trade_session_date',
+  ],
 };
 
 /** The boards whose instruments each ALGOPACK market covers. */
@@ -71,39 +312,81 @@ function barCells(columns: readonly string[], instrument: Instrument, end: numbe
   const futoiShort = 1000 + Math.floor(r('fs') * 500_000);
   const cell = (column: string): unknown => {
     switch (column) {
-      case 'tradedate': return moscow.slice(0, 10);
-      case 'tradetime': return moscow.slice(11);
-      case 'secid': return instrument.key;
-      case 'ticker': return instrument.key;
-      case 'asset_code': return instrument.asset;
-      case 'SYSTIME': case 'systime': return formatMoscowTime(new Date(end + PUBLISH_DELAY_MS));
-      case 'clgroup': return group;
-      case 'sess_id': return 7475;
-      case 'seqnum': return Math.floor((end / BAR_MS) % 288);
-      case 'trade_session_date': return moscow.slice(0, 10);
-      case 'pr_low': return low;
-      case 'pr_high': return high;
-      case 'pr_open': case 'pr_close': case 'pr_vwap': case 'pr_vwap_b': case 'pr_vwap_s': return clamp(price(column, 0.01));
-      case 'pr_std': return round(r('std') * 0.002, 4);
-      case 'pr_change': return round((r('chg') - 0.5) * 0.8, 4);
-      case 'vol': return volB + volS;
-      case 'vol_b': return volB;
-      case 'vol_s': return volS;
-      case 'val': return fix((volB + volS) * instrument.price);
-      case 'val_b': return fix(volB * instrument.price);
-      case 'val_s': return fix(volS * instrument.price);
-      case 'trades_b': return 1 + Math.floor(volB / 40);
-      case 'trades_s': return 1 + Math.floor(volS / 40);
-      case 'trades': return 2 + Math.floor(volB / 40) + Math.floor(volS / 40);
-      case 'disb': return round((volB - volS) / (volB + volS), 2);
-      case 'im': return fix(instrument.price * 0.12);
-      case 'oi_open': case 'oi_high': case 'oi_low': case 'oi_close': return instrument.openInterest + Math.floor(r('oi') * 1000);
-      case 'pos_long': return futoiLong;
-      case 'pos_short': return -futoiShort;
-      case 'pos': return futoiLong - futoiShort;
-      case 'pos_long_num': return 1 + Math.floor(futoiLong / 300);
-      case 'pos_short_num': return 1 + Math.floor(futoiShort / 300);
-      case 'mid_price': case 'micro_price': return price(column, 0.002);
+      case 'tradedate':
+        return moscow.slice(0, 10);
+      case 'tradetime':
+        return moscow.slice(11);
+      case 'secid':
+        return instrument.key;
+      case 'ticker':
+        return instrument.key;
+      case 'asset_code':
+        return instrument.asset;
+      case 'SYSTIME':
+      case 'systime':
+        return formatMoscowTime(new Date(end + PUBLISH_DELAY_MS));
+      case 'clgroup':
+        return group;
+      case 'sess_id':
+        return 7475;
+      case 'seqnum':
+        return Math.floor((end / BAR_MS) % 288);
+      case 'trade_session_date':
+        return moscow.slice(0, 10);
+      case 'pr_low':
+        return low;
+      case 'pr_high':
+        return high;
+      case 'pr_open':
+      case 'pr_close':
+      case 'pr_vwap':
+      case 'pr_vwap_b':
+      case 'pr_vwap_s':
+        return clamp(price(column, 0.01));
+      case 'pr_std':
+        return round(r('std') * 0.002, 4);
+      case 'pr_change':
+        return round((r('chg') - 0.5) * 0.8, 4);
+      case 'vol':
+        return volB + volS;
+      case 'vol_b':
+        return volB;
+      case 'vol_s':
+        return volS;
+      case 'val':
+        return fix((volB + volS) * instrument.price);
+      case 'val_b':
+        return fix(volB * instrument.price);
+      case 'val_s':
+        return fix(volS * instrument.price);
+      case 'trades_b':
+        return 1 + Math.floor(volB / 40);
+      case 'trades_s':
+        return 1 + Math.floor(volS / 40);
+      case 'trades':
+        return 2 + Math.floor(volB / 40) + Math.floor(volS / 40);
+      case 'disb':
+        return round((volB - volS) / (volB + volS), 2);
+      case 'im':
+        return fix(instrument.price * 0.12);
+      case 'oi_open':
+      case 'oi_high':
+      case 'oi_low':
+      case 'oi_close':
+        return instrument.openInterest + Math.floor(r('oi') * 1000);
+      case 'pos_long':
+        return futoiLong;
+      case 'pos_short':
+        return -futoiShort;
+      case 'pos':
+        return futoiLong - futoiShort;
+      case 'pos_long_num':
+        return 1 + Math.floor(futoiLong / 300);
+      case 'pos_short_num':
+        return 1 + Math.floor(futoiShort / 300);
+      case 'mid_price':
+      case 'micro_price':
+        return price(column, 0.002);
     }
     if (column.startsWith('sec_pr_')) return Math.floor(r(column) * 300);
     if (column.startsWith('imbalance_')) return round((r(column) - 0.5) * 2, 2);
@@ -131,7 +414,12 @@ export class AlgopackBook {
   private instruments(market: AlgopackMarket, dataset: AlgopackDataset): Instrument[] {
     const boards = this.boards.filter((b) => b.kind === MARKET_KINDS[market]);
     const listed = boards.flatMap((b) =>
-      b.listings.map((l) => ({ key: l.secid, price: l.startPrice, asset: b.futures?.[l.secid]?.asset ?? l.secid.slice(0, 2), openInterest: b.futures?.[l.secid]?.openInterest ?? 0 })),
+      b.listings.map((l) => ({
+        key: l.secid,
+        price: l.startPrice,
+        asset: b.futures?.[l.secid]?.asset ?? l.secid.slice(0, 2),
+        openInterest: b.futures?.[l.secid]?.openInterest ?? 0,
+      })),
     );
     if (dataset !== 'futoi') return listed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     // futoi is per asset, by its 2-character code (SiZ6 → Si).
@@ -175,7 +463,10 @@ export class AlgopackBook {
       blocks['data.cursor'] = { columns: ['INDEX', 'TOTAL', 'PAGESIZE'], data: [[start, total, ALGOPACK_PAGE_ROWS]] };
       blocks['data.dates'] = { columns: ['from', 'till'], data: [[firstDate, date]] };
     }
-    const only = params.get('iss.only')?.split(',').map((b) => b.trim());
+    const only = params
+      .get('iss.only')
+      ?.split(',')
+      .map((b) => b.trim());
     return Object.fromEntries(Object.entries(blocks).filter(([name]) => !only || only.includes(name)));
   }
 }

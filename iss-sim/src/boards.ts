@@ -19,13 +19,20 @@ export interface SimBoard {
 }
 
 const listing = (secid: string, shortName: string, secName: string, startPrice: number, lotSize: number): Listing => ({
-  secid, shortName, secName, startPrice, lotSize,
+  secid,
+  shortName,
+  secName,
+  startPrice,
+  lotSize,
 });
 
 export const SIM_BOARDS: readonly SimBoard[] = [
   { engine: 'stock', market: 'shares', board: 'TQBR', kind: 'shares', listings: CATALOGUE },
   {
-    engine: 'stock', market: 'shares', board: 'TQTF', kind: 'shares',
+    engine: 'stock',
+    market: 'shares',
+    board: 'TQTF',
+    kind: 'shares',
     listings: [
       listing('LQDT', 'ВИМ - Ликв.', 'БПИФ "ВИМ - Ликвидность"', 1.78, 1),
       listing('TMOS', 'Т-Капитал IMOEX', 'БПИФ "Т-Капитал Индекс МосБиржи"', 6.52, 1),
@@ -33,7 +40,10 @@ export const SIM_BOARDS: readonly SimBoard[] = [
     ],
   },
   {
-    engine: 'currency', market: 'selt', board: 'CETS', kind: 'currency',
+    engine: 'currency',
+    market: 'selt',
+    board: 'CETS',
+    kind: 'currency',
     listings: [
       listing('USD000UTSTOM', 'USDRUB_TOM', 'USD/РУБ', 90.52, 1000),
       listing('CNYRUB_TOM', 'CNYRUB_TOM', 'CNY/РУБ', 12.41, 1000),
@@ -41,7 +51,10 @@ export const SIM_BOARDS: readonly SimBoard[] = [
     ],
   },
   {
-    engine: 'stock', market: 'index', board: 'SNDX', kind: 'index',
+    engine: 'stock',
+    market: 'index',
+    board: 'SNDX',
+    kind: 'index',
     listings: [
       listing('IMOEX', 'Индекс МосБиржи', 'Индекс МосБиржи', 3012.4, 1),
       listing('MOEXBC', 'Индекс голубых фишек', 'Индекс голубых фишек', 20150.2, 1),
@@ -49,7 +62,10 @@ export const SIM_BOARDS: readonly SimBoard[] = [
     ],
   },
   {
-    engine: 'stock', market: 'bonds', board: 'TQOB', kind: 'bonds',
+    engine: 'stock',
+    market: 'bonds',
+    board: 'TQOB',
+    kind: 'bonds',
     listings: [
       listing('SU26243RMFS4', 'ОФЗ 26243', 'ОФЗ-ПД 26243 17/05/2038', 72.35, 1),
       listing('SU26238RMFS4', 'ОФЗ 26238', 'ОФЗ-ПД 26238 15/05/2041', 61.2, 1),
@@ -68,7 +84,10 @@ export const SIM_BOARDS: readonly SimBoard[] = [
     },
   },
   {
-    engine: 'futures', market: 'forts', board: 'RFUD', kind: 'futures',
+    engine: 'futures',
+    market: 'forts',
+    board: 'RFUD',
+    kind: 'futures',
     listings: [
       listing('SiZ6', 'Si-12.26', 'Фьючерсный контракт Si-12.26', 91250, 1),
       listing('BRF7', 'BR-1.27', 'Фьючерсный контракт BR-1.27', 74.35, 1),
@@ -119,8 +138,19 @@ function generator(board: SimBoard): (i: number) => Generated {
         const year = 2027 + Math.floor(spread(i, 4) * 20);
         const couponRate = Math.round((5 + spread(i, 5) * 10) * 100) / 100;
         return {
-          listing: listing(`SU${String(90_000 + i).slice(-5)}RMFS${i % 10}`, `ОФЗ ${n(i)}`, `ОФЗ-ПД ${n(i)} ${year}`, Math.round((60 + spread(i, 6) * 40) * 100) / 100, 1),
-          bond: { coupon: Math.round(couponRate * 5 * 100) / 100, couponRate, maturity: `${year}-${two(1 + (i % 12))}-15`, nextCoupon: `2027-${two(1 + (i % 6))}-15` },
+          listing: listing(
+            `SU${String(90_000 + i).slice(-5)}RMFS${i % 10}`,
+            `ОФЗ ${n(i)}`,
+            `ОФЗ-ПД ${n(i)} ${year}`,
+            Math.round((60 + spread(i, 6) * 40) * 100) / 100,
+            1,
+          ),
+          bond: {
+            coupon: Math.round(couponRate * 5 * 100) / 100,
+            couponRate,
+            maturity: `${year}-${two(1 + (i % 12))}-15`,
+            nextCoupon: `2027-${two(1 + (i % 6))}-15`,
+          },
         };
       };
     case 'futures':
@@ -149,7 +179,12 @@ export function scaleBoards(boards: readonly SimBoard[], total: number): readonl
     const make = generator(board);
     const generated = Array.from({ length: count }, (_, i) => make(i));
     const terms = <T>(pick: (g: Generated) => T | undefined) =>
-      Object.fromEntries(generated.flatMap((g) => { const t = pick(g); return t ? [[g.listing.secid, t] as const] : []; }));
+      Object.fromEntries(
+        generated.flatMap((g) => {
+          const t = pick(g);
+          return t ? [[g.listing.secid, t] as const] : [];
+        }),
+      );
     return {
       ...board,
       listings: [...board.listings, ...generated.map((g) => g.listing)],

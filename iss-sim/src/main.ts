@@ -95,7 +95,12 @@ const ISS_PATH = /^\/iss\/engines\/([^/]+)\/markets\/([^/]+)\/boards\/([^/]+)\/s
 
 function listParam(params: URLSearchParams, name: string): string[] | null {
   const value = params.get(name);
-  return value ? value.split(',').map((s) => s.trim()).filter(Boolean) : null;
+  return value
+    ? value
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : null;
 }
 
 type Route = { engine: string; marketName: string; board: string; candleSecid?: string } | { dataset: NonNullable<ReturnType<typeof algopackRoute>> };
@@ -112,7 +117,9 @@ function serveIss(req: IncomingMessage, res: ServerResponse, url: URL, route: Ro
 
   if (config.ISS_SIM_TOKEN && authorization !== `Bearer ${config.ISS_SIM_TOKEN}`) {
     const status = bearer ? 403 : 401;
-    res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8' }).end(JSON.stringify({ error: bearer ? 'invalid token' : 'authorization required' }));
+    res
+      .writeHead(status, { 'Content-Type': 'application/json; charset=utf-8' })
+      .end(JSON.stringify({ error: bearer ? 'invalid token' : 'authorization required' }));
     return;
   }
 
@@ -159,7 +166,11 @@ function serveIss(req: IncomingMessage, res: ServerResponse, url: URL, route: Ro
   const requested = listParam(params, 'securities')?.slice(0, config.ISS_SIM_MAX_SECURITIES) ?? null;
   // SIM_BOARD renames the shares board (TQBR by default); every other board answers as itself.
   const isSharesBoard = engine === 'stock' && marketName === 'shares' && board.toUpperCase() === config.SIM_BOARD;
-  const served = isSharesBoard ? simBoard('stock', 'shares', 'TQBR', boards) : board.toUpperCase() === 'TQBR' ? undefined : simBoard(engine, marketName, board, boards);
+  const served = isSharesBoard
+    ? simBoard('stock', 'shares', 'TQBR', boards)
+    : board.toUpperCase() === 'TQBR'
+      ? undefined
+      : simBoard(engine, marketName, board, boards);
   if (served) market.advance(served.board);
   const securities = served ? market.boards.get(served.board)! : new Map<string, SecurityState>();
   // ISS matches SECIDs case-insensitively (SiZ6 / SIZ6) and answers with its own spelling.
@@ -180,13 +191,20 @@ function serveIss(req: IncomingMessage, res: ServerResponse, url: URL, route: Ro
   const body =
     candleSecid !== undefined
       ? candles.json(served?.board ?? '', candleSecurity?.listing.secid ?? candleSecid, params, dataTime(served?.board ?? ''), withMetadata)
-      : boardSecuritiesJson(states, served ?? simBoard('stock', 'shares', 'TQBR', boards)!, board, clock.date(), {
-          reorderColumns: fault === 'reordered-columns',
-          dropMarketdata: fault === 'no-marketdata',
-          withMetadata,
-          only: only ? new Set(only) : null,
-          columns: { securities: listParam(params, 'securities.columns'), marketdata: listParam(params, 'marketdata.columns') },
-        }, feedDelaySeconds);
+      : boardSecuritiesJson(
+          states,
+          served ?? simBoard('stock', 'shares', 'TQBR', boards)!,
+          board,
+          clock.date(),
+          {
+            reorderColumns: fault === 'reordered-columns',
+            dropMarketdata: fault === 'no-marketdata',
+            withMetadata,
+            only: only ? new Set(only) : null,
+            columns: { securities: listParam(params, 'securities.columns'), marketdata: listParam(params, 'marketdata.columns') },
+          },
+          feedDelaySeconds,
+        );
   const send = () => sendJson(req, res, Buffer.from(JSON.stringify(body)));
   if (fault === 'timeout') setTimeout(send, config.SIM_DELAY_MS).unref();
   else send();
@@ -309,7 +327,16 @@ const server = http.createServer((req, res) => {
 
 listen(server, config.PORT, log, config.LISTEN_ADDRESS)
   .then(() => {
-    log.info({ board: config.SIM_BOARD, securities: market.securities.size, total: boards.reduce((sum, b) => sum + b.listings.length, 0), fault: config.SIM_FAULT || null, feed: config.ISS_SIM_TOKEN ? 'real-time (token required)' : `anonymous (${feedDelaySeconds} s delay)` }, 'ISS simulator ready');
+    log.info(
+      {
+        board: config.SIM_BOARD,
+        securities: market.securities.size,
+        total: boards.reduce((sum, b) => sum + b.listings.length, 0),
+        fault: config.SIM_FAULT || null,
+        feed: config.ISS_SIM_TOKEN ? 'real-time (token required)' : `anonymous (${feedDelaySeconds} s delay)`,
+      },
+      'ISS simulator ready',
+    );
     setInterval(tradeEachSecond, 1000).unref();
     exitOnSignals(log, () => {
       server.closeAllConnections(); // a request held by the `timeout` fault must not delay the exit

@@ -102,7 +102,8 @@ export class SimTradingCalendar {
   /** Read through the worker's own parser, so the simulator trades by exactly what it serves. */
   private parsed(): EngineCalendar {
     const { calendar, invalidRows } = parseEngineCalendar(this.json('stock', { withMetadata: false, only: null }));
-    if (invalidRows.length) throw new Problem(`${JSON.stringify(invalidRows[0]!.row)} is not a day of the calendar (a real date and times, a window that ends after it starts)`);
+    if (invalidRows.length)
+      throw new Problem(`${JSON.stringify(invalidRows[0]!.row)} is not a day of the calendar (a real date and times, a window that ends after it starts)`);
     return calendar;
   }
 

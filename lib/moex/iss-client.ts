@@ -54,28 +54,24 @@ interface HttpAnswer {
 function getText(url: URL, agent: http.Agent, headers: http.OutgoingHttpHeaders, signal: AbortSignal): Promise<HttpAnswer> {
   const client = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
-    const request = client.get(
-      url,
-      { agent, signal, headers },
-      (response) => {
-        const encoding = response.headers['content-encoding'];
-        const body = encoding === 'gzip' ? response.pipe(zlib.createGunzip()) : encoding === 'deflate' ? response.pipe(zlib.createInflate()) : response;
-        const chunks: Buffer[] = [];
-        body.on('data', (chunk: Buffer) => chunks.push(chunk));
-        body.on('error', reject);
-        response.on('error', reject);
-        response.on('aborted', () => reject(new Error('ECONNRESET')));
-        body.on('end', () =>
-          resolve({
-            status: response.statusCode ?? 0,
-            retryAfter: response.headers['retry-after'],
-            contentType: String(response.headers['content-type'] ?? ''),
-            simulated: response.headers['x-moex-simulator'] === '1',
-            body: Buffer.concat(chunks).toString('utf8'),
-          }),
-        );
-      },
-    );
+    const request = client.get(url, { agent, signal, headers }, (response) => {
+      const encoding = response.headers['content-encoding'];
+      const body = encoding === 'gzip' ? response.pipe(zlib.createGunzip()) : encoding === 'deflate' ? response.pipe(zlib.createInflate()) : response;
+      const chunks: Buffer[] = [];
+      body.on('data', (chunk: Buffer) => chunks.push(chunk));
+      body.on('error', reject);
+      response.on('error', reject);
+      response.on('aborted', () => reject(new Error('ECONNRESET')));
+      body.on('end', () =>
+        resolve({
+          status: response.statusCode ?? 0,
+          retryAfter: response.headers['retry-after'],
+          contentType: String(response.headers['content-type'] ?? ''),
+          simulated: response.headers['x-moex-simulator'] === '1',
+          body: Buffer.concat(chunks).toString('utf8'),
+        }),
+      );
+    });
     request.on('error', reject);
   });
 }
@@ -130,7 +126,9 @@ export function createIssTransport(options: IssTransportOptions): IssTransport {
       return { error: new PollError('network', `ISS unreachable: ${code}`), retryable: true, waitMs: null };
     }
     if (answer.status === 401 || (answer.status === 403 && !/too many requests/i.test(answer.body))) {
-      const problem = token ? 'refused the token (MOEX_ISS_TOKEN): check it and its subscription' : 'requires a token: set MOEX_ISS_TOKEN or MOEX_ISS_TOKEN_FILE';
+      const problem = token
+        ? 'refused the token (MOEX_ISS_TOKEN): check it and its subscription'
+        : 'requires a token: set MOEX_ISS_TOKEN or MOEX_ISS_TOKEN_FILE';
       return { error: new PollError('auth', `ISS answered HTTP ${answer.status}: it ${problem}`), retryable: false, waitMs: null };
     }
     if (answer.status >= 400) {
@@ -171,7 +169,10 @@ const isJsonType = (contentType: string) => /^application\/(?:[\w.+-]+\+)?json\b
  */
 function entitledJson(answer: HttpAnswer, request: IssRequest, url: URL): unknown {
   const refused = (what: string) =>
-    new PollError('entitlement', `ISS answered ${what} for ${loggableUrl(url)}: the request is not entitled (a subscription, a token, or a data set this login may not read)`);
+    new PollError(
+      'entitlement',
+      `ISS answered ${what} for ${loggableUrl(url)}: the request is not entitled (a subscription, a token, or a data set this login may not read)`,
+    );
   if (!isJsonType(answer.contentType)) {
     const kind = answer.contentType.includes('html') || /^\s*</.test(answer.body) ? 'an HTML page' : `content type "${answer.contentType || 'none'}"`;
     throw refused(`${kind} with status ${answer.status} instead of JSON`);

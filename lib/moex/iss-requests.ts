@@ -61,7 +61,11 @@ export function boardSnapshotRequest(location: BoardLocation, tickers: TickerSel
     'securities.columns': columns?.securities.join(','),
     'marketdata.columns': columns?.marketdata.join(','),
   });
-  return { url: `${issUrl}/engines/${segment(engine)}/markets/${segment(market)}/boards/${segment(board)}/securities.json?${params}`, kind: 'board', blocks: BOARD_BLOCKS };
+  return {
+    url: `${issUrl}/engines/${segment(engine)}/markets/${segment(market)}/boards/${segment(board)}/securities.json?${params}`,
+    kind: 'board',
+    blocks: BOARD_BLOCKS,
+  };
 }
 
 /**
@@ -82,7 +86,13 @@ export function boardSnapshotRequests(location: BoardLocation, tickers: TickerSe
 /** One page (500 rows) of one security's candles from `from` (Moscow time on the wire), `start` rows in. */
 export function candlesRequest(location: BoardLocation, secid: string, from: Date, start: number, interval = 1): IssRequest {
   const { issUrl, engine, market, board } = location;
-  const params = query({ 'iss.meta': 'off', 'iss.only': 'candles', interval: String(interval), from: formatMoscowTime(from), start: start > 0 ? String(start) : undefined });
+  const params = query({
+    'iss.meta': 'off',
+    'iss.only': 'candles',
+    interval: String(interval),
+    from: formatMoscowTime(from),
+    start: start > 0 ? String(start) : undefined,
+  });
   const path = `/engines/${segment(engine)}/markets/${segment(market)}/boards/${segment(board)}/securities/${segment(secid)}/candles.json`;
   return { url: `${issUrl}${path}?${params}`, kind: 'candles', blocks: ['candles'] };
 }
@@ -106,7 +116,13 @@ export interface DatasetPage {
 }
 
 /** An ALGOPACK super-candle dataset of one market, for every security or one SECID. */
-export function algopackRequest(issUrl: string, market: AlgopackMarket, dataset: AlgopackDataset, secid: string | null = null, page: DatasetPage = {}): IssRequest {
+export function algopackRequest(
+  issUrl: string,
+  market: AlgopackMarket,
+  dataset: AlgopackDataset,
+  secid: string | null = null,
+  page: DatasetPage = {},
+): IssRequest {
   const path = `/datashop/algopack/${market}/${dataset}${secid === null ? '' : `/${segment(secid)}`}.json`;
   return { url: `${issUrl}${path}?${datasetQuery(page, ['data', 'data.cursor'])}`, kind: 'dataset', blocks: ['data'] };
 }

@@ -148,7 +148,10 @@ export function fieldsOfMarket(kind: MarketKind): NumericField[] {
  */
 export function boardColumns(kind: MarketKind): BlockColumns {
   const spec = MARKETS[kind];
-  const of = (block: ColumnSource['block']) => Object.values(spec.columns).filter((c) => c.block === block).map((c) => c.column);
+  const of = (block: ColumnSource['block']) =>
+    Object.values(spec.columns)
+      .filter((c) => c.block === block)
+      .map((c) => c.column);
   return {
     securities: ['SECID', 'SHORTNAME', ...of('securities'), ...(spec.maturity ? ['MATDATE'] : [])],
     marketdata: ['SECID', ...of('marketdata'), 'SYSTIME', 'UPDATETIME', ...(spec.tradingStatus ? ['TRADINGSTATUS'] : [])],

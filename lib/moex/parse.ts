@@ -194,7 +194,13 @@ const NO_NUMBERS = Object.fromEntries(NUMERIC_FIELDS.map(({ field }) => [field, 
  * Reads the numeric cells of one security by the market's column table. A null stays null; a
  * cell that is not a finite number in its field's range becomes null and is reported as invalid.
  */
-function readNumbers(ticker: string, spec: MarketSpec, sources: readonly FieldSource[], rows: Record<ColumnSource['block'], readonly unknown[]>, invalid: InvalidValue[]) {
+function readNumbers(
+  ticker: string,
+  spec: MarketSpec,
+  sources: readonly FieldSource[],
+  rows: Record<ColumnSource['block'], readonly unknown[]>,
+  invalid: InvalidValue[],
+) {
   const numbers = { ...NO_NUMBERS };
   for (const { field, block, at, kind } of sources) {
     const raw = at === undefined ? null : rows[block][at];

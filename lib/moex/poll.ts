@@ -20,9 +20,7 @@ export interface PollLog {
 }
 
 /** How one board's poll ended. */
-export type BoardPollResult =
-  | { ok: true; missingTickers: number; invalidValues: number; simulated: boolean }
-  | { ok: false; reason: PollFailureReason };
+export type BoardPollResult = { ok: true; missingTickers: number; invalidValues: number; simulated: boolean } | { ok: false; reason: PollFailureReason };
 
 /** What the poll records (moex_up, moex_board_up, moex_poll_*: lib/poll-metrics.ts). */
 export interface PollMetrics {

@@ -4,11 +4,29 @@
  * is `null` here, and every output leaves it out: never 0, NaN or -1.
  */
 export type NumericField =
-  | 'last' | 'bid' | 'offer' | 'open' | 'high' | 'low' | 'waprice' | 'prevClose'
-  | 'changePercent' | 'volume' | 'value' | 'trades'
-  | 'indexValue' | 'indexPrevClose' | 'capitalization'
-  | 'bondYield' | 'bondDuration' | 'accruedInterest' | 'faceValue' | 'couponValue' | 'daysToMaturity'
-  | 'openInterest' | 'settlePrice';
+  | 'last'
+  | 'bid'
+  | 'offer'
+  | 'open'
+  | 'high'
+  | 'low'
+  | 'waprice'
+  | 'prevClose'
+  | 'changePercent'
+  | 'volume'
+  | 'value'
+  | 'trades'
+  | 'indexValue'
+  | 'indexPrevClose'
+  | 'capitalization'
+  | 'bondYield'
+  | 'bondDuration'
+  | 'accruedInterest'
+  | 'faceValue'
+  | 'couponValue'
+  | 'daysToMaturity'
+  | 'openInterest'
+  | 'settlePrice';
 
 export type Quote = {
   ticker: string;
@@ -37,7 +55,11 @@ export interface NumericFieldSpec {
 }
 
 const field = (field: NumericField, seriesName: string, metric: string, help: string, integer = false): NumericFieldSpec => ({
-  field, seriesName, metric, help, integer,
+  field,
+  seriesName,
+  metric,
+  help,
+  integer,
 });
 
 /** Every numeric quote field, in the order outputs list them; the one place that names them. */

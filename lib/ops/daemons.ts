@@ -102,10 +102,15 @@ export const DAEMONS: readonly DaemonSpec[] = [
       const check = spawnSync('promtool', ['check', 'config', file], { encoding: 'utf8' });
       if (check.status !== 0) throw new Error(`generated ${file} is invalid:\n${check.stdout}${check.stderr}`);
       return {
-        argv: ['prometheus', `--config.file=${file}`, `--storage.tsdb.path=${dir}/data`, `--storage.tsdb.retention.time=${s.prometheus.retention}`,
+        argv: [
+          'prometheus',
+          `--config.file=${file}`,
+          `--storage.tsdb.path=${dir}/data`,
+          `--storage.tsdb.retention.time=${s.prometheus.retention}`,
           `--web.listen-address=${listen(s, 'PROMETHEUS_PORT')}`,
           // /-/reload and /-/quit: only behind the web config's authentication.
-          ...(s.web?.auth ? ['--web.enable-lifecycle'] : [])],
+          ...(s.web?.auth ? ['--web.enable-lifecycle'] : []),
+        ],
       };
     },
   },
@@ -118,22 +123,31 @@ export const DAEMONS: readonly DaemonSpec[] = [
     url: (s) => `${s.scheme}://${at(s, 'NODE_EXPORTER_PORT')}/metrics`,
     ready: (s) => httpOk(`${s.scheme}://${at(s, 'NODE_EXPORTER_PORT')}/metrics`, s),
     prepare: (s) => ({
-      argv: ['prometheus-node-exporter', `--web.listen-address=${listen(s, 'NODE_EXPORTER_PORT')}`,
+      argv: [
+        'prometheus-node-exporter',
+        `--web.listen-address=${listen(s, 'NODE_EXPORTER_PORT')}`,
         // Debian enables the systemd collector; without systemd (containers) it logs an error per scrape.
-        ...(fs.existsSync('/run/systemd/private') ? [] : ['--no-collector.systemd'])],
+        ...(fs.existsSync('/run/systemd/private') ? [] : ['--no-collector.systemd']),
+      ],
     }),
   },
   {
     name: 'carbon',
     debianPackage: 'graphite-carbon',
     binary: 'carbon-cache',
-    ports: [{ variable: 'CARBON_PORT', protocol: 'tcp' }, { variable: 'CARBON_PICKLE_PORT', protocol: 'tcp' }, { variable: 'CARBON_QUERY_PORT', protocol: 'tcp' }],
+    ports: [
+      { variable: 'CARBON_PORT', protocol: 'tcp' },
+      { variable: 'CARBON_PICKLE_PORT', protocol: 'tcp' },
+      { variable: 'CARBON_QUERY_PORT', protocol: 'tcp' },
+    ],
     url: (s) => `tcp://${at(s, 'CARBON_PORT')}`,
     ready: async (s) => (await tcpAccepts(s.host, s.ports.CARBON_PORT)) && tcpAccepts(s.host, s.ports.CARBON_QUERY_PORT),
     // storage-schemas.conf and storage-aggregation.conf are read straight from graphite/carbon/.
     prepare(s, dir) {
       mkdirs(`${dir}/storage/whisper`, `${dir}/storage/lists`, `${dir}/log`, `${dir}/run`);
-      fs.writeFileSync(`${dir}/carbon.conf`, `# ${GENERATED('')}
+      fs.writeFileSync(
+        `${dir}/carbon.conf`,
+        `# ${GENERATED('')}
 [cache]
 STORAGE_DIR = ${dir}/storage/
 LOCAL_DATA_DIR = ${dir}/storage/whisper/
@@ -166,7 +180,8 @@ LOG_LISTENER_CONN_SUCCESS = False
 CARBON_METRIC_INTERVAL = 60
 # Tags would make carbon POST every new series to graphite-web on :80.
 ENABLE_TAGS = False
-`);
+`,
+      );
       return { argv: ['carbon-cache', `--config=${dir}/carbon.conf`, '--nodaemon', 'start'] };
     },
   },
@@ -181,10 +196,13 @@ ENABLE_TAGS = False
     prepare(s, dir) {
       const storage = path.join(path.dirname(dir), 'carbon', 'storage');
       mkdirs(`${dir}/settings`, `${dir}/log`, `${dir}/conf`, `${storage}/whisper`);
-      if (spawnSync(PYTHON, ['-c', 'import gunicorn']).status !== 0) throw new Error(`gunicorn missing for ${PYTHON}; install it: ops/ensure-debian-packages.sh python3-gunicorn`);
+      if (spawnSync(PYTHON, ['-c', 'import gunicorn']).status !== 0)
+        throw new Error(`gunicorn missing for ${PYTHON}; install it: ops/ensure-debian-packages.sh python3-gunicorn`);
       const secretFile = `${dir}/secret`;
       if (!fs.existsSync(secretFile)) fs.writeFileSync(secretFile, crypto.randomBytes(24).toString('hex'), { mode: 0o600 });
-      fs.writeFileSync(`${dir}/settings/moex_graphite_settings.py`, `# ${GENERATED('')}
+      fs.writeFileSync(
+        `${dir}/settings/moex_graphite_settings.py`,
+        `# ${GENERATED('')}
 SECRET_KEY = '${fs.readFileSync(secretFile, 'utf8').trim()}'
 ALLOWED_HOSTS = ['*']
 TIME_ZONE = 'UTC'
@@ -208,14 +226,30 @@ LOG_CACHE_PERFORMANCE = False
 LOG_INFO_PERFORMANCE = False
 DEFAULT_XFILES_FACTOR = 0
 FUNCTION_PLUGINS = []
-`);
+`,
+      );
       const env = { PYTHONPATH: `${dir}/settings`, GRAPHITE_SETTINGS_MODULE: 'moex_graphite_settings', DJANGO_SETTINGS_MODULE: 'graphite.settings' };
       if (!fs.existsSync(`${dir}/graphite.db`) || fs.statSync(`${dir}/graphite.db`).size === 0) {
         const migrate = spawnSync(PYTHON, ['/usr/bin/graphite-manage', 'migrate', '--noinput'], { env: { ...s.env, ...env }, encoding: 'utf8' });
         if (migrate.status !== 0) throw new Error(`graphite-web migrate failed:\n${migrate.stdout}${migrate.stderr}`);
       }
       return {
-        argv: [PYTHON, '-m', 'gunicorn', '--bind', listen(s, 'GRAPHITE_WEB_PORT'), '--workers', '2', '--timeout', '60', '--chdir', dir, '--error-logfile', '-', 'graphite.wsgi:application'],
+        argv: [
+          PYTHON,
+          '-m',
+          'gunicorn',
+          '--bind',
+          listen(s, 'GRAPHITE_WEB_PORT'),
+          '--workers',
+          '2',
+          '--timeout',
+          '60',
+          '--chdir',
+          dir,
+          '--error-logfile',
+          '-',
+          'graphite.wsgi:application',
+        ],
         env,
       };
     },
@@ -225,7 +259,10 @@ FUNCTION_PLUGINS = []
     name: 'statsd',
     debianPackage: 'nodejs',
     binary: 'node',
-    ports: [{ variable: 'STATSD_PORT', protocol: 'udp' }, { variable: 'STATSD_MGMT_PORT', protocol: 'tcp' }],
+    ports: [
+      { variable: 'STATSD_PORT', protocol: 'udp' },
+      { variable: 'STATSD_MGMT_PORT', protocol: 'tcp' },
+    ],
     url: (s) => `udp://${at(s, 'STATSD_PORT')}`,
     ready: async (s) => (await portHeld(s.bindAddress, s.ports.STATSD_PORT, 'udp')) && statsdHealthy(s.host, s.ports.STATSD_MGMT_PORT),
     prepare(s, dir) {
@@ -233,7 +270,14 @@ FUNCTION_PLUGINS = []
       if (!fs.existsSync(daemon)) throw new Error(`statsd daemon not found at ${daemon}; run npm ci first`);
       mkdirs(dir);
       // graphite/statsd/config.js with only the addresses and ports replaced.
-      const overrides = { graphiteHost: s.host, graphitePort: s.ports.CARBON_PORT, address: s.bindAddress, port: s.ports.STATSD_PORT, mgmt_address: s.bindAddress, mgmt_port: s.ports.STATSD_MGMT_PORT };
+      const overrides = {
+        graphiteHost: s.host,
+        graphitePort: s.ports.CARBON_PORT,
+        address: s.bindAddress,
+        port: s.ports.STATSD_PORT,
+        mgmt_address: s.bindAddress,
+        mgmt_port: s.ports.STATSD_MGMT_PORT,
+      };
       const shipped = fs.readFileSync(path.join(REPO_ROOT, 'graphite', 'statsd', 'config.js'), 'utf8');
       fs.writeFileSync(`${dir}/config.js`, `// ${GENERATED(' from graphite/statsd/config.js')}\nObject.assign(\n${shipped}, ${JSON.stringify(overrides)})\n`);
       return { argv: [process.execPath, daemon, `${dir}/config.js`] };
@@ -244,12 +288,17 @@ FUNCTION_PLUGINS = []
     name: 'influxdb',
     debianPackage: 'influxdb',
     binary: 'influxd',
-    ports: [{ variable: 'INFLUXDB_PORT', protocol: 'tcp' }, { variable: 'INFLUXDB_RPC_PORT', protocol: 'tcp' }],
+    ports: [
+      { variable: 'INFLUXDB_PORT', protocol: 'tcp' },
+      { variable: 'INFLUXDB_RPC_PORT', protocol: 'tcp' },
+    ],
     url: (s) => `http://${at(s, 'INFLUXDB_PORT')}`,
     ready: (s) => httpOk(`http://${at(s, 'INFLUXDB_PORT')}/ping`, s),
     prepare(s, dir) {
       mkdirs(`${dir}/meta`, `${dir}/data`, `${dir}/wal`);
-      fs.writeFileSync(`${dir}/influxdb.conf`, `# ${GENERATED('')}
+      fs.writeFileSync(
+        `${dir}/influxdb.conf`,
+        `# ${GENERATED('')}
 bind-address = "${at(s, 'INFLUXDB_RPC_PORT')}"
 [meta]
   dir = "${dir}/meta"
@@ -262,7 +311,8 @@ bind-address = "${at(s, 'INFLUXDB_RPC_PORT')}"
 [http]
   bind-address = "${listen(s, 'INFLUXDB_PORT')}"
   log-enabled = false
-`);
+`,
+      );
       return { argv: ['influxd', '-config', `${dir}/influxdb.conf`] };
     },
     // The database is created at every start: a no-op when it exists.
@@ -285,7 +335,14 @@ bind-address = "${at(s, 'INFLUXDB_RPC_PORT')}"
     ready: (s) => httpOk(`http://${at(s, 'VICTORIA_METRICS_PORT')}/health`, s),
     prepare: (s, dir) => {
       mkdirs(dir);
-      return { argv: ['victoria-metrics', `-storageDataPath=${dir}`, `-httpListenAddr=${listen(s, 'VICTORIA_METRICS_PORT')}`, `-retentionPeriod=${s.victoriaMetricsRetention}`] };
+      return {
+        argv: [
+          'victoria-metrics',
+          `-storageDataPath=${dir}`,
+          `-httpListenAddr=${listen(s, 'VICTORIA_METRICS_PORT')}`,
+          `-retentionPeriod=${s.victoriaMetricsRetention}`,
+        ],
+      };
     },
   },
   {
@@ -313,8 +370,14 @@ bind-address = "${at(s, 'INFLUXDB_RPC_PORT')}"
       mkdirs(`${dir}/data`);
       renderAlertmanagerConfig(s, `${dir}/alertmanager.yml`);
       return {
-        argv: ['prometheus-alertmanager', `--config.file=${dir}/alertmanager.yml`, `--storage.path=${dir}/data`, `--web.listen-address=${listen(s, 'ALERTMANAGER_PORT')}`,
-          `--web.external-url=${s.scheme}://${at(s, 'ALERTMANAGER_PORT')}`, '--cluster.listen-address='],
+        argv: [
+          'prometheus-alertmanager',
+          `--config.file=${dir}/alertmanager.yml`,
+          `--storage.path=${dir}/data`,
+          `--web.listen-address=${listen(s, 'ALERTMANAGER_PORT')}`,
+          `--web.external-url=${s.scheme}://${at(s, 'ALERTMANAGER_PORT')}`,
+          '--cluster.listen-address=',
+        ],
       };
     },
   },
@@ -333,4 +396,5 @@ export function daemonSpec(name: string): DaemonSpec {
 }
 
 // The job table and the daemon table name the same ports: a job added without its port is caught here.
-for (const job of STACK_JOBS) if (!DAEMONS.some((d) => d.ports.some((p) => p.variable === job.portVariable))) throw new Error(`scrape job ${job.job}: no daemon binds ${job.portVariable}`);
+for (const job of STACK_JOBS)
+  if (!DAEMONS.some((d) => d.ports.some((p) => p.variable === job.portVariable))) throw new Error(`scrape job ${job.job}: no daemon binds ${job.portVariable}`);

@@ -12,7 +12,15 @@ import { REPO_ROOT, type StackSettings } from './stack-settings';
 
 const DAEMONS = ['alertmanager', 'prometheus', 'node-exporter', 'carbon', 'graphite-web', 'statsd', 'influxdb'];
 const SERVICES = ['worker', 'scraper', 'backend'];
-const DEBIAN_PACKAGES = ['prometheus', 'prometheus-node-exporter', 'graphite-carbon', 'graphite-web', 'python3-gunicorn', 'influxdb', 'prometheus-alertmanager'];
+const DEBIAN_PACKAGES = [
+  'prometheus',
+  'prometheus-node-exporter',
+  'graphite-carbon',
+  'graphite-web',
+  'python3-gunicorn',
+  'influxdb',
+  'prometheus-alertmanager',
+];
 
 /** What `up` started, in start order: `down` and `status` read it. */
 const componentsFile = (s: StackSettings) => path.join(s.stateDir, 'local-stack.components');
@@ -63,7 +71,9 @@ export function serviceEnv(s: StackSettings, demo: boolean): NodeJS.ProcessEnv {
 export async function up(base: StackSettings, demo: boolean, say: Say): Promise<boolean> {
   const s: StackSettings = { ...base, env: serviceEnv(base, demo) };
   say(`state dir ${s.stateDir} (logs in ${s.stateDir}/logs)`);
-  const install = spawnSync(path.join(REPO_ROOT, 'ops', 'ensure-debian-packages.sh'), [...DEBIAN_PACKAGES, 'curl', 'iproute2'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const install = spawnSync(path.join(REPO_ROOT, 'ops', 'ensure-debian-packages.sh'), [...DEBIAN_PACKAGES, 'curl', 'iproute2'], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
   if (install.status !== 0) throw new Error('installing the Debian packages failed (see above)');
   const names = [...DAEMONS, ...(demo ? ['iss-sim'] : []), ...SERVICES];
   for (const name of names) {

@@ -21,8 +21,20 @@ interface StackJob {
 export const STACK_JOBS: readonly StackJob[] = [
   { job: 'prometheus', composeHost: 'localhost', port: 9090, portVariable: 'PROMETHEUS_PORT' },
   { job: 'node-exporter', composeHost: 'node-exporter', port: 9100, portVariable: 'NODE_EXPORTER_PORT' },
-  { job: 'worker-prometheus', composeHost: 'worker-prometheus', port: 8000, portVariable: 'WORKER_PORT', why: 'Quotes as gauges, the poll\'s own health (moex_up, moex_poll_*).' },
-  { job: 'scraper', composeHost: 'scraper', port: 8001, portVariable: 'SCRAPER_PORT', why: 'The same poll metrics plus scraper_* sink metrics (writes, errors, buffer).' },
+  {
+    job: 'worker-prometheus',
+    composeHost: 'worker-prometheus',
+    port: 8000,
+    portVariable: 'WORKER_PORT',
+    why: "Quotes as gauges, the poll's own health (moex_up, moex_poll_*).",
+  },
+  {
+    job: 'scraper',
+    composeHost: 'scraper',
+    port: 8001,
+    portVariable: 'SCRAPER_PORT',
+    why: 'The same poll metrics plus scraper_* sink metrics (writes, errors, buffer).',
+  },
   { job: 'backend', composeHost: 'backend', port: 8998, portVariable: 'BACKEND_PORT', why: 'http_request_duration_seconds of the API and web page.' },
 ];
 
@@ -95,12 +107,14 @@ export function prometheusDocument(s: PrometheusSettings): YAML.Document {
     scrape_configs: [
       ...s.jobs.map(({ job, targets }) => ({ job_name: job, ...securityFields(s.security), static_configs: [{ targets }] })),
       ...(s.workerShards
-        ? [{
-            job_name: 'worker-shards',
-            // Targets are the replicas' addresses; the certificate names the service.
-            ...securityFields(s.security, 'worker-shard'),
-            dns_sd_configs: [{ names: ['worker-shard'], type: 'A', port: 8000, refresh_interval: '30s' }],
-          }]
+        ? [
+            {
+              job_name: 'worker-shards',
+              // Targets are the replicas' addresses; the certificate names the service.
+              ...securityFields(s.security, 'worker-shard'),
+              dns_sd_configs: [{ names: ['worker-shard'], type: 'A', port: 8000, refresh_interval: '30s' }],
+            },
+          ]
         : []),
     ],
     ...(s.remoteWriteUrl ? { remote_write: [{ url: s.remoteWriteUrl, queue_config: REMOTE_WRITE_QUEUE }] } : {}),
@@ -109,7 +123,9 @@ export function prometheusDocument(s: PrometheusSettings): YAML.Document {
   const jobs = doc.get('scrape_configs') as YAML.YAMLSeq;
   for (const item of jobs.items as YAML.YAMLMap[]) {
     const name = item.get('job_name');
-    const why = STACK_JOBS.find((j) => j.job === name)?.why ?? (name === 'worker-shards' ? 'MOEX_SHARD=auto/N replicas of the `scale` profile, each polling its own shard.' : undefined);
+    const why =
+      STACK_JOBS.find((j) => j.job === name)?.why ??
+      (name === 'worker-shards' ? 'MOEX_SHARD=auto/N replicas of the `scale` profile, each polling its own shard.' : undefined);
     if (why) item.commentBefore = ` ${why}`;
   }
   return doc;

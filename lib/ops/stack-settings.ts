@@ -45,17 +45,23 @@ export interface WebConfigFacts {
 /** `job=host:port[,host:port][;job2=...]`: replaces every scrape job of the native prometheus.yml. */
 const scrapeTargets: Setting<ScrapeJob[] | undefined> = (raw) => {
   if (raw === undefined || raw.trim() === '') return undefined;
-  return raw.split(';').filter(Boolean).map((spec) => {
-    const [job, targets] = spec.split('=', 2) as [string, string | undefined];
-    if (targets === undefined || !/^[A-Za-z_][A-Za-z0-9_-]*$/.test(job)) throw new Problem(`'${spec}' is not job=host:port[,host:port]`);
-    const list = targets.split(',');
-    const bad = list.find((t) => !/^[A-Za-z0-9._-]+:[0-9]+$/.test(t));
-    if (bad !== undefined) throw new Problem(`'${bad}' is not host:port`);
-    return { job, targets: list };
-  });
+  return raw
+    .split(';')
+    .filter(Boolean)
+    .map((spec) => {
+      const [job, targets] = spec.split('=', 2) as [string, string | undefined];
+      if (targets === undefined || !/^[A-Za-z_][A-Za-z0-9_-]*$/.test(job)) throw new Problem(`'${spec}' is not job=host:port[,host:port]`);
+      const list = targets.split(',');
+      const bad = list.find((t) => !/^[A-Za-z0-9._-]+:[0-9]+$/.test(t));
+      if (bad !== undefined) throw new Problem(`'${bad}' is not host:port`);
+      return { job, targets: list };
+    });
 };
 
-const optional = <T>(setting: Setting<T>): Setting<T | undefined> => (raw) => (raw === undefined || raw.trim() === '' ? undefined : setting(raw));
+const optional =
+  <T>(setting: Setting<T>): Setting<T | undefined> =>
+  (raw) =>
+    raw === undefined || raw.trim() === '' ? undefined : setting(raw);
 
 const shape = {
   STATE_DIR: text(path.join(REPO_ROOT, '.state')),

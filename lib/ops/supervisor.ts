@@ -25,7 +25,10 @@ export const logFile = (s: StackSettings, name: string) => path.join(s.stateDir,
 /** Field 22 of /proc/PID/stat (start time in clock ticks); undefined for a dead or zombie pid. */
 function startTimeOf(pid: number): string | undefined {
   try {
-    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+    const fields = fs
+      .readFileSync(`/proc/${pid}/stat`, 'utf8')
+      .replace(/^.*\) /s, '')
+      .split(' ');
     return fields[0] === 'Z' ? undefined : fields[19];
   } catch {
     return undefined;
@@ -69,7 +72,8 @@ export async function startDaemon(s: StackSettings, name: string, say: Say): Pro
     say(`${name} already running (pid ${running}) at ${spec.url(s)}`);
     return;
   }
-  if (missingBinary(spec.binary)) throw new StartError(`${name}: '${spec.binary}' not found; install it: ops/ensure-debian-packages.sh ${spec.debianPackage} (./runner.sh local up does)`);
+  if (missingBinary(spec.binary))
+    throw new StartError(`${name}: '${spec.binary}' not found; install it: ops/ensure-debian-packages.sh ${spec.debianPackage} (./runner.sh local up does)`);
   const held = await heldPorts(s, spec);
   if (held.length) throw new StartError(`${name}: port(s) ${held.join(' ')} already in use by another process`);
   const dir = path.join(s.stateDir, name);

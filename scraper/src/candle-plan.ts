@@ -72,7 +72,12 @@ export function planCandleRequests(state: CandleState, watched: readonly Watched
 }
 
 /** The cursor after ISS answered `request` with `page`, at data time `time`. */
-export function afterCandlePage(request: CandleRequest, page: Pick<CandlePage, 'rows' | 'candles'>, time: Date, previous: CandleCursor | undefined): CandleCursor {
+export function afterCandlePage(
+  request: CandleRequest,
+  page: Pick<CandlePage, 'rows' | 'candles'>,
+  time: Date,
+  previous: CandleCursor | undefined,
+): CandleCursor {
   let newest = previous?.newest ?? null;
   for (const c of page.candles) newest = Math.max(newest ?? -Infinity, c.begin.getTime());
   const askedAt = minuteOf(time.getTime());

@@ -1,4 +1,19 @@
-import { doc, graphitePrefix, hostname, httpUrlOrOff, logShape, moexShape, nonEmpty, nonNegativeInt, oneOf, port, positiveInt, secret, text, type ConfigOf } from '../../lib/config';
+import {
+  doc,
+  graphitePrefix,
+  hostname,
+  httpUrlOrOff,
+  logShape,
+  moexShape,
+  nonEmpty,
+  nonNegativeInt,
+  oneOf,
+  port,
+  positiveInt,
+  secret,
+  text,
+  type ConfigOf,
+} from '../../lib/config';
 import { algopackBackfillShape, algopackShape } from '../../lib/moex/algopack/config';
 import { httpShape } from '../../lib/web-config';
 
@@ -11,7 +26,7 @@ export const scraperShape = {
   ...httpShape,
   PORT: doc("the scraper's port: /metrics, /healthz, /readyz", port(8001)),
   GRAPHITE_TRANSPORT: doc(
-    'statsd (gauges over UDP → StatsD → carbon), plaintext (carbon TCP, with the quote\'s own timestamp) or off',
+    "statsd (gauges over UDP → StatsD → carbon), plaintext (carbon TCP, with the quote's own timestamp) or off",
     oneOf('statsd', ['statsd', 'plaintext', 'off'], 'must be statsd, plaintext or off'),
   ),
   GRAPHITE_PREFIX: doc('first node of every Graphite series', graphitePrefix('stocks')),

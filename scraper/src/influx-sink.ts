@@ -21,7 +21,9 @@ export type InfluxOptions =
     };
 
 /** Timestamps in seconds, the precision the write path asks for. */
-const SECONDS = { convertTime: (time: string | number | Date | undefined) => (time instanceof Date ? String(Math.floor(time.getTime() / 1000)) : String(time)) };
+const SECONDS = {
+  convertTime: (time: string | number | Date | undefined) => (time instanceof Date ? String(Math.floor(time.getTime() / 1000)) : String(time)),
+};
 /** Lines per write request (the client library's default batch size). */
 const LINES_PER_WRITE = 5000;
 /** Bodies larger than this are sent gzipped (the library's WriteApi default): a cycle at ALL shrinks about 3.5x. */

@@ -28,7 +28,13 @@ function createSinks(config: ScraperConfig, statsFor: (sink: Sink['name']) => Si
       ? openSpool({ dir: config.SCRAPER_SPOOL_DIR, name: sink, maxBytes: config.SCRAPER_SPOOL_MAX_BYTES }, spoolStats(sink, stats.dropped), log.child({ sink }))
       : undefined;
   if (config.GRAPHITE_TRANSPORT === 'statsd') {
-    sinks.push(createStatsdSink({ host: config.STATSD_HOST, port: config.STATSD_PORT, prefix: config.GRAPHITE_PREFIX }, statsFor('graphite'), log.child({ sink: 'graphite' })));
+    sinks.push(
+      createStatsdSink(
+        { host: config.STATSD_HOST, port: config.STATSD_PORT, prefix: config.GRAPHITE_PREFIX },
+        statsFor('graphite'),
+        log.child({ sink: 'graphite' }),
+      ),
+    );
   } else if (config.GRAPHITE_TRANSPORT === 'plaintext') {
     const stats = statsFor('graphite');
     sinks.push(
@@ -99,7 +105,8 @@ const candleSync =
     : null;
 
 const algopackSinks = sinks.filter((s) => s.writeAlgopack);
-if (config.MOEX_ALGOPACK && algopackSinks.length === 0) log.warn('MOEX_ALGOPACK is set but no sink stores bars at their own time (GRAPHITE_TRANSPORT=plaintext or InfluxDB): not polled');
+if (config.MOEX_ALGOPACK && algopackSinks.length === 0)
+  log.warn('MOEX_ALGOPACK is set but no sink stores bars at their own time (GRAPHITE_TRANSPORT=plaintext or InfluxDB): not polled');
 const algopack =
   algopackSinks.length > 0
     ? startAlgopackFromConfig(

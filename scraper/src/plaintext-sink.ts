@@ -85,10 +85,13 @@ export function createPlaintextSink(options: PlaintextSinkOptions, stats: SinkSt
     heldLines -= n;
     if (n > 0) queue.accepted(n);
     if (held.length > 0 && !settleTimer) {
-      settleTimer = setTimeout(() => {
-        settleTimer = null;
-        settleHeld();
-      }, held[0]!.at + resendMs - now);
+      settleTimer = setTimeout(
+        () => {
+          settleTimer = null;
+          settleHeld();
+        },
+        held[0]!.at + resendMs - now,
+      );
       settleTimer.unref();
     }
   }

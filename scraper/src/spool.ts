@@ -224,7 +224,10 @@ export function openSpool(options: SpoolOptions, stats: SpoolStats, log: Logger)
   }
   const scan = scanRecords(fd, head, size, maxBytes);
   if (scan.corrupt) {
-    log.warn({ file: dataPath(generation), problem: scan.corrupt, kept: scan.records.length }, 'spool has a torn or corrupt record; skipped, the rest replayed');
+    log.warn(
+      { file: dataPath(generation), problem: scan.corrupt, kept: scan.records.length },
+      'spool has a torn or corrupt record; skipped, the rest replayed',
+    );
     stats.corrupt(1);
     fs.ftruncateSync(fd, scan.end);
     fs.fsyncSync(fd);
@@ -258,7 +261,7 @@ export function openSpool(options: SpoolOptions, stats: SpoolStats, log: Logger)
     const tmp = `${dataPath(next)}.tmp`;
     const nextFd = fs.openSync(tmp, 'w+');
     const chunk = Buffer.alloc(Math.min(1024 * 1024, Math.max(1, size - head)));
-    for (let at = head; at < size; ) {
+    for (let at = head; at < size;) {
       const n = fs.readSync(fd, chunk, 0, Math.min(chunk.length, size - at), at);
       fs.writeSync(nextFd, chunk, 0, n);
       at += n;

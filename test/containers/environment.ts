@@ -30,8 +30,13 @@ const NODE_STANDIN = `${STANDIN_REPO}/node:bookworm`;
 const BASE_PACKAGES = 'ca-certificates,curl,wget,passwd,libstdc++6';
 /** compose service → stand-in folder (third-party images; grafana has none). */
 const STANDIN_DIRS: Record<string, string> = {
-  prometheus: 'prometheus', 'node-exporter': 'node-exporter', alertmanager: 'alertmanager', graphite: 'graphite-statsd',
-  influxdb: 'influxdb', selenium: 'selenium', 'victoria-metrics': 'victoria-metrics',
+  prometheus: 'prometheus',
+  'node-exporter': 'node-exporter',
+  alertmanager: 'alertmanager',
+  graphite: 'graphite-statsd',
+  influxdb: 'influxdb',
+  selenium: 'selenium',
+  'victoria-metrics': 'victoria-metrics',
 };
 /** Labels our builds carry (the Dockerfile's, a stand-in's): what `prune` may remove. */
 const OUR_LABELS = ['moex-monitoring.image', 'moex.standin.input'];
@@ -56,10 +61,26 @@ async function ok(r: Promise<RunResult>, what: string): Promise<RunResult> {
 
 /** Podman's API service on a socket in `dir`; resolves once it answers. */
 async function startPodmanService(dir: string, env: Record<string, string>): Promise<ChildProcess> {
-  await ok(runProcess(path.join(REPO_ROOT, 'ops/ensure-debian-packages.sh'), ['podman', 'runc', 'catatonit', 'netavark', 'aardvark-dns', 'iptables', 'docker-compose', 'mmdebstrap']), 'installing Podman');
+  await ok(
+    runProcess(path.join(REPO_ROOT, 'ops/ensure-debian-packages.sh'), [
+      'podman',
+      'runc',
+      'catatonit',
+      'netavark',
+      'aardvark-dns',
+      'iptables',
+      'docker-compose',
+      'mmdebstrap',
+    ]),
+    'installing Podman',
+  );
   const socket = path.join(dir, 'podman.sock');
   const log = fs.openSync(path.join(dir, 'podman-service.log'), 'a');
-  const child = spawn('podman', ['system', 'service', '--time=0', `unix://${socket}`], { env: { ...process.env, ...env }, stdio: ['ignore', log, log], detached: true });
+  const child = spawn('podman', ['system', 'service', '--time=0', `unix://${socket}`], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', log, log],
+    detached: true,
+  });
   for (let i = 0; i < 100; i += 1) {
     const ping = await runProcess('curl', ['-fsS', '--max-time', '2', '--unix-socket', socket, 'http://d/_ping']);
     if (ping.code === 0) return child;
@@ -72,7 +93,8 @@ async function startPodmanService(dir: string, env: Record<string, string>): Pro
 /** A short hash of a folder's files (paths and contents) and its parent image's hash: a stand-in's label. */
 export function inputHash(dir: string, parentHash: string): string {
   const hash = createHash('sha256').update(`${parentHash}\n`);
-  const walk = (d: string): string[] => fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : [path.join(d, e.name)]));
+  const walk = (d: string): string[] =>
+    fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : [path.join(d, e.name)]));
   for (const file of walk(dir).sort()) hash.update(`${path.relative(dir, file)}\n`).update(fs.readFileSync(file));
   return hash.digest('hex').slice(0, 16);
 }
@@ -80,7 +102,9 @@ export function inputHash(dir: string, parentHash: string): string {
 /** The third-party images of the compose file: service → image (services we build have `build:`). */
 function thirdPartyImages(composeFile: string): Map<string, string> {
   const compose = parse(fs.readFileSync(composeFile, 'utf8')) as { services: Record<string, { image?: string; build?: unknown }> };
-  return new Map(Object.entries(compose.services).flatMap(([name, s]) => (s.image && !s.build && !name.startsWith('x-') ? [[name, s.image] as [string, string]] : [])));
+  return new Map(
+    Object.entries(compose.services).flatMap(([name, s]) => (s.image && !s.build && !name.startsWith('x-') ? [[name, s.image] as [string, string]] : [])),
+  );
 }
 
 class Builder {
@@ -100,8 +124,24 @@ class Builder {
     const started = Date.now();
     say(`building ${tag} (${description})`);
     // --format docker: OCI images drop HEALTHCHECK.
-    await ok(this.cli(['build', '--format', 'docker', '-t', tag, '-f', path.join(context, 'Containerfile'), '--label', `moex.standin.input=${hash}`,
-      '--label', `org.opencontainers.image.description=stand-in: ${description}`, ...args, context]), `building ${tag}`);
+    await ok(
+      this.cli([
+        'build',
+        '--format',
+        'docker',
+        '-t',
+        tag,
+        '-f',
+        path.join(context, 'Containerfile'),
+        '--label',
+        `moex.standin.input=${hash}`,
+        '--label',
+        `org.opencontainers.image.description=stand-in: ${description}`,
+        ...args,
+        context,
+      ]),
+      `building ${tag}`,
+    );
     say(`built ${tag} in ${Math.round((Date.now() - started) / 1000)} s`);
   }
 
@@ -149,11 +189,16 @@ async function buildStandins(cli: Engine['cli'], dir: string, images: Map<string
   const baseHash = await builder.base();
   const nodeHash = await builder.node(baseHash);
   await Promise.all(
-    Object.entries(STANDIN_DIRS).filter(([service]) => images.has(service)).map(([service, folder]) => {
-      const context = path.join(STANDINS, folder);
-      const [parent, parentHash] = service === 'graphite' ? [NODE_STANDIN, nodeHash] : [BASE_IMAGE, baseHash];
-      return builder.build(`${STANDIN_REPO}/${folder}:bookworm`, inputHash(context, parentHash), context, `${images.get(service)} from Debian packages`, ['--build-arg', `BASE_IMAGE=${parent}`]);
-    }),
+    Object.entries(STANDIN_DIRS)
+      .filter(([service]) => images.has(service))
+      .map(([service, folder]) => {
+        const context = path.join(STANDINS, folder);
+        const [parent, parentHash] = service === 'graphite' ? [NODE_STANDIN, nodeHash] : [BASE_IMAGE, baseHash];
+        return builder.build(`${STANDIN_REPO}/${folder}:bookworm`, inputHash(context, parentHash), context, `${images.get(service)} from Debian packages`, [
+          '--build-arg',
+          `BASE_IMAGE=${parent}`,
+        ]);
+      }),
   );
   await pruneReplaced(cli);
 }

@@ -85,17 +85,34 @@ const secret = (name: string, dir = SECRETS_DIR): string => readFileSync(join(di
 async function states(project: string): Promise<Array<{ service: string; state: string; health: string; exit: string }>> {
   const ids = (await engineCli('ps', '-a', '-q', '--filter', `label=com.docker.compose.project=${project}`)).stdout.split('\n').filter(Boolean);
   if (ids.length === 0) return [];
-  const r = await engineCli('inspect', '--format', '{{index .Config.Labels "com.docker.compose.service"}} {{.State.Status}} {{with .State.Health}}{{or .Status "-"}}{{else}}-{{end}} {{.State.ExitCode}}', ...ids);
+  const r = await engineCli(
+    'inspect',
+    '--format',
+    '{{index .Config.Labels "com.docker.compose.service"}} {{.State.Status}} {{with .State.Health}}{{or .Status "-"}}{{else}}-{{end}} {{.State.ExitCode}}',
+    ...ids,
+  );
   assertOk(r, 'inspect');
-  return r.stdout.trim().split('\n').map((l) => {
-    const [service = '', state = '', health = '', exit = ''] = l.split(' ');
-    return { service, state, health, exit };
-  });
+  return r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => {
+      const [service = '', state = '', health = '', exit = ''] = l.split(' ');
+      return { service, state, health, exit };
+    });
 }
 
 /** Every file of a folder → its sha256: to see that a second `up` changed none. */
 function fingerprints(dir: string): Record<string, string> {
-  return Object.fromEntries(readdirSync(dir).sort().map((f) => [f, createHash('sha256').update(readFileSync(join(dir, f))).digest('hex')]));
+  return Object.fromEntries(
+    readdirSync(dir)
+      .sort()
+      .map((f) => [
+        f,
+        createHash('sha256')
+          .update(readFileSync(join(dir, f)))
+          .digest('hex'),
+      ]),
+  );
 }
 
 type GetOptions = { auth?: 'stack' | 'influx' | 'none'; method?: string; body?: string; headers?: Record<string, string> };
@@ -105,15 +122,25 @@ type GetOptions = { auth?: 'stack' | 'influx' | 'none'; method?: string; body?: 
  */
 async function getJson<T>(url: string, options: GetOptions = {}): Promise<{ status: number; body: T }> {
   const auth = options.auth ?? (url.startsWith('https:') ? 'stack' : 'none');
-  const credentials = auth === 'stack' ? { user: STACK_USER, password: secret('prometheus_password') }
-    : auth === 'influx' ? { user: INFLUX_USER, password: secret('influxdb_user_password') } : {};
+  const credentials =
+    auth === 'stack'
+      ? { user: STACK_USER, password: secret('prometheus_password') }
+      : auth === 'influx'
+        ? { user: INFLUX_USER, password: secret('influxdb_user_password') }
+        : {};
   const res = await request(url, {
     ...credentials,
     ca: url.startsWith('https:') ? readFileSync(join(SECRETS_DIR, 'tls.crt')) : undefined,
-    method: options.method, body: options.body, headers: options.headers,
+    method: options.method,
+    body: options.body,
+    headers: options.headers,
   });
   let body: unknown = res.body;
-  try { body = JSON.parse(res.body); } catch { /* not JSON: keep the text */ }
+  try {
+    body = JSON.parse(res.body);
+  } catch {
+    /* not JSON: keep the text */
+  }
   return { status: res.status, body: body as T };
 }
 
@@ -144,7 +171,8 @@ async function runningPrometheus(): Promise<{ jobs: string[]; remoteWrite: strin
 function generatedPrometheus(file: string): { jobs: string[]; ruleGroups: string[] } {
   const dir = join(REPO_ROOT, 'prometheus');
   const config = parse(readFileSync(join(dir, file), 'utf8')) as { scrape_configs: Array<{ job_name: string }> };
-  const ruleGroups = readdirSync(join(dir, 'rules')).filter((f) => f.endsWith('.yml'))
+  const ruleGroups = readdirSync(join(dir, 'rules'))
+    .filter((f) => f.endsWith('.yml'))
     .flatMap((f) => (parse(readFileSync(join(dir, 'rules', f), 'utf8')) as { groups: Array<{ name: string }> }).groups.map((g) => g.name));
   return { jobs: config.scrape_configs.map((j) => j.job_name).sort(), ruleGroups: ruleGroups.sort() };
 }
@@ -152,8 +180,10 @@ function generatedPrometheus(file: string): { jobs: string[]; ruleGroups: string
 type InfluxResult = { results: Array<{ series?: Array<{ values: Array<[string, number]> }>; error?: string }> };
 function influxQuery(q: string, auth: boolean): Promise<{ status: number; body: InfluxResult }> {
   return getJson<InfluxResult>(`${INFLUX}/query?db=pyexample&epoch=s`, {
-    auth: auth ? 'influx' : 'none', method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ q }).toString(),
+    auth: auth ? 'influx' : 'none',
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ q }).toString(),
   });
 }
 async function influxSberTimes(fromS: number, toS: number): Promise<number[]> {
@@ -175,7 +205,12 @@ async function containerIds(): Promise<Map<string, string>> {
   const ids = ps.stdout.split('\n').filter(Boolean);
   const r = await engineCli('inspect', '--format', '{{index .Config.Labels "com.docker.compose.service"}} {{.Id}}', ...ids);
   assertOk(r, 'inspect');
-  return new Map(r.stdout.trim().split('\n').map((l) => l.split(' ') as [string, string]));
+  return new Map(
+    r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' ') as [string, string]),
+  );
 }
 async function execIn(service: string, ...args: string[]): Promise<RunResult> {
   const id = (await containerIds()).get(service);
@@ -190,13 +225,25 @@ async function execIn(service: string, ...args: string[]): Promise<RunResult> {
 async function scraperMetric(pattern: RegExp): Promise<number> {
   const id = (await containerIds()).get('scraper');
   assert.ok(id, 'scraper has a container');
-  const r = await engine.cli(['exec', '-i', id, 'node', '-e',
-    `let a='';process.stdin.on('data',d=>a+=d).on('end',()=>
+  const r = await engine.cli(
+    [
+      'exec',
+      '-i',
+      id,
+      'node',
+      '-e',
+      `let a='';process.stdin.on('data',d=>a+=d).on('end',()=>
     fetch('https://127.0.0.1:8001/metrics',{headers:{authorization:'Basic '+Buffer.from(a).toString('base64')}})
-    .then(r=>r.text()).then(t=>process.stdout.write(t)))`], `${STACK_USER}:${secret('prometheus_password')}`);
+    .then(r=>r.text()).then(t=>process.stdout.write(t)))`,
+    ],
+    `${STACK_USER}:${secret('prometheus_password')}`,
+  );
   assertOk(r, 'reading the scraper metrics');
   // Summed over the series that match (moex_polls_total has a board label per polled board).
-  return r.stdout.split('\n').filter((l) => pattern.test(l)).reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+  return r.stdout
+    .split('\n')
+    .filter((l) => pattern.test(l))
+    .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
 }
 
 const nowS = (): number => Math.floor(Date.now() / 1000);
@@ -220,13 +267,18 @@ describe('first contact: a fresh clone, no .env, no secrets/, plain docker-compo
 
   async function allHealthy(): Promise<void> {
     const expected = expectedServices(join(clone, 'docker-compose.yml'), null);
-    await eventually(async () => {
-      const now = await states(project);
-      const init = now.find((s) => s.service === 'init');
-      if (init?.state === 'exited' && init.exit !== '0') throw new Error(`init exited ${init.exit}`);
-      const pending = expected.filter((name) => !now.some((s) => s.service === name && s.state === 'running' && s.health === 'healthy'));
-      return init?.state === 'exited' && pending.length === 0 ? now : undefined;
-    }, 10 * 60_000, `every service of the fresh clone healthy (${expected.join(', ')})`, 3000);
+    await eventually(
+      async () => {
+        const now = await states(project);
+        const init = now.find((s) => s.service === 'init');
+        if (init?.state === 'exited' && init.exit !== '0') throw new Error(`init exited ${init.exit}`);
+        const pending = expected.filter((name) => !now.some((s) => s.service === name && s.state === 'running' && s.health === 'healthy'));
+        return init?.state === 'exited' && pending.length === 0 ? now : undefined;
+      },
+      10 * 60_000,
+      `every service of the fresh clone healthy (${expected.join(', ')})`,
+      3000,
+    );
   }
 
   test('git clone of this HEAD, then docker-compose up -d: init writes the secrets, every service turns healthy', { timeout: 15 * 60_000 }, async () => {
@@ -239,7 +291,8 @@ describe('first contact: a fresh clone, no .env, no secrets/, plain docker-compo
     await allHealthy();
     console.log(`fresh clone: every service healthy ${Math.round((Date.now() - started) / 1000)} s after up -d`);
     firstSecrets = fingerprints(join(clone, 'secrets'));
-    for (const name of [...PASSWORD_FILES, 'influxdb_token', 'web-config.yml', 'tls.crt', 'tls.key']) assert.ok(firstSecrets[name], `init wrote secrets/${name}`);
+    for (const name of [...PASSWORD_FILES, 'influxdb_token', 'web-config.yml', 'tls.crt', 'tls.key'])
+      assert.ok(firstSecrets[name], `init wrote secrets/${name}`);
     assert.equal(statSync(join(clone, 'secrets')).mode & 0o077, 0, 'secrets/ is private to its owner');
   });
 
@@ -250,25 +303,29 @@ describe('first contact: a fresh clone, no .env, no secrets/, plain docker-compo
     assert.deepEqual(fingerprints(join(clone, 'secrets')), firstSecrets);
   });
 
-  test('./runner.sh urls prints a working URL for each running service, its user and password file, and the certificate', { timeout: 10 * 60_000 }, async () => {
-    // What `npm ci` would install from the same lockfile, shared instead of installed again.
-    symlinkSync(join(REPO_ROOT, 'node_modules'), join(clone, 'node_modules'));
-    const urls = await inClone(join(clone, 'runner.sh'), ['urls']);
-    assertOk(urls, './runner.sh urls');
-    const running = new Set((await states(project)).filter((s) => s.state === 'running').map((s) => s.service));
-    const lines: Record<string, RegExp> = {
-      grafana: /^ {2}Grafana .*http:\/\/127\.0\.0\.1:3000\/ .*user admin, password in secrets\/grafana_admin_password; answers 200$/m,
-      prometheus: /^ {2}Prometheus .*https:\/\/127\.0\.0\.1:9090\/ .*user prometheus, password in secrets\/prometheus_password; answers 200$/m,
-      alertmanager: /^ {2}Alertmanager .*https:\/\/127\.0\.0\.1:9093\/ .*user prometheus, .*; answers 200$/m,
-      backend: /^ {2}backend .*https:\/\/127\.0\.0\.1:8998\/ .*user prometheus, .*; answers 200$/m,
-      'worker-prometheus': /^ {2}worker \/metrics .*https:\/\/127\.0\.0\.1:28000\/metrics .*; answers 200$/m,
-      graphite: /^ {2}graphite-web .*http:\/\/127\.0\.0\.1:18000\/ .*secrets\/graphite_admin_password.*; answers 200$/m,
-      influxdb: /^ {2}InfluxDB .*http:\/\/127\.0\.0\.1:8086\/ .*user pyexample, password in secrets\/influxdb_user_password .*; answers 204$/m,
-    };
-    for (const [service, line] of Object.entries(lines)) if (running.has(service)) assert.match(urls.stdout, line, `${service} in:\n${urls.stdout}`);
-    assert.ok(running.has('prometheus') && running.has('backend'), `running: ${[...running].join(', ')}`);
-    assert.match(urls.stdout, /^Certificate: secrets\/tls\.crt is (self-signed and not trusted|trusted) by this system/m);
-  });
+  test(
+    './runner.sh urls prints a working URL for each running service, its user and password file, and the certificate',
+    { timeout: 10 * 60_000 },
+    async () => {
+      // What `npm ci` would install from the same lockfile, shared instead of installed again.
+      symlinkSync(join(REPO_ROOT, 'node_modules'), join(clone, 'node_modules'));
+      const urls = await inClone(join(clone, 'runner.sh'), ['urls']);
+      assertOk(urls, './runner.sh urls');
+      const running = new Set((await states(project)).filter((s) => s.state === 'running').map((s) => s.service));
+      const lines: Record<string, RegExp> = {
+        grafana: /^ {2}Grafana .*http:\/\/127\.0\.0\.1:3000\/ .*user admin, password in secrets\/grafana_admin_password; answers 200$/m,
+        prometheus: /^ {2}Prometheus .*https:\/\/127\.0\.0\.1:9090\/ .*user prometheus, password in secrets\/prometheus_password; answers 200$/m,
+        alertmanager: /^ {2}Alertmanager .*https:\/\/127\.0\.0\.1:9093\/ .*user prometheus, .*; answers 200$/m,
+        backend: /^ {2}backend .*https:\/\/127\.0\.0\.1:8998\/ .*user prometheus, .*; answers 200$/m,
+        'worker-prometheus': /^ {2}worker \/metrics .*https:\/\/127\.0\.0\.1:28000\/metrics .*; answers 200$/m,
+        graphite: /^ {2}graphite-web .*http:\/\/127\.0\.0\.1:18000\/ .*secrets\/graphite_admin_password.*; answers 200$/m,
+        influxdb: /^ {2}InfluxDB .*http:\/\/127\.0\.0\.1:8086\/ .*user pyexample, password in secrets\/influxdb_user_password .*; answers 204$/m,
+      };
+      for (const [service, line] of Object.entries(lines)) if (running.has(service)) assert.match(urls.stdout, line, `${service} in:\n${urls.stdout}`);
+      assert.ok(running.has('prometheus') && running.has('backend'), `running: ${[...running].join(', ')}`);
+      assert.match(urls.stdout, /^Certificate: secrets\/tls\.crt is (self-signed and not trusted|trusted) by this system/m);
+    },
+  );
 
   test('curl as the README shows it gets 200 from Prometheus on :9090', async () => {
     const readme = readFileSync(join(clone, 'README.md'), 'utf8');
@@ -332,21 +389,41 @@ describe('the compose stack in containers (./runner.sh containers up --demo)', {
   });
 
   test("SBER's simulated price is readable from Prometheus, Graphite, InfluxDB (auth on), the backend and the worker", { timeout: 5 * 60_000 }, async () => {
-    const prom = await eventually(() => promValue('moex_last_price{ticker="SBER"}'), 120_000, 'moex_last_price{ticker="SBER"} in Prometheus', PROBE_INTERVAL_MS);
+    const prom = await eventually(
+      () => promValue('moex_last_price{ticker="SBER"}'),
+      120_000,
+      'moex_last_price{ticker="SBER"} in Prometheus',
+      PROBE_INTERVAL_MS,
+    );
     const graphite = await eventually(async () => (await graphiteSber('-5min')).pop(), 120_000, 'stocks.SBER.last in Graphite', PROBE_INTERVAL_MS);
-    const influx = await eventually(async () => {
-      const { body } = await influxQuery(`SELECT last("last") FROM stocks WHERE ticker='SBER'`, true);
-      return body.results[0]?.series?.[0]?.values?.[0]?.[1];
-    }, 120_000, 'SBER in InfluxDB', PROBE_INTERVAL_MS);
-    const backend = await eventually(async () => {
-      const { status, body } = await getJson<{ last: number | null }>(`${BACKEND}/api/quotes/SBER`);
-      return status === 200 && typeof body.last === 'number' ? body.last : undefined;
-    }, 60_000, 'SBER from the backend', PROBE_INTERVAL_MS);
-    const worker = await eventually(async () => {
-      const { body: text } = await getJson<string>(`${WORKER}/metrics`);
-      const line = text.split('\n').find((l) => l.startsWith('moex_last_price{ticker="SBER"'));
-      return line ? Number(line.split(' ').pop()) : undefined;
-    }, 60_000, 'SBER on the worker (host port 28000)', PROBE_INTERVAL_MS);
+    const influx = await eventually(
+      async () => {
+        const { body } = await influxQuery(`SELECT last("last") FROM stocks WHERE ticker='SBER'`, true);
+        return body.results[0]?.series?.[0]?.values?.[0]?.[1];
+      },
+      120_000,
+      'SBER in InfluxDB',
+      PROBE_INTERVAL_MS,
+    );
+    const backend = await eventually(
+      async () => {
+        const { status, body } = await getJson<{ last: number | null }>(`${BACKEND}/api/quotes/SBER`);
+        return status === 200 && typeof body.last === 'number' ? body.last : undefined;
+      },
+      60_000,
+      'SBER from the backend',
+      PROBE_INTERVAL_MS,
+    );
+    const worker = await eventually(
+      async () => {
+        const { body: text } = await getJson<string>(`${WORKER}/metrics`);
+        const line = text.split('\n').find((l) => l.startsWith('moex_last_price{ticker="SBER"'));
+        return line ? Number(line.split(' ').pop()) : undefined;
+      },
+      60_000,
+      'SBER on the worker (host port 28000)',
+      PROBE_INTERVAL_MS,
+    );
     // One simulated series, read back five ways: the same price, give or take a minute's moves.
     const prices = { prom, graphite, influx, backend, worker };
     for (const [where, price] of Object.entries(prices)) {
@@ -356,13 +433,22 @@ describe('the compose stack in containers (./runner.sh containers up --demo)', {
 
   test('/api/status: every component healthy', { timeout: 3 * 60_000 }, async () => {
     type Status = { ok: boolean; components: Array<{ name: string; ok: boolean; detail: string }> };
-    const status = await eventually(async () => {
-      const { body } = await getJson<Status>(`${BACKEND}/api/status`);
-      return body.ok ? body : undefined;
-    }, 120_000, '/api/status all green', PROBE_INTERVAL_MS);
-    assert.deepEqual(status.components.filter((c) => !c.ok), []);
+    const status = await eventually(
+      async () => {
+        const { body } = await getJson<Status>(`${BACKEND}/api/status`);
+        return body.ok ? body : undefined;
+      },
+      120_000,
+      '/api/status all green',
+      PROBE_INTERVAL_MS,
+    );
+    assert.deepEqual(
+      status.components.filter((c) => !c.ok),
+      [],
+    );
     const names = status.components.map((c) => c.name);
-    for (const name of ['alertmanager', 'graphite', 'influxdb', 'moex', 'prometheus', 'scraper', 'worker']) assert.ok(names.includes(name), `${name} in ${names}`);
+    for (const name of ['alertmanager', 'graphite', 'influxdb', 'moex', 'prometheus', 'scraper', 'worker'])
+      assert.ok(names.includes(name), `${name} in ${names}`);
   });
 
   test('our containers run as a non-root user', { timeout: 2 * 60_000 }, async () => {
@@ -388,10 +474,15 @@ describe('the compose stack in containers (./runner.sh containers up --demo)', {
     // A point's time is the quote's (ISS UPDATETIME), the feed delay behind the poll: the window of
     // stored times is the poll window shifted by the delay the worker measures.
     // In a list: a real-time feed's delay is 0, which `eventually` would take for "not yet".
-    const [delayS] = await eventually(async () => {
-      const delay = await promValue('moex_data_delay_seconds{ticker="SBER"}');
-      return delay === undefined ? undefined : [delay];
-    }, 60_000, 'moex_data_delay_seconds{ticker="SBER"}', PROBE_INTERVAL_MS);
+    const [delayS] = await eventually(
+      async () => {
+        const delay = await promValue('moex_data_delay_seconds{ticker="SBER"}');
+        return delay === undefined ? undefined : [delay];
+      },
+      60_000,
+      'moex_data_delay_seconds{ticker="SBER"}',
+      PROBE_INTERVAL_MS,
+    );
     const fromS = nowS() - 3 - delayS;
     const pollsBefore = await scraperMetric(pollsOk);
     const errorsBefore = await scraperMetric(influxErrors);
@@ -404,11 +495,18 @@ describe('the compose stack in containers (./runner.sh containers up --demo)', {
     assert.ok(polled >= 30 / POLL_SECONDS - 1, `${polled} polls in the outage window`);
     // The scraper's retry buffer drains once InfluxDB answers again.
     try {
-      await eventually(async () => {
-        const stored = await influxSberTimes(fromS, toS);
-        if (stored.length >= polled) return stored;
-        throw new Error(`${stored.length} SBER points stored (${stored.join(',')}); scraper buffer ${await scraperMetric(/^scraper_buffered_points\{[^}]*sink="influxdb"/)}`);
-      }, 180_000, `the ${polled} polls made during the outage in InfluxDB`, PROBE_INTERVAL_MS);
+      await eventually(
+        async () => {
+          const stored = await influxSberTimes(fromS, toS);
+          if (stored.length >= polled) return stored;
+          throw new Error(
+            `${stored.length} SBER points stored (${stored.join(',')}); scraper buffer ${await scraperMetric(/^scraper_buffered_points\{[^}]*sink="influxdb"/)}`,
+          );
+        },
+        180_000,
+        `the ${polled} polls made during the outage in InfluxDB`,
+        PROBE_INTERVAL_MS,
+      );
     } catch (err) {
       const logs = await compose('logs', '--no-color', '--tail', '15', 'scraper', 'influxdb');
       throw new Error(`${err instanceof Error ? err.message : String(err)}\n${logs.stdout}`, { cause: err });
@@ -452,7 +550,12 @@ describe('the compose stack in containers (./runner.sh containers up --demo)', {
     const volumes = await engineCli('volume', 'ls', '-q', '--filter', `label=com.docker.compose.project=${PROJECT}`);
     assert.ok(volumes.stdout.trim().split('\n').length >= 3, `volumes kept: ${volumes.stdout}`);
     assertOk(await containers('up', '--demo'), './runner.sh containers up --demo (again)');
-    const prom = await eventually(() => promValue('moex_last_price{ticker="SBER"}', mark.atS), 60_000, 'Prometheus samples from before down', PROBE_INTERVAL_MS);
+    const prom = await eventually(
+      () => promValue('moex_last_price{ticker="SBER"}', mark.atS),
+      60_000,
+      'Prometheus samples from before down',
+      PROBE_INTERVAL_MS,
+    );
     assert.ok(prom > 0);
     assert.ok((await graphiteSber(String(mark.atS - 600), String(mark.atS))).length > 0, 'Graphite points from before down');
     const influxAfter = await influxSberTimes(0, mark.influxToS);
@@ -464,7 +567,11 @@ describe('the compose stack in containers (./runner.sh containers up --demo)', {
     assertOk(down, './runner.sh containers down -v');
     tornDown = true;
     const label = `label=com.docker.compose.project=${PROJECT}`;
-    for (const args of [['ps', '-a', '-q', '--filter', label], ['network', 'ls', '-q', '--filter', label], ['volume', 'ls', '-q', '--filter', label]]) {
+    for (const args of [
+      ['ps', '-a', '-q', '--filter', label],
+      ['network', 'ls', '-q', '--filter', label],
+      ['volume', 'ls', '-q', '--filter', label],
+    ]) {
       const r = await engineCli(...args);
       assertOk(r, args.join(' '));
       assert.equal(r.stdout.trim(), '', `${args[0]} left behind: ${r.stdout}`);
@@ -479,12 +586,17 @@ describe('the compose stack in containers (./runner.sh containers up --demo)', {
   const SHARDS = 2;
   test(`up --demo --scale: ${SHARDS} worker-shard replicas and VictoriaMetrics turn healthy`, { timeout: 10 * 60_000 }, async () => {
     tornDown = false;
-    const up = await runProcess(join(REPO_ROOT, 'runner.sh'), ['containers', 'up', '--demo', '--scale'], {
-      ...ENV,
-      WORKER_SHARDS: String(SHARDS),
-      // The three default shares all hash to shard 1 of 2 (lib/moex/shard.ts); GMKN and NVTK go to shard 0, so each shard has a part.
-      MOEX_TICKERS: 'SBERP,SBER,GAZP,GMKN,NVTK',
-    }, REPO_ROOT);
+    const up = await runProcess(
+      join(REPO_ROOT, 'runner.sh'),
+      ['containers', 'up', '--demo', '--scale'],
+      {
+        ...ENV,
+        WORKER_SHARDS: String(SHARDS),
+        // The three default shares all hash to shard 1 of 2 (lib/moex/shard.ts); GMKN and NVTK go to shard 0, so each shard has a part.
+        MOEX_TICKERS: 'SBERP,SBER,GAZP,GMKN,NVTK',
+      },
+      REPO_ROOT,
+    );
     assertOk(up, './runner.sh containers up --demo --scale');
     const status = await containers('status');
     assertOk(status, './runner.sh containers status');
@@ -504,28 +616,49 @@ describe('the compose stack in containers (./runner.sh containers up --demo)', {
   test('the shards: both scraped over https, together every security of the worker exactly once', { timeout: 3 * 60_000 }, async () => {
     type Series = { data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> } };
     const query = async (q: string) => (await getJson<Series>(`${PROM}/api/v1/query?${new URLSearchParams({ query: q })}`)).body.data.result;
-    await eventually(async () =>
-      (await query('up{job="worker-shards"} == 1')).length === SHARDS ? true : undefined, 120_000, `${SHARDS} worker-shards targets up`, PROBE_INTERVAL_MS);
-    const whole = await eventually(() => promValue('count(moex_last_price{job="worker-prometheus"})'), 60_000, 'the worker polling every source', PROBE_INTERVAL_MS);
-    const perShard = await eventually(async () => {
-      const counts = await query('count by (instance) (moex_last_price{job="worker-shards"})');
-      const sum = counts.reduce((n, r) => n + Number(r.value[1]), 0);
-      return counts.length === SHARDS && sum === whole ? counts.map((r) => Number(r.value[1])) : undefined;
-    }, 60_000, 'every shard exporting its part', PROBE_INTERVAL_MS);
+    await eventually(
+      async () => ((await query('up{job="worker-shards"} == 1')).length === SHARDS ? true : undefined),
+      120_000,
+      `${SHARDS} worker-shards targets up`,
+      PROBE_INTERVAL_MS,
+    );
+    const whole = await eventually(
+      () => promValue('count(moex_last_price{job="worker-prometheus"})'),
+      60_000,
+      'the worker polling every source',
+      PROBE_INTERVAL_MS,
+    );
+    const perShard = await eventually(
+      async () => {
+        const counts = await query('count by (instance) (moex_last_price{job="worker-shards"})');
+        const sum = counts.reduce((n, r) => n + Number(r.value[1]), 0);
+        return counts.length === SHARDS && sum === whole ? counts.map((r) => Number(r.value[1])) : undefined;
+      },
+      60_000,
+      'every shard exporting its part',
+      PROBE_INTERVAL_MS,
+    );
     for (const n of perShard) assert.ok(n > 0 && n < whole, `a shard holds part of the ${whole} securities: ${perShard}`);
     assert.deepEqual(await query('count by (ticker, board) (moex_last_price{job="worker-shards"}) > 1'), [], 'no security polled by two shards');
   });
 
   test('VictoriaMetrics holds what Prometheus remote-writes, the shards included', { timeout: 3 * 60_000 }, async () => {
     const vmCount = async (job: string) => {
-      const { body } = await getJson<PromVector>(`http://127.0.0.1:8428/api/v1/query?${new URLSearchParams({ query: `count(moex_last_price{job="${job}"})` })}`);
+      const { body } = await getJson<PromVector>(
+        `http://127.0.0.1:8428/api/v1/query?${new URLSearchParams({ query: `count(moex_last_price{job="${job}"})` })}`,
+      );
       const v = body.data?.result?.[0]?.value?.[1];
       return v === undefined ? undefined : Number(v);
     };
     // VictoriaMetrics answers instant queries 30 s behind (-search.latencyOffset).
     for (const job of ['worker-prometheus', 'worker-shards']) {
       const expected = await promValue(`count(moex_last_price{job="${job}"})`);
-      await eventually(async () => ((await vmCount(job)) === expected ? true : undefined), 150_000, `${expected} ${job} series in VictoriaMetrics`, PROBE_INTERVAL_MS);
+      await eventually(
+        async () => ((await vmCount(job)) === expected ? true : undefined),
+        150_000,
+        `${expected} ${job} series in VictoriaMetrics`,
+        PROBE_INTERVAL_MS,
+      );
     }
   });
 

@@ -10,7 +10,9 @@ import { backendPageUrl, withoutCredentials, e2eConfig, parsePriceText, saveScre
 // Every component of /api/status (docs/api.md); E2E_REQUIRED_COMPONENTS narrows it,
 // e.g. to leave out `moex` where the real ISS is not reachable.
 const REQUIRED_COMPONENTS = (process.env.E2E_REQUIRED_COMPONENTS ?? 'prometheus,worker,scraper,moex,graphite,influxdb,alertmanager')
-  .split(',').map((s) => s.trim()).filter(Boolean);
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
 const QUOTE_CELLS = ['last', 'change', 'bid', 'offer', 'volume', 'time', 'age'];
 // Set when the stack is fed by the ISS simulator with its walk stopped (the test command does):
 // the page must then show exactly the simulator's prices.
@@ -27,9 +29,7 @@ async function describePage(driver: WebDriver): Promise<string> {
   const rows = await driver.findElements(By.css('table#quotes tr[data-ticker]'));
   const tickers = await Promise.all(rows.map((r) => r.getAttribute('data-ticker')));
   const status = await driver.findElements(By.css('ul#status li[data-component]'));
-  const components = await Promise.all(
-    status.map(async (li) => `${await li.getAttribute('data-component')}=${await li.getAttribute('data-ok')}`),
-  );
+  const components = await Promise.all(status.map(async (li) => `${await li.getAttribute('data-component')}=${await li.getAttribute('data-ok')}`));
   return `data-state=${state} rows=[${tickers.join(',')}] status=[${components.join(',')}] url=${withoutCredentials(await driver.getCurrentUrl())}`;
 }
 
@@ -41,10 +41,14 @@ test('backend page shows quotes for the configured tickers and a healthy status'
   try {
     await driver.get(backendPageUrl());
 
-    await waitFor('body[data-state="ok"]', async () => {
-      const state = await driver.findElement(By.css('body')).getAttribute('data-state');
-      return state === 'ok' ? state : undefined;
-    }, describe);
+    await waitFor(
+      'body[data-state="ok"]',
+      async () => {
+        const state = await driver.findElement(By.css('body')).getAttribute('data-state');
+        return state === 'ok' ? state : undefined;
+      },
+      describe,
+    );
 
     const wanted = e2eConfig.tickers.some((tk) => tk.toUpperCase() === 'ALL') ? [] : e2eConfig.tickers;
     if (wanted.length === 0) {
@@ -53,12 +57,16 @@ test('backend page shows quotes for the configured tickers and a healthy status'
       assert.ok(rows.length > 0, 'MOEX_TICKERS=ALL but the quotes table has no rows');
     }
     for (const ticker of wanted) {
-      const price = await waitFor(`a price for ${ticker}`, async () => {
-        const rows = await driver.findElements(By.css(`table#quotes tr[data-ticker="${ticker}"]`));
-        if (rows.length !== 1) return undefined;
-        const last = parsePriceText(await rows[0]!.findElement(By.css('td.last')).getText());
-        return last !== undefined && last > 0 ? last : undefined;
-      }, describe);
+      const price = await waitFor(
+        `a price for ${ticker}`,
+        async () => {
+          const rows = await driver.findElements(By.css(`table#quotes tr[data-ticker="${ticker}"]`));
+          if (rows.length !== 1) return undefined;
+          const last = parsePriceText(await rows[0]!.findElement(By.css('td.last')).getText());
+          return last !== undefined && last > 0 ? last : undefined;
+        },
+        describe,
+      );
       const row = await driver.findElement(By.css(`table#quotes tr[data-ticker="${ticker}"]`));
       for (const cell of QUOTE_CELLS) {
         const cells = await row.findElements(By.css(`td.${cell}`));
@@ -69,11 +77,15 @@ test('backend page shows quotes for the configured tickers and a healthy status'
     }
 
     for (const component of REQUIRED_COMPONENTS) {
-      await waitFor(`status ${component} ok`, async () => {
-        const items = await driver.findElements(By.css(`ul#status li[data-component="${component}"]`));
-        if (items.length !== 1) return undefined;
-        return (await items[0]!.getAttribute('data-ok')) === 'true' ? true : undefined;
-      }, describe);
+      await waitFor(
+        `status ${component} ok`,
+        async () => {
+          const items = await driver.findElements(By.css(`ul#status li[data-component="${component}"]`));
+          if (items.length !== 1) return undefined;
+          return (await items[0]!.getAttribute('data-ok')) === 'true' ? true : undefined;
+        },
+        describe,
+      );
     }
     t.diagnostic(`status: ${await describe()}`);
   } finally {

@@ -32,7 +32,10 @@ export const e2eConfig = {
   chromeBinary: process.env.E2E_CHROME_BINARY ?? '',
   // A fresh stack needs a poll cycle, a scrape and a page refresh before quotes show.
   timeoutMs: Number(process.env.E2E_TIMEOUT_MS ?? 120_000),
-  tickers: (process.env.MOEX_TICKERS ?? 'SBERP,SBER,GAZP').split(',').map((s) => s.trim()).filter(Boolean),
+  tickers: (process.env.MOEX_TICKERS ?? 'SBERP,SBER,GAZP')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
 };
 
 /** A headless Chromium session with a fresh profile, at SELENIUM_URL. Call `quit` when done. */
@@ -61,11 +64,7 @@ export async function startBrowser(): Promise<{ driver: WebDriver; quit: () => P
   // the Selenium container's browser has no way to trust; what is checked here is the page.
   options.setAcceptInsecureCerts(true);
 
-  const driver = await new Builder()
-    .usingServer(e2eConfig.seleniumUrl)
-    .forBrowser('chrome')
-    .setChromeOptions(options)
-    .build();
+  const driver = await new Builder().usingServer(e2eConfig.seleniumUrl).forBrowser('chrome').setChromeOptions(options).build();
   return {
     driver,
     quit: async () => {

@@ -8,8 +8,16 @@ import { join, resolve } from 'node:path';
 import { By, type WebDriver } from 'selenium-webdriver';
 import { e2eConfig, saveScreenshot, startBrowser, waitFor } from './browser';
 
-interface Probe { reachable: boolean; reason: string; version?: string }
-interface DashboardHit { uid: string; title: string; url: string }
+interface Probe {
+  reachable: boolean;
+  reason: string;
+  version?: string;
+}
+interface DashboardHit {
+  uid: string;
+  title: string;
+  url: string;
+}
 
 const PANEL_SELECTORS = ['[data-viz-panel-key]', '[data-testid="data-testid panel content"]', '.panel-container', '.react-grid-item'];
 const PANEL_ERROR_SELECTORS = ['[data-testid="data-testid Panel status error"]', '.panel-info-corner--error'];
@@ -20,7 +28,11 @@ async function probeGrafana(baseUrl: string): Promise<Probe> {
     const res = await fetch(`${baseUrl}/api/health`, { signal: AbortSignal.timeout(5000) });
     const text = await res.text();
     let body: { database?: string; version?: string } = {};
-    try { body = JSON.parse(text) as typeof body; } catch { /* not Grafana */ }
+    try {
+      body = JSON.parse(text) as typeof body;
+    } catch {
+      /* not Grafana */
+    }
     if (body.database === undefined) {
       return { reachable: false, reason: `${baseUrl}/api/health answered ${res.status} but not as Grafana does` };
     }
@@ -40,7 +52,10 @@ async function login(baseUrl: string, user: string, password: string): Promise<A
     signal: AbortSignal.timeout(10_000),
   });
   assert.equal(res.status, 200, `Grafana login as ${user} answered ${res.status}: set GRAFANA_USER/GRAFANA_PASSWORD`);
-  const cookies = res.headers.getSetCookie().map((c) => c.split(';')[0] ?? '').filter((c) => c.includes('='));
+  const cookies = res.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0] ?? '')
+    .filter((c) => c.includes('='));
   assert.ok(cookies.length > 0, 'Grafana login set no session cookie');
   return cookies.map((c) => ({ name: c.slice(0, c.indexOf('=')), value: c.slice(c.indexOf('=') + 1) }));
 }
@@ -53,7 +68,11 @@ async function getApi(baseUrl: string, cookies: Array<{ name: string; value: str
   });
   const text = await res.text();
   let body: unknown = text;
-  try { body = JSON.parse(text); } catch { /* keep the text for the message */ }
+  try {
+    body = JSON.parse(text);
+  } catch {
+    /* keep the text for the message */
+  }
   return { status: res.status, body };
 }
 
@@ -117,15 +136,25 @@ test('Grafana dashboards load', async (t) => {
       try {
         await driver.get(`${e2eConfig.grafanaUrl}${dashboard.url}?orgId=1&from=now-1h&to=now`);
         const describe = async () => `title="${await driver.getTitle()}" url=${await driver.getCurrentUrl()}`;
-        await waitFor(`the title of "${dashboard.title}"`, async () => {
-          const url = await driver.getCurrentUrl();
-          assert.ok(!new URL(url).pathname.startsWith('/login'), 'Grafana sent the browser to /login: the session was not accepted');
-          return (await driver.getTitle()).includes(dashboard.title) ? true : undefined;
-        }, describe, 60_000);
-        const panels = await waitFor('panels', async () => {
-          const n = await countAll(driver, PANEL_SELECTORS);
-          return n > 0 ? n : undefined;
-        }, describe, 60_000);
+        await waitFor(
+          `the title of "${dashboard.title}"`,
+          async () => {
+            const url = await driver.getCurrentUrl();
+            assert.ok(!new URL(url).pathname.startsWith('/login'), 'Grafana sent the browser to /login: the session was not accepted');
+            return (await driver.getTitle()).includes(dashboard.title) ? true : undefined;
+          },
+          describe,
+          60_000,
+        );
+        const panels = await waitFor(
+          'panels',
+          async () => {
+            const n = await countAll(driver, PANEL_SELECTORS);
+            return n > 0 ? n : undefined;
+          },
+          describe,
+          60_000,
+        );
         // Let queries finish before the screenshot and the error count.
         await driver.sleep(3000);
         const errors = await countAll(driver, PANEL_ERROR_SELECTORS);

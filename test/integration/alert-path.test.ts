@@ -60,8 +60,19 @@ const ofGroup = (alertname: string, status: 'firing' | 'resolved') => (n: Notifi
 /** The page as a browser renders it (its script fills the alerts panel from /api/alerts). */
 function renderedPage(url: string): Promise<string> {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'moex-chromium-'));
-  const args = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update',
-    '--disable-sync', `--user-data-dir=${profile}`, '--virtual-time-budget=5000', '--dump-dom', url];
+  const args = [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    `--user-data-dir=${profile}`,
+    '--virtual-time-budget=5000',
+    '--dump-dom',
+    url,
+  ];
   return new Promise((resolve, reject) => {
     execFile('chromium', args, { timeout: 60_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
       fs.rmSync(profile, { recursive: true, force: true });
@@ -108,11 +119,15 @@ describe('alert path: simulator fault -> Prometheus -> Alertmanager -> webhook a
       WORKER_URL: worker.url,
       PROBE_TIMEOUT_MS: '1000',
     });
-    await eventually(async () => {
-      const res = await fetch(`${prometheus.url}/api/v1/query?query=moex_up`);
-      const body = (await res.json()) as { data: { result: Array<{ value: [number, string] }> } };
-      return body.data.result[0]?.value[1] === '1';
-    }, 30_000, 'Prometheus scraping moex_up 1');
+    await eventually(
+      async () => {
+        const res = await fetch(`${prometheus.url}/api/v1/query?query=moex_up`);
+        const body = (await res.json()) as { data: { result: Array<{ value: [number, string] }> } };
+        return body.data.result[0]?.value[1] === '1';
+      },
+      30_000,
+      'Prometheus scraping moex_up 1',
+    );
   });
 
   after(async () => {
@@ -135,21 +150,31 @@ describe('alert path: simulator fault -> Prometheus -> Alertmanager -> webhook a
     const latency = (firing.receivedAt - faultAt) / 1000;
     t.diagnostic(`MoexPollsFailing notified ${latency.toFixed(1)} s after the fault (for: ${RULE_FOR}s, group_wait: ${GROUP_WAIT}s)`);
     assert.ok(latency < 3 + RULE_FOR + GROUP_WAIT + GROUP_INTERVAL + 3, `notified ${latency} s after the fault`);
-    assert.deepEqual(firing.alerts.map((a) => [a.labels.alertname, a.labels.severity, a.labels.job, a.status]), [['MoexPollsFailing', 'critical', 'worker-prometheus', 'firing']]);
+    assert.deepEqual(
+      firing.alerts.map((a) => [a.labels.alertname, a.labels.severity, a.labels.job, a.status]),
+      [['MoexPollsFailing', 'critical', 'worker-prometheus', 'firing']],
+    );
 
     // Alertmanager has it, the backend lists it, and the page shows it at the top.
     const inAlertmanager = (await (await fetch(`${alertmanager.url}/api/v2/alerts?filter=alertname%3D%22MoexPollsFailing%22`)).json()) as unknown[];
     assert.equal(inAlertmanager.length, 1);
-    const listed = await eventually(async () => {
-      const body = (await (await fetch(`${backend.url}/api/alerts`)).json()) as { alerts: Array<{ alertname: string; status: string }> };
-      return body.alerts.find((a) => a.alertname === 'MoexPollsFailing' && a.status === 'firing');
-    }, 10_000, 'MoexPollsFailing in /api/alerts');
+    const listed = await eventually(
+      async () => {
+        const body = (await (await fetch(`${backend.url}/api/alerts`)).json()) as { alerts: Array<{ alertname: string; status: string }> };
+        return body.alerts.find((a) => a.alertname === 'MoexPollsFailing' && a.status === 'firing');
+      },
+      10_000,
+      'MoexPollsFailing in /api/alerts',
+    );
     assert.ok(listed);
     const page = await renderedPage(`${backend.url}/`);
     assert.match(page, /<li data-alertname="MoexPollsFailing" data-status="firing" data-severity="critical">/);
     assert.match(page, /Alerts: 1 firing/);
     const status = (await (await fetch(`${backend.url}/api/status`)).json()) as { components: Array<{ name: string; ok: boolean; detail: string }> };
-    assert.deepEqual(status.components.find((c) => c.name === 'alertmanager'), { ...status.components.find((c) => c.name === 'alertmanager'), ok: true, detail: 'ready, 1 alert firing' });
+    assert.deepEqual(
+      status.components.find((c) => c.name === 'alertmanager'),
+      { ...status.components.find((c) => c.name === 'alertmanager'), ok: true, detail: 'ready, 1 alert firing' },
+    );
 
     // Several group intervals later: still exactly one notification for the group.
     await sleep(3 * GROUP_INTERVAL * 1000);
@@ -157,11 +182,18 @@ describe('alert path: simulator fault -> Prometheus -> Alertmanager -> webhook a
 
     await sim.control.clearFault();
     const resolved = await eventually(async () => webhook.notifications.find(ofGroup('MoexPollsFailing', 'resolved')), 30_000, 'resolved notification');
-    assert.deepEqual(resolved.alerts.map((a) => [a.labels.alertname, a.status]), [['MoexPollsFailing', 'resolved']]);
-    await eventually(async () => {
-      const body = (await (await fetch(`${backend.url}/api/alerts`)).json()) as { alerts: Array<{ alertname: string; status: string }> };
-      return body.alerts.some((a) => a.alertname === 'MoexPollsFailing' && a.status === 'resolved');
-    }, 10_000, 'MoexPollsFailing resolved in /api/alerts');
+    assert.deepEqual(
+      resolved.alerts.map((a) => [a.labels.alertname, a.status]),
+      [['MoexPollsFailing', 'resolved']],
+    );
+    await eventually(
+      async () => {
+        const body = (await (await fetch(`${backend.url}/api/alerts`)).json()) as { alerts: Array<{ alertname: string; status: string }> };
+        return body.alerts.some((a) => a.alertname === 'MoexPollsFailing' && a.status === 'resolved');
+      },
+      10_000,
+      'MoexPollsFailing resolved in /api/alerts',
+    );
     assert.equal(webhook.notifications.filter(ofGroup('MoexPollsFailing', 'firing')).length, 1, 'no second firing notification');
   });
 
@@ -183,23 +215,49 @@ describe('alert path: simulator fault -> Prometheus -> Alertmanager -> webhook a
     });
     assert.equal(posted.status, 200);
 
-    await eventually(async () => webhook.notifications.some((n) => n.alerts.some((a) => a.labels.job === 'w-down' && a.labels.alertname === 'TargetDown')), 15_000, 'TargetDown w-down');
-    await eventually(async () => webhook.notifications.some((n) => n.alerts.some((a) => a.labels.job === 'p-fail' && a.labels.alertname === 'MoexPollsFailing')), 15_000, 'MoexPollsFailing p-fail');
+    await eventually(
+      async () => webhook.notifications.some((n) => n.alerts.some((a) => a.labels.job === 'w-down' && a.labels.alertname === 'TargetDown')),
+      15_000,
+      'TargetDown w-down',
+    );
+    await eventually(
+      async () => webhook.notifications.some((n) => n.alerts.some((a) => a.labels.job === 'p-fail' && a.labels.alertname === 'MoexPollsFailing')),
+      15_000,
+      'MoexPollsFailing p-fail',
+    );
     await eventually(async () => webhook.notifications.some((n) => n.alerts.some((a) => a.labels.job === 'other')), 15_000, 'the uninhibited stale quote');
     await sleep(2 * GROUP_INTERVAL * 1000);
-    const staleJobs = webhook.notifications.flatMap((n) => n.alerts).filter((a) => a.labels.alertname === 'MoexQuotesStale').map((a) => a.labels.job);
+    const staleJobs = webhook.notifications
+      .flatMap((n) => n.alerts)
+      .filter((a) => a.labels.alertname === 'MoexQuotesStale')
+      .map((a) => a.labels.job);
     assert.deepEqual([...new Set(staleJobs)], ['other']);
-    const inhibited = (await (await fetch(`${alertmanager.url}/api/v2/alerts?inhibited=true&active=false&silenced=false&filter=alertname%3D%22MoexQuotesStale%22`)).json()) as Array<{ labels: Record<string, string> }>;
+    const inhibited = (await (
+      await fetch(`${alertmanager.url}/api/v2/alerts?inhibited=true&active=false&silenced=false&filter=alertname%3D%22MoexQuotesStale%22`)
+    ).json()) as Array<{ labels: Record<string, string> }>;
     assert.deepEqual(inhibited.map((a) => a.labels.job).sort(), ['p-fail', 'w-down']);
   });
 
   test('worker stopped: the webhook gets TargetDown and not the quote alerts it causes', async () => {
     const stoppedAt = Date.now();
     await worker.stop();
-    const down = await eventually(async () => webhook.notifications.find((n) => n.receivedAt > stoppedAt && ofGroup('TargetDown', 'firing')(n) && n.alerts.some((a) => a.labels.job === 'worker-prometheus')), 30_000, 'TargetDown at the webhook');
-    assert.deepEqual(down.alerts.filter((a) => a.labels.job === 'worker-prometheus').map((a) => [a.labels.alertname, a.labels.severity]), [['TargetDown', 'critical']]);
+    const down = await eventually(
+      async () =>
+        webhook.notifications.find(
+          (n) => n.receivedAt > stoppedAt && ofGroup('TargetDown', 'firing')(n) && n.alerts.some((a) => a.labels.job === 'worker-prometheus'),
+        ),
+      30_000,
+      'TargetDown at the webhook',
+    );
+    assert.deepEqual(
+      down.alerts.filter((a) => a.labels.job === 'worker-prometheus').map((a) => [a.labels.alertname, a.labels.severity]),
+      [['TargetDown', 'critical']],
+    );
     await sleep(RULE_FOR * 1000 + 2 * GROUP_INTERVAL * 1000);
-    const sinceStop = webhook.notifications.filter((n) => n.receivedAt > stoppedAt).flatMap((n) => n.alerts).filter((a) => a.labels.job === 'worker-prometheus' && a.status === 'firing');
+    const sinceStop = webhook.notifications
+      .filter((n) => n.receivedAt > stoppedAt)
+      .flatMap((n) => n.alerts)
+      .filter((a) => a.labels.job === 'worker-prometheus' && a.status === 'firing');
     assert.deepEqual([...new Set(sinceStop.map((a) => a.labels.alertname))], ['TargetDown']);
   });
 });
@@ -223,7 +281,9 @@ describe('alert path with the trading calendar: no freshness alert while the mar
   let rulesDir: string;
   const instanceOf = (scene: Scene) => `127.0.0.1:${workers.get(scene)!.port}`;
   const query = async (q: string) => {
-    const body = (await (await fetch(`${prometheus.url}/api/v1/query?query=${encodeURIComponent(q)}`)).json()) as { data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> } };
+    const body = (await (await fetch(`${prometheus.url}/api/v1/query?query=${encodeURIComponent(q)}`)).json()) as {
+      data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> };
+    };
     return body.data.result;
   };
 
@@ -232,14 +292,23 @@ describe('alert path with the trading calendar: no freshness alert while the mar
     rulesDir = shortenedRules();
     await Promise.all(
       (Object.keys(CLOCKS) as Scene[]).map(async (scene) => {
-        const sim = await startIssSim({ ISS_SIM_SCHEDULE: SCHEDULE, ISS_SIM_DAILYTABLE: '2026-03-09=closed', SIM_CLOCK_OFFSET_SECONDS: clockAt(CLOCKS[scene]) });
+        const sim = await startIssSim({
+          ISS_SIM_SCHEDULE: SCHEDULE,
+          ISS_SIM_DAILYTABLE: '2026-03-09=closed',
+          SIM_CLOCK_OFFSET_SECONDS: clockAt(CLOCKS[scene]),
+        });
         sims.set(scene, sim);
         await sim.control.walk(false);
         await sim.control.setSecurity('SBER', { session: 'trading' });
-        workers.set(scene, await startService('worker', { MOEX_ISS_URL: sim.issUrl, MOEX_TICKERS: 'SBER', POLL_SCHEDULE: '* * * * * *' }, { waitFor: 'readyz' }));
+        workers.set(
+          scene,
+          await startService('worker', { MOEX_ISS_URL: sim.issUrl, MOEX_TICKERS: 'SBER', POLL_SCHEDULE: '* * * * * *' }, { waitFor: 'readyz' }),
+        );
       }),
     );
-    alertmanager = await startDaemon('alertmanager', { env: { ALERT_WEBHOOK_URL: webhook.url, ALERT_GROUP_WAIT: `${GROUP_WAIT}s`, ALERT_GROUP_INTERVAL: `${GROUP_INTERVAL}s` } });
+    alertmanager = await startDaemon('alertmanager', {
+      env: { ALERT_WEBHOOK_URL: webhook.url, ALERT_GROUP_WAIT: `${GROUP_WAIT}s`, ALERT_GROUP_INTERVAL: `${GROUP_INTERVAL}s` },
+    });
     prometheus = await startDaemon('prometheus', {
       scrapeTargets: [{ job: 'worker-prometheus', targets: [...workers.values()].map((w) => `127.0.0.1:${w.port}`) }],
       scrapeInterval: '1s',
@@ -259,7 +328,8 @@ describe('alert path with the trading calendar: no freshness alert while the mar
 
   test('Saturday 03:00 MSK and a dailytable holiday: moex_market_open 0 and no freshness alert; the open Wednesday fires', async (t) => {
     const firing = await eventually(
-      async () => webhook.notifications.find((n) => ofGroup('MoexQuotesStale', 'firing')(n) && n.alerts.some((a) => a.labels.instance === instanceOf('wednesday'))),
+      async () =>
+        webhook.notifications.find((n) => ofGroup('MoexQuotesStale', 'firing')(n) && n.alerts.some((a) => a.labels.instance === instanceOf('wednesday'))),
       60_000,
       'MoexQuotesStale of the Wednesday worker at the webhook',
     );
@@ -275,9 +345,16 @@ describe('alert path with the trading calendar: no freshness alert while the mar
     assert.deepEqual([...trading.values()], ['1', '1', '1'], 'every board says T: the calendar alone makes the difference');
 
     const freshness = /^(MoexQuotesStale|MoexFeedDelayHigh)$/;
-    const alerting = (await query('ALERTS{alertname=~"MoexQuotesStale|MoexFeedDelayHigh"}')).map((r) => `${r.metric.alertname} ${r.metric.instance} ${r.metric.alertstate}`);
+    const alerting = (await query('ALERTS{alertname=~"MoexQuotesStale|MoexFeedDelayHigh"}')).map(
+      (r) => `${r.metric.alertname} ${r.metric.instance} ${r.metric.alertstate}`,
+    );
     assert.deepEqual(alerting, [`MoexQuotesStale ${instanceOf('wednesday')} firing`], 'pending or firing in Prometheus');
-    const notified = new Set(webhook.notifications.flatMap((n) => n.alerts).filter((a) => freshness.test(a.labels.alertname ?? '')).map((a) => a.labels.instance));
+    const notified = new Set(
+      webhook.notifications
+        .flatMap((n) => n.alerts)
+        .filter((a) => freshness.test(a.labels.alertname ?? ''))
+        .map((a) => a.labels.instance),
+    );
     assert.deepEqual([...notified], [instanceOf('wednesday')]);
   });
 });

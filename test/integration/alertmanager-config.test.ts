@@ -30,9 +30,21 @@ function render(env: Record<string, string>, shell: 'sh' | 'busybox' = 'sh') {
 }
 
 interface AmConfig {
-  route: { receiver: string; group_by: string[]; group_wait: string; group_interval: string; repeat_interval: string; routes: Array<{ matchers: string[]; repeat_interval: string }> };
+  route: {
+    receiver: string;
+    group_by: string[];
+    group_wait: string;
+    group_interval: string;
+    repeat_interval: string;
+    routes: Array<{ matchers: string[]; repeat_interval: string }>;
+  };
   inhibit_rules: Array<{ source_matchers: string[]; target_matchers: string[]; equal: string[] }>;
-  receivers: Array<{ name: string; webhook_configs?: Array<Record<string, unknown>>; telegram_configs?: Array<Record<string, unknown>>; email_configs?: Array<Record<string, unknown>> }>;
+  receivers: Array<{
+    name: string;
+    webhook_configs?: Array<Record<string, unknown>>;
+    telegram_configs?: Array<Record<string, unknown>>;
+    email_configs?: Array<Record<string, unknown>>;
+  }>;
 }
 
 const amtoolCheck = (file: string) => spawnSync('amtool', ['check-config', file], { encoding: 'utf8' });
@@ -57,7 +69,9 @@ describe('alertmanager/render.sh', () => {
     const check = amtoolCheck(r.file);
     assert.equal(check.status, 0, check.stdout + check.stderr);
     assert.match(check.stdout, /SUCCESS/);
-    assert.deepEqual(r.config!.receivers, [{ name: 'notify', webhook_configs: [{ url: 'http://127.0.0.1:8998/api/alerts', send_resolved: true, max_alerts: 100 }] }]);
+    assert.deepEqual(r.config!.receivers, [
+      { name: 'notify', webhook_configs: [{ url: 'http://127.0.0.1:8998/api/alerts', send_resolved: true, max_alerts: 100 }] },
+    ]);
   });
 
   test('routing: grouped by alertname, ticker, board; critical repeats sooner than warning; send_resolved everywhere', () => {
@@ -87,30 +101,66 @@ describe('alertmanager/render.sh', () => {
     assert.equal(amtoolCheck(r.file).status, 0, amtoolCheck(r.file).stdout);
     assert.equal(fs.statSync(r.file).mode & 0o777, 0o600);
     const receiver = r.config!.receivers[0]!;
-    assert.deepEqual(receiver.webhook_configs!.map((w) => w.url), ['http://127.0.0.1:8998/api/alerts', ALL_RECEIVERS.ALERT_WEBHOOK_URL]);
+    assert.deepEqual(
+      receiver.webhook_configs!.map((w) => w.url),
+      ['http://127.0.0.1:8998/api/alerts', ALL_RECEIVERS.ALERT_WEBHOOK_URL],
+    );
     // Alertmanager 0.25 (Debian 12) has no bot_token_file: the token is written into the private file.
     assert.deepEqual(receiver.telegram_configs, [{ bot_token: TOKEN, chat_id: -1001234567890, send_resolved: true }]);
-    assert.deepEqual(receiver.email_configs, [{
-      to: ALL_RECEIVERS.ALERT_SMTP_TO, from: ALL_RECEIVERS.ALERT_SMTP_FROM, smarthost: ALL_RECEIVERS.ALERT_SMTP_SMARTHOST, require_tls: true,
-      send_resolved: true, auth_username: 'alertmanager', auth_password_file: passwordFile,
-    }]);
+    assert.deepEqual(receiver.email_configs, [
+      {
+        to: ALL_RECEIVERS.ALERT_SMTP_TO,
+        from: ALL_RECEIVERS.ALERT_SMTP_FROM,
+        smarthost: ALL_RECEIVERS.ALERT_SMTP_SMARTHOST,
+        require_tls: true,
+        send_resolved: true,
+        auth_username: 'alertmanager',
+        auth_password_file: passwordFile,
+      },
+    ]);
     assert.doesNotMatch(r.text, /mail-secret/, 'the SMTP password stays in its file');
   });
 
   test('timing variables and ALERT_BACKEND_URL=off (with another receiver) are honoured', () => {
-    const r = render({ ALERT_GROUP_WAIT: '1s', ALERT_GROUP_INTERVAL: '2s', ALERT_REPEAT_INTERVAL: '12h', ALERT_REPEAT_INTERVAL_CRITICAL: '30m', ALERT_BACKEND_URL: 'off', ALERT_WEBHOOK_URL: 'http://127.0.0.1:9/hook' });
+    const r = render({
+      ALERT_GROUP_WAIT: '1s',
+      ALERT_GROUP_INTERVAL: '2s',
+      ALERT_REPEAT_INTERVAL: '12h',
+      ALERT_REPEAT_INTERVAL_CRITICAL: '30m',
+      ALERT_BACKEND_URL: 'off',
+      ALERT_WEBHOOK_URL: 'http://127.0.0.1:9/hook',
+    });
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual([r.config!.route.group_wait, r.config!.route.group_interval, r.config!.route.repeat_interval, r.config!.route.routes[0]!.repeat_interval], ['1s', '2s', '12h', '30m']);
-    assert.deepEqual(r.config!.receivers[0]!.webhook_configs!.map((w) => w.url), ['http://127.0.0.1:9/hook']);
+    assert.deepEqual(
+      [r.config!.route.group_wait, r.config!.route.group_interval, r.config!.route.repeat_interval, r.config!.route.routes[0]!.repeat_interval],
+      ['1s', '2s', '12h', '30m'],
+    );
+    assert.deepEqual(
+      r.config!.receivers[0]!.webhook_configs!.map((w) => w.url),
+      ['http://127.0.0.1:9/hook'],
+    );
   });
 
   test('the compose service environment (secrets unset: /dev/null mounted) renders under busybox', () => {
-    const r = render({
-      ALERT_BACKEND_URL: 'http://backend:8998/api/alerts', ALERT_WEBHOOK_URL: '', ALERT_TELEGRAM_CHAT_ID: '', ALERT_TELEGRAM_BOT_TOKEN_FILE: '/dev/null',
-      ALERT_SMTP_TO: '', ALERT_SMTP_FROM: '', ALERT_SMTP_SMARTHOST: '', ALERT_SMTP_AUTH_USERNAME: '', ALERT_SMTP_AUTH_PASSWORD_FILE: '/dev/null', ALERT_SMTP_REQUIRE_TLS: 'true',
-    }, 'busybox');
+    const r = render(
+      {
+        ALERT_BACKEND_URL: 'http://backend:8998/api/alerts',
+        ALERT_WEBHOOK_URL: '',
+        ALERT_TELEGRAM_CHAT_ID: '',
+        ALERT_TELEGRAM_BOT_TOKEN_FILE: '/dev/null',
+        ALERT_SMTP_TO: '',
+        ALERT_SMTP_FROM: '',
+        ALERT_SMTP_SMARTHOST: '',
+        ALERT_SMTP_AUTH_USERNAME: '',
+        ALERT_SMTP_AUTH_PASSWORD_FILE: '/dev/null',
+        ALERT_SMTP_REQUIRE_TLS: 'true',
+      },
+      'busybox',
+    );
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(r.config!.receivers, [{ name: 'notify', webhook_configs: [{ url: 'http://backend:8998/api/alerts', send_resolved: true, max_alerts: 100 }] }]);
+    assert.deepEqual(r.config!.receivers, [
+      { name: 'notify', webhook_configs: [{ url: 'http://backend:8998/api/alerts', send_resolved: true, max_alerts: 100 }] },
+    ]);
   });
 
   const BAD: Array<[string, Record<string, string>, RegExp]> = [
@@ -118,12 +168,28 @@ describe('alertmanager/render.sh', () => {
     ['webhook URL file missing', { ALERT_WEBHOOK_URL_FILE: '/nonexistent/url' }, /^alertmanager config: ALERT_WEBHOOK_URL_FILE: cannot read/],
     ['chat id without token', { ALERT_TELEGRAM_CHAT_ID: '42' }, /^alertmanager config: ALERT_TELEGRAM_BOT_TOKEN_FILE must name a file/],
     ['token without chat id', { ALERT_TELEGRAM_BOT_TOKEN_FILE: tokenFile }, /^alertmanager config: ALERT_TELEGRAM_CHAT_ID must be set/],
-    ['chat id not a number', { ALERT_TELEGRAM_BOT_TOKEN_FILE: tokenFile, ALERT_TELEGRAM_CHAT_ID: '@desk' }, /^alertmanager config: ALERT_TELEGRAM_CHAT_ID must be an integer/],
-    ['token file holds garbage', { ALERT_TELEGRAM_BOT_TOKEN_FILE: passwordFile, ALERT_TELEGRAM_CHAT_ID: '42' }, /^alertmanager config: ALERT_TELEGRAM_BOT_TOKEN_FILE does not hold a bot token/],
-    ['smtp without smarthost', { ALERT_SMTP_TO: 'a@example.org', ALERT_SMTP_FROM: 'b@example.org' }, /^alertmanager config: ALERT_SMTP_SMARTHOST must be host:port/],
+    [
+      'chat id not a number',
+      { ALERT_TELEGRAM_BOT_TOKEN_FILE: tokenFile, ALERT_TELEGRAM_CHAT_ID: '@desk' },
+      /^alertmanager config: ALERT_TELEGRAM_CHAT_ID must be an integer/,
+    ],
+    [
+      'token file holds garbage',
+      { ALERT_TELEGRAM_BOT_TOKEN_FILE: passwordFile, ALERT_TELEGRAM_CHAT_ID: '42' },
+      /^alertmanager config: ALERT_TELEGRAM_BOT_TOKEN_FILE does not hold a bot token/,
+    ],
+    [
+      'smtp without smarthost',
+      { ALERT_SMTP_TO: 'a@example.org', ALERT_SMTP_FROM: 'b@example.org' },
+      /^alertmanager config: ALERT_SMTP_SMARTHOST must be host:port/,
+    ],
     ['smtp require_tls', { ...ALL_RECEIVERS, ALERT_SMTP_REQUIRE_TLS: 'yes' }, /^alertmanager config: ALERT_SMTP_REQUIRE_TLS must be true or false/],
     ['duration', { ALERT_GROUP_WAIT: 'soon' }, /^alertmanager config: ALERT_GROUP_WAIT must be a duration/],
-    ['a value amtool refuses', { ALERT_REPEAT_INTERVAL: '0s' }, /^alertmanager config: amtool check-config rejected the rendered configuration: .*repeat_interval cannot be zero/],
+    [
+      'a value amtool refuses',
+      { ALERT_REPEAT_INTERVAL: '0s' },
+      /^alertmanager config: amtool check-config rejected the rendered configuration: .*repeat_interval cannot be zero/,
+    ],
   ];
   for (const [what, env, message] of BAD) {
     test(`bad setting (${what}): exit 2, one line naming it, nothing written, no secret echoed`, () => {
@@ -133,7 +199,11 @@ describe('alertmanager/render.sh', () => {
       assert.match(r.stderr, message);
       assert.equal(r.text, '');
       assert.doesNotMatch(r.stderr, /AAF-secret|mail-secret/);
-      assert.deepEqual(fs.readdirSync(dir).filter((f) => f.includes('.tmp.')), [], 'no temp file left');
+      assert.deepEqual(
+        fs.readdirSync(dir).filter((f) => f.includes('.tmp.')),
+        [],
+        'no temp file left',
+      );
     });
   }
 
@@ -143,7 +213,10 @@ describe('alertmanager/render.sh', () => {
     const ok = spawnSync(cli[0], cli.slice(1), { env, encoding: 'utf8', cwd: REPO_ROOT });
     assert.equal(ok.status, 0, ok.stderr);
     const config = YAML.parse(ok.stdout) as AmConfig;
-    assert.deepEqual(config.receivers[0]!.webhook_configs!.map((w) => w.url), ['http://127.0.0.1:41998/api/alerts', 'http://127.0.0.1:9/hook']);
+    assert.deepEqual(
+      config.receivers[0]!.webhook_configs!.map((w) => w.url),
+      ['http://127.0.0.1:41998/api/alerts', 'http://127.0.0.1:9/hook'],
+    );
     const bad = spawnSync(cli[0], cli.slice(1), { env: { ...env, ALERT_TELEGRAM_CHAT_ID: 'x' }, encoding: 'utf8', cwd: REPO_ROOT });
     assert.equal(bad.status, 2);
     assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);

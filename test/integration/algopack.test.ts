@@ -15,7 +15,9 @@ const FAST = { MOEX_ALGOPACK_SCHEDULE: '*/2 * * * * *', POLL_SCHEDULE: '*/2 * * 
 async function simLatest(sim: IssSim): Promise<AlgopackBar[]> {
   const bars: AlgopackBar[] = [];
   for (let start = 0; ; start += 1000) {
-    const res = await fetch(`${sim.issUrl}/datashop/algopack/eq/tradestats.json?iss.meta=off&latest=1&start=${start}`, { headers: { Authorization: `Bearer ${TOKEN}` } });
+    const res = await fetch(`${sim.issUrl}/datashop/algopack/eq/tradestats.json?iss.meta=off&latest=1&start=${start}`, {
+      headers: { Authorization: `Bearer ${TOKEN}` },
+    });
     const page = parseAlgopackPage(await res.json(), { market: 'eq', dataset: 'tradestats' });
     bars.push(...page.bars);
     if (page.rows < 1000 || start + page.rows >= page.cursor!.total) return bars;
@@ -28,12 +30,17 @@ async function simLatest(sim: IssSim): Promise<AlgopackBar[]> {
  * newest bar is read again on every try.
  */
 async function shownByWorker(sim: IssSim, worker: RunningService, labels: readonly string[], what: string) {
-  return eventually(async () => {
-    const bars = await simLatest(sim);
-    const end = seconds(bars[0]!.end);
-    const samples = await scrape(worker.url);
-    return labels.every((l) => samples.get(`moex_algopack_bar_timestamp_seconds{${l}}`) === end) ? { bars, samples } : null;
-  }, 60_000, what, 1_000);
+  return eventually(
+    async () => {
+      const bars = await simLatest(sim);
+      const end = seconds(bars[0]!.end);
+      const samples = await scrape(worker.url);
+      return labels.every((l) => samples.get(`moex_algopack_bar_timestamp_seconds{${l}}`) === end) ? { bars, samples } : null;
+    },
+    60_000,
+    what,
+    1_000,
+  );
 }
 
 describe('ALGOPACK with a subscriber token: worker → Prometheus text, scraper → InfluxDB and carbon', () => {
@@ -46,7 +53,11 @@ describe('ALGOPACK with a subscriber token: worker → Prometheus text, scraper 
     // 3,000 securities: eq has 1,179 instruments, so one bar of every share is two pages. The
     // simulator's clock starts an hour behind the real one: the test moves it on by half an hour,
     // and whisper (Graphite) neither stores nor reads a point stamped after its own now.
-    [sim, carbon, influx] = await Promise.all([startIssSim({ ISS_SIM_TOKEN: TOKEN, ISS_SIM_SCALE: '3000', SIM_CLOCK_OFFSET_SECONDS: '-3600' }), startDaemon('carbon'), startDaemon('influxdb')]);
+    [sim, carbon, influx] = await Promise.all([
+      startIssSim({ ISS_SIM_TOKEN: TOKEN, ISS_SIM_SCALE: '3000', SIM_CLOCK_OFFSET_SECONDS: '-3600' }),
+      startDaemon('carbon'),
+      startDaemon('influxdb'),
+    ]);
     web = await startDaemon('graphite-web', { carbon });
     // The scraper keeps SBER and the last instrument of the answer, on its second page: still every
     // page is read, but carbon creates a few hundred files per bar instead of tens of thousands.
@@ -57,7 +68,16 @@ describe('ALGOPACK with a subscriber token: worker → Prometheus text, scraper 
       startService('worker', { ...common, MOEX_ALGOPACK: 'eq/tradestats,eq/obstats=ALL;fo/futoi=ALL' }, { waitFor: 'readyz' }),
       startService(
         'scraper',
-        { ...common, MOEX_ALGOPACK: `eq/tradestats,eq/obstats=SBER,${secondPage};fo/futoi=ALL`, GRAPHITE_TRANSPORT: 'plaintext', GRAPHITE_HOST: '127.0.0.1', GRAPHITE_PORT: portOf(carbon.url), INFLUX_URL: influx.url, INFLUX_API: 'v1', SCRAPER_CANDLES: 'off' },
+        {
+          ...common,
+          MOEX_ALGOPACK: `eq/tradestats,eq/obstats=SBER,${secondPage};fo/futoi=ALL`,
+          GRAPHITE_TRANSPORT: 'plaintext',
+          GRAPHITE_HOST: '127.0.0.1',
+          GRAPHITE_PORT: portOf(carbon.url),
+          INFLUX_URL: influx.url,
+          INFLUX_API: 'v1',
+          SCRAPER_CANDLES: 'off',
+        },
         { waitFor: 'readyz' },
       ),
     ]);
@@ -72,7 +92,16 @@ describe('ALGOPACK with a subscriber token: worker → Prometheus text, scraper 
     for (let mark = 1; mark <= 2; mark++) {
       await sim.control.advanceClock(300);
       // Datasets are polled one after another: wait for the last one (futoi) too.
-      const { bars, samples } = await shownByWorker(sim, worker, ['dataset="tradestats",market="eq",ticker="SBER",clgroup=""', 'dataset="obstats",market="eq",ticker="SBER",clgroup=""', 'dataset="futoi",market="fo",ticker="Si",clgroup="FIZ"'], `mark ${mark}: the worker shows the simulator's newest bars`);
+      const { bars, samples } = await shownByWorker(
+        sim,
+        worker,
+        [
+          'dataset="tradestats",market="eq",ticker="SBER",clgroup=""',
+          'dataset="obstats",market="eq",ticker="SBER",clgroup=""',
+          'dataset="futoi",market="fo",ticker="Si",clgroup="FIZ"',
+        ],
+        `mark ${mark}: the worker shows the simulator's newest bars`,
+      );
       assert.ok(bars.length > 1000, `${bars.length} eq bars: more than a page`);
       const sber = bars.find((b) => b.ticker === 'SBER')!;
       const last = bars.at(-1)!; // on the second page
@@ -85,47 +114,84 @@ describe('ALGOPACK with a subscriber token: worker → Prometheus text, scraper 
       assert.ok([...samples.keys()].some((k) => k.startsWith('moex_algopack_futoi_pos_long{ticker="Si",market="fo",clgroup="FIZ"}')));
       assert.ok([...samples.keys()].some((k) => k.startsWith('moex_algopack_obstats_spread_bbo{ticker="SBER"')));
 
-      const row = await eventually(async () => {
-        const s = await influxQuery(influx.url, `SELECT disb, vol_b, pr_close FROM tradestats WHERE ticker='SBER' AND market='eq' AND time = ${end}s`);
-        return s?.values[0] ?? null;
-      }, 45_000, `mark ${mark}: SBER's bar in InfluxDB`);
+      const row = await eventually(
+        async () => {
+          const s = await influxQuery(influx.url, `SELECT disb, vol_b, pr_close FROM tradestats WHERE ticker='SBER' AND market='eq' AND time = ${end}s`);
+          return s?.values[0] ?? null;
+        },
+        45_000,
+        `mark ${mark}: SBER's bar in InfluxDB`,
+      );
       assert.deepEqual(row, [end, sber.fields.disb, sber.fields.vol_b, sber.fields.pr_close]);
-      const lastRow = await eventually(async () => (await influxQuery(influx.url, `SELECT pr_vwap FROM tradestats WHERE ticker='${last.ticker}' AND time = ${end}s`))?.values[0] ?? null, 45_000, 'a second-page bar in InfluxDB');
+      const lastRow = await eventually(
+        async () => (await influxQuery(influx.url, `SELECT pr_vwap FROM tradestats WHERE ticker='${last.ticker}' AND time = ${end}s`))?.values[0] ?? null,
+        45_000,
+        'a second-page bar in InfluxDB',
+      );
       assert.deepEqual(lastRow, [end, last.fields.pr_vwap]);
 
-      const points = await eventually(async () => {
-        const p = (await graphiteRender(web.url, 'stocks.algopack.tradestats.SBER.disb', '-2h')).filter(([v, t]) => v !== null && t === end);
-        return p.length > 0 ? p : null;
-      }, 45_000, `mark ${mark}: stocks.algopack.tradestats.SBER.disb at the bar's end`, 1_000);
+      const points = await eventually(
+        async () => {
+          const p = (await graphiteRender(web.url, 'stocks.algopack.tradestats.SBER.disb', '-2h')).filter(([v, t]) => v !== null && t === end);
+          return p.length > 0 ? p : null;
+        },
+        45_000,
+        `mark ${mark}: stocks.algopack.tradestats.SBER.disb at the bar's end`,
+        1_000,
+      );
       assert.equal(points[0]![0], sber.fields.disb);
     }
-    const futoi = await eventually(async () => influxQuery(influx.url, `SELECT pos, pos_long, pos_short FROM futoi WHERE ticker='Si' AND clgroup='YUR'`), 45_000, 'futoi in InfluxDB');
+    const futoi = await eventually(
+      async () => influxQuery(influx.url, `SELECT pos, pos_long, pos_short FROM futoi WHERE ticker='Si' AND clgroup='YUR'`),
+      45_000,
+      'futoi in InfluxDB',
+    );
     for (const [, pos, long, short] of futoi.values as number[][]) assert.equal(pos, long! + short!);
   });
 
   test('an ISS outage of three bars (more than three pages) is backfilled into the stores; the gauges show the newest bar', async () => {
     const before = await simLatest(sim);
     const gapFrom = seconds(before[0]!.end);
-    await eventually(async () => (await influxQuery(influx.url, `SELECT disb FROM tradestats WHERE ticker='SBER' AND time = ${gapFrom}s`)) !== null, 45_000, 'the bar before the outage stored');
+    await eventually(
+      async () => (await influxQuery(influx.url, `SELECT disb FROM tradestats WHERE ticker='SBER' AND time = ${gapFrom}s`)) !== null,
+      45_000,
+      'the bar before the outage stored',
+    );
     const errorsBefore = sumOf(await scrape(scraper.url), 'moex_algopack_errors_total{market="eq",dataset="tradestats",reason="http"}');
     await sim.control.setFault('http500', undefined, 'ALGOPACK');
-    await eventually(async () => sumOf(await scrape(scraper.url), 'moex_algopack_errors_total{market="eq",dataset="tradestats",reason="http"}') > errorsBefore, 30_000, 'the scraper meets the outage');
+    await eventually(
+      async () => sumOf(await scrape(scraper.url), 'moex_algopack_errors_total{market="eq",dataset="tradestats",reason="http"}') > errorsBefore,
+      30_000,
+      'the scraper meets the outage',
+    );
     await sim.control.advanceClock(20 * 60);
     // Quotes keep flowing: the fault is aimed at the datasets only. (Walking 3,000 securities through
     // 20 minutes holds the simulator for a while, so a poll may time out meanwhile.)
     await eventually(async () => (await scrape(worker.url)).get('moex_up') === 1, 45_000, 'quotes flowing during the dataset outage');
     await sim.control.clearFault();
-    const { bars: after, samples } = await shownByWorker(sim, worker, ['dataset="tradestats",market="eq",ticker="SBER",clgroup=""'], 'the worker shows the newest bar');
+    const { bars: after, samples } = await shownByWorker(
+      sim,
+      worker,
+      ['dataset="tradestats",market="eq",ticker="SBER",clgroup=""'],
+      'the worker shows the newest bar',
+    );
     assert.equal(samples.get('moex_algopack_tradestats_disb{ticker="SBER",market="eq"}'), after.find((b) => b.ticker === 'SBER')!.fields.disb);
     const gapTo = seconds(after[0]!.end);
     // 20 minutes: four steps, or five when the real clock passed a mark meanwhile.
     const steps = (gapTo - gapFrom) / 300;
     assert.ok(steps >= 4, `${steps - 1} bars missed between the two`);
-    const stored = await eventually(async () => {
-      const s = await influxQuery(influx.url, `SELECT disb FROM tradestats WHERE ticker='SBER' AND time >= ${gapFrom}s AND time <= ${gapTo}s`);
-      return s && s.values.length === steps + 1 ? s.values : null;
-    }, 60_000, 'SBER: the bar before, the missed ones and the newest, in InfluxDB');
-    assert.deepEqual(stored.map(([t]) => t), Array.from({ length: steps + 1 }, (_, i) => gapFrom + i * 300));
+    const stored = await eventually(
+      async () => {
+        const s = await influxQuery(influx.url, `SELECT disb FROM tradestats WHERE ticker='SBER' AND time >= ${gapFrom}s AND time <= ${gapTo}s`);
+        return s && s.values.length === steps + 1 ? s.values : null;
+      },
+      60_000,
+      'SBER: the bar before, the missed ones and the newest, in InfluxDB',
+    );
+    assert.deepEqual(
+      stored.map(([t]) => t),
+      Array.from({ length: steps + 1 }, (_, i) => gapFrom + i * 300),
+    );
     const everyone = await influxQuery(influx.url, `SELECT count(disb) FROM tradestats WHERE time > ${gapFrom}s AND time < ${gapTo}s`);
     const missedRows = (steps - 1) * before.length;
     assert.ok(missedRows > 3000, `${missedRows} rows of ISS's answer missed: more than three pages`);
@@ -145,31 +211,56 @@ describe('ALGOPACK without a subscription: reported once per dataset, quotes una
     sim = await startIssSim();
     [anonymous, unentitled] = await Promise.all([
       startService('worker', { MOEX_ISS_URL: sim.issUrl, MOEX_ALGOPACK: datasets, ...FAST }, { waitFor: 'readyz' }),
-      startService('worker', { MOEX_ISS_URL: sim.issUrl, MOEX_ALGOPACK: datasets, MOEX_ISS_TOKEN: 'a-token-without-the-subscription', ...FAST }, { waitFor: 'readyz' }),
+      startService(
+        'worker',
+        { MOEX_ISS_URL: sim.issUrl, MOEX_ALGOPACK: datasets, MOEX_ISS_TOKEN: 'a-token-without-the-subscription', ...FAST },
+        { waitFor: 'readyz' },
+      ),
     ]);
   });
   after(async () => {
     await Promise.all([anonymous?.stop(), unentitled?.stop(), sim?.stop()]);
   });
 
-  for (const [name, reason] of [['no token', 'auth'], ['a token without the subscription', 'entitlement']] as const) {
+  for (const [name, reason] of [
+    ['no token', 'auth'],
+    ['a token without the subscription', 'entitlement'],
+  ] as const) {
     test(`${name}: reason="${reason}" counted every cycle, one log line per dataset, no dataset series, quotes flowing`, async () => {
       const worker = name === 'no token' ? anonymous : unentitled;
-      const samples = await eventually(async () => {
-        const s = await scrape(worker.url);
-        return ['tradestats', 'obstats'].every((d) => (s.get(`moex_algopack_errors_total{market="eq",dataset="${d}",reason="${reason}"}`) ?? 0) >= 3) ? s : null;
-      }, 30_000, `three ${reason} failures per dataset`);
+      const samples = await eventually(
+        async () => {
+          const s = await scrape(worker.url);
+          return ['tradestats', 'obstats'].every((d) => (s.get(`moex_algopack_errors_total{market="eq",dataset="${d}",reason="${reason}"}`) ?? 0) >= 3)
+            ? s
+            : null;
+        },
+        30_000,
+        `three ${reason} failures per dataset`,
+      );
       for (const dataset of ['tradestats', 'obstats']) {
-        const lines = worker.output().split('\n').filter((l) => l.includes('ALGOPACK request failed') && l.includes(`"feed":"eq/${dataset}"`));
+        const lines = worker
+          .output()
+          .split('\n')
+          .filter((l) => l.includes('ALGOPACK request failed') && l.includes(`"feed":"eq/${dataset}"`));
         assert.equal(lines.length, 1, `one log line for eq/${dataset}: ${lines.join('\n')}`);
         assert.match(lines[0]!, new RegExp(`"reason":"${reason}"`));
         assert.equal(samples.get(`moex_algopack_up{market="eq",dataset="${dataset}"}`), 0);
       }
-      assert.equal([...samples.keys()].some((k) => /^moex_algopack_(tradestats|obstats)_/.test(k)), false, 'nothing exported for the datasets');
+      assert.equal(
+        [...samples.keys()].some((k) => /^moex_algopack_(tradestats|obstats)_/.test(k)),
+        false,
+        'nothing exported for the datasets',
+      );
       assert.equal(samples.get('moex_up'), 1);
       assert.ok(samples.get('moex_last_price{ticker="SBER",board="TQBR",engine="stock",market="shares"}')! > 0);
       // The other worker (with a token) asks; this one, without a token, never does.
-      if (reason === 'auth') assert.equal((await sim.control.requests()).some((r) => r.path.includes('algopack') && !r.bearer), false, 'no dataset request without a token');
+      if (reason === 'auth')
+        assert.equal(
+          (await sim.control.requests()).some((r) => r.path.includes('algopack') && !r.bearer),
+          false,
+          'no dataset request without a token',
+        );
     });
   }
 });

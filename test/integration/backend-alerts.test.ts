@@ -21,7 +21,9 @@ function request(url: string, method: string, body?: Buffer | string, headers: R
       });
     });
     // The server may answer and close while a large body is still being sent.
-    req.on('error', (err) => ((err as NodeJS.ErrnoException).code === 'EPIPE' || (err as NodeJS.ErrnoException).code === 'ECONNRESET' ? undefined : reject(err)));
+    req.on('error', (err) =>
+      (err as NodeJS.ErrnoException).code === 'EPIPE' || (err as NodeJS.ErrnoException).code === 'ECONNRESET' ? undefined : reject(err),
+    );
     req.end(body);
   });
 }
@@ -33,7 +35,9 @@ const firing = (alertname: string, severity: string, ticker?: string) => ({
   startsAt: new Date(Date.now() - 60_000).toISOString(),
   endsAt: '0001-01-01T00:00:00Z',
   generatorURL: 'http://prometheus:9090/graph',
-  fingerprint: Buffer.from(alertname + (ticker ?? '')).toString('hex').slice(0, 16),
+  fingerprint: Buffer.from(alertname + (ticker ?? ''))
+    .toString('hex')
+    .slice(0, 16),
 });
 const webhook = (alerts: unknown[]) => JSON.stringify({ version: '4', status: 'firing', receiver: 'notify', groupLabels: {}, commonLabels: {}, alerts });
 
@@ -50,12 +54,24 @@ describe('backend /api/alerts', () => {
     const posted = await request(`${backend.url}/api/alerts`, 'POST', webhook([stale, polls]));
     assert.deepEqual(posted, { status: 200, json: { accepted: 2 } });
     let list = (await request(`${backend.url}/api/alerts`, 'GET')).json.alerts as Array<{ alertname: string; status: string; endsAt: string | null }>;
-    assert.deepEqual(list.map((a) => [a.alertname, a.status]), [['MoexPollsFailing', 'firing'], ['MoexQuotesStale', 'firing']]);
+    assert.deepEqual(
+      list.map((a) => [a.alertname, a.status]),
+      [
+        ['MoexPollsFailing', 'firing'],
+        ['MoexQuotesStale', 'firing'],
+      ],
+    );
 
     const resolvedAt = new Date().toISOString();
     await request(`${backend.url}/api/alerts`, 'POST', webhook([{ ...polls, status: 'resolved', endsAt: resolvedAt }]));
     list = (await request(`${backend.url}/api/alerts`, 'GET')).json.alerts;
-    assert.deepEqual(list.map((a) => [a.alertname, a.status]), [['MoexQuotesStale', 'firing'], ['MoexPollsFailing', 'resolved']]);
+    assert.deepEqual(
+      list.map((a) => [a.alertname, a.status]),
+      [
+        ['MoexQuotesStale', 'firing'],
+        ['MoexPollsFailing', 'resolved'],
+      ],
+    );
     assert.equal(list[1]!.endsAt, resolvedAt);
   });
 
@@ -81,7 +97,10 @@ describe('backend /api/alerts', () => {
 
     assert.equal((await request(`${backend.url}/healthz`, 'GET')).status, 200);
     const list = (await request(url, 'GET')).json.alerts as Array<{ alertname: string }>;
-    assert.ok(list.every((a) => ['MoexQuotesStale', 'MoexPollsFailing'].includes(a.alertname)), 'nothing of the garbage was stored');
+    assert.ok(
+      list.every((a) => ['MoexQuotesStale', 'MoexPollsFailing'].includes(a.alertname)),
+      'nothing of the garbage was stored',
+    );
   });
 
   test('request metrics label both methods with the route /api/alerts', async () => {

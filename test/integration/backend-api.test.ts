@@ -9,7 +9,10 @@ import { eventually, parseExposition, startService, type RunningService } from '
  * test/integration/backend-prometheus.test.ts runs the backend against the real Prometheus.
  */
 const NOW = Math.floor(Date.now() / 1000);
-const sample = (name: string, ticker: string, value: number) => ({ metric: { __name__: name, ticker, board: 'TQBR', job: 'worker-prometheus' }, value: [NOW, String(value)] });
+const sample = (name: string, ticker: string, value: number) => ({
+  metric: { __name__: name, ticker, board: 'TQBR', job: 'worker-prometheus' },
+  value: [NOW, String(value)],
+});
 const SAMPLES = [
   sample('moex_last_price', 'SBER', 315.56),
   sample('moex_bid_price', 'SBER', 315.55),
@@ -66,7 +69,11 @@ async function startStubPrometheus(): Promise<StubPrometheus> {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   stub.url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-  stub.close = () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); });
+  stub.close = () =>
+    new Promise((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
   return stub;
 }
 
@@ -121,14 +128,33 @@ describe('backend HTTP API', () => {
   test('GET /api/quotes: every ticker, nulls as null, ages from the exchange time', async () => {
     const { status, json } = await get(`${backend.url}/api/quotes`);
     assert.equal(status, 200);
-    assert.deepEqual(json.quotes.map((q: { ticker: string }) => q.ticker), ['GAZP', 'SBER']);
+    assert.deepEqual(
+      json.quotes.map((q: { ticker: string }) => q.ticker),
+      ['GAZP', 'SBER'],
+    );
     const [gazp, sber] = json.quotes;
     assert.deepEqual(
       { ...sber, ageSeconds: undefined },
       {
-        ticker: 'SBER', board: 'TQBR', engine: 'stock', market: 'shares', last: 315.56, bid: 315.55, offer: 315.57, open: 312.9, high: 316.2, low: 311.1,
-        prevClose: 312.5, changePercent: 0.9792, volume: 25678900, value: 8063687123, trades: 120456, trading: true,
-        time: new Date((NOW - 42) * 1000).toISOString(), ageSeconds: undefined, delaySeconds: 900,
+        ticker: 'SBER',
+        board: 'TQBR',
+        engine: 'stock',
+        market: 'shares',
+        last: 315.56,
+        bid: 315.55,
+        offer: 315.57,
+        open: 312.9,
+        high: 316.2,
+        low: 311.1,
+        prevClose: 312.5,
+        changePercent: 0.9792,
+        volume: 25678900,
+        value: 8063687123,
+        trades: 120456,
+        trading: true,
+        time: new Date((NOW - 42) * 1000).toISOString(),
+        ageSeconds: undefined,
+        delaySeconds: 900,
       },
     );
     assert.ok(sber.ageSeconds >= 42 && sber.ageSeconds < 60);
@@ -161,7 +187,10 @@ describe('backend HTTP API', () => {
     assert.equal(ok.status, 200);
     assert.equal(ok.json.ticker, 'SBER');
     assert.equal(ok.json.points.length, 3);
-    assert.deepEqual(ok.json.points.map((p: number[]) => p[1]), [315, 316, 317]);
+    assert.deepEqual(
+      ok.json.points.map((p: number[]) => p[1]),
+      [315, 316, 317],
+    );
     assert.equal(ok.json.points[1][0] - ok.json.points[0][0], 30);
     const defaults = await get(`${backend.url}/api/quotes/SBER/history`);
     assert.equal(defaults.status, 200);
@@ -189,14 +218,25 @@ describe('backend HTTP API', () => {
     release();
     prometheus.hold = undefined;
     const answers = await pending;
-    assert.deepEqual(answers.filter((a) => a.status !== 200).map((a) => `${a.status} ${a.text}`), []);
+    assert.deepEqual(
+      answers.filter((a) => a.status !== 200).map((a) => `${a.status} ${a.text}`),
+      [],
+    );
     assert.equal(prometheus.queries.filter((q) => q.startsWith('/api/v1/query ')).length, 1);
   });
 
   test('GET /api/status: seven components, each with ok, detail and latency; down ones say why', async () => {
     const { status, json } = await get(`${backend.url}/api/status`);
     assert.equal(status, 200);
-    assert.deepEqual(json.components.map((c: { name: string }) => c.name).sort(), ['alertmanager', 'graphite', 'influxdb', 'moex', 'prometheus', 'scraper', 'worker']);
+    assert.deepEqual(json.components.map((c: { name: string }) => c.name).sort(), [
+      'alertmanager',
+      'graphite',
+      'influxdb',
+      'moex',
+      'prometheus',
+      'scraper',
+      'worker',
+    ]);
     const byName = Object.fromEntries(json.components.map((c: { name: string }) => [c.name, c]));
     assert.equal(byName.prometheus.ok, true);
     assert.equal(byName.moex.ok, true);
@@ -218,7 +258,10 @@ describe('backend HTTP API', () => {
     const res = await get(`${backend.url}/metrics`);
     const samples = parseExposition(res.text);
     const keys = [...samples.keys()].filter((k) => k.startsWith('http_request_duration_seconds_count'));
-    assert.ok(keys.some((k) => k.includes('route="/api/quotes/:ticker"') && k.includes('status_code="200"')), keys.join('\n'));
+    assert.ok(
+      keys.some((k) => k.includes('route="/api/quotes/:ticker"') && k.includes('status_code="200"')),
+      keys.join('\n'),
+    );
     assert.ok(keys.some((k) => k.includes('route="/api/quotes/:ticker"') && k.includes('status_code="404"')));
     assert.ok(keys.some((k) => k.includes('route="/api/demo/:id"')));
     assert.ok(!keys.some((k) => k.includes('/api/quotes/SBER')), 'no raw paths');

@@ -41,11 +41,20 @@ describe('backend history from InfluxDB candles (source=candles, or a range beyo
   test('source=candles: the last 1-minute close of each step, same JSON shape', async () => {
     const { status, json } = await history('range=6h&step=1h&source=candles');
     assert.equal(status, 200, JSON.stringify(json));
-    assert.deepEqual(json, { ticker: 'SBER', points: [[base, 301.5], [base + hour, 303.5]] });
+    assert.deepEqual(json, {
+      ticker: 'SBER',
+      points: [
+        [base, 301.5],
+        [base + hour, 303.5],
+      ],
+    });
   });
 
   test('a range beyond PROMETHEUS_RETENTION reads candles without being asked; within it, Prometheus', async () => {
-    assert.deepEqual((await history('range=2d&step=1h')).json.points, [[base, 301.5], [base + hour, 303.5]]);
+    assert.deepEqual((await history('range=2d&step=1h')).json.points, [
+      [base, 301.5],
+      [base + hour, 303.5],
+    ]);
     assert.equal((await history('range=6h&step=1h')).status, 503, 'Prometheus (down here) answers ranges it keeps');
     assert.equal((await history('range=6h&step=1h&source=prometheus')).status, 503);
     const bad = await history('range=6h&step=1h&source=graphite');

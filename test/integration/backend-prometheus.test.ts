@@ -30,11 +30,15 @@ describe('backend against the real Prometheus scraping the worker fed by the sim
 
   test('Prometheus scrapes the worker: moex_last_price{ticker="GAZP"} through its HTTP query API', async () => {
     const [gazp] = await sim.control.securities(['GAZP']);
-    const result = await eventually(async () => {
-      const res = await fetch(`${prometheus.url}/api/v1/query?${new URLSearchParams({ query: 'moex_last_price{ticker="GAZP"}' })}`);
-      const body = (await res.json()) as { data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> } };
-      return body.data.result[0];
-    }, 20_000, 'GAZP in Prometheus');
+    const result = await eventually(
+      async () => {
+        const res = await fetch(`${prometheus.url}/api/v1/query?${new URLSearchParams({ query: 'moex_last_price{ticker="GAZP"}' })}`);
+        const body = (await res.json()) as { data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> } };
+        return body.data.result[0];
+      },
+      20_000,
+      'GAZP in Prometheus',
+    );
     assert.equal(Number(result.value[1]), gazp!.last);
     assert.equal(result.metric.board, 'TQBR');
     assert.equal(result.metric.job, 'worker-prometheus');
@@ -42,11 +46,15 @@ describe('backend against the real Prometheus scraping the worker fed by the sim
 
   test('/api/quotes equals the simulator’s prices', async () => {
     const expected = await sim.control.securities(TICKERS);
-    const quotes = await eventually(async () => {
-      const res = await fetch(`${backend.url}/api/quotes`);
-      const body = (await res.json()) as { quotes: Array<Record<string, unknown>> };
-      return res.ok && body.quotes.length === 3 ? body.quotes : null;
-    }, 20_000, 'three quotes through Prometheus');
+    const quotes = await eventually(
+      async () => {
+        const res = await fetch(`${backend.url}/api/quotes`);
+        const body = (await res.json()) as { quotes: Array<Record<string, unknown>> };
+        return res.ok && body.quotes.length === 3 ? body.quotes : null;
+      },
+      20_000,
+      'three quotes through Prometheus',
+    );
     for (const sim of expected) {
       const q = quotes.find((x) => x.ticker === sim.secid)!;
       assert.equal(q.last, sim.last);
@@ -62,11 +70,15 @@ describe('backend against the real Prometheus scraping the worker fed by the sim
   });
 
   test('after three polls /history returns at least three points', async () => {
-    const points = await eventually(async () => {
-      const res = await fetch(`${backend.url}/api/quotes/GAZP/history?range=2m&step=1s`);
-      const body = (await res.json()) as { points: Array<[number, number]> };
-      return res.ok && body.points.length >= 3 ? body.points : null;
-    }, 20_000, 'three history points');
+    const points = await eventually(
+      async () => {
+        const res = await fetch(`${backend.url}/api/quotes/GAZP/history?range=2m&step=1s`);
+        const body = (await res.json()) as { points: Array<[number, number]> };
+        return res.ok && body.points.length >= 3 ? body.points : null;
+      },
+      20_000,
+      'three history points',
+    );
     const [gazp] = await sim.control.securities(['GAZP']);
     assert.equal(points.at(-1)![1], gazp!.last);
     for (let i = 1; i < points.length; i++) assert.equal(points[i]![0] - points[i - 1]![0], 1);
@@ -90,9 +102,13 @@ describe('backend against the real Prometheus scraping the worker fed by the sim
       await prometheus.start();
     }
     await eventually(async () => (await fetch(`${backend.url}/api/quotes`)).ok, 20_000, 'quotes again');
-    await eventually(async () => {
-      const status = (await (await fetch(`${backend.url}/api/status`)).json()) as { components: Array<{ name: string; ok: boolean }> };
-      return status.components.find((c) => c.name === 'prometheus')!.ok;
-    }, 20_000, 'prometheus green again');
+    await eventually(
+      async () => {
+        const status = (await (await fetch(`${backend.url}/api/status`)).json()) as { components: Array<{ name: string; ok: boolean }> };
+        return status.components.find((c) => c.name === 'prometheus')!.ok;
+      },
+      20_000,
+      'prometheus green again',
+    );
   });
 });

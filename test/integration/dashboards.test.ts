@@ -75,7 +75,14 @@ async function addUnreachableTarget(stack: NativeStack): Promise<void> {
   writeFileSync(config, stringify(doc));
   // SIGHUP reloads the config (/-/reload is enabled only behind the web config's authentication).
   // run/prometheus.pid is "PID STARTTIME" (lib/ops/supervisor.ts).
-  process.kill(Number(readFileSync(path.join(stack.stateDir, 'run', 'prometheus.pid'), 'utf8').trim().split(/\s+/)[0]), 'SIGHUP');
+  process.kill(
+    Number(
+      readFileSync(path.join(stack.stateDir, 'run', 'prometheus.pid'), 'utf8')
+        .trim()
+        .split(/\s+/)[0],
+    ),
+    'SIGHUP',
+  );
   for (let tries = 0; ; tries++) {
     const body = (await (await fetch(`${stack.urls.prometheus}/api/v1/targets`, { signal: AbortSignal.timeout(5_000) })).json()) as {
       data: { activeTargets: Array<{ labels: { job?: string } }> };
@@ -141,7 +148,7 @@ describe('Grafana dashboards against the live native stack', { timeout: 15 * 60_
       const resolveSelections = () => (selections ??= selectionsOf(dashboard, timeFrom));
 
       if (variables(dashboard).length > 0) {
-        it('lists its variables\' values from its own store', async () => {
+        it("lists its variables' values from its own store", async () => {
           const list = await resolveSelections();
           for (const v of variables(dashboard)) {
             const values = list.flatMap((s) => s.variables.get(v.name)?.values ?? []);
@@ -161,7 +168,10 @@ describe('Grafana dashboards against the live native stack', { timeout: 15 * 60_
           let values = 0;
           // A repeated panel (one candlestick per ticker) is proven for each copy Grafana draws.
           const copies = (await resolveSelections()).flatMap((s) =>
-            repeatCopies(panel, s.variables).map((c) => ({ label: c.value === undefined ? s.label : `${s.label}, copy ${panel.repeat}=${c.value}`, variables: c.variables })),
+            repeatCopies(panel, s.variables).map((c) => ({
+              label: c.value === undefined ? s.label : `${s.label}, copy ${panel.repeat}=${c.value}`,
+              variables: c.variables,
+            })),
           );
           for (const selection of copies) {
             for (const target of panel.targets ?? []) {
@@ -212,7 +222,10 @@ describe('Grafana dashboards against the live native stack', { timeout: 15 * 60_
           if (values.length > 0 || Date.now() > deadline) break;
           await sleep(RETRY_EVERY_MS);
         }
-        assert.ok(values.length > 0, `$${variable.name} of ${dashboard.uid} [${base.label}] found no values in ${uid}${lastError ? `: ${String(lastError)}` : ''}`);
+        assert.ok(
+          values.length > 0,
+          `$${variable.name} of ${dashboard.uid} [${base.label}] found no values in ${uid}${lastError ? `: ${String(lastError)}` : ''}`,
+        );
         for (const s of selectionsFor(variable, values)) {
           next.push({
             label: base.label === 'no variables' ? `${variable.name}=${s.label}` : `${base.label}, ${variable.name}=${s.label}`,
@@ -226,7 +239,12 @@ describe('Grafana dashboards against the live native stack', { timeout: 15 * 60_
   }
 
   /** Runs one target until it returns a non-null value; the failure text, the outcome, or the fields the tickers lack. */
-  async function untilData(panel: GrafanaPanel, refId: string, selection: Selection, timeFrom: string): Promise<QueryOutcome | { absentFields: string[] } | string> {
+  async function untilData(
+    panel: GrafanaPanel,
+    refId: string,
+    selection: Selection,
+    timeFrom: string,
+  ): Promise<QueryOutcome | { absentFields: string[] } | string> {
     const target = (panel.targets ?? []).find((t) => t.refId === refId);
     const uid = target ? targetDatasourceUid(panel, target) : undefined;
     const kind = uid ? kindOf.get(uid) : undefined;
@@ -267,7 +285,19 @@ describe('Grafana dashboards against the live native stack', { timeout: 15 * 60_
     if (!tickers) return [];
     const now = Date.now();
     const instant = (expr: string) =>
-      runTarget({ kind: 'prometheus', panel, target: { refId: 'probe', expr, instant: true }, fromMs: now, toMs: now, rangeFrom: 'now-1m', scrapeIntervalS, variables: selection.variables }, stores);
+      runTarget(
+        {
+          kind: 'prometheus',
+          panel,
+          target: { refId: 'probe', expr, instant: true },
+          fromMs: now,
+          toMs: now,
+          rangeFrom: 'now-1m',
+          scrapeIntervalS,
+          variables: selection.variables,
+        },
+        stores,
+      );
     const quoted = await instant('count by (ticker) (moex_quote_timestamp_seconds{ticker=~"$ticker"})');
     if (quoted.series < tickers.values.length) return [];
     const lacking: string[] = [];

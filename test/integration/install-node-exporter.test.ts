@@ -7,8 +7,17 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import {
-  chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync,
-  readlinkSync, rmSync, writeFileSync,
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
@@ -85,7 +94,10 @@ test('--dry-run --version V --root DIR plans the checked release tarball and wri
   assert.equal(r.code, 0, r.stderr);
   const plan = planOf(r.stdout);
   assert.match(plan.method ?? '', /^release tarball v1\.10\.2 \(linux-[a-z0-9]+\)$/);
-  assert.match(plan.source ?? '', /^https:\/\/github\.com\/prometheus\/node_exporter\/releases\/download\/v1\.10\.2\/node_exporter-1\.10\.2\.linux-[a-z0-9]+\.tar\.gz$/);
+  assert.match(
+    plan.source ?? '',
+    /^https:\/\/github\.com\/prometheus\/node_exporter\/releases\/download\/v1\.10\.2\/node_exporter-1\.10\.2\.linux-[a-z0-9]+\.tar\.gz$/,
+  );
   assert.match(plan.checksum ?? '', /sha256sums\.txt$/);
   assert.equal(plan.binary, `${root}/usr/local/bin/node_exporter`);
   assert.equal(plan.unit, `${root}/etc/systemd/system/node_exporter.service`);
@@ -113,8 +125,20 @@ test('install from the Debian binary into a temp root: files where the plan said
   assert.match(execFileSync(binary, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }), /node_exporter, version/);
 
   const unit = readFileSync(unitFile, 'utf8');
-  assert.match(unit, /^ExecStart=\/usr\/local\/bin\/node_exporter --web\.listen-address=:9100/m, 'ExecStart names the path inside the root, not the staging dir');
-  for (const directive of ['NoNewPrivileges=yes', 'ProtectSystem=strict', 'ProtectHome=read-only', 'PrivateTmp=yes', 'PrivateDevices=yes', 'CapabilityBoundingSet=$', 'SystemCallFilter=@system-service']) {
+  assert.match(
+    unit,
+    /^ExecStart=\/usr\/local\/bin\/node_exporter --web\.listen-address=:9100/m,
+    'ExecStart names the path inside the root, not the staging dir',
+  );
+  for (const directive of [
+    'NoNewPrivileges=yes',
+    'ProtectSystem=strict',
+    'ProtectHome=read-only',
+    'PrivateTmp=yes',
+    'PrivateDevices=yes',
+    'CapabilityBoundingSet=$',
+    'SystemCallFilter=@system-service',
+  ]) {
     assert.match(unit, new RegExp(`^${directive}`, 'm'), directive);
   }
   assert.match(unit, /^WantedBy=multi-user\.target$/m);

@@ -43,7 +43,10 @@ describe('ISS client against the simulator', () => {
     const { json, simulated } = await transport().get(boardSnapshotRequest(location(sim.issUrl), ['SBER', 'GAZP']));
     assert.equal(simulated, true, 'the simulator marks its answers');
     const { quotes } = parseBoardSnapshot(json, sharesBoard(['SBER', 'GAZP']));
-    assert.deepEqual(quotes.map((q) => q.ticker), ['SBER', 'GAZP']);
+    assert.deepEqual(
+      quotes.map((q) => q.ticker),
+      ['SBER', 'GAZP'],
+    );
     const [request] = await sim.control.requests();
     assert.equal(request?.securities, 'SBER,GAZP');
     assert.equal(request?.gzip, true, 'asks for gzip, which ISS answers with');
@@ -88,7 +91,10 @@ describe('ISS client against the simulator', () => {
   });
 
   test('an HTML page with status 200 is an entitlement answer naming the URL, not retried; broken JSON is a parse error', async () => {
-    for (const [fault, reason] of [['html', 'entitlement'], ['malformed-json', 'parse']] as const) {
+    for (const [fault, reason] of [
+      ['html', 'entitlement'],
+      ['malformed-json', 'parse'],
+    ] as const) {
       await sim.control.clearRequests();
       await sim.control.setFault(fault, 1);
       const err = await failure(client().fetchBoardSnapshot());
@@ -147,11 +153,17 @@ describe('ISS request shape', () => {
     const calendar = engineCalendarRequest(ISS, 'stock');
     assert.equal(calendar.url, 'https://iss.moex.com/iss/engines/stock.json?iss.meta=off&iss.only=timetable,dailytable');
     assert.deepEqual([calendar.kind, calendar.blocks], ['calendar', ['timetable', 'dailytable']]);
-    assert.equal(algopackRequest(ISS, 'eq', 'tradestats').url, 'https://iss.moex.com/iss/datashop/algopack/eq/tradestats.json?iss.meta=off&iss.only=data,data.cursor');
+    assert.equal(
+      algopackRequest(ISS, 'eq', 'tradestats').url,
+      'https://iss.moex.com/iss/datashop/algopack/eq/tradestats.json?iss.meta=off&iss.only=data,data.cursor',
+    );
     const one = algopackRequest(ISS, 'fo', 'obstats', 'SiZ6', { date: '2026-01-09', start: 1000 });
     assert.equal(one.url, 'https://iss.moex.com/iss/datashop/algopack/fo/obstats/SiZ6.json?iss.meta=off&iss.only=data,data.cursor&date=2026-01-09&start=1000');
     assert.deepEqual([one.kind, one.blocks], ['dataset', ['data']]);
-    assert.equal(futoiRequest(ISS, 'Si', { latest: true }).url, 'https://iss.moex.com/iss/analyticalproducts/futoi/securities/Si.json?iss.meta=off&iss.only=futoi&latest=1');
+    assert.equal(
+      futoiRequest(ISS, 'Si', { latest: true }).url,
+      'https://iss.moex.com/iss/analyticalproducts/futoi/securities/Si.json?iss.meta=off&iss.only=futoi&latest=1',
+    );
     assert.equal(futoiRequest(ISS).url, 'https://iss.moex.com/iss/analyticalproducts/futoi/securities.json?iss.meta=off&iss.only=futoi');
     assert.equal(candlesRequest(location(ISS), 'SBER', new Date(0), 0).kind, 'candles');
   });

@@ -25,16 +25,22 @@ describe('the 10-security filter cap: 15 TQBR shares against the simulator cappe
   });
 
   test('the simulator answers only the first 10 of a longer list, as ISS does', async () => {
-    const res = await fetch(`${sim.issUrl}/engines/stock/markets/shares/boards/TQBR/securities.json?iss.meta=off&iss.only=securities&securities=${tickers.join(',')}`);
+    const res = await fetch(
+      `${sim.issUrl}/engines/stock/markets/shares/boards/TQBR/securities.json?iss.meta=off&iss.only=securities&securities=${tickers.join(',')}`,
+    );
     const { securities } = (await res.json()) as { securities: { data: unknown[][] } };
     assert.equal(securities.data.length, 10);
   });
 
   test('all 15 exported; each cycle asks for two lists, the first 10 and the last 5', async () => {
-    const samples = await eventually(async () => {
-      const s = await scrape(worker.url);
-      return tickers.every((t) => s.has(series('moex_last_price', t))) ? s : null;
-    }, 20_000, 'every ticker exported');
+    const samples = await eventually(
+      async () => {
+        const s = await scrape(worker.url);
+        return tickers.every((t) => s.has(series('moex_last_price', t))) ? s : null;
+      },
+      20_000,
+      'every ticker exported',
+    );
     assert.equal(samples.get('moex_missing_tickers'), 0);
     assert.equal(samples.get('moex_up'), 1);
     await sim.control.clearRequests();
@@ -44,7 +50,7 @@ describe('the 10-security filter cap: 15 TQBR shares against the simulator cappe
   });
 });
 
-describe('the entitlement answer: the simulator\'s html-200 fault', () => {
+describe("the entitlement answer: the simulator's html-200 fault", () => {
   let sim: IssSim;
   let worker: RunningService;
 
@@ -71,19 +77,28 @@ describe('the entitlement answer: the simulator\'s html-200 fault', () => {
     let failing: Map<string, number>;
     try {
       // Several failed cycles, so a line per poll would show.
-      failing = await eventually(async () => {
-        const s = await scrape(worker.url);
-        return s.get('moex_up') === 0 && s.get('moex_poll_errors_total{reason="entitlement",board="TQBR"}')! >= before + 3 ? s : null;
-      }, 20_000, 'three entitlement failures');
+      failing = await eventually(
+        async () => {
+          const s = await scrape(worker.url);
+          return s.get('moex_up') === 0 && s.get('moex_poll_errors_total{reason="entitlement",board="TQBR"}')! >= before + 3 ? s : null;
+        },
+        20_000,
+        'three entitlement failures',
+      );
     } finally {
       await sim.control.clearFault();
     }
     assert.equal(failing.get(series('moex_last_price', 'SBER')), goodLast, 'last good quote still served');
     assert.equal(failing.get('moex_board_up{board="TQBR"}'), 0);
     assert.ok(failing.get('moex_iss_requests_total{kind="board",result="entitlement"}')! >= 3);
-    for (const [key, value] of failing) if (key.startsWith('moex_') && !key.startsWith('moex_change_percent')) assert.ok(Number.isFinite(value) && value >= 0, `${key} = ${value}`);
+    for (const [key, value] of failing)
+      if (key.startsWith('moex_') && !key.startsWith('moex_change_percent')) assert.ok(Number.isFinite(value) && value >= 0, `${key} = ${value}`);
     await eventually(async () => (await scrape(worker.url)).get('moex_up') === 1, 20_000, 'recovery');
-    const lines = worker.output().slice(logBefore).split('\n').filter((l) => l.includes('"reason":"entitlement"'));
+    const lines = worker
+      .output()
+      .slice(logBefore)
+      .split('\n')
+      .filter((l) => l.includes('"reason":"entitlement"'));
     assert.equal(lines.length, 1, lines.join('\n'));
     assert.match(lines[0]!, /HTML page with status 200/);
     assert.match(lines[0]!, /\/iss\/engines\/stock\/markets\/shares\/boards\/TQBR\/securities\.json\?/);
@@ -92,7 +107,8 @@ describe('the entitlement answer: the simulator\'s html-200 fault', () => {
 });
 
 describe('the request budget: six boards and candles with MOEX_ISS_MAX_RPS=2', () => {
-  const SOURCES = 'stock/shares/TQBR=SBER,GAZP;stock/shares/TQTF=LQDT;currency/selt/CETS=USD000UTSTOM;stock/index/SNDX=IMOEX;stock/bonds/TQOB=SU26243RMFS4;futures/forts/RFUD=SIZ6';
+  const SOURCES =
+    'stock/shares/TQBR=SBER,GAZP;stock/shares/TQTF=LQDT;currency/selt/CETS=USD000UTSTOM;stock/index/SNDX=IMOEX;stock/bonds/TQOB=SU26243RMFS4;futures/forts/RFUD=SIZ6';
   let sim: IssSim;
   let scraper: RunningService;
 
@@ -120,7 +136,10 @@ describe('the request budget: six boards and candles with MOEX_ISS_MAX_RPS=2', (
     const log = await sim.control.requests();
     const boards = new Set(log.filter((r) => !r.path.endsWith('/candles.json')).map((r) => r.path));
     assert.equal(boards.size, 6, [...boards].join(' '));
-    assert.ok(log.some((r) => r.path.endsWith('/candles.json')), 'candles requested too');
+    assert.ok(
+      log.some((r) => r.path.endsWith('/candles.json')),
+      'candles requested too',
+    );
     const times = log.map((r) => Date.parse(r.at)).sort((a, b) => a - b);
     // Every calendar second of the simulator's log.
     const perSecond = new Map<number, number>();
@@ -137,6 +156,13 @@ describe('the request budget: six boards and candles with MOEX_ISS_MAX_RPS=2', (
     const samples = await scrape(scraper.url);
     assert.ok(samples.get('moex_iss_requests_total{kind="candles",result="ok"}')! > 0);
     assert.ok(samples.get('moex_iss_limiter_wait_seconds_sum{kind="board"}')! > 1, 'board requests waited for the budget');
-    assert.equal(scraper.output().split('\n').filter((l) => l.includes('cannot fit a cycle')).length, 1, 'logged once');
+    assert.equal(
+      scraper
+        .output()
+        .split('\n')
+        .filter((l) => l.includes('cannot fit a cycle')).length,
+      1,
+      'logged once',
+    );
   });
 });

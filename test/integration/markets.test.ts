@@ -25,7 +25,7 @@ describe('worker over every market (MOEX_SOURCES) against the simulator', () => 
     await sim?.stop();
   });
 
-  test('each market\'s own series, with engine and market labels; none for fields a market lacks', async () => {
+  test("each market's own series, with engine and market labels; none for fields a market lacks", async () => {
     const s = await eventually(async () => {
       const x = await scrape(worker.url);
       return x.get('moex_up') === 1 && x.has('moex_futures_open_interest{ticker="SiZ6",board="RFUD",engine="futures",market="forts"}') ? x : null;
@@ -71,10 +71,17 @@ describe('worker over every market (MOEX_SOURCES) against the simulator', () => 
     await sim.control.setFault('http500', undefined, 'SNDX');
     try {
       const before = await scrape(worker.url);
-      const s = await eventually(async () => {
-        const x = await scrape(worker.url);
-        return x.get('moex_board_up{board="SNDX"}') === 0 && x.get('moex_polls_total{result="ok",board="TQBR"}')! > before.get('moex_polls_total{result="ok",board="TQBR"}')! + 1 ? x : null;
-      }, 20_000, 'SNDX down, TQBR still polled');
+      const s = await eventually(
+        async () => {
+          const x = await scrape(worker.url);
+          return x.get('moex_board_up{board="SNDX"}') === 0 &&
+            x.get('moex_polls_total{result="ok",board="TQBR"}')! > before.get('moex_polls_total{result="ok",board="TQBR"}')! + 1
+            ? x
+            : null;
+        },
+        20_000,
+        'SNDX down, TQBR still polled',
+      );
       assert.equal(s.get('moex_up'), 0);
       for (const board of BOARDS.filter((b) => b !== 'SNDX')) assert.equal(s.get(`moex_board_up{board="${board}"}`), 1, board);
       assert.ok(s.get('moex_poll_errors_total{reason="http",board="SNDX"}')! >= 1);

@@ -115,10 +115,13 @@ describe('native daemons', { timeout: 10 * 60_000 }, () => {
       const now = Math.floor(Date.now() / 1000);
       await sendCarbonLine(carbon, `stocks.TEST.last 271.25 ${now - 60}`);
       // fresh points are served from carbon's cache (CARBONLINK_HOSTS) or from the file
-      assert.deepEqual(await eventually('stocks.TEST.last in graphite-web', async () => {
-        const values = await graphiteValues(web.url, 'stocks.TEST.last');
-        return values.length ? values : undefined;
-      }), [271.25]);
+      assert.deepEqual(
+        await eventually('stocks.TEST.last in graphite-web', async () => {
+          const values = await graphiteValues(web.url, 'stocks.TEST.last');
+          return values.length ? values : undefined;
+        }),
+        [271.25],
+      );
 
       const carbonPort = portOf(carbon.url);
       await carbon.stop();
@@ -128,10 +131,13 @@ describe('native daemons', { timeout: 10 * 60_000 }, () => {
       await carbon.start();
       assert.equal(await tcpAccepts(carbonPort), true);
       await sendCarbonLine(carbon, `stocks.TEST.last 272.5 ${now}`);
-      assert.deepEqual(await eventually('both points after the restart', async () => {
-        const values = await graphiteValues(web.url, 'stocks.TEST.last');
-        return values.length === 2 ? values : undefined;
-      }), [271.25, 272.5]);
+      assert.deepEqual(
+        await eventually('both points after the restart', async () => {
+          const values = await graphiteValues(web.url, 'stocks.TEST.last');
+          return values.length === 2 ? values : undefined;
+        }),
+        [271.25, 272.5],
+      );
     });
 
     it('stocks.* series use the shipped retentions (10s finest, xFilesFactor 0, last)', async () => {
@@ -176,7 +182,10 @@ describe('native daemons', { timeout: 10 * 60_000 }, () => {
         const v = await graphiteValues(web.url, 'stocks.SBER.last');
         return v.length ? v : undefined;
       });
-      assert.ok(values.every((v) => v === 301.5), `values ${values}`);
+      assert.ok(
+        values.every((v) => v === 301.5),
+        `values ${values}`,
+      );
       assert.deepEqual((await graphiteFind(web.url, 'stocks.SBER.*')).sort(), ['stocks.SBER.last', 'stocks.SBER.volume']);
       assert.deepEqual(await graphiteFind(web.url, 'stats'), [], 'a stats.* namespace was created');
       assert.deepEqual(await graphiteFind(web.url, 'stats_counts'), []);
@@ -194,10 +203,12 @@ describe('native daemons', { timeout: 10 * 60_000 }, () => {
       await statsd.start();
       await sendUdp(statsd.url, 'stocks.GAZP.last:150.25|g');
       assert.ok(
-        (await eventually('stocks.GAZP.last after the restart', async () => {
-          const v = await graphiteValues(web.url, 'stocks.GAZP.last');
-          return v.length ? v : undefined;
-        })).includes(150.25),
+        (
+          await eventually('stocks.GAZP.last after the restart', async () => {
+            const v = await graphiteValues(web.url, 'stocks.GAZP.last');
+            return v.length ? v : undefined;
+          })
+        ).includes(150.25),
       );
     });
   });
@@ -221,7 +232,7 @@ describe('native daemons', { timeout: 10 * 60_000 }, () => {
         body: `stocks,ticker=SBER,board=TQBR last=301.5,volume=1200i ${t}`,
       });
       assert.equal(write.status, 204);
-      const select = 'SELECT last, volume FROM stocks WHERE ticker = \'SBER\'';
+      const select = "SELECT last, volume FROM stocks WHERE ticker = 'SBER'";
       const expected = { results: [{ statement_id: 0, series: [{ name: 'stocks', columns: ['time', 'last', 'volume'], values: [[t, 301.5, 1200]] }] }] };
       assert.deepEqual(await influxQuery(influx, select), expected);
 
@@ -280,9 +291,7 @@ describe('native daemons', { timeout: 10 * 60_000 }, () => {
       await prometheus.stop();
       assert.equal(await tcpAccepts(port), false);
       await prometheus.start();
-      const r = (await getJson(
-        `${prometheus.url}/api/v1/query?query=${encodeURIComponent('count_over_time(up{job="node-exporter"}[10m])')}`,
-      )) as Vector;
+      const r = (await getJson(`${prometheus.url}/api/v1/query?query=${encodeURIComponent('count_over_time(up{job="node-exporter"}[10m])')}`)) as Vector;
       assert.ok(Number(r.data.result[0]?.value[1]) >= 1, JSON.stringify(r));
     });
   });
@@ -335,7 +344,19 @@ describe('native daemons', { timeout: 10 * 60_000 }, () => {
       const s = stack as NativeStack;
       const status = await s.status();
       assert.equal(status.ok, true, status.output);
-      for (const part of ['alertmanager', 'prometheus', 'node-exporter', 'carbon', 'graphite-web', 'statsd', 'influxdb', 'iss-sim', 'worker', 'scraper', 'backend']) {
+      for (const part of [
+        'alertmanager',
+        'prometheus',
+        'node-exporter',
+        'carbon',
+        'graphite-web',
+        'statsd',
+        'influxdb',
+        'iss-sim',
+        'worker',
+        'scraper',
+        'backend',
+      ]) {
         assert.match(status.output, new RegExp(`^${part} +up `, 'm'), status.output);
       }
       assert.match(status.output, /^grafana .*compose/m);

@@ -36,16 +36,41 @@ const rules: Rule[] = ruleFiles.flatMap((f) => {
   return doc.groups.flatMap((g) => g.rules);
 });
 const alerts = rules.filter((r) => r.alert);
-const testFiles = fs.readdirSync(TEST_DIR).filter((f) => f.endsWith('.test.yml')).sort();
+const testFiles = fs
+  .readdirSync(TEST_DIR)
+  .filter((f) => f.endsWith('.test.yml'))
+  .sort();
 
 // docs/metrics.md (worker, scraper, backend), the worker's trading calendar included (docs/calendar.md).
 const DOCUMENTED_METRICS = new Set([
-  'moex_last_price', 'moex_bid_price', 'moex_offer_price', 'moex_open_price', 'moex_high_price', 'moex_low_price',
-  'moex_waprice', 'moex_prev_close_price', 'moex_change_percent', 'moex_volume_today', 'moex_value_today',
-  'moex_trades_today', 'moex_trading', 'moex_quote_timestamp_seconds', 'moex_data_delay_seconds', 'moex_price_relative_to_prev_close',
-  'moex_up', 'moex_poll_duration_seconds', 'moex_polls_total', 'moex_poll_errors_total',
-  'moex_last_success_timestamp_seconds', 'moex_market_open', 'moex_session_seconds_left', 'scraper_points_written_total', 'scraper_write_errors_total',
-  'scraper_buffered_points', 'scraper_last_write_timestamp_seconds', 'http_request_duration_seconds',
+  'moex_last_price',
+  'moex_bid_price',
+  'moex_offer_price',
+  'moex_open_price',
+  'moex_high_price',
+  'moex_low_price',
+  'moex_waprice',
+  'moex_prev_close_price',
+  'moex_change_percent',
+  'moex_volume_today',
+  'moex_value_today',
+  'moex_trades_today',
+  'moex_trading',
+  'moex_quote_timestamp_seconds',
+  'moex_data_delay_seconds',
+  'moex_price_relative_to_prev_close',
+  'moex_up',
+  'moex_poll_duration_seconds',
+  'moex_polls_total',
+  'moex_poll_errors_total',
+  'moex_last_success_timestamp_seconds',
+  'moex_market_open',
+  'moex_session_seconds_left',
+  'scraper_points_written_total',
+  'scraper_write_errors_total',
+  'scraper_buffered_points',
+  'scraper_last_write_timestamp_seconds',
+  'http_request_duration_seconds',
 ]);
 const HISTOGRAM_SUFFIXES = /_(bucket|count|sum)$/;
 
@@ -65,7 +90,10 @@ describe('prometheus/ (promtool)', { timeout: 5 * 60_000 }, () => {
     assert.equal(generated.code, 0, generated.output);
     assert.match(generated.output, /- 127\.0\.0\.1:41000$/m);
     // Without WEB_CONFIG_FILE the compose file's https and basic_auth lines are dropped (docs/security.md).
-    assert.match(generated.output, /^alerting:\n {2}alertmanagers:\n(?: {4}#.*\n)? {4}- api_version: v2\n {6}static_configs:\n {8}- targets:\n {12}- 127\.0\.0\.1:41093$/m);
+    assert.match(
+      generated.output,
+      /^alerting:\n {2}alertmanagers:\n(?: {4}#.*\n)? {4}- api_version: v2\n {6}static_configs:\n {8}- targets:\n {12}- 127\.0\.0\.1:41093$/m,
+    );
     assert.doesNotMatch(generated.output, /worker-prometheus:8000|node-exporter:9100|scraper:8001|backend:8998|alertmanager:9093/);
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'moex-promcfg-')), 'prometheus.yml');
     try {
@@ -99,9 +127,21 @@ describe('prometheus/ (promtool)', { timeout: 5 * 60_000 }, () => {
       assert.ok(a.annotations?.description, `${a.alert} has no description`);
       assert.ok(tested.has(a.alert as string), `${a.alert} has no promtool test`);
     }
-    for (const required of ['TargetDown', 'MoexPollsFailing', 'MoexQuotesStale', 'MoexLargePriceMove', 'ScraperWriteErrors',
-      'ScraperBufferGrowing', 'HostDiskSpaceLow', 'HostHighCpu', 'HostMemoryLow']) {
-      assert.ok(alerts.some((a) => a.alert === required), `missing alert ${required}`);
+    for (const required of [
+      'TargetDown',
+      'MoexPollsFailing',
+      'MoexQuotesStale',
+      'MoexLargePriceMove',
+      'ScraperWriteErrors',
+      'ScraperBufferGrowing',
+      'HostDiskSpaceLow',
+      'HostHighCpu',
+      'HostMemoryLow',
+    ]) {
+      assert.ok(
+        alerts.some((a) => a.alert === required),
+        `missing alert ${required}`,
+      );
     }
   });
 

@@ -64,12 +64,16 @@ describe('Prometheus remote_write to VictoriaMetrics', () => {
     await vm.start();
     const inProm = await promQuery(prom, `count_over_time(${SERIES}[${outageEnd - outageStart}s])`, outageEnd);
     assert.ok(inProm !== undefined && inProm >= 50, `Prometheus scraped ${inProm} samples during the outage`);
-    const inVm = await eventually(async () => {
-      const { timestamps } = await vmSamples(vm, outageStart, outageEnd);
-      // count_over_time(...[outageEnd - outageStart s]) at outageEnd counts the samples in (outageStart, outageEnd].
-      const count = timestamps.filter((t) => t > outageStart * 1000 && t <= outageEnd * 1000).length;
-      return count >= inProm! ? count : null;
-    }, 60_000, 'the outage\'s samples replayed into VictoriaMetrics');
+    const inVm = await eventually(
+      async () => {
+        const { timestamps } = await vmSamples(vm, outageStart, outageEnd);
+        // count_over_time(...[outageEnd - outageStart s]) at outageEnd counts the samples in (outageStart, outageEnd].
+        const count = timestamps.filter((t) => t > outageStart * 1000 && t <= outageEnd * 1000).length;
+        return count >= inProm! ? count : null;
+      },
+      60_000,
+      "the outage's samples replayed into VictoriaMetrics",
+    );
     assert.equal(inVm, inProm, 'the same samples in both');
   });
 });

@@ -54,21 +54,29 @@ describe('spool: both stores down, the scraper SIGKILLed and started again, noth
     await eventually(async () => (await scrape(scraper!.url)).get(metric('scraper_spool_bytes', 'influxdb'))! > 0, 5_000, 'spooled');
     assert.equal(await scraper!.stop('SIGKILL'), null, 'killed, no exit code');
     const spooled = fs.readdirSync(spoolDir);
-    assert.ok(spooled.some((f) => f.startsWith('influxdb.') && f.endsWith('.spool')), spooled.join());
+    assert.ok(
+      spooled.some((f) => f.startsWith('influxdb.') && f.endsWith('.spool')),
+      spooled.join(),
+    );
     scraper = await startService('scraper', env, { waitFor: 'readyz' });
     await eventually(async () => (await pollTimes(sim)).filter((t) => t > Date.now() - 1500).length > 0, 10_000, 'the new scraper polls');
     await sleep(3000);
     const outageEnd = Date.now();
     await Promise.all([carbon.start(), influx.start()]);
 
-    const drained = await eventually(async () => {
-      const m = await scrape(scraper!.url);
-      // Graphite's spool keeps the last GRAPHITE_RESEND_SECONDS of written lines for a resend: only InfluxDB's empties.
-      const empty = ['graphite', 'influxdb'].every((s) => m.get(metric('scraper_buffered_points', s)) === 0) && m.get(metric('scraper_spool_bytes', 'influxdb')) === 0;
-      // For the same reason carbon's replayed lines count as accepted only that long after they were written.
-      const replayed = ['graphite', 'influxdb'].every((s) => m.get(metric('scraper_spool_replayed_points_total', s))! > 0);
-      return empty && replayed ? m : null;
-    }, 90_000, 'spools drained');
+    const drained = await eventually(
+      async () => {
+        const m = await scrape(scraper!.url);
+        // Graphite's spool keeps the last GRAPHITE_RESEND_SECONDS of written lines for a resend: only InfluxDB's empties.
+        const empty =
+          ['graphite', 'influxdb'].every((s) => m.get(metric('scraper_buffered_points', s)) === 0) && m.get(metric('scraper_spool_bytes', 'influxdb')) === 0;
+        // For the same reason carbon's replayed lines count as accepted only that long after they were written.
+        const replayed = ['graphite', 'influxdb'].every((s) => m.get(metric('scraper_spool_replayed_points_total', s))! > 0);
+        return empty && replayed ? m : null;
+      },
+      90_000,
+      'spools drained',
+    );
     for (const sink of ['graphite', 'influxdb']) {
       assert.ok(drained.get(metric('scraper_spool_replayed_points_total', sink))! > 0, `${sink}: the killed run’s points replayed`);
       assert.equal(drained.get(metric('scraper_dropped_points_total', sink)), 0, `${sink}: nothing dropped`);
@@ -76,7 +84,10 @@ describe('spool: both stores down, the scraper SIGKILLed and started again, noth
 
     const polled = (await pollTimes(sim)).filter((t) => t >= outageStart && t <= outageEnd).map((t) => Math.floor(t / 1000));
     assert.ok(polled.length >= 5, `${polled.length} polls during the outage`);
-    const series = (await influxQuery(influx.url, `SELECT last FROM stocks WHERE ticker='SBER' AND time >= ${outageStart - 20_000}ms AND time <= ${outageEnd + 20_000}ms`))!;
+    const series = (await influxQuery(
+      influx.url,
+      `SELECT last FROM stocks WHERE ticker='SBER' AND time >= ${outageStart - 20_000}ms AND time <= ${outageEnd + 20_000}ms`,
+    ))!;
     const influxAt = new Map(series.values.map(([t, v]) => [t as number, v as number]));
     for (const t of polled) assert.ok(influxAt.has(t) || influxAt.has(t + 1), `InfluxDB has the quote polled at ${t}`);
 
@@ -116,7 +127,11 @@ describe('spool: a file cut in the middle of a record', () => {
 
   test('the scraper starts, counts one corrupt record and replays the rest', async () => {
     // What a previous run left: three cycles of a test ticker, the last one torn by a crash.
-    const spool = openSpool({ dir: spoolDir, name: 'influxdb', maxBytes: 1 << 20 }, { bytes() {}, replayed() {}, corrupt() {}, dropped() {} }, createLogger('test', 'silent'));
+    const spool = openSpool(
+      { dir: spoolDir, name: 'influxdb', maxBytes: 1 << 20 },
+      { bytes() {}, replayed() {}, corrupt() {}, dropped() {} },
+      createLogger('test', 'silent'),
+    );
     const cycles = [1_700_000_000, 1_700_000_030, 1_700_000_060].map((t) => [
       `stocks,board=TQBR,ticker=SPOOLT last=${t % 1000} ${t}`,
       `stocks,board=TQBR,ticker=SPOOLU last=${t % 1000} ${t}`,
@@ -126,22 +141,33 @@ describe('spool: a file cut in the middle of a record', () => {
     const file = path.join(spoolDir, 'influxdb.0.spool');
     fs.truncateSync(file, fs.statSync(file).size - 7);
 
-    scraper = await startService('scraper', {
-      MOEX_ISS_URL: sim.issUrl,
-      POLL_SCHEDULE: '*/2 * * * * *',
-      GRAPHITE_TRANSPORT: 'off',
-      INFLUX_URL: influx.url,
-      INFLUX_API: 'v1',
-      SCRAPER_SPOOL_DIR: spoolDir,
-      SCRAPER_CANDLES: 'off',
-    }, { waitFor: 'readyz' });
-    const m = await eventually(async () => {
-      const s = await scrape(scraper!.url);
-      return s.get(metric('scraper_spool_replayed_points_total', 'influxdb')) === 4 ? s : null;
-    }, 20_000, 'the two good records replayed');
+    scraper = await startService(
+      'scraper',
+      {
+        MOEX_ISS_URL: sim.issUrl,
+        POLL_SCHEDULE: '*/2 * * * * *',
+        GRAPHITE_TRANSPORT: 'off',
+        INFLUX_URL: influx.url,
+        INFLUX_API: 'v1',
+        SCRAPER_SPOOL_DIR: spoolDir,
+        SCRAPER_CANDLES: 'off',
+      },
+      { waitFor: 'readyz' },
+    );
+    const m = await eventually(
+      async () => {
+        const s = await scrape(scraper!.url);
+        return s.get(metric('scraper_spool_replayed_points_total', 'influxdb')) === 4 ? s : null;
+      },
+      20_000,
+      'the two good records replayed',
+    );
     assert.equal(m.get(metric('scraper_spool_corrupt_records_total', 'influxdb')), 1);
     const stored = await influxQuery(influx.url, `SELECT last FROM stocks WHERE ticker='SPOOLT'`);
-    assert.deepEqual(stored!.values, [[1_700_000_000, 0], [1_700_000_030, 30]]);
+    assert.deepEqual(stored!.values, [
+      [1_700_000_000, 0],
+      [1_700_000_030, 30],
+    ]);
     assert.match(scraper.output(), /torn or corrupt record/);
   });
 });
@@ -154,14 +180,18 @@ describe('candles: ISS down for 5 minutes, then every minute of the gap is in In
   before(async () => {
     // The simulator's clock runs 10 minutes behind: its 5-minute gap, walked in an instant, stays in the past.
     [sim, influx] = await Promise.all([startIssSim({ SIM_CLOCK_OFFSET_SECONDS: '-600', SIM_HISTORY_MINUTES: '3' }), startDaemon('influxdb')]);
-    scraper = await startService('scraper', {
-      MOEX_ISS_URL: sim.issUrl,
-      POLL_SCHEDULE: '*/2 * * * * *',
-      GRAPHITE_TRANSPORT: 'off',
-      INFLUX_URL: influx.url,
-      INFLUX_API: 'v1',
-      SCRAPER_CANDLES_LOOKBACK_MINUTES: '10',
-    }, { waitFor: 'readyz' });
+    scraper = await startService(
+      'scraper',
+      {
+        MOEX_ISS_URL: sim.issUrl,
+        POLL_SCHEDULE: '*/2 * * * * *',
+        GRAPHITE_TRANSPORT: 'off',
+        INFLUX_URL: influx.url,
+        INFLUX_API: 'v1',
+        SCRAPER_CANDLES_LOOKBACK_MINUTES: '10',
+      },
+      { waitFor: 'readyz' },
+    );
   });
   after(async () => {
     await scraper?.stop();
@@ -170,13 +200,19 @@ describe('candles: ISS down for 5 minutes, then every minute of the gap is in In
   });
 
   const simCandles = async (from: string) => {
-    const res = await fetch(`${sim.issUrl}/engines/stock/markets/shares/boards/TQBR/securities/SBER/candles.json?iss.meta=off&interval=1&from=${encodeURIComponent(from)}`);
+    const res = await fetch(
+      `${sim.issUrl}/engines/stock/markets/shares/boards/TQBR/securities/SBER/candles.json?iss.meta=off&interval=1&from=${encodeURIComponent(from)}`,
+    );
     return ((await res.json()) as { candles: { data: Array<[number, number, number, number, number, number, string, string]> } }).candles.data;
   };
   const toUtcSeconds = (moscow: string) => Date.parse(`${moscow.replace(' ', 'T')}+03:00`) / 1000;
 
   test('the history at start is backfilled, then the gap: one row per minute, open/high/low/close/volume as the simulator has them', async () => {
-    await eventually(async () => ((await influxQuery(influx.url, `SELECT count(close) FROM candles WHERE ticker='SBER'`))?.values[0]?.[1] as number) >= 4, 20_000, 'start-up history backfilled');
+    await eventually(
+      async () => ((await influxQuery(influx.url, `SELECT count(close) FROM candles WHERE ticker='SBER'`))?.values[0]?.[1] as number) >= 4,
+      20_000,
+      'start-up history backfilled',
+    );
     const before = (await simCandles('2000-01-01')).at(-1)!;
     await sim.control.setFault('http500');
     await eventually(async () => (await scrape(scraper.url)).get('moex_up') === 0, 10_000, 'ISS down for the scraper');
@@ -187,10 +223,17 @@ describe('candles: ISS down for 5 minutes, then every minute of the gap is in In
     const expected = await simCandles(gapFrom);
     assert.ok(expected.length >= 6, `${expected.length} simulator minutes from ${gapFrom}`);
     const complete = expected.slice(0, -1); // the newest minute is still trading
-    const rows = await eventually(async () => {
-      const s = await influxQuery(influx.url, `SELECT open, high, low, close, volume, "interval" FROM candles WHERE ticker='SBER' AND time >= ${toUtcSeconds(gapFrom)}s`);
-      return s && s.values.length >= expected.length ? s.values : null;
-    }, 20_000, 'the gap’s candles in InfluxDB');
+    const rows = await eventually(
+      async () => {
+        const s = await influxQuery(
+          influx.url,
+          `SELECT open, high, low, close, volume, "interval" FROM candles WHERE ticker='SBER' AND time >= ${toUtcSeconds(gapFrom)}s`,
+        );
+        return s && s.values.length >= expected.length ? s.values : null;
+      },
+      20_000,
+      'the gap’s candles in InfluxDB',
+    );
     const stored = new Map(rows.map(([t, ...fields]) => [t as number, fields]));
     for (const [open, close, high, low, , volume, begin] of complete) {
       assert.deepEqual(stored.get(toUtcSeconds(begin)), [open, high, low, close, volume, '1m'], `candle ${begin}`);

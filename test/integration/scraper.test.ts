@@ -9,7 +9,6 @@ const sinkMetric = (name: string, sink: string) => `${name}{sink="${sink}"}`;
 /** The board polls in the simulator's log (the scraper also asks for candles). */
 const polls = <T extends { path: string }>(requests: T[]) => requests.filter((r) => r.path.endsWith('/securities.json'));
 
-
 /** The simulator's default feed is the anonymous one: quotes belong to 15 minutes before the poll. */
 const FEED_DELAY = 900;
 
@@ -25,17 +24,21 @@ describe('scraper: StatsD → carbon → graphite-web, and InfluxDB 1.x through 
     // GAZP before its first trade, SBERP after the close, SBER trading.
     await sim.control.setSecurity('GAZP', { session: 'pre-open' });
     await sim.control.setSecurity('SBERP', { session: 'closed' });
-    scraper = await startService('scraper', {
-      MOEX_ISS_URL: sim.issUrl,
-      POLL_SCHEDULE: '*/2 * * * * *',
-      GRAPHITE_TRANSPORT: 'statsd',
-      STATSD_HOST: '127.0.0.1',
-      STATSD_PORT: portOf(statsd.url),
-      INFLUX_URL: influx.url,
-      INFLUX_API: 'v1',
-      // The quote sinks alone: candles (their own writes and counters) are tested in scraper-spool.test.ts.
-      SCRAPER_CANDLES: 'off',
-    }, { waitFor: 'readyz' });
+    scraper = await startService(
+      'scraper',
+      {
+        MOEX_ISS_URL: sim.issUrl,
+        POLL_SCHEDULE: '*/2 * * * * *',
+        GRAPHITE_TRANSPORT: 'statsd',
+        STATSD_HOST: '127.0.0.1',
+        STATSD_PORT: portOf(statsd.url),
+        INFLUX_URL: influx.url,
+        INFLUX_API: 'v1',
+        // The quote sinks alone: candles (their own writes and counters) are tested in scraper-spool.test.ts.
+        SCRAPER_CANDLES: 'off',
+      },
+      { waitFor: 'readyz' },
+    );
   });
   after(async () => {
     await scraper?.stop();
@@ -52,7 +55,7 @@ describe('scraper: StatsD → carbon → graphite-web, and InfluxDB 1.x through 
     assert.deepEqual(await graphiteFind(web.url, 'stats.*'), []);
   });
 
-  test('InfluxDB: SELECT last, volume FROM stocks WHERE ticker=\'SBER\' has the exchange timestamp and an integer volume', async () => {
+  test("InfluxDB: SELECT last, volume FROM stocks WHERE ticker='SBER' has the exchange timestamp and an integer volume", async () => {
     const [sber] = await sim.control.securities(['SBER']);
     const series = await eventually(() => influxQuery(influx.url, `SELECT last, volume FROM stocks WHERE ticker='SBER'`), 20_000, 'SBER in InfluxDB');
     const [time, last, volume] = series.values.at(-1) as [number, number, number];
@@ -61,7 +64,10 @@ describe('scraper: StatsD → carbon → graphite-web, and InfluxDB 1.x through 
     const requests = polls(await sim.control.requests());
     // The exchange time of a quote is its UPDATETIME: the simulator's anonymous feed runs FEED_DELAY behind the poll.
     const polledAt = requests.map((r) => Math.floor(Date.parse(r.at) / 1000) - FEED_DELAY);
-    assert.ok(polledAt.some((t) => Math.abs(t - time) <= 1), `point time ${time} is a poll's exchange time`);
+    assert.ok(
+      polledAt.some((t) => Math.abs(t - time) <= 1),
+      `point time ${time} is a poll's exchange time`,
+    );
     const fieldTypes = await influxQuery(influx.url, 'SHOW FIELD KEYS FROM stocks');
     const typeOf = Object.fromEntries(fieldTypes!.values as Array<[string, string]>);
     assert.equal(typeOf.volume, 'integer');
@@ -102,7 +108,11 @@ describe('scraper: StatsD → carbon → graphite-web, and InfluxDB 1.x through 
     const before = (await scrape(scraper.url)).get(sinkMetric('scraper_write_errors_total', 'graphite'))!;
     await statsd.stop();
     try {
-      await eventually(async () => (await scrape(scraper.url)).get(sinkMetric('scraper_write_errors_total', 'graphite'))! > before, 20_000, 'graphite errors counted');
+      await eventually(
+        async () => (await scrape(scraper.url)).get(sinkMetric('scraper_write_errors_total', 'graphite'))! > before,
+        20_000,
+        'graphite errors counted',
+      );
       assert.ok((await fetch(`${scraper.url}/healthz`)).ok);
       assert.equal((await scrape(scraper.url)).get('moex_up'), 1);
     } finally {
@@ -132,15 +142,19 @@ describe('scraper outages: carbon (plaintext) and InfluxDB stopped for 30 s lose
   before(async () => {
     [sim, carbon, influx] = await Promise.all([startIssSim(), startDaemon('carbon'), startDaemon('influxdb')]);
     web = await startDaemon('graphite-web', { carbon });
-    scraper = await startService('scraper', {
-      MOEX_ISS_URL: sim.issUrl,
-      POLL_SCHEDULE: '*/2 * * * * *',
-      GRAPHITE_TRANSPORT: 'plaintext',
-      GRAPHITE_HOST: '127.0.0.1',
-      GRAPHITE_PORT: portOf(carbon.url),
-      INFLUX_URL: influx.url,
-      INFLUX_API: 'v1',
-    }, { waitFor: 'readyz' });
+    scraper = await startService(
+      'scraper',
+      {
+        MOEX_ISS_URL: sim.issUrl,
+        POLL_SCHEDULE: '*/2 * * * * *',
+        GRAPHITE_TRANSPORT: 'plaintext',
+        GRAPHITE_HOST: '127.0.0.1',
+        GRAPHITE_PORT: portOf(carbon.url),
+        INFLUX_URL: influx.url,
+        INFLUX_API: 'v1',
+      },
+      { waitFor: 'readyz' },
+    );
   });
   after(async () => {
     await scraper?.stop();
@@ -160,22 +174,32 @@ describe('scraper outages: carbon (plaintext) and InfluxDB stopped for 30 s lose
   test('both stores down for 30 s: buffered and counted, then everything polled meanwhile is stored', async () => {
     await Promise.all([carbon.stop(), influx.stop()]);
     const outageStart = Date.now();
-    const during = await eventually(async () => {
-      const m = await scrape(scraper.url);
-      // Buffered at the next poll; the failure is counted when the reconnect (carbon) or the write (InfluxDB) fails.
-      const counted = ['graphite', 'influxdb'].every((s) => m.get(sinkMetric('scraper_buffered_points', s))! > 0 && m.get(sinkMetric('scraper_write_errors_total', s))! > 0);
-      return counted ? m : null;
-    }, 15_000, 'points buffered and errors counted');
+    const during = await eventually(
+      async () => {
+        const m = await scrape(scraper.url);
+        // Buffered at the next poll; the failure is counted when the reconnect (carbon) or the write (InfluxDB) fails.
+        const counted = ['graphite', 'influxdb'].every(
+          (s) => m.get(sinkMetric('scraper_buffered_points', s))! > 0 && m.get(sinkMetric('scraper_write_errors_total', s))! > 0,
+        );
+        return counted ? m : null;
+      },
+      15_000,
+      'points buffered and errors counted',
+    );
     assert.ok(during.get(sinkMetric('scraper_write_errors_total', 'influxdb'))! > 0);
     assert.ok(during.get(sinkMetric('scraper_write_errors_total', 'graphite'))! > 0);
     await sleep(30_000 - (Date.now() - outageStart));
     const outageEnd = Date.now();
     await Promise.all([carbon.start(), influx.start()]);
 
-    await eventually(async () => {
-      const m = await scrape(scraper.url);
-      return m.get(sinkMetric('scraper_buffered_points', 'graphite')) === 0 && m.get(sinkMetric('scraper_buffered_points', 'influxdb')) === 0;
-    }, 45_000, 'buffers drained');
+    await eventually(
+      async () => {
+        const m = await scrape(scraper.url);
+        return m.get(sinkMetric('scraper_buffered_points', 'graphite')) === 0 && m.get(sinkMetric('scraper_buffered_points', 'influxdb')) === 0;
+      },
+      45_000,
+      'buffers drained',
+    );
 
     const polled = polls(await sim.control.requests())
       .map((r) => Math.floor(Date.parse(r.at) / 1000))
@@ -183,9 +207,7 @@ describe('scraper outages: carbon (plaintext) and InfluxDB stopped for 30 s lose
       .map((t) => t - FEED_DELAY);
     assert.ok(polled.length >= 10, `${polled.length} polls during the outage`);
 
-    const influxTimes = new Set(
-      (await influxQuery(influx.url, `SELECT last FROM stocks WHERE ticker='SBER'`))!.values.map((row) => row[0] as number),
-    );
+    const influxTimes = new Set((await influxQuery(influx.url, `SELECT last FROM stocks WHERE ticker='SBER'`))!.values.map((row) => row[0] as number));
     for (const t of polled) assert.ok(influxTimes.has(t) || influxTimes.has(t + 1), `InfluxDB has the quote polled at ${t}`);
 
     // Drained means the kernel took the lines, not that graphite-web can show them: carbon acknowledges
@@ -213,32 +235,44 @@ describe('scraper: the v2 write API into a real v2 peer (VictoriaMetrics)', () =
   test('quotes written to /api/v2/write are readable back as stocks_* series', async () => {
     const [sim, vm] = await Promise.all([startIssSim(), startDaemon('victoria-metrics')]);
     await sim.control.walk(false);
-    const scraper = await startService('scraper', {
-      MOEX_ISS_URL: sim.issUrl,
-      POLL_SCHEDULE: '*/2 * * * * *',
-      GRAPHITE_TRANSPORT: 'off',
-      INFLUX_URL: vm.url,
-      INFLUX_API: 'v2',
-      SCRAPER_CANDLES: 'off',
-      INFLUX_TOKEN: 'user:password',
-      INFLUX_BUCKET: 'pyexample/autogen',
-    }, { waitFor: 'readyz' });
+    const scraper = await startService(
+      'scraper',
+      {
+        MOEX_ISS_URL: sim.issUrl,
+        POLL_SCHEDULE: '*/2 * * * * *',
+        GRAPHITE_TRANSPORT: 'off',
+        INFLUX_URL: vm.url,
+        INFLUX_API: 'v2',
+        SCRAPER_CANDLES: 'off',
+        INFLUX_TOKEN: 'user:password',
+        INFLUX_BUCKET: 'pyexample/autogen',
+      },
+      { waitFor: 'readyz' },
+    );
     try {
       const [sber] = await sim.control.securities(['SBER']);
-      const exported = await eventually(async () => {
-        await fetch(`${vm.url}/internal/force_flush`);
-        const res = await fetch(`${vm.url}/api/v1/export?${new URLSearchParams({ 'match[]': 'stocks_last{ticker="SBER"}' })}`);
-        const text = (await res.text()).trim();
-        return text ? (JSON.parse(text.split('\n')[0]!) as { metric: Record<string, string>; values: number[]; timestamps: number[] }) : null;
-      }, 20_000, 'stocks_last in VictoriaMetrics');
+      const exported = await eventually(
+        async () => {
+          await fetch(`${vm.url}/internal/force_flush`);
+          const res = await fetch(`${vm.url}/api/v1/export?${new URLSearchParams({ 'match[]': 'stocks_last{ticker="SBER"}' })}`);
+          const text = (await res.text()).trim();
+          return text ? (JSON.parse(text.split('\n')[0]!) as { metric: Record<string, string>; values: number[]; timestamps: number[] }) : null;
+        },
+        20_000,
+        'stocks_last in VictoriaMetrics',
+      );
       assert.equal(exported.metric.board, 'TQBR');
       assert.equal(exported.values.at(-1), sber!.last);
       assert.equal(exported.timestamps.at(-1)! % 1000, 0, 'second-precision exchange timestamps');
       // The counter follows the client's success callback, which can run a moment after the store shows the point.
-      const m = await eventually(async () => {
-        const x = await scrape(scraper.url);
-        return x.get(sinkMetric('scraper_points_written_total', 'influxdb'))! > 0 ? x : null;
-      }, 10_000, 'points counted as written');
+      const m = await eventually(
+        async () => {
+          const x = await scrape(scraper.url);
+          return x.get(sinkMetric('scraper_points_written_total', 'influxdb'))! > 0 ? x : null;
+        },
+        10_000,
+        'points counted as written',
+      );
       assert.equal(m.has(sinkMetric('scraper_points_written_total', 'graphite')), false, 'graphite sink off');
     } finally {
       await scraper.stop();

@@ -13,15 +13,19 @@ const SCALE = 3000;
 
 /** The quote series (name and labels) a worker exports, once it has polled every board. */
 async function quoteSeries(worker: RunningService): Promise<Set<string>> {
-  const samples = await eventually(async () => {
-    const s = await scrape(worker.url);
-    return s.get('moex_up') === 1 ? s : null;
-  }, 20_000, 'a complete cycle');
+  const samples = await eventually(
+    async () => {
+      const s = await scrape(worker.url);
+      return s.get('moex_up') === 1 ? s : null;
+    },
+    20_000,
+    'a complete cycle',
+  );
   return new Set([...samples.keys()].filter((k) => /^moex_[a-z_]+\{ticker=/.test(k)));
 }
 
 describe('sharded workers', () => {
-  test('two shards over a 3,000-security exchange: the union of their series equals one unsharded worker\'s, with no overlap', async () => {
+  test("two shards over a 3,000-security exchange: the union of their series equals one unsharded worker's, with no overlap", async () => {
     const sim = await startIssSim({ ISS_SIM_SCALE: String(SCALE) });
     await sim.control.walk(false);
     const env = { MOEX_ISS_URL: sim.issUrl, MOEX_SOURCES: SOURCES, POLL_SCHEDULE: '*/3 * * * * *' };
@@ -63,10 +67,14 @@ describe('MOEX_SHARD=auto/N', () => {
       assert.deepEqual([...shardOfTickers(before)], [first], 'one shard exported');
       // Another replica takes the shard over, as after a pause of this one longer than the lease.
       fs.writeFileSync(path.join(dir, `shard-${first}.1.claim`), 'other-replica\ntoken\n');
-      const after = await eventually(async () => {
-        const s = await scrape(worker.url);
-        return s.get('moex_shard_claim_lost_total') === 1 && s.get('moex_up') === 1 ? s : null;
-      }, 30_000, 'the loss noticed at the next heartbeat and the other shard polled');
+      const after = await eventually(
+        async () => {
+          const s = await scrape(worker.url);
+          return s.get('moex_shard_claim_lost_total') === 1 && s.get('moex_up') === 1 ? s : null;
+        },
+        30_000,
+        'the loss noticed at the next heartbeat and the other shard polled',
+      );
       assert.deepEqual([...shardOfTickers(after)], [1 - first], 'only the newly claimed shard exported');
       assert.match(worker.output(), /shard claim lost to another replica/);
       assert.deepEqual(fs.readdirSync(dir).sort(), [`shard-${1 - first}.claim`, `shard-${first}.1.claim`].sort(), 'its lost claim removed, the new one made');

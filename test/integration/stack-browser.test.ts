@@ -25,10 +25,17 @@ describe('native demo stack in a real browser', () => {
   after(() => stack?.stop());
 
   test('every component reports healthy through /api/status', async () => {
-    const status = await eventually(async () => {
-      const body = (await (await fetch(`${stack.urls.backend}/api/status`)).json()) as { ok: boolean; components: Array<{ name: string; ok: boolean; detail: string }> };
-      return body.ok ? body : null;
-    }, 90_000, 'all components ok');
+    const status = await eventually(
+      async () => {
+        const body = (await (await fetch(`${stack.urls.backend}/api/status`)).json()) as {
+          ok: boolean;
+          components: Array<{ name: string; ok: boolean; detail: string }>;
+        };
+        return body.ok ? body : null;
+      },
+      90_000,
+      'all components ok',
+    );
     assert.equal(status.components.length, 7);
   });
 

@@ -16,21 +16,26 @@ const CHROMEDRIVER = process.env.CHROMEDRIVER ?? '/usr/bin/chromedriver';
 // Through /bin/sh, so the test also proves the script is plain POSIX sh.
 const runScript = (args: string[], env: Record<string, string> = {}) => runProcess('/bin/sh', [SCRIPT, ...args], env);
 
-
 function listen(server: Server): Promise<number> {
   return new Promise((r) => server.listen(0, '127.0.0.1', () => r((server.address() as AddressInfo).port)));
 }
 
 function stopProcess(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((r) => { child.once('exit', () => r()); child.kill('SIGTERM'); });
+  return new Promise((r) => {
+    child.once('exit', () => r());
+    child.kill('SIGTERM');
+  });
 }
 
 test('chromedriver ready: the command runs', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'wait-for-grid-'));
   const port = await freePort();
   const driver = spawn(CHROMEDRIVER, [`--port=${port}`], { stdio: 'ignore' });
-  t.after(async () => { await stopProcess(driver); rmSync(dir, { recursive: true, force: true }); });
+  t.after(async () => {
+    await stopProcess(driver);
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   const marker = join(dir, 'ran');
   const result = await runScript([`http://127.0.0.1:${port}`, '--', 'touch', marker], { WAIT_TIMEOUT: '30' });
@@ -53,7 +58,10 @@ test('Grid-style pretty-printed answer with a trailing slash on the URL counts a
     paths.add(req.url ?? '');
   });
   const port = await listen(server);
-  t.after(() => { server.close(); rmSync(dir, { recursive: true, force: true }); });
+  t.after(() => {
+    server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   const marker = join(dir, 'ran');
   const result = await runScript([`http://127.0.0.1:${port}/`, '--', 'touch', marker], { WAIT_TIMEOUT: '20' });
@@ -71,7 +79,10 @@ test('never ready: times out with a clear message, non-zero, command not run', a
     res.end('{"value":{"ready":false,"message":"No nodes yet"}}');
   });
   const port = await listen(server);
-  t.after(() => { server.close(); rmSync(dir, { recursive: true, force: true }); });
+  t.after(() => {
+    server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   const marker = join(dir, 'ran');
   const result = await runScript([`http://127.0.0.1:${port}`, '--', 'touch', marker], { WAIT_TIMEOUT: '3' });

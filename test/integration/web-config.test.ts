@@ -15,7 +15,8 @@ import { eventually, REPO_ROOT, startIssSim, startService, type IssSim, type Run
 const USER = 'prometheus';
 
 /** `./runner.sh secrets` as the compose init service runs it (init/src/main.ts), into SECRETS_DIR. */
-const writeSecrets = (env: { SECRETS_DIR: string }) => runProcess(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'init/src/main.ts')], env, REPO_ROOT);
+const writeSecrets = (env: { SECRETS_DIR: string }) =>
+  runProcess(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'init/src/main.ts')], env, REPO_ROOT);
 
 describe('web config: https and basic auth across worker, Prometheus and backend', () => {
   let dir: string;
@@ -93,7 +94,10 @@ describe('web config: https and basic auth across worker, Prometheus and backend
   });
 
   test('no plain http on the https port, and the certificate is verified against the CA (SAN 127.0.0.1)', async () => {
-    const plain = await fetch(`http://127.0.0.1:${worker.port}/healthz`).then((r) => r.status, () => 'refused');
+    const plain = await fetch(`http://127.0.0.1:${worker.port}/healthz`).then(
+      (r) => r.status,
+      () => 'refused',
+    );
     assert.notEqual(plain, 200);
     await assert.rejects(request(`${worker.url}/healthz`), /self-signed|certificate/);
   });
@@ -102,7 +106,15 @@ describe('web config: https and basic auth across worker, Prometheus and backend
     const wrong = 'not-the-password-' + Math.random().toString(36).slice(2);
     const answer = await request(`${worker.url}/metrics`, { ca, user: USER, password: wrong });
     assert.equal(answer.status, 401);
-    const line = await eventually(async () => worker.output().split('\n').find((l) => l.includes('authentication failed')), 5000, 'the log line');
+    const line = await eventually(
+      async () =>
+        worker
+          .output()
+          .split('\n')
+          .find((l) => l.includes('authentication failed')),
+      5000,
+      'the log line',
+    );
     assert.equal(JSON.parse(line).user, USER);
     assert.ok(!worker.output().includes(wrong), 'the wrong password is not logged');
     assert.ok(!worker.output().includes(password), 'the password is not logged');
@@ -110,26 +122,37 @@ describe('web config: https and basic auth across worker, Prometheus and backend
 
   test('Prometheus (web config itself) scrapes the worker over https with the password from a file: target up', async () => {
     assert.equal((await request(`${promUrl}/api/v1/query?query=up`, { ca })).status, 401, 'Prometheus asks for credentials too');
-    const up = await eventually(async () => {
-      const r = await request(`${promUrl}/api/v1/query?query=${encodeURIComponent('up{job="worker-prometheus"}')}`, { ca, user: USER, password });
-      const value = (JSON.parse(r.body) as { data?: { result?: Array<{ value: [number, string] }> } }).data?.result?.[0]?.value[1];
-      return value === '1' ? value : null;
-    }, 30_000, 'the worker target up');
+    const up = await eventually(
+      async () => {
+        const r = await request(`${promUrl}/api/v1/query?query=${encodeURIComponent('up{job="worker-prometheus"}')}`, { ca, user: USER, password });
+        const value = (JSON.parse(r.body) as { data?: { result?: Array<{ value: [number, string] }> } }).data?.result?.[0]?.value[1];
+        return value === '1' ? value : null;
+      },
+      30_000,
+      'the worker target up',
+    );
     assert.equal(up, '1');
     const targets = await request(`${promUrl}/api/v1/targets`, { ca, user: USER, password });
     const active = (JSON.parse(targets.body) as { data: { activeTargets: Array<{ scrapeUrl: string; health: string }> } }).data.activeTargets;
-    assert.ok(active.some((t) => t.scrapeUrl.startsWith('https://') && t.health === 'up'), JSON.stringify(active));
+    assert.ok(
+      active.some((t) => t.scrapeUrl.startsWith('https://') && t.health === 'up'),
+      JSON.stringify(active),
+    );
   });
 
   test('the backend: 401 without credentials, and with them it reads Prometheus and probes the worker through their auth', async () => {
     assert.equal((await request(`${backend.url}/api/quotes`, { ca })).status, 401);
     assert.equal((await request(`${backend.url}/healthz`, { ca })).status, 200);
-    const status = await eventually(async () => {
-      const r = await request(`${backend.url}/api/status`, { ca, user: USER, password });
-      const body = JSON.parse(r.body) as { components: Array<{ name: string; ok: boolean; detail: string }> };
-      const byName = Object.fromEntries(body.components.map((c) => [c.name, c]));
-      return byName.prometheus?.ok && byName.worker?.ok && byName.moex?.ok ? byName : null;
-    }, 30_000, 'prometheus, worker and moex ok on /api/status');
+    const status = await eventually(
+      async () => {
+        const r = await request(`${backend.url}/api/status`, { ca, user: USER, password });
+        const body = JSON.parse(r.body) as { components: Array<{ name: string; ok: boolean; detail: string }> };
+        const byName = Object.fromEntries(body.components.map((c) => [c.name, c]));
+        return byName.prometheus?.ok && byName.worker?.ok && byName.moex?.ok ? byName : null;
+      },
+      30_000,
+      'prometheus, worker and moex ok on /api/status',
+    );
     assert.equal(status.worker!.detail, 'ready');
     const quotes = await request(`${backend.url}/api/quotes`, { ca, user: USER, password });
     assert.equal(quotes.status, 200);
@@ -148,9 +171,23 @@ test('./runner.sh secrets replaces a certificate that lacks a service name (work
     assert.match(await san(), /DNS:worker-shard\b/);
     const password = fs.readFileSync(path.join(env.SECRETS_DIR, 'prometheus_password'), 'utf8');
     // A certificate as an older version wrote it: the service names without worker-shard.
-    const old = await runProcess('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=moex-monitoring',
-      '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:prometheus,DNS:worker-prometheus,DNS:backend',
-      '-keyout', path.join(env.SECRETS_DIR, 'tls.key'), '-out', crt]);
+    const old = await runProcess('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=moex-monitoring',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:prometheus,DNS:worker-prometheus,DNS:backend',
+      '-keyout',
+      path.join(env.SECRETS_DIR, 'tls.key'),
+      '-out',
+      crt,
+    ]);
     assert.equal(old.code, 0, old.stderr);
     assert.doesNotMatch(await san(), /worker-shard/);
 

@@ -30,30 +30,46 @@ describe('worker-prometheus shows only what ISS shows (an ALL board)', () => {
 
   test('a security that is not trading adds no sample to moex_price_relative_to_prev_close', async () => {
     await sim.control.setSecurity('GAZP', { session: 'closed' });
-    const start = await eventually(async () => {
-      const s = await scrape(worker.url);
-      return s.get(`moex_trading{${labels('GAZP')}}`) === 0 ? s : null;
-    }, 15_000, 'GAZP closed');
-    const end = await eventually(async () => {
-      const s = await scrape(worker.url);
-      return okPolls(s) >= okPolls(start) + 3 ? s : null;
-    }, 15_000, 'three more polls');
+    const start = await eventually(
+      async () => {
+        const s = await scrape(worker.url);
+        return s.get(`moex_trading{${labels('GAZP')}}`) === 0 ? s : null;
+      },
+      15_000,
+      'GAZP closed',
+    );
+    const end = await eventually(
+      async () => {
+        const s = await scrape(worker.url);
+        return okPolls(s) >= okPolls(start) + 3 ? s : null;
+      },
+      15_000,
+      'three more polls',
+    );
     assert.equal(histogramCount(end, 'GAZP'), histogramCount(start, 'GAZP'), 'no sample while closed');
     assert.ok(histogramCount(end, 'SBER')! >= histogramCount(start, 'SBER')! + 3, 'a trading security gains one per poll');
   });
 
   test('a security the board stops returning loses every series after 3 polls, counted', async () => {
     const before = await scrape(worker.url);
-    assert.ok(seriesOf(before, 'GAZP').some((k) => k.startsWith('moex_price_relative_to_prev_close_bucket')), 'histogram series to remove');
+    assert.ok(
+      seriesOf(before, 'GAZP').some((k) => k.startsWith('moex_price_relative_to_prev_close_bucket')),
+      'histogram series to remove',
+    );
     assert.equal(before.get('moex_series_removed_total{board="TQBR"}'), 0);
     await sim.control.delist('TQBR', 'GAZP');
     // A poll answered just before the delisting may be counted after `before`: hence 3 or 4.
     const seen: Array<{ polls: number; present: boolean }> = [];
-    await eventually(async () => {
-      const s = await scrape(worker.url);
-      seen.push({ polls: okPolls(s) - okPolls(before), present: seriesOf(s, 'GAZP').length > 0 });
-      return seen.at(-1)!.polls >= 5;
-    }, 20_000, 'five polls after the delisting', 50);
+    await eventually(
+      async () => {
+        const s = await scrape(worker.url);
+        seen.push({ polls: okPolls(s) - okPolls(before), present: seriesOf(s, 'GAZP').length > 0 });
+        return seen.at(-1)!.polls >= 5;
+      },
+      20_000,
+      'five polls after the delisting',
+      50,
+    );
     for (const { polls, present } of seen) {
       if (polls <= 2) assert.ok(present, `kept after ${polls} polls without it`);
       if (polls >= 4) assert.ok(!present, `gone after ${polls} polls without it`);
@@ -67,7 +83,10 @@ describe('worker-prometheus shows only what ISS shows (an ALL board)', () => {
   test('MOEX_HISTOGRAM defaults to listed tickers: an ALL board has no histogram series', async () => {
     const s = await scrape(listedDefault.url);
     assert.ok(s.has(`moex_last_price{${labels('SBER')}}`));
-    assert.deepEqual([...s.keys()].filter((k) => k.startsWith('moex_price_relative_to_prev_close')), []);
+    assert.deepEqual(
+      [...s.keys()].filter((k) => k.startsWith('moex_price_relative_to_prev_close')),
+      [],
+    );
   });
 });
 

@@ -10,9 +10,21 @@ const TICKERS = ['SBERP', 'SBER', 'GAZP'];
 const EVERY_SECOND = '* * * * * *';
 
 const QUOTE_FAMILIES = [
-  'moex_last_price', 'moex_bid_price', 'moex_offer_price', 'moex_open_price', 'moex_high_price', 'moex_low_price',
-  'moex_waprice', 'moex_prev_close_price', 'moex_change_percent', 'moex_volume_today', 'moex_value_today',
-  'moex_trades_today', 'moex_trading', 'moex_quote_timestamp_seconds', 'moex_data_delay_seconds',
+  'moex_last_price',
+  'moex_bid_price',
+  'moex_offer_price',
+  'moex_open_price',
+  'moex_high_price',
+  'moex_low_price',
+  'moex_waprice',
+  'moex_prev_close_price',
+  'moex_change_percent',
+  'moex_volume_today',
+  'moex_value_today',
+  'moex_trades_today',
+  'moex_trading',
+  'moex_quote_timestamp_seconds',
+  'moex_data_delay_seconds',
 ];
 
 /** The simulator's log of board polls (the worker also asks for the engine's trading calendar). */
@@ -101,10 +113,14 @@ describe('worker-prometheus against the ISS simulator', () => {
       const errorsBefore = good.get(`moex_poll_errors_total{reason="${reason}",board="TQBR"}`)!;
       await sim.control.setFault(fault);
       try {
-        const failing = await eventually(async () => {
-          const s = await scrape(worker.url);
-          return s.get('moex_up') === 0 && s.get(`moex_poll_errors_total{reason="${reason}",board="TQBR"}`)! > errorsBefore ? s : null;
-        }, 20_000, `moex_up 0 after ${fault}`);
+        const failing = await eventually(
+          async () => {
+            const s = await scrape(worker.url);
+            return s.get('moex_up') === 0 && s.get(`moex_poll_errors_total{reason="${reason}",board="TQBR"}`)! > errorsBefore ? s : null;
+          },
+          20_000,
+          `moex_up 0 after ${fault}`,
+        );
         assert.equal(failing.get(series('moex_last_price', 'SBER')), goodLast, 'last good value still served');
         assert.ok((await fetch(`${worker.url}/healthz`)).ok, 'worker stays up');
         assertNoFakeValues(failing);
@@ -206,7 +222,10 @@ describe('worker-prometheus edge cases', () => {
       const requests = await boardPolls(sim);
       const polls = samples.get('moex_polls_total{result="ok",board="TQBR"}')! + samples.get('moex_polls_total{result="error",board="TQBR"}')!;
       assert.ok(requests.length === polls || requests.length === polls + 1, `${requests.length} requests for ${polls} polls`);
-      assert.ok(requests.every((r) => r.securities === null), 'no securities= filter for ALL');
+      assert.ok(
+        requests.every((r) => r.securities === null),
+        'no securities= filter for ALL',
+      );
       const exported = [...samples.keys()].filter((k) => k.startsWith('moex_last_price{')).length;
       assert.ok(exported >= 250, `${exported} securities exported`);
     } finally {
@@ -263,11 +282,18 @@ describe('worker-prometheus edge cases', () => {
     const tokenFile = path.join(dir, 'token');
     fs.writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
     const sim = await startIssSim({ ISS_SIM_TOKEN: token });
-    const worker = await startService('worker', { MOEX_ISS_URL: sim.issUrl, POLL_SCHEDULE: EVERY_SECOND, MOEX_ISS_TOKEN_FILE: tokenFile, LOG_LEVEL: 'debug' }, { waitFor: 'readyz' });
+    const worker = await startService(
+      'worker',
+      { MOEX_ISS_URL: sim.issUrl, POLL_SCHEDULE: EVERY_SECOND, MOEX_ISS_TOKEN_FILE: tokenFile, LOG_LEVEL: 'debug' },
+      { waitFor: 'readyz' },
+    );
     try {
       await eventually(async () => (await boardPolls(sim)).length >= 2, 10_000, 'two polls');
       const requests = await boardPolls(sim);
-      assert.ok(requests.every((r) => r.bearer), 'Authorization: Bearer on every request');
+      assert.ok(
+        requests.every((r) => r.bearer),
+        'Authorization: Bearer on every request',
+      );
       const s = await scrape(worker.url);
       assert.equal(s.get('moex_up'), 1);
       assert.equal(s.get(series('moex_data_delay_seconds', 'SBER')), 0);
@@ -287,17 +313,24 @@ describe('worker-prometheus edge cases', () => {
     const wrong = 'a-wrong-token-0123456789';
     const worker = await startService('worker', { MOEX_ISS_URL: sim.issUrl, POLL_SCHEDULE: EVERY_SECOND, MOEX_ISS_TOKEN: wrong });
     try {
-      const s = await eventually(async () => {
-        const x = await scrape(worker.url);
-        return x.get('moex_poll_errors_total{reason="auth",board="TQBR"}')! >= 2 ? x : null;
-      }, 15_000, 'auth errors');
+      const s = await eventually(
+        async () => {
+          const x = await scrape(worker.url);
+          return x.get('moex_poll_errors_total{reason="auth",board="TQBR"}')! >= 2 ? x : null;
+        },
+        15_000,
+        'auth errors',
+      );
       assert.equal(s.get('moex_up'), 0);
       assert.equal(s.get('moex_poll_errors_total{reason="http",board="TQBR"}'), 0, 'an auth failure is not a generic http error');
       // Auth failures are not retried within a poll: one request per cycle.
       const requests = await boardPolls(sim);
       const polls = s.get('moex_polls_total{result="error",board="TQBR"}')!;
       assert.ok(requests.length <= polls + 1, `${requests.length} requests for ${polls} polls`);
-      const failures = worker.output().split('\n').filter((l) => l.includes('ISS poll failed'));
+      const failures = worker
+        .output()
+        .split('\n')
+        .filter((l) => l.includes('ISS poll failed'));
       assert.equal(failures.length, 1, 'logged once, not once per poll');
       assert.match(failures[0]!, /refused the token/);
       assert.ok(!worker.output().includes(wrong), 'token absent from the logs');

@@ -40,15 +40,7 @@ export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const HOST = '127.0.0.1';
 
 export type DaemonName =
-  | 'prometheus'
-  | 'node-exporter'
-  | 'carbon'
-  | 'graphite-web'
-  | 'statsd'
-  | 'influxdb'
-  | 'victoria-metrics'
-  | 'pushgateway'
-  | 'alertmanager';
+  'prometheus' | 'node-exporter' | 'carbon' | 'graphite-web' | 'statsd' | 'influxdb' | 'victoria-metrics' | 'pushgateway' | 'alertmanager';
 
 export type { ScrapeJob };
 
@@ -151,7 +143,10 @@ export function registerExitCleanup(cleanup: () => void): void {
     process.on('exit', () => {
       for (const fn of exitCleanups.splice(0).reverse()) fn();
     });
-    for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    for (const [signal, code] of [
+      ['SIGINT', 130],
+      ['SIGTERM', 143],
+    ] as const) {
       if (process.listenerCount(signal) === 0) process.once(signal, () => process.exit(code));
     }
   }
@@ -225,13 +220,7 @@ export async function startDaemon(name: DaemonName, options: DaemonOptions = {})
   throw lastError;
 }
 
-function makeHandle(
-  name: DaemonName,
-  ports: Record<string, number>,
-  env: Record<string, string>,
-  stateDir: string,
-  createdDir: string | undefined,
-): Daemon {
+function makeHandle(name: DaemonName, ports: Record<string, number>, env: Record<string, string>, stateDir: string, createdDir: string | undefined): Daemon {
   const key = `${stateDir}\0${name}`;
   installExitHook();
   live.set(key, { name, env, stateDir, removeDir: createdDir });

@@ -34,7 +34,12 @@ export function request(url: string, options: RequestOptions = {}): Promise<Answ
   return new Promise((resolve, reject) => {
     const req = client.request(
       url,
-      { method: options.method ?? 'GET', headers, timeout: options.timeoutMs ?? 10_000, ...(secure ? { ca: options.ca, rejectUnauthorized: !options.insecure } : {}) },
+      {
+        method: options.method ?? 'GET',
+        headers,
+        timeout: options.timeoutMs ?? 10_000,
+        ...(secure ? { ca: options.ca, rejectUnauthorized: !options.insecure } : {}),
+      },
       (res) => {
         let body = '';
         res.setEncoding('utf8');

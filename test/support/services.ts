@@ -82,13 +82,17 @@ export async function startService(
   trackForCleanup(service);
   let exitedEarly = false;
   void exited.then(() => (exitedEarly = true));
-  await eventually(async () => {
-    if (exitedEarly) throw new Error(`${name} exited: ${output}`);
-    if (opts.scheme === 'https') return (await request(`${url}/${opts.waitFor ?? 'healthz'}`, { insecure: true })).status === 200;
-    const res = await fetch(`${url}/${opts.waitFor ?? 'healthz'}`);
-    return res.ok;
-    // As long as a daemon's READY_TIMEOUT: on 2 cores shared with other suites a start can take a minute.
-  }, 90_000, `${name} on :${port}`).catch((err: unknown) => {
+  await eventually(
+    async () => {
+      if (exitedEarly) throw new Error(`${name} exited: ${output}`);
+      if (opts.scheme === 'https') return (await request(`${url}/${opts.waitFor ?? 'healthz'}`, { insecure: true })).status === 200;
+      const res = await fetch(`${url}/${opts.waitFor ?? 'healthz'}`);
+      return res.ok;
+      // As long as a daemon's READY_TIMEOUT: on 2 cores shared with other suites a start can take a minute.
+    },
+    90_000,
+    `${name} on :${port}`,
+  ).catch((err: unknown) => {
     child.kill('SIGKILL');
     throw err;
   });

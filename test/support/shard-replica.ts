@@ -60,7 +60,18 @@ function holderOnDisk(dir: string): string | null {
  */
 function slowFilesystem(): void {
   const pause = new Int32Array(new SharedArrayBuffer(4));
-  const calls = ['statSync', 'readdirSync', 'readFileSync', 'writeFileSync', 'linkSync', 'renameSync', 'rmSync', 'openSync', 'futimesSync', 'utimesSync'] as const;
+  const calls = [
+    'statSync',
+    'readdirSync',
+    'readFileSync',
+    'writeFileSync',
+    'linkSync',
+    'renameSync',
+    'rmSync',
+    'openSync',
+    'futimesSync',
+    'utimesSync',
+  ] as const;
   for (const call of calls) {
     const original = fs[call] as (...args: unknown[]) => unknown;
     (fs as unknown as Record<string, unknown>)[call] = (...args: unknown[]) => {

@@ -86,7 +86,15 @@ describe('parseWebhookPayload', () => {
     assert.match(refused(payload('firing', [pollsFailing('firing', { annotations: ['a'] })])), /annotations must be an object/);
     assert.match(refused(payload('firing', [pollsFailing('firing', { startsAt: 'yesterday' })])), /startsAt/);
     assert.match(refused(payload('firing', [pollsFailing('firing', { annotations: { summary: 'x'.repeat(5000) } })])), /at most 4096/);
-    assert.match(refused(payload('firing', Array.from({ length: 1001 }, () => pollsFailing('firing')))), /more than 1000 alerts/);
+    assert.match(
+      refused(
+        payload(
+          'firing',
+          Array.from({ length: 1001 }, () => pollsFailing('firing')),
+        ),
+      ),
+      /more than 1000 alerts/,
+    );
   });
 
   test('a generator URL that is not http(s) is dropped (the page links to it)', () => {
@@ -97,8 +105,16 @@ describe('parseWebhookPayload', () => {
 
 function alert(fingerprint: string, status: 'firing' | 'resolved', severity: string, startsAt: string, receivedAt = NOW): StoredAlert {
   return {
-    fingerprint, status, alertname: `A${fingerprint}`, severity, labels: {}, annotations: {}, startsAt,
-    endsAt: status === 'resolved' ? receivedAt.toISOString() : null, generatorURL: null, receivedAt: receivedAt.toISOString(),
+    fingerprint,
+    status,
+    alertname: `A${fingerprint}`,
+    severity,
+    labels: {},
+    annotations: {},
+    startsAt,
+    endsAt: status === 'resolved' ? receivedAt.toISOString() : null,
+    generatorURL: null,
+    receivedAt: receivedAt.toISOString(),
   };
 }
 
@@ -107,36 +123,60 @@ describe('AlertStore', () => {
     const store = new AlertStore();
     store.record([alert('1', 'firing', 'critical', '2026-03-02T09:00:00Z')], NOW);
     store.record([alert('1', 'resolved', 'critical', '2026-03-02T09:00:00Z')], NOW);
-    assert.deepEqual(store.list(NOW).map((a) => [a.fingerprint, a.status]), [['1', 'resolved']]);
+    assert.deepEqual(
+      store.list(NOW).map((a) => [a.fingerprint, a.status]),
+      [['1', 'resolved']],
+    );
   });
 
   test('firing first (critical, warning, info, then newest), resolved after (latest first)', () => {
     const store = new AlertStore();
-    store.record([
-      alert('r-old', 'resolved', 'critical', '2026-03-02T08:00:00Z', new Date(NOW.getTime() - 60_000)),
-      alert('info', 'firing', 'info', '2026-03-02T09:59:00Z'),
-      alert('warn-old', 'firing', 'warning', '2026-03-02T09:00:00Z'),
-      alert('r-new', 'resolved', 'warning', '2026-03-02T08:00:00Z'),
-      alert('warn-new', 'firing', 'warning', '2026-03-02T09:30:00Z'),
-      alert('crit', 'firing', 'critical', '2026-03-02T08:00:00Z'),
-    ], NOW);
-    assert.deepEqual(store.list(NOW).map((a) => a.fingerprint), ['crit', 'warn-new', 'warn-old', 'info', 'r-new', 'r-old']);
+    store.record(
+      [
+        alert('r-old', 'resolved', 'critical', '2026-03-02T08:00:00Z', new Date(NOW.getTime() - 60_000)),
+        alert('info', 'firing', 'info', '2026-03-02T09:59:00Z'),
+        alert('warn-old', 'firing', 'warning', '2026-03-02T09:00:00Z'),
+        alert('r-new', 'resolved', 'warning', '2026-03-02T08:00:00Z'),
+        alert('warn-new', 'firing', 'warning', '2026-03-02T09:30:00Z'),
+        alert('crit', 'firing', 'critical', '2026-03-02T08:00:00Z'),
+      ],
+      NOW,
+    );
+    assert.deepEqual(
+      store.list(NOW).map((a) => a.fingerprint),
+      ['crit', 'warn-new', 'warn-old', 'info', 'r-new', 'r-old'],
+    );
   });
 
   test('resolved alerts leave after the kept time; firing ones stay', () => {
     const store = new AlertStore(200, 60_000);
     store.record([alert('r', 'resolved', 'warning', '2026-03-02T09:00:00Z'), alert('f', 'firing', 'warning', '2026-03-02T09:00:00Z')], NOW);
     assert.equal(store.list(new Date(NOW.getTime() + 59_000)).length, 2);
-    assert.deepEqual(store.list(new Date(NOW.getTime() + 61_000)).map((a) => a.fingerprint), ['f']);
+    assert.deepEqual(
+      store.list(new Date(NOW.getTime() + 61_000)).map((a) => a.fingerprint),
+      ['f'],
+    );
   });
 
   test('bounded: past the limit the oldest resolved go first, then the oldest firing', () => {
     const store = new AlertStore(3);
     store.record([alert('f1', 'firing', 'warning', '2026-03-02T09:01:00Z'), alert('r1', 'resolved', 'warning', '2026-03-02T09:02:00Z')], NOW);
     store.record([alert('f2', 'firing', 'warning', '2026-03-02T09:03:00Z'), alert('f3', 'firing', 'warning', '2026-03-02T09:04:00Z')], NOW);
-    assert.deepEqual(store.list(NOW).map((a) => a.fingerprint).sort(), ['f1', 'f2', 'f3']);
+    assert.deepEqual(
+      store
+        .list(NOW)
+        .map((a) => a.fingerprint)
+        .sort(),
+      ['f1', 'f2', 'f3'],
+    );
     store.record([alert('f4', 'firing', 'warning', '2026-03-02T09:05:00Z')], NOW);
-    assert.deepEqual(store.list(NOW).map((a) => a.fingerprint).sort(), ['f2', 'f3', 'f4']);
+    assert.deepEqual(
+      store
+        .list(NOW)
+        .map((a) => a.fingerprint)
+        .sort(),
+      ['f2', 'f3', 'f4'],
+    );
     for (let i = 0; i < 1000; i++) store.record([alert(`x${i}`, 'firing', 'info', '2026-03-02T09:06:00Z')], NOW);
     assert.equal(store.list(NOW).length, 3);
   });

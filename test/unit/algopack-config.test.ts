@@ -86,6 +86,9 @@ describe('algopackFilters', () => {
   });
 
   test('a market the stack does not poll, without a filter: a config error naming the feed', () => {
-    assert.throws(() => filters('fx/tradestats'), (err: unknown) => err instanceof ConfigError && /^MOEX_ALGOPACK: fx\/tradestats: the stack polls no fx tickers/.test(err.message));
+    assert.throws(
+      () => filters('fx/tradestats'),
+      (err: unknown) => err instanceof ConfigError && /^MOEX_ALGOPACK: fx\/tradestats: the stack polls no fx tickers/.test(err.message),
+    );
   });
 });

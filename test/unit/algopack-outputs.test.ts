@@ -16,19 +16,28 @@ describe('Graphite', () => {
     const points = algopackGraphitePoints(eqTradestats()[0]!, 'stocks');
     assert.equal(points.length, 22);
     assert.ok(points.every((p) => p.timestamp === AFKS_END));
-    assert.deepEqual(points.find((p) => p.path === 'stocks.algopack.tradestats.AFKS.disb'), { path: 'stocks.algopack.tradestats.AFKS.disb', value: -1, timestamp: AFKS_END });
-    assert.equal(points.some((p) => p.path.endsWith('.pr_vwap_b')), false);
+    assert.deepEqual(
+      points.find((p) => p.path === 'stocks.algopack.tradestats.AFKS.disb'),
+      { path: 'stocks.algopack.tradestats.AFKS.disb', value: -1, timestamp: AFKS_END },
+    );
+    assert.equal(
+      points.some((p) => p.path.endsWith('.pr_vwap_b')),
+      false,
+    );
   });
 
   test('futoi: the client group is a node', () => {
     const points = algopackGraphitePoints(futoi()[1]!, 'stocks');
-    assert.deepEqual(points.map((p) => `${p.path} ${p.value} ${p.timestamp}`), [
-      'stocks.algopack.futoi.YD.FIZ.pos 102402 1767991800',
-      'stocks.algopack.futoi.YD.FIZ.pos_long 126650 1767991800',
-      'stocks.algopack.futoi.YD.FIZ.pos_short -24248 1767991800',
-      'stocks.algopack.futoi.YD.FIZ.pos_long_num 942 1767991800',
-      'stocks.algopack.futoi.YD.FIZ.pos_short_num 274 1767991800',
-    ]);
+    assert.deepEqual(
+      points.map((p) => `${p.path} ${p.value} ${p.timestamp}`),
+      [
+        'stocks.algopack.futoi.YD.FIZ.pos 102402 1767991800',
+        'stocks.algopack.futoi.YD.FIZ.pos_long 126650 1767991800',
+        'stocks.algopack.futoi.YD.FIZ.pos_short -24248 1767991800',
+        'stocks.algopack.futoi.YD.FIZ.pos_long_num 942 1767991800',
+        'stocks.algopack.futoi.YD.FIZ.pos_short_num 274 1767991800',
+      ],
+    );
   });
 });
 
@@ -51,7 +60,13 @@ describe('InfluxDB', () => {
 describe('Prometheus', () => {
   test('the exported columns only, newest bar wins, lag = SYSTIME - end, nulls absent', async () => {
     const registry = new Registry();
-    const metrics = createAlgopackMetrics([{ market: 'eq', dataset: 'tradestats' }, { market: 'fo', dataset: 'futoi' }], registry);
+    const metrics = createAlgopackMetrics(
+      [
+        { market: 'eq', dataset: 'tradestats' },
+        { market: 'fo', dataset: 'futoi' },
+      ],
+      registry,
+    );
     const bars = eqTradestats();
     metrics.update(bars);
     metrics.update(futoi());

@@ -5,7 +5,15 @@ import { afterBackfillPage, afterLatest, BAR_MS, barsInGap, isLastPage, NEW_CURS
 
 /** Moscow wall time → Unix ms. */
 const msk = (text: string) => new Date(`${text.replace(' ', 'T')}+03:00`).getTime();
-const bar = (end: number): AlgopackBar => ({ market: 'eq', dataset: 'tradestats', ticker: 'SBER', group: null, end: new Date(end), published: null, fields: {} });
+const bar = (end: number): AlgopackBar => ({
+  market: 'eq',
+  dataset: 'tradestats',
+  ticker: 'SBER',
+  group: null,
+  end: new Date(end),
+  published: null,
+  fields: {},
+});
 const DAY_MS = 24 * 3600_000;
 const page = (rows: number, cursor: { index: number; total: number } | null = null) => ({ rows, cursor: cursor && { ...cursor, pageSize: 1000 } });
 
@@ -20,7 +28,10 @@ describe('afterLatest', () => {
 
   test('three bars missed: a gap between the two, read from the day of its start', () => {
     const cursor = afterLatest({ newest: msk('2026-03-02 10:05:00'), backfill: null }, msk('2026-03-02 10:25:00'), DAY_MS);
-    assert.deepEqual(cursor, { newest: msk('2026-03-02 10:25:00'), backfill: { from: msk('2026-03-02 10:05:00'), to: msk('2026-03-02 10:25:00'), date: '2026-03-02', start: 0 } });
+    assert.deepEqual(cursor, {
+      newest: msk('2026-03-02 10:25:00'),
+      backfill: { from: msk('2026-03-02 10:05:00'), to: msk('2026-03-02 10:25:00'), date: '2026-03-02', start: 0 },
+    });
     // Another gap while still filling: the same gap grows.
     const wider = afterLatest({ ...cursor, newest: cursor.newest }, msk('2026-03-02 10:40:00'), DAY_MS);
     assert.deepEqual(wider.backfill, { ...cursor.backfill!, to: msk('2026-03-02 10:40:00') });
@@ -33,11 +44,17 @@ describe('afterLatest', () => {
 });
 
 describe('backfill pages', () => {
-  const gap = { newest: msk('2026-03-02 10:25:00'), backfill: { from: msk('2026-03-01 18:00:00'), to: msk('2026-03-02 10:25:00'), date: '2026-03-01', start: 0 } };
+  const gap = {
+    newest: msk('2026-03-02 10:25:00'),
+    backfill: { from: msk('2026-03-01 18:00:00'), to: msk('2026-03-02 10:25:00'), date: '2026-03-01', start: 0 },
+  };
 
   test('only the bars strictly inside the gap are kept', () => {
     const ends = [msk('2026-03-01 17:55:00'), msk('2026-03-01 18:00:00'), msk('2026-03-01 18:05:00'), msk('2026-03-02 10:20:00'), msk('2026-03-02 10:25:00')];
-    assert.deepEqual(barsInGap(gap, ends.map(bar)).map((b) => b.end.getTime()), [msk('2026-03-01 18:05:00'), msk('2026-03-02 10:20:00')]);
+    assert.deepEqual(
+      barsInGap(gap, ends.map(bar)).map((b) => b.end.getTime()),
+      [msk('2026-03-01 18:05:00'), msk('2026-03-02 10:20:00')],
+    );
     assert.deepEqual(barsInGap(NEW_CURSOR, ends.map(bar)), []);
   });
 

@@ -25,7 +25,15 @@ const SAMPLES: VectorSample[] = ['SBER', 'GAZP', 'SBERP'].flatMap((ticker, i) =>
 const fakePrometheus: PrometheusClient = {
   readiness: async () => 200,
   query: async () => SAMPLES,
-  queryRange: async (_q, start, end, step) => [{ metric: {}, values: [[start, '1'], [end - step, '2']] }],
+  queryRange: async (_q, start, end, step) => [
+    {
+      metric: {},
+      values: [
+        [start, '1'],
+        [end - step, '2'],
+      ],
+    },
+  ],
 };
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'PROPFIND'];
@@ -34,25 +42,70 @@ const rawChar = fc.integer({ min: 0x21, max: 0xff }).map((c) => String.fromCharC
 const rawText = (maxLength: number) => fc.string({ unit: rawChar, maxLength });
 const percentJunk = fc.constantFrom('%', '%0', '%zz', '%E0%A4%A', '%00', '%2F', '%2e%2e', '..', '%C0%AF', '%uFFFF');
 const segment = fc.oneof(
-  { weight: 3, arbitrary: fc.constantFrom('SBER', 'sber', 'GAZP', 'X'.repeat(13), 'A1', '', '..', '.', 'history', 'quotes', 'api', 'index.html', 'vendor', 'uplot', 'uPlot.iife.min.js') },
+  {
+    weight: 3,
+    arbitrary: fc.constantFrom(
+      'SBER',
+      'sber',
+      'GAZP',
+      'X'.repeat(13),
+      'A1',
+      '',
+      '..',
+      '.',
+      'history',
+      'quotes',
+      'api',
+      'index.html',
+      'vendor',
+      'uplot',
+      'uPlot.iife.min.js',
+    ),
+  },
   { weight: 3, arbitrary: rawText(24).map((s) => s.replace(/[?#]/g, '')) },
   { weight: 1, arbitrary: percentJunk },
   { weight: 1, arbitrary: fc.nat({ max: 5000 }).map((n) => 'a'.repeat(n)) },
 );
-const templatePath = fc.tuple(
-  fc.constantFrom('/', '/healthz', '/readyz', '/metrics', '/api/quotes', '/api/quotes/:t', '/api/quotes/:t/history', '/api/status', '/api/demo/:t', '/api', '/api/:t', '/vendor/uplot/:t', '/:t', '/app.js', '/style.css'),
-  segment,
-).map(([template, s]) => template.replace(':t', s));
+const templatePath = fc
+  .tuple(
+    fc.constantFrom(
+      '/',
+      '/healthz',
+      '/readyz',
+      '/metrics',
+      '/api/quotes',
+      '/api/quotes/:t',
+      '/api/quotes/:t/history',
+      '/api/status',
+      '/api/demo/:t',
+      '/api',
+      '/api/:t',
+      '/vendor/uplot/:t',
+      '/:t',
+      '/app.js',
+      '/style.css',
+    ),
+    segment,
+  )
+  .map(([template, s]) => template.replace(':t', s));
 const randomPath = fc.array(segment, { maxLength: 6 }).map((parts) => `/${parts.join('/')}`);
 const queryValue = fc.oneof(fc.constantFrom('1h', '30s', '0s', '7d', '999999w', '1h;DROP', '-1h', '', '%', '1e3s'), rawText(20));
 const queryString = fc
-  .array(fc.tuple(fc.oneof(fc.constantFrom('range', 'step', 'ticker', 'id', '__proto__', 'constructor', 'range[]', 'step[a]'), rawText(8)), queryValue), { maxLength: 5 })
+  .array(fc.tuple(fc.oneof(fc.constantFrom('range', 'step', 'ticker', 'id', '__proto__', 'constructor', 'range[]', 'step[a]'), rawText(8)), queryValue), {
+    maxLength: 5,
+  })
   .map((pairs) => (pairs.length === 0 ? '' : `?${pairs.map(([k, v]) => `${k.replace(/[&=#]/g, '')}=${v.replace(/[&#]/g, '')}`).join('&')}`));
 /** Header values: visible ASCII and space (node refuses control characters). */
 const headerText = fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 60 }).map((s) => s.trim());
 const headers = fc.record(
   {
-    'content-type': fc.constantFrom('application/json', 'application/json; charset=utf-7', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x'),
+    'content-type': fc.constantFrom(
+      'application/json',
+      'application/json; charset=utf-7',
+      'text/plain',
+      'application/x-www-form-urlencoded',
+      'multipart/form-data; boundary=x',
+    ),
     accept: fc.constantFrom('application/json', 'text/html', '*/*', 'image/png'),
     'accept-encoding': fc.constantFrom('gzip', 'br', 'identity', 'x'),
     authorization: fc.oneof(headerText, fc.constantFrom('Basic', 'Basic !!!', `Basic ${Buffer.from('x:y').toString('base64')}`)),
@@ -92,7 +145,9 @@ function send(port: number, r: HostileRequest): Promise<Answer> {
     );
     req.on('timeout', () => req.destroy(new Error('no answer within 10 s')));
     // The server may answer (413) and close before reading a big body: that is an answer, not an error.
-    req.on('error', (err: NodeJS.ErrnoException) => (err.code === 'EPIPE' || err.code === 'ECONNRESET' ? resolve({ status: 413, contentType: 'application/json', body: '{}' }) : reject(err)));
+    req.on('error', (err: NodeJS.ErrnoException) =>
+      err.code === 'EPIPE' || err.code === 'ECONNRESET' ? resolve({ status: 413, contentType: 'application/json', body: '{}' }) : reject(err),
+    );
     req.end(r.method === 'GET' || r.method === 'HEAD' ? undefined : r.body);
   });
 }
@@ -163,8 +218,14 @@ describe('backend under hostile input', () => {
     for (const method of methods) assert.ok(METHODS.includes(method), `method label ${method}`);
   });
 
-  test('the limits answer JSON: a body over /api/alerts\' limit is 413, a URL over 4 KiB 414, bad JSON 400, an unknown query parameter 400', async () => {
-    const big = await send(port, { method: 'POST', path: '/api/alerts', query: '', headers: { 'content-type': 'application/json' }, body: `{"a":"${'x'.repeat(BIG_BODY_BYTES)}"}` });
+  test("the limits answer JSON: a body over /api/alerts' limit is 413, a URL over 4 KiB 414, bad JSON 400, an unknown query parameter 400", async () => {
+    const big = await send(port, {
+      method: 'POST',
+      path: '/api/alerts',
+      query: '',
+      headers: { 'content-type': 'application/json' },
+      body: `{"a":"${'x'.repeat(BIG_BODY_BYTES)}"}`,
+    });
     assert.equal(big.status, 413);
     assert.equal(typeof JSON.parse(big.body).error, 'string');
     const long = await send(port, { method: 'GET', path: `/api/quotes/${'A'.repeat(5000)}`, query: '', headers: {}, body: undefined });
@@ -220,7 +281,8 @@ describe('backend rate limit and authentication under hostile input', () => {
             // Refused before authentication: a request line node cannot parse (400), a URL too long (414).
             // (A HEAD answer has no body to tell; no 400 of the app comes before authentication.)
             const refusedEarlier = a.status === 414 || (a.status === 400 && (r.method === 'HEAD' || JSON.parse(a.body).error === 'malformed request'));
-            if (r.headers.authorization !== good && !open && !refusedEarlier) assert.equal(a.status, 401, `${r.method} ${r.path}${r.query} ${JSON.stringify(r.headers)} -> ${a.status}`);
+            if (r.headers.authorization !== good && !open && !refusedEarlier)
+              assert.equal(a.status, 401, `${r.method} ${r.path}${r.query} ${JSON.stringify(r.headers)} -> ${a.status}`);
           });
         }),
         { numRuns: 25, includeErrorInReport: true },

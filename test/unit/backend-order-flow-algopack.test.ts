@@ -4,11 +4,15 @@ import { QUOTES_PROMQL, quotesAnswerFromSamples } from '../../backend/src/quotes
 import type { VectorSample } from '../../backend/src/prometheus-client';
 
 const NOW = 1_767_000_000;
-const sample = (name: string, labels: Record<string, string>, value: number): VectorSample => ({ metric: { __name__: name, ...labels }, value: [NOW, String(value)] });
+const sample = (name: string, labels: Record<string, string>, value: number): VectorSample => ({
+  metric: { __name__: name, ...labels },
+  value: [NOW, String(value)],
+});
 const share = (ticker: string) => ({ ticker, board: 'TQBR', engine: 'stock', market: 'shares' });
 
 test('the quotes query asks Prometheus for the shares order flow too', () => {
-  for (const name of ['moex_algopack_tradestats_disb', 'moex_algopack_tradestats_vol_b', 'moex_algopack_tradestats_vol_s']) assert.ok(QUOTES_PROMQL.includes(name), name);
+  for (const name of ['moex_algopack_tradestats_disb', 'moex_algopack_tradestats_vol_b', 'moex_algopack_tradestats_vol_s'])
+    assert.ok(QUOTES_PROMQL.includes(name), name);
 });
 
 test('a share with an ALGOPACK bar gets its order flow; one without gets no field at all, not zeros', () => {

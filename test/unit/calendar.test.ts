@@ -8,7 +8,11 @@ import { issFixture } from '../support/fixtures';
 const msk = (text: string) => new Date(`${text}+03:00`);
 
 /** An engine answer in ISS's shape: the columns in the order given, one array per row. */
-function engineAnswer(timetable: unknown[][], dailytable: unknown[][], columns = { timetable: ['week_day', 'is_work_day', 'start_time', 'stop_time'], dailytable: ['date', 'is_work_day', 'start_time', 'stop_time'] }) {
+function engineAnswer(
+  timetable: unknown[][],
+  dailytable: unknown[][],
+  columns = { timetable: ['week_day', 'is_work_day', 'start_time', 'stop_time'], dailytable: ['date', 'is_work_day', 'start_time', 'stop_time'] },
+) {
   return {
     engine: { columns: ['NAME', 'title', 'short_title'], data: [['stock', 'Securities Market', 'Stock']] },
     timetable: { columns: columns.timetable, data: timetable },
@@ -95,18 +99,36 @@ describe('trading calendar: /iss/engines/{engine}.json', () => {
   it('rows that cannot be a day are left out and reported, the rest still count', () => {
     const { calendar, invalidRows } = parseEngineCalendar(
       engineAnswer(
-        [[8, 1, '06:50:00', '23:50:00'], [1, 2, '06:50:00', '23:50:00'], [2, 1, '23:50:00', '06:50:00'], [3, 1, null, '23:50:00'], [4, 1, '06:50:00', '23:50:00']],
-        [['2026-02-30', 0, '10:00:00', '19:00:00'], ['2026-11-04', 0, null, null]],
+        [
+          [8, 1, '06:50:00', '23:50:00'],
+          [1, 2, '06:50:00', '23:50:00'],
+          [2, 1, '23:50:00', '06:50:00'],
+          [3, 1, null, '23:50:00'],
+          [4, 1, '06:50:00', '23:50:00'],
+        ],
+        [
+          ['2026-02-30', 0, '10:00:00', '19:00:00'],
+          ['2026-11-04', 0, null, null],
+        ],
       ),
     );
     assert.deepEqual([...calendar.weekly.keys()], [4]);
     assert.deepEqual([...calendar.daily], [['2026-11-04', null]]);
-    assert.deepEqual(invalidRows.map((r) => r.block), ['timetable', 'timetable', 'timetable', 'timetable', 'dailytable']);
+    assert.deepEqual(
+      invalidRows.map((r) => r.block),
+      ['timetable', 'timetable', 'timetable', 'timetable', 'dailytable'],
+    );
   });
 
   it('an answer without the calendar blocks is a validation error', () => {
-    assert.throws(() => parseEngineCalendar({ engine: { columns: [], data: [] } }), (err: unknown) => err instanceof PollError && err.reason === 'validation' && /timetable/.test(err.message));
-    assert.throws(() => parseEngineCalendar(engineAnswer([], [], { timetable: ['week_day'], dailytable: ['date'] })), /lacks is_work_day, start_time, stop_time/);
+    assert.throws(
+      () => parseEngineCalendar({ engine: { columns: [], data: [] } }),
+      (err: unknown) => err instanceof PollError && err.reason === 'validation' && /timetable/.test(err.message),
+    );
+    assert.throws(
+      () => parseEngineCalendar(engineAnswer([], [], { timetable: ['week_day'], dailytable: ['date'] })),
+      /lacks is_work_day, start_time, stop_time/,
+    );
     assert.throws(() => parseEngineCalendar('<html>'), PollError);
   });
 });

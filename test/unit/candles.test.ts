@@ -16,9 +16,16 @@ describe('parseCandles', () => {
     assert.equal(page.rows, 22);
     assert.equal(page.invalid, 0);
     assert.deepEqual(page.candles[0], {
-      ticker: 'GAZP', board: 'TQBR', interval: 60,
+      ticker: 'GAZP',
+      board: 'TQBR',
+      interval: 60,
       begin: new Date('2014-06-09T07:00:00Z'), // 10:00 Moscow
-      open: 144.02, close: 143.89, high: 144.78, low: 143.03, value: 599770205.4000001, volume: 4171150,
+      open: 144.02,
+      close: 143.89,
+      high: 144.78,
+      low: 143.03,
+      value: 599770205.4000001,
+      volume: 4171150,
     });
     assert.deepEqual(page.candles.at(-1)!.begin, new Date('2014-06-11T10:00:00Z'));
   });
@@ -60,7 +67,18 @@ describe('parseCandles', () => {
 const T0 = Date.parse('2025-03-03T07:00:00Z');
 const minute = (n: number) => new Date(T0 + n * 60_000);
 const options: CandlePlanOptions = { lookbackMinutes: 60, maxBackfillMinutes: 7 * 24 * 60, maxRequests: 2 };
-const candle = (n: number): Candle => ({ ticker: 'SBER', board: 'TQBR', interval: 1, begin: minute(n), open: 1, high: 1, low: 1, close: 1, value: 1, volume: 1 });
+const candle = (n: number): Candle => ({
+  ticker: 'SBER',
+  board: 'TQBR',
+  interval: 1,
+  begin: minute(n),
+  open: 1,
+  high: 1,
+  low: 1,
+  close: 1,
+  value: 1,
+  volume: 1,
+});
 const page = (from: number, count: number) => ({ rows: count, candles: Array.from({ length: count }, (_, i) => candle(from + i)) });
 
 describe('candle backfill planner', () => {
@@ -79,8 +97,18 @@ describe('candle backfill planner', () => {
       const rows = Math.min(500, 1201 - request!.start);
       state = { 'TQBR:SBER': afterCandlePage(request!, page(request!.start, rows), now, state['TQBR:SBER']) };
     }
-    assert.deepEqual(asked, [[0, 0], [0, 500], [0, 1000]]);
-    assert.deepEqual(state['TQBR:SBER'], { from: minute(1200).getTime(), start: 0, newest: minute(1200).getTime(), askedAt: minute(1200).getTime(), catchingUp: false });
+    assert.deepEqual(asked, [
+      [0, 0],
+      [0, 500],
+      [0, 1000],
+    ]);
+    assert.deepEqual(state['TQBR:SBER'], {
+      from: minute(1200).getTime(),
+      start: 0,
+      newest: minute(1200).getTime(),
+      askedAt: minute(1200).getTime(),
+      catchingUp: false,
+    });
     // Caught up: nothing more in the same data minute; the newest (maybe unfinished) candle again in the next one.
     assert.deepEqual(planCandleRequests(state, [{ key: 'TQBR:SBER', time: new Date(now.getTime() + 30_000) }], options), []);
     assert.deepEqual(planCandleRequests(state, [{ key: 'TQBR:SBER', time: minute(1201) }], options), [{ key: 'TQBR:SBER', from: minute(1200), start: 0 }]);
@@ -92,7 +120,11 @@ describe('candle backfill planner', () => {
       'TQBR:B': { from: T0, start: 500, newest: T0, askedAt: minute(9).getTime(), catchingUp: true },
       'TQBR:C': { from: T0, start: 0, newest: T0, askedAt: minute(2).getTime(), catchingUp: false },
     };
-    const keys = planCandleRequests(state, ['A', 'B', 'C', 'D'].map((t) => ({ key: `TQBR:${t}`, time: minute(10) })), options).map((r) => r.key);
+    const keys = planCandleRequests(
+      state,
+      ['A', 'B', 'C', 'D'].map((t) => ({ key: `TQBR:${t}`, time: minute(10) })),
+      options,
+    ).map((r) => r.key);
     // D has no state: behind by the whole lookback, and never asked.
     assert.deepEqual(keys, ['TQBR:D', 'TQBR:B']);
   });
@@ -105,9 +137,23 @@ describe('candle backfill planner', () => {
 });
 
 describe('candle series', () => {
-  const c: Candle = { ticker: 'SBER', board: 'TQBR', interval: 1, begin: new Date('2025-03-03T07:05:00Z'), open: 300, high: 301.5, low: 299, close: 300.25, value: 1234567.5, volume: 4100 };
+  const c: Candle = {
+    ticker: 'SBER',
+    board: 'TQBR',
+    interval: 1,
+    begin: new Date('2025-03-03T07:05:00Z'),
+    open: 300,
+    high: 301.5,
+    low: 299,
+    close: 300.25,
+    value: 1234567.5,
+    volume: 4100,
+  };
   test('InfluxDB: measurement candles, tags ticker/board/interval, integer volume, the start as timestamp', () => {
-    assert.equal(candleInfluxLine(c), 'candles,board=TQBR,interval=1m,ticker=SBER close=300.25,high=301.5,low=299,open=300,value=1234567.5,volume=4100i 1740985500');
+    assert.equal(
+      candleInfluxLine(c),
+      'candles,board=TQBR,interval=1m,ticker=SBER close=300.25,high=301.5,low=299,open=300,value=1234567.5,volume=4100i 1740985500',
+    );
   });
   test('Graphite: <prefix>.candles.<TICKER>.<field> at the start', () => {
     assert.deepEqual(

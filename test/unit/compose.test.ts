@@ -56,7 +56,9 @@ function composeConfig(envFile: string, extraEnv: Record<string, string> = {}): 
   for (const key of [...Object.keys(exampleEnv), 'MOEX_ISS_URL', 'COMPOSE_FILE', 'COMPOSE_PROFILES', 'COMPOSE_PROJECT_NAME']) delete env[key];
   for (const key of Object.keys(env)) if (key.startsWith('ALERT_')) delete env[key];
   const r = spawnSync('docker-compose', ['--env-file', envFile, '-f', COMPOSE_FILE, 'config'], {
-    cwd: ROOT, encoding: 'utf8', env: { ...env, ...extraEnv },
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { ...env, ...extraEnv },
   });
   assert.equal(r.error, undefined, `could not run docker-compose (Debian package docker-compose): ${String(r.error)}`);
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
@@ -85,7 +87,20 @@ const secretsOf = (name: string): string[] =>
 
 test('docker-compose --env-file .env.example config succeeds', () => {
   assert.equal(resolved.status, 0, resolved.stderr);
-  for (const name of ['grafana', 'prometheus', 'alertmanager', 'node-exporter', 'graphite', 'influxdb', 'worker-prometheus', 'scraper', 'backend', 'iss-sim', 'selenium', 'e2e']) {
+  for (const name of [
+    'grafana',
+    'prometheus',
+    'alertmanager',
+    'node-exporter',
+    'graphite',
+    'influxdb',
+    'worker-prometheus',
+    'scraper',
+    'backend',
+    'iss-sim',
+    'selenium',
+    'e2e',
+  ]) {
     assert.ok(services[name], `service ${name}`);
   }
 });
@@ -96,10 +111,18 @@ test('the file uses the Compose spec: no version key', () => {
 });
 
 test('published ports are exactly the contract (3000, 9090, 9093, 18000:80, 8086, 8998, 28000:8000; 8428 in profile scale), all on 127.0.0.1 by default', () => {
-  const published = Object.keys(services).flatMap((name) => portsOf(name).map((p) => `${name} ${p}`)).sort();
+  const published = Object.keys(services)
+    .flatMap((name) => portsOf(name).map((p) => `${name} ${p}`))
+    .sort();
   assert.deepEqual(published, [
-    'alertmanager 127.0.0.1:9093:9093', 'backend 127.0.0.1:8998:8998', 'grafana 127.0.0.1:3000:3000', 'graphite 127.0.0.1:18000:80',
-    'influxdb 127.0.0.1:8086:8086', 'prometheus 127.0.0.1:9090:9090', 'victoria-metrics 127.0.0.1:8428:8428', 'worker-prometheus 127.0.0.1:28000:8000',
+    'alertmanager 127.0.0.1:9093:9093',
+    'backend 127.0.0.1:8998:8998',
+    'grafana 127.0.0.1:3000:3000',
+    'graphite 127.0.0.1:18000:80',
+    'influxdb 127.0.0.1:8086:8086',
+    'prometheus 127.0.0.1:9090:9090',
+    'victoria-metrics 127.0.0.1:8428:8428',
+    'worker-prometheus 127.0.0.1:28000:8000',
   ]);
 });
 
@@ -173,16 +196,38 @@ test('every service that reads secrets/ waits for init to complete; other edges 
 test('four networks, each used; members can reach whom the data flow needs', () => {
   assert.deepEqual(Object.keys(config.networks).sort(), ['backend', 'browsers', 'frontend', 'prometheus']);
   for (const net of Object.keys(config.networks)) {
-    assert.ok(Object.keys(services).some((s) => networksOf(s).includes(net)), `network ${net} is used`);
+    assert.ok(
+      Object.keys(services).some((s) => networksOf(s).includes(net)),
+      `network ${net} is used`,
+    );
   }
   const mustReach: Array<[string, string]> = [
-    ['prometheus', 'alertmanager'], ['alertmanager', 'backend'], ['backend', 'alertmanager'],
-    ['prometheus', 'node-exporter'], ['prometheus', 'worker-prometheus'], ['prometheus', 'scraper'], ['prometheus', 'backend'],
-    ['grafana', 'prometheus'], ['grafana', 'graphite'], ['grafana', 'influxdb'], ['grafana', 'backend'],
-    ['scraper', 'graphite'], ['scraper', 'influxdb'],
-    ['backend', 'prometheus'], ['backend', 'worker-prometheus'], ['backend', 'scraper'], ['backend', 'graphite'], ['backend', 'influxdb'],
-    ['worker-prometheus', 'iss-sim'], ['scraper', 'iss-sim'], ['backend', 'iss-sim'],
-    ['selenium', 'backend'], ['selenium', 'grafana'], ['e2e', 'selenium'], ['e2e', 'backend'], ['e2e', 'grafana'],
+    ['prometheus', 'alertmanager'],
+    ['alertmanager', 'backend'],
+    ['backend', 'alertmanager'],
+    ['prometheus', 'node-exporter'],
+    ['prometheus', 'worker-prometheus'],
+    ['prometheus', 'scraper'],
+    ['prometheus', 'backend'],
+    ['grafana', 'prometheus'],
+    ['grafana', 'graphite'],
+    ['grafana', 'influxdb'],
+    ['grafana', 'backend'],
+    ['scraper', 'graphite'],
+    ['scraper', 'influxdb'],
+    ['backend', 'prometheus'],
+    ['backend', 'worker-prometheus'],
+    ['backend', 'scraper'],
+    ['backend', 'graphite'],
+    ['backend', 'influxdb'],
+    ['worker-prometheus', 'iss-sim'],
+    ['scraper', 'iss-sim'],
+    ['backend', 'iss-sim'],
+    ['selenium', 'backend'],
+    ['selenium', 'grafana'],
+    ['e2e', 'selenium'],
+    ['e2e', 'backend'],
+    ['e2e', 'grafana'],
   ];
   for (const [from, to] of mustReach) {
     const shared = networksOf(from).filter((n) => networksOf(to).includes(n));
@@ -195,7 +240,10 @@ test('four networks, each used; members can reach whom the data flow needs', () 
   for (const name of ['influxdb', 'graphite', 'node-exporter']) assert.ok(!networksOf(name).includes('browsers'), name);
   // Whoever polls MOEX or installs plugins needs a network with egress.
   for (const name of ['worker-prometheus', 'scraper', 'backend', 'grafana', 'alertmanager']) {
-    assert.ok(networksOf(name).some((n) => !config.networks[n]?.internal), `${name} has egress`);
+    assert.ok(
+      networksOf(name).some((n) => !config.networks[n]?.internal),
+      `${name} has egress`,
+    );
   }
 });
 
@@ -220,7 +268,11 @@ test('a fresh clone: compose needs no .env; init writes every file of secrets/ t
   const dir = mkdtempSync(join(tmpdir(), 'compose-secrets-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const secretsDir = join(dir, 'secrets');
-  const made = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'init/src/main.ts')], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, SECRETS_DIR: secretsDir } });
+  const made = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'init/src/main.ts')], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, SECRETS_DIR: secretsDir },
+  });
   assert.equal(made.status, 0, made.stderr);
   assert.doesNotMatch(made.stdout + made.stderr, new RegExp(readFileSync(join(secretsDir, 'prometheus_password'), 'utf8')), 'no password printed');
 
@@ -235,14 +287,23 @@ test('a fresh clone: compose needs no .env; init writes every file of secrets/ t
   assert.deepEqual(init.command, ['init']);
   assert.equal(init.restart, 'no');
   assert.equal(init.environment?.SECRETS_DIR, '/project/secrets');
-  assert.ok((init.volumes ?? []).some((v) => (typeof v === 'string' ? v : `${v.source}:${v.target}`).startsWith(`${ROOT}:/project`)), 'init writes the project folder\'s secrets/');
+  assert.ok(
+    (init.volumes ?? []).some((v) => (typeof v === 'string' ? v : `${v.source}:${v.target}`).startsWith(`${ROOT}:/project`)),
+    "init writes the project folder's secrets/",
+  );
   // Every secret file a service mounts is one init writes, under the same name.
   const mounted = new Set(Object.keys(rendered.services).flatMap(secretsOf));
   assert.ok(mounted.size >= 9, `mounted: ${[...mounted].join(', ')}`);
   for (const name of mounted) assert.ok(existsSync(join(secretsDir, name)), `init writes secrets/${name}`);
   // `docker inspect` shows a container's environment: no generated secret may be in one.
-  const secretValues = ['prometheus_password', 'grafana_admin_password', 'influxdb_admin_password', 'influxdb_user_password', 'influxdb_token', 'graphite_admin_password']
-    .map((n) => readFileSync(join(secretsDir, n), 'utf8'));
+  const secretValues = [
+    'prometheus_password',
+    'grafana_admin_password',
+    'influxdb_admin_password',
+    'influxdb_user_password',
+    'influxdb_token',
+    'graphite_admin_password',
+  ].map((n) => readFileSync(join(secretsDir, n), 'utf8'));
   for (const [name, svc] of Object.entries(rendered.services)) {
     for (const [key, value] of Object.entries(svc.environment ?? {})) {
       for (const secret of secretValues) assert.ok(!String(value).includes(secret), `${name} ${key} holds a secret`);
@@ -258,7 +319,10 @@ test('app containers: read-only root, a small tmpfs, no capabilities, no new pri
     assert.deepEqual(svc.cap_drop, ['ALL'], name);
     assert.deepEqual(svc.security_opt, ['no-new-privileges:true'], name);
     const tmpfs = Array.isArray(svc.tmpfs) ? svc.tmpfs : [svc.tmpfs];
-    assert.ok(tmpfs.some((m) => m?.startsWith('/tmp')), `${name} tmpfs ${String(svc.tmpfs)}`);
+    assert.ok(
+      tmpfs.some((m) => m?.startsWith('/tmp')),
+      `${name} tmpfs ${String(svc.tmpfs)}`,
+    );
     // docs/BENCHMARKS.md: worker/scraper RSS ~80 MB at ALL (default poll), ~110 MB at a 1 s poll.
     const mb = Number(/^(\d+)m$/.exec(String(svc.mem_limit))?.[1]);
     assert.ok(mb >= 160 && mb <= 512, `${name} mem_limit ${String(svc.mem_limit)}`);
@@ -289,7 +353,14 @@ test('the web config: our services, Prometheus and node-exporter share secrets/w
 
 test('named volumes keep Prometheus, Alertmanager, Grafana, Graphite and InfluxDB data, the scraper’s spool, shard claims and VictoriaMetrics', () => {
   assert.deepEqual(Object.keys(config.volumes).sort(), [
-    'alertmanager-data', 'grafana-data', 'graphite-data', 'influxdb-data', 'prometheus-data', 'scraper-spool', 'shard-claims', 'victoria-metrics-data',
+    'alertmanager-data',
+    'grafana-data',
+    'graphite-data',
+    'influxdb-data',
+    'prometheus-data',
+    'scraper-spool',
+    'shard-claims',
+    'victoria-metrics-data',
   ]);
   const mounts = (name: string) => (services[name]!.volumes ?? []).map((v) => (typeof v === 'string' ? v : `${v.source}:${v.target}`));
   assert.ok(mounts('prometheus').some((m) => m.startsWith('prometheus-data:/prometheus')));
@@ -302,7 +373,8 @@ test('named volumes keep Prometheus, Alertmanager, Grafana, Graphite and InfluxD
 
 test('bind-mounted configs exist in the repository where compose expects them', () => {
   const raw = parse(readFileSync(COMPOSE_FILE, 'utf8')) as Compose;
-  const sources = Object.values(raw.services).flatMap((s) => (s.volumes ?? []) as string[])
+  const sources = Object.values(raw.services)
+    .flatMap((s) => (s.volumes ?? []) as string[])
     .map((v) => v.split(':')[0]!)
     .filter((src) => src.startsWith('./') && src !== './test-results' && !src.startsWith('./secrets/'));
   assert.ok(sources.length >= 6, `bind mounts: ${sources.join(', ')}`);
@@ -356,7 +428,14 @@ test('services are wired to each other by service name, InfluxDB with auth and t
 
 test('profiles: iss-sim under demo, selenium and e2e under e2e, worker shards and VictoriaMetrics under scale, the rest always on', () => {
   for (const [name, svc] of Object.entries(services)) {
-    const expected = name === 'iss-sim' ? ['demo'] : ['selenium', 'e2e'].includes(name) ? ['e2e'] : ['worker-shard', 'victoria-metrics'].includes(name) ? ['scale'] : undefined;
+    const expected =
+      name === 'iss-sim'
+        ? ['demo']
+        : ['selenium', 'e2e'].includes(name)
+          ? ['e2e']
+          : ['worker-shard', 'victoria-metrics'].includes(name)
+            ? ['scale']
+            : undefined;
     assert.deepEqual(svc.profiles, expected, name);
   }
 });
@@ -396,7 +475,10 @@ test('alertmanager: pinned image, config rendered at start, healthcheck, network
   assert.ok(command.includes('--config.file=/alertmanager/alertmanager.yml'));
   assert.ok(command.includes('--cluster.listen-address='), 'no cluster gossip port');
   const mounts = (am.volumes ?? []).map((v) => (typeof v === 'string' ? v : `${v.source}:${v.target}`));
-  assert.ok(mounts.some((m) => m.endsWith('/alertmanager:/etc/alertmanager:ro')), mounts.join('\n'));
+  assert.ok(
+    mounts.some((m) => m.endsWith('/alertmanager:/etc/alertmanager:ro')),
+    mounts.join('\n'),
+  );
   assert.ok(mounts.some((m) => m.startsWith('alertmanager-data:/alertmanager')));
   assert.ok(existsSync(join(ROOT, 'alertmanager', 'render.sh')) && existsSync(join(ROOT, 'alertmanager', 'alertmanager.yml')));
 
@@ -405,7 +487,10 @@ test('alertmanager: pinned image, config rendered at start, healthcheck, network
   assert.equal(am.environment?.ALERT_WEBHOOK_URL, '');
   assert.equal(services.backend!.environment?.ALERTMANAGER_URL, 'https://alertmanager:9093');
   // Prometheus sends to the service by name.
-  assert.match(readFileSync(join(ROOT, 'prometheus', 'prometheus.yml'), 'utf8'), /^alerting:\n {2}alertmanagers:\n(?: {4}#.*\n)? {4}- api_version: v2\n {6}scheme: https\n(?: {6,}.*\n)*? {6}static_configs:\n {8}- targets:\n {12}- alertmanager:9093$/m);
+  assert.match(
+    readFileSync(join(ROOT, 'prometheus', 'prometheus.yml'), 'utf8'),
+    /^alerting:\n {2}alertmanagers:\n(?: {4}#.*\n)? {4}- api_version: v2\n {6}scheme: https\n(?: {6,}.*\n)*? {6}static_configs:\n {8}- targets:\n {12}- alertmanager:9093$/m,
+  );
 });
 
 test('alertmanager receivers come from .env; secret files are mounted, never inlined', (t) => {
@@ -413,7 +498,11 @@ test('alertmanager receivers come from .env; secret files are mounted, never inl
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const token = join(dir, 'telegram-token');
   writeFileSync(token, '123:abc\n');
-  const r = composeConfig(ENV_EXAMPLE, { ALERT_WEBHOOK_URL: 'https://hooks.example/alerts', ALERT_TELEGRAM_CHAT_ID: '-100', ALERT_TELEGRAM_BOT_TOKEN_FILE: token });
+  const r = composeConfig(ENV_EXAMPLE, {
+    ALERT_WEBHOOK_URL: 'https://hooks.example/alerts',
+    ALERT_TELEGRAM_CHAT_ID: '-100',
+    ALERT_TELEGRAM_BOT_TOKEN_FILE: token,
+  });
   assert.equal(r.status, 0, r.stderr);
   const am = (parse(r.stdout) as Compose).services.alertmanager!;
   assert.equal(am.environment?.ALERT_WEBHOOK_URL, 'https://hooks.example/alerts');

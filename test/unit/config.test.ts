@@ -62,7 +62,10 @@ describe('config', () => {
     });
 
     test('both set, or an unreadable file, is a ConfigError naming the variable', () => {
-      assert.throws(() => parseConfig(secretShape, { TOKEN: 'a', TOKEN_FILE: file }), (e: unknown) => e instanceof ConfigError && e.variable === 'TOKEN');
+      assert.throws(
+        () => parseConfig(secretShape, { TOKEN: 'a', TOKEN_FILE: file }),
+        (e: unknown) => e instanceof ConfigError && e.variable === 'TOKEN',
+      );
       assert.throws(
         () => parseConfig(secretShape, { TOKEN_FILE: path.join(dir, 'absent') }),
         (e: unknown) => e instanceof ConfigError && e.variable === 'TOKEN_FILE' && /ENOENT/.test(e.message),

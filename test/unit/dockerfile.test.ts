@@ -14,8 +14,15 @@ import { parse } from 'yaml';
 
 const ROOT = resolve(__dirname, '../..');
 
-interface Instruction { keyword: string; args: string }
-interface Stage { name: string; from: string; instructions: Instruction[] }
+interface Instruction {
+  keyword: string;
+  args: string;
+}
+interface Stage {
+  name: string;
+  from: string;
+  instructions: Instruction[];
+}
 
 /** Instructions with line continuations joined and comments dropped. */
 function readInstructions(text: string): Instruction[] {
@@ -23,7 +30,10 @@ function readInstructions(text: string): Instruction[] {
   let current = '';
   for (const line of text.split('\n')) {
     if (/^\s*#/.test(line)) continue; // comments, also those inside a continued instruction
-    if (/\\\s*$/.test(line)) { current += line.replace(/\\\s*$/, ' '); continue; }
+    if (/\\\s*$/.test(line)) {
+      current += line.replace(/\\\s*$/, ' ');
+      continue;
+    }
     current += line;
     if (current.trim()) logical.push(current.trim());
     current = '';
@@ -36,7 +46,11 @@ function readInstructions(text: string): Instruction[] {
 
 const instructions = readInstructions(readFileSync(resolve(ROOT, 'Dockerfile'), 'utf8'));
 const globalArgs = Object.fromEntries(
-  instructions.slice(0, instructions.findIndex((i) => i.keyword === 'FROM'))
+  instructions
+    .slice(
+      0,
+      instructions.findIndex((i) => i.keyword === 'FROM'),
+    )
     .filter((i) => i.keyword === 'ARG')
     .map((i) => i.args.split('=') as [string, string]),
 );
@@ -75,14 +89,21 @@ test('TypeScript is built once, in the build stage, and the build is stamped for
   assert.match(run, /touch dist\/\.build-stamp/);
   const deps = stages.flatMap((s) => argsOf(s, 'RUN')).find((r) => /npm ci(?!.*--omit)/.test(r));
   assert.ok(deps, 'a stage installs every dependency with npm ci');
-  assert.equal(argsOf(runtime, 'RUN').some((r) => /tsc/.test(r)), false, 'the runtime stage does not compile');
+  assert.equal(
+    argsOf(runtime, 'RUN').some((r) => /tsc/.test(r)),
+    false,
+    'the runtime stage does not compile',
+  );
 });
 
 test('the runtime stage has production deps only, the built files, and no sources', () => {
   const run = argsOf(runtime, 'RUN').join('\n');
   assert.match(run, /npm ci --omit=dev/);
   const copies = argsOf(runtime, 'COPY');
-  assert.ok(copies.some((c) => /--from=build\b/.test(c)), 'copies the build output from the build stage');
+  assert.ok(
+    copies.some((c) => /--from=build\b/.test(c)),
+    'copies the build output from the build stage',
+  );
   const firstSources = copies.map((c) => c.split(/\s+/).filter((w) => !w.startsWith('--'))[0]);
   assert.equal(firstSources.includes('.'), false, 'does not copy the whole context');
 });
@@ -106,13 +127,20 @@ test('ENTRYPOINT is runner.sh in exec form, so `docker run IMAGE worker` runs th
 
 test('the compose build targets exist as stages', () => {
   const compose = parse(readFileSync(resolve(ROOT, 'docker-compose.yml'), 'utf8')) as { services: Record<string, { build?: { target?: string } }> };
-  const targets = new Set(Object.values(compose.services).map((s) => s.build?.target).filter(Boolean));
+  const targets = new Set(
+    Object.values(compose.services)
+      .map((s) => s.build?.target)
+      .filter(Boolean),
+  );
   assert.ok(targets.size > 0);
   for (const target of targets) assert.ok(stage(target!), `stage ${target}`);
 });
 
 test('.dockerignore keeps secrets, host builds and git out of the context but keeps the tests', () => {
-  const ignored = readFileSync(resolve(ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const ignored = readFileSync(resolve(ROOT, '.dockerignore'), 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
   for (const entry of ['.env', 'node_modules', 'dist', '.git']) assert.ok(ignored.includes(entry), entry);
   assert.ok(ignored.includes('!.env.example'));
   for (const needed of ['test', 'lib', 'runner.sh', 'package.json', 'package-lock.json', 'wait-for-grid.sh']) assert.ok(!ignored.includes(needed), needed);
@@ -135,7 +163,11 @@ function runHealthcheck(env: Record<string, string>): Promise<number | null> {
 
 async function serve(status: number): Promise<{ server: Server; port: number; paths: string[] }> {
   const paths: string[] = [];
-  const server = createServer((req, res) => { paths.push(req.url ?? ''); res.statusCode = status; res.end('{}'); });
+  const server = createServer((req, res) => {
+    paths.push(req.url ?? '');
+    res.statusCode = status;
+    res.end('{}');
+  });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return { server, port: (server.address() as AddressInfo).port, paths };
 }
@@ -170,8 +202,25 @@ test('HEALTHCHECK speaks https when WEB_CONFIG_FILE gives the service a certific
   const dir = mkdtempSync(join(tmpdir(), 'moex-healthcheck-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   // A certificate for another name only: the probe of the service's own loopback port accepts it.
-  const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=stocks.example.org',
-    '-keyout', join(dir, 'tls.key'), '-out', join(dir, 'tls.crt')], { encoding: 'utf8' });
+  const made = spawnSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=stocks.example.org',
+      '-keyout',
+      join(dir, 'tls.key'),
+      '-out',
+      join(dir, 'tls.crt'),
+    ],
+    { encoding: 'utf8' },
+  );
   assert.equal(made.status, 0, made.stderr);
   const webConfig = join(dir, 'web-config.yml');
   writeFileSync(webConfig, 'tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\n');

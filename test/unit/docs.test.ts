@@ -35,7 +35,11 @@ test('a variable added to a config shape without a doc line is a drift error nam
 
 /** GitHub's heading anchors: lower case, punctuation dropped, spaces to dashes. */
 const anchorOf = (heading: string): string =>
-  heading.trim().toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-');
+  heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+    .replace(/\s/g, '-');
 
 function anchorsOf(file: string): Set<string> {
   const text = fs.readFileSync(file, 'utf8').replace(/```[\s\S]*?```/g, '');
@@ -43,7 +47,13 @@ function anchorsOf(file: string): Set<string> {
 }
 
 test('every relative link of README.md and docs/*.md resolves (file, and heading when it names one)', () => {
-  const pages = ['README.md', ...fs.readdirSync(path.join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+  const pages = [
+    'README.md',
+    ...fs
+      .readdirSync(path.join(ROOT, 'docs'))
+      .filter((f) => f.endsWith('.md'))
+      .map((f) => `docs/${f}`),
+  ];
   let checked = 0;
   const broken: string[] = [];
   for (const page of pages) {

@@ -70,6 +70,9 @@ describe('the 10-security filter cap', () => {
 
   test('an answer of the set without its marketdata block fails the whole board', () => {
     const broken = { securities: answerFor(10, 16).securities };
-    assert.throws(() => mergeBoardAnswers([answerFor(0, 10), broken]), (err: unknown) => err instanceof PollError && err.reason === 'validation');
+    assert.throws(
+      () => mergeBoardAnswers([answerFor(0, 10), broken]),
+      (err: unknown) => err instanceof PollError && err.reason === 'validation',
+    );
   });
 });

@@ -28,8 +28,14 @@ describe('generated configs', () => {
     const compose = jobsOf(fs.readFileSync(path.join(REPO_ROOT, 'prometheus', 'prometheus.yml'), 'utf8'));
     const ports = { WORKER_PORT: '41000', SCRAPER_PORT: '41001', BACKEND_PORT: '41002', PROMETHEUS_PORT: '41003', NODE_EXPORTER_PORT: '41004' };
     const native = jobsOf(nativePrometheusConfig(stackSettings(ports)));
-    assert.deepEqual(compose.map((j) => j.job_name), STACK_JOBS.map((j) => j.job));
-    assert.deepEqual(native.map((j) => j.job_name), STACK_JOBS.map((j) => j.job));
+    assert.deepEqual(
+      compose.map((j) => j.job_name),
+      STACK_JOBS.map((j) => j.job),
+    );
+    assert.deepEqual(
+      native.map((j) => j.job_name),
+      STACK_JOBS.map((j) => j.job),
+    );
     for (const [i, job] of STACK_JOBS.entries()) {
       assert.deepEqual(compose[i]!.static_configs, [{ targets: [`${job.composeHost}:${job.port}`] }]);
       assert.deepEqual(native[i]!.static_configs, [{ targets: [`127.0.0.1:${ports[job.portVariable as keyof typeof ports]}`] }]);
@@ -47,7 +53,11 @@ describe('generated configs', () => {
       fs.writeFileSync(path.join(dir, 'web-config.yml'), 'tls_server_config: { cert_file: tls.crt, key_file: tls.key }\nbasic_auth_users: { prometheus: x }\n');
       const variants: Array<Record<string, string>> = [
         { PROMETHEUS_SCRAPE_INTERVAL: '1s' },
-        { WEB_CONFIG_FILE: path.join(dir, 'web-config.yml'), PROMETHEUS_TARGETS: 'worker-prometheus=127.0.0.1:41000,127.0.0.1:41001;node=127.0.0.1:9', PROMETHEUS_REMOTE_WRITE_URL: 'http://127.0.0.1:8428/api/v1/write' },
+        {
+          WEB_CONFIG_FILE: path.join(dir, 'web-config.yml'),
+          PROMETHEUS_TARGETS: 'worker-prometheus=127.0.0.1:41000,127.0.0.1:41001;node=127.0.0.1:9',
+          PROMETHEUS_REMOTE_WRITE_URL: 'http://127.0.0.1:8428/api/v1/write',
+        },
       ];
       for (const env of variants) {
         const file = path.join(dir, 'prometheus.yml');
@@ -58,10 +68,13 @@ describe('generated configs', () => {
         assert.match(stdout, /SUCCESS: [1-9][0-9]* rule files found/);
       }
       const secured = jobsOf(fs.readFileSync(path.join(dir, 'prometheus.yml'), 'utf8'));
-      assert.deepEqual(secured.map((j) => [j.job_name, j.scheme, j.basic_auth?.password_file]), [
-        ['worker-prometheus', 'https', path.join(dir, 'prometheus_password')],
-        ['node', 'https', path.join(dir, 'prometheus_password')],
-      ]);
+      assert.deepEqual(
+        secured.map((j) => [j.job_name, j.scheme, j.basic_auth?.password_file]),
+        [
+          ['worker-prometheus', 'https', path.join(dir, 'prometheus_password')],
+          ['node', 'https', path.join(dir, 'prometheus_password')],
+        ],
+      );
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -28,7 +28,15 @@ import {
   variables,
 } from '../../grafana/testing/dashboards';
 import { ANY_VALUE_FIXES, dashboardValidator, panelValidator, readDashboardSchema, withAnyValueFixes } from '../../grafana/testing/schema';
-import { calculateIntervalMs, interpolate, parseDurationS, type QueryContext, rateIntervalS, referencedNames, type VariableSelection } from '../../grafana/testing/interpolate';
+import {
+  calculateIntervalMs,
+  interpolate,
+  parseDurationS,
+  type QueryContext,
+  rateIntervalS,
+  referencedNames,
+  type VariableSelection,
+} from '../../grafana/testing/interpolate';
 import { infinityRows, repeatCopies, runTarget, selectionsFor, selectPath, variableValues } from '../../grafana/testing/store-queries';
 import { fieldsOfMarket, MARKETS, type MarketKind, marketKindOf, SUPPORTED_MARKETS } from '../../lib/moex/markets';
 import { NUMERIC_FIELDS } from '../../lib/moex/quote';
@@ -43,33 +51,62 @@ const dsByUid = new Map(datasources.map((d) => [d.uid, d]));
 const HISTOGRAMS = ['moex_price_relative_to_prev_close', 'moex_poll_duration_seconds', 'http_request_duration_seconds'];
 const DOCUMENTED_METRICS = new Set([
   ...NUMERIC_FIELDS.map((f) => f.metric),
-  'moex_trading', 'moex_quote_timestamp_seconds', 'moex_data_delay_seconds',
-  'moex_up', 'moex_board_up', 'moex_simulated_feed', 'moex_polls_total', 'moex_poll_errors_total', 'moex_last_success_timestamp_seconds',
-  'scraper_points_written_total', 'scraper_write_errors_total', 'scraper_buffered_points', 'scraper_last_write_timestamp_seconds',
+  'moex_trading',
+  'moex_quote_timestamp_seconds',
+  'moex_data_delay_seconds',
+  'moex_up',
+  'moex_board_up',
+  'moex_simulated_feed',
+  'moex_polls_total',
+  'moex_poll_errors_total',
+  'moex_last_success_timestamp_seconds',
+  'scraper_points_written_total',
+  'scraper_write_errors_total',
+  'scraper_buffered_points',
+  'scraper_last_write_timestamp_seconds',
   ...HISTOGRAMS.flatMap((h) => [`${h}_bucket`, `${h}_count`, `${h}_sum`]),
   // docs/algopack.md: the exported columns of lib/moex/algopack/datasets.ts.
   ...Object.values(DATASETS).flatMap((d) => d.exported.map((c) => algopackMetricName(d.dataset, c.column))),
-  'moex_algopack_bar_timestamp_seconds', 'moex_algopack_bar_lag_seconds',
+  'moex_algopack_bar_timestamp_seconds',
+  'moex_algopack_bar_lag_seconds',
 ]);
 // Beyond the contract: what lib/poll-metrics.ts, scraper/src/sink.ts, spool.ts, candles-sync.ts and worker-prometheus/src/market-calendar.ts also export.
 const SERVICE_EXTRAS = new Set([
-  'moex_missing_tickers', 'moex_invalid_values_total', 'scraper_dropped_points_total',
-  'scraper_spool_bytes', 'scraper_spool_replayed_points_total', 'scraper_spool_corrupt_records_total',
-  'scraper_candle_requests_total', 'scraper_candles_total', 'moex_market_open',
+  'moex_missing_tickers',
+  'moex_invalid_values_total',
+  'scraper_dropped_points_total',
+  'scraper_spool_bytes',
+  'scraper_spool_replayed_points_total',
+  'scraper_spool_corrupt_records_total',
+  'scraper_candle_requests_total',
+  'scraper_candles_total',
+  'moex_market_open',
 ]);
 const STANDARD_METRICS = new Set([
-  'up', 'ALERTS', 'process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_p99_seconds',
-  'node_cpu_seconds_total', 'node_load1', 'node_load5', 'node_load15', 'node_memory_MemAvailable_bytes', 'node_memory_MemTotal_bytes',
-  'node_filesystem_avail_bytes', 'node_filesystem_size_bytes',
+  'up',
+  'ALERTS',
+  'process_cpu_seconds_total',
+  'process_resident_memory_bytes',
+  'nodejs_eventloop_lag_p99_seconds',
+  'node_cpu_seconds_total',
+  'node_load1',
+  'node_load5',
+  'node_load15',
+  'node_memory_MemAvailable_bytes',
+  'node_memory_MemTotal_bytes',
+  'node_filesystem_avail_bytes',
+  'node_filesystem_size_bytes',
 ]);
 // docs/metrics.md (Graphite nodes, InfluxDB measurements and fields): each market's own fields.
 const SERIES_NAME = new Map(NUMERIC_FIELDS.map((f) => [f.field, f.seriesName]));
 const fieldNamesOf = (kind: MarketKind) => new Set(fieldsOfMarket(kind).map((f) => SERIES_NAME.get(f) as string));
 // ISS market name (Graphite's market node) → kind: `selt` → currency, `forts` → futures.
-const KIND_OF_MARKET = new Map(SUPPORTED_MARKETS.map((em) => {
-  const [engine, market] = em.split('/') as [string, string];
-  return [market, marketKindOf(engine, market) as MarketKind];
-}));
+const KIND_OF_MARKET = new Map(
+  SUPPORTED_MARKETS.map((em) => {
+    const [engine, market] = em.split('/') as [string, string];
+    return [market, marketKindOf(engine, market) as MarketKind];
+  }),
+);
 const KIND_OF_MEASUREMENT = new Map<string, MarketKind | 'candles'>(Object.values(MARKETS).map((m) => [m.measurement, m.kind]));
 // docs/metrics.md: measurement `candles`, fields open high low close value volume.
 KIND_OF_MEASUREMENT.set('candles', 'candles');
@@ -78,7 +115,21 @@ const ALGOPACK_FIELDS = new Map(Object.values(DATASETS).map((d) => [d.dataset as
 const influxFieldsOf = (kind: MarketKind | 'candles' | string) =>
   ALGOPACK_FIELDS.get(kind) ?? (kind === 'candles' ? new Set(['open', 'high', 'low', 'close', 'value', 'volume']) : fieldNamesOf(kind as MarketKind));
 // Macros Grafana resolves in queries (global or per datasource).
-const MACROS = new Set(['__interval', '__interval_ms', '__rate_interval', '__range', '__range_s', '__range_ms', '__from', '__to', 'timeFilter', '__timeFilter', '__dashboard', '__org', '__user']);
+const MACROS = new Set([
+  '__interval',
+  '__interval_ms',
+  '__rate_interval',
+  '__range',
+  '__range_s',
+  '__range_ms',
+  '__from',
+  '__to',
+  'timeFilter',
+  '__timeFilter',
+  '__dashboard',
+  '__org',
+  '__user',
+]);
 
 function isVariableRef(uid: string | undefined): boolean {
   return typeof uid === 'string' && /^\$\{?\w+\}?$/.test(uid);
@@ -98,7 +149,9 @@ function assertDatasourceRef(ref: unknown, where: string): void {
 /** The query text of a target, whatever its datasource. */
 function queryText(target: Record<string, unknown>): string {
   const columns = target.columns as Array<{ selector: string }> | undefined;
-  return [target.expr, target.target, target.query, target.url, target.root_selector, ...(columns ?? []).map((c) => c.selector)].filter((q) => typeof q === 'string').join('\n');
+  return [target.expr, target.target, target.query, target.url, target.root_selector, ...(columns ?? []).map((c) => c.selector)]
+    .filter((q) => typeof q === 'string')
+    .join('\n');
 }
 
 describe('Grafana datasource provisioning', () => {
@@ -134,7 +187,12 @@ describe('Grafana datasource provisioning', () => {
     assert.deepEqual(influx?.secureJsonData, { password: '$__file{/run/secrets/influxdb_user_password}' });
     // The web config's side: https trusting the stack's certificate, basic auth from the secret.
     for (const uid of ['prometheus', 'backend-api']) {
-      const ds = dsByUid.get(uid) as { basicAuth?: boolean; basicAuthUser?: string; jsonData?: Record<string, unknown>; secureJsonData?: Record<string, string> };
+      const ds = dsByUid.get(uid) as {
+        basicAuth?: boolean;
+        basicAuthUser?: string;
+        jsonData?: Record<string, unknown>;
+        secureJsonData?: Record<string, string>;
+      };
       assert.equal(ds.basicAuth, true, uid);
       assert.equal(ds.basicAuthUser, '$PROMETHEUS_USERNAME', uid);
       assert.equal(ds.jsonData?.tlsAuthWithCACert, true, uid);
@@ -245,7 +303,10 @@ describe('Grafana dashboards', () => {
             const where = `panel "${p.title}" ${t.refId}`;
             if (uid === 'prometheus') {
               // Label values ("node-exporter") are not metric names.
-              const names = String(t.expr).replace(/"[^"]*"/g, '""').match(/\b(?:moex|scraper|http|process|nodejs|node|up|ALERTS)\w*\b/g) ?? [];
+              const names =
+                String(t.expr)
+                  .replace(/"[^"]*"/g, '""')
+                  .match(/\b(?:moex|scraper|http|process|nodejs|node|up|ALERTS)\w*\b/g) ?? [];
               for (const n of names) assert.ok(DOCUMENTED_METRICS.has(n) || SERVICE_EXTRAS.has(n) || STANDARD_METRICS.has(n), `${where}: unknown metric ${n}`);
               assert.ok(names.length > 0, `${where}: no metric`);
             } else if (uid === 'graphite') {
@@ -288,37 +349,75 @@ describe('Grafana dashboards', () => {
     }
     // Prometheus: $market (default shares) scopes $ticker; the Graphite and InfluxDB dashboards read shares only.
     const [market, ticker] = variables(byUid.get('moex-prometheus') as GrafanaDashboard);
-    assert.deepEqual([market?.name, market?.definition, market?.multi, market?.includeAll, market?.current], [
-      'market',
-      'label_values(moex_last_price,market)',
-      true,
-      true,
-      { selected: true, text: ['shares'], value: ['shares'] },
-    ]);
+    assert.deepEqual(
+      [market?.name, market?.definition, market?.multi, market?.includeAll, market?.current],
+      ['market', 'label_values(moex_last_price,market)', true, true, { selected: true, text: ['shares'], value: ['shares'] }],
+    );
     assert.equal(ticker?.name, 'ticker');
-    for (const uid of ['moex-graphite', 'moex-influxdb']) assert.deepEqual(variables(byUid.get(uid) as GrafanaDashboard).map((v) => v.name), ['ticker'], uid);
+    for (const uid of ['moex-graphite', 'moex-influxdb'])
+      assert.deepEqual(
+        variables(byUid.get(uid) as GrafanaDashboard).map((v) => v.name),
+        ['ticker'],
+        uid,
+      );
     for (const p of queryPanels(byUid.get('moex-prometheus') as GrafanaDashboard)) {
-      for (const t of p.targets ?? []) if (t.expr) assert.ok(String(t.expr).includes('market=~"$market", ticker=~"$ticker"'), `moex-prometheus "${p.title}": not scoped by $market and $ticker`);
+      for (const t of p.targets ?? [])
+        if (t.expr)
+          assert.ok(String(t.expr).includes('market=~"$market", ticker=~"$ticker"'), `moex-prometheus "${p.title}": not scoped by $market and $ticker`);
     }
     // Graphite lists other markets' and candles' nodes beside the share tickers (docs/metrics.md).
     const graphiteRegex = String(variables(byUid.get('moex-graphite') as GrafanaDashboard)[0]?.regex).replace(/^\/|\/$/g, '');
-    assert.deepEqual(['SBER', 'SBERP', 'selt', 'candles', 'index'].filter((n) => new RegExp(graphiteRegex).test(n)), ['SBER', 'SBERP']);
+    assert.deepEqual(
+      ['SBER', 'SBERP', 'selt', 'candles', 'index'].filter((n) => new RegExp(graphiteRegex).test(n)),
+      ['SBER', 'SBERP'],
+    );
   });
 
   it('cover what the brief asks of each dashboard', () => {
     const prom = exprsOf('moex-prometheus').join('\n');
-    for (const m of ['moex_last_price', 'moex_bid_price', 'moex_offer_price', 'moex_change_percent', 'moex_volume_today', 'moex_trading', 'time() - moex_quote_timestamp_seconds']) {
+    for (const m of [
+      'moex_last_price',
+      'moex_bid_price',
+      'moex_offer_price',
+      'moex_change_percent',
+      'moex_volume_today',
+      'moex_trading',
+      'time() - moex_quote_timestamp_seconds',
+    ]) {
       assert.ok(prom.includes(m), `moex-prometheus lacks ${m}`);
     }
     assert.ok(panelsOf('moex-prometheus').some((p) => p.type === 'heatmap' && JSON.stringify(p.targets).includes('moex_price_relative_to_prev_close_bucket')));
     assert.ok(exprsOf('moex-graphite').some((t) => t.includes('stocks.$ticker.last')));
-    assert.ok(exprsOf('moex-influxdb').includes('SELECT last("last") FROM "stocks" WHERE "ticker" =~ /^$ticker$/ AND $timeFilter GROUP BY time($__interval), "ticker" fill(none)'));
+    assert.ok(
+      exprsOf('moex-influxdb').includes(
+        'SELECT last("last") FROM "stocks" WHERE "ticker" =~ /^$ticker$/ AND $timeFilter GROUP BY time($__interval), "ticker" fill(none)',
+      ),
+    );
     const health = exprsOf('moex-stack-health').join('\n');
-    for (const m of ['up{job=~', 'moex_up', 'moex_poll_duration_seconds_bucket', 'moex_poll_errors_total', 'scraper_points_written_total', 'scraper_write_errors_total', 'scraper_buffered_points', 'http_request_duration_seconds_count', 'http_request_duration_seconds_bucket', 'node_cpu_seconds_total', 'node_memory_MemAvailable_bytes', 'node_filesystem_avail_bytes']) {
+    for (const m of [
+      'up{job=~',
+      'moex_up',
+      'moex_poll_duration_seconds_bucket',
+      'moex_poll_errors_total',
+      'scraper_points_written_total',
+      'scraper_write_errors_total',
+      'scraper_buffered_points',
+      'http_request_duration_seconds_count',
+      'http_request_duration_seconds_bucket',
+      'node_cpu_seconds_total',
+      'node_memory_MemAvailable_bytes',
+      'node_filesystem_avail_bytes',
+    ]) {
       assert.ok(health.includes(m), `stack-health lacks ${m}`);
     }
     // Issue 15: the spool's bytes and replay counts, and the candle sync, on stack health; candles on the InfluxDB dashboard.
-    for (const m of ['scraper_spool_bytes{', 'increase(scraper_spool_replayed_points_total{', 'increase(scraper_spool_corrupt_records_total{', 'scraper_candle_requests_total{', 'scraper_candles_total{']) {
+    for (const m of [
+      'scraper_spool_bytes{',
+      'increase(scraper_spool_replayed_points_total{',
+      'increase(scraper_spool_corrupt_records_total{',
+      'scraper_candle_requests_total{',
+      'scraper_candles_total{',
+    ]) {
       assert.ok(health.includes(m), `stack-health lacks ${m}`);
     }
     const candles = panelsOf('moex-influxdb').find((p) => p.type === 'candlestick') as GrafanaPanel & { options: { fields: Record<string, string> } };
@@ -328,33 +427,62 @@ describe('Grafana dashboards', () => {
     assert.deepEqual(candles.targets?.[0]?.resultFormat, 'table');
     // The panel finds its fields by these names: each must be a column the query returns.
     for (const f of Object.values(candles.options.fields)) assert.ok(String(candles.targets?.[0]?.query).includes(`AS "${f}"`), `candlestick field ${f}`);
-    for (const m of ['moex_data_delay_seconds', 'moex_board_up', 'sum by (board, reason) (increase(moex_poll_errors_total', 'moex_simulated_feed', 'ALERTS{alertstate="firing"}', 'max by (engine) (moex_market_open{']) {
+    for (const m of [
+      'moex_data_delay_seconds',
+      'moex_board_up',
+      'sum by (board, reason) (increase(moex_poll_errors_total',
+      'moex_simulated_feed',
+      'ALERTS{alertstate="firing"}',
+      'max by (engine) (moex_market_open{',
+    ]) {
       assert.ok(health.includes(m), `stack-health lacks ${m}`);
     }
-    const feedDelay = panelsOf('moex-stack-health').find((p) => p.title === 'Feed delay') as GrafanaPanel & { fieldConfig: { defaults: { thresholds: { steps: Array<{ value: number | null }> } } } };
+    const feedDelay = panelsOf('moex-stack-health').find((p) => p.title === 'Feed delay') as GrafanaPanel & {
+      fieldConfig: { defaults: { thresholds: { steps: Array<{ value: number | null }> } } };
+    };
     // 900 s is the anonymous feed's normal: green up to just past it.
-    assert.deepEqual(feedDelay.fieldConfig.defaults.thresholds.steps.map((s) => s.value), [null, 960, 1800]);
-    const alerts = panelsOf('moex-stack-health').find((p) => p.title === 'Firing alerts') as GrafanaPanel & { transformations: Array<{ id: string; options: { include?: { names: string[] } } }> };
+    assert.deepEqual(
+      feedDelay.fieldConfig.defaults.thresholds.steps.map((s) => s.value),
+      [null, 960, 1800],
+    );
+    const alerts = panelsOf('moex-stack-health').find((p) => p.title === 'Firing alerts') as GrafanaPanel & {
+      transformations: Array<{ id: string; options: { include?: { names: string[] } } }>;
+    };
     assert.equal(alerts.type, 'table');
     assert.deepEqual(alerts.transformations[0]?.options.include?.names, ['alertname', 'severity', 'ticker', 'board']);
     assert.ok(panelsOf('moex-stack-health').some((p) => p.type === 'grafana-clock-panel'));
     // MOEX markets: each market from every store that holds it.
     const markets = exprsOf('moex-markets').join('\n');
     for (const q of [
-      'moex_last_price{market="selt"}', 'FROM "currencies"', 'stocks.selt.*.last',
-      'moex_index_value', 'FROM "indices"', 'stocks.index.*.index_value',
-      'moex_bond_yield_percent{board="TQOB"}', 'moex_bond_days_to_maturity{board="TQOB"}', 'FROM "bonds"',
-      'moex_futures_open_interest', 'FROM "futures"', 'stocks.forts.*.open_interest',
-      'moex_last_price{board="TQTF"}', `FROM "stocks" WHERE "board" = 'TQTF'`,
+      'moex_last_price{market="selt"}',
+      'FROM "currencies"',
+      'stocks.selt.*.last',
+      'moex_index_value',
+      'FROM "indices"',
+      'stocks.index.*.index_value',
+      'moex_bond_yield_percent{board="TQOB"}',
+      'moex_bond_days_to_maturity{board="TQOB"}',
+      'FROM "bonds"',
+      'moex_futures_open_interest',
+      'FROM "futures"',
+      'stocks.forts.*.open_interest',
+      'moex_last_price{board="TQTF"}',
+      `FROM "stocks" WHERE "board" = 'TQTF'`,
     ]) {
       assert.ok(markets.includes(q), `moex-markets lacks ${q}`);
     }
-    const curve = panelsOf('moex-markets').find((p) => p.title === 'OFZ yield curve') as GrafanaPanel & { options: { mapping: string }; transformations: Array<{ id: string; options: unknown }> };
+    const curve = panelsOf('moex-markets').find((p) => p.title === 'OFZ yield curve') as GrafanaPanel & {
+      options: { mapping: string };
+      transformations: Array<{ id: string; options: unknown }>;
+    };
     assert.equal(curve.type, 'xychart');
     assert.equal(curve.options.mapping, 'auto');
     // Auto mapping: the first number field is x; the last transformation orders the points by maturity.
     assert.deepEqual(curve.transformations.at(-1), { id: 'sortBy', options: { fields: {}, sort: [{ field: 'Days to maturity', desc: false }] } });
-    assert.ok([...dashboards.values()].some((d) => JSON.stringify(d).includes('"uid":"backend-api"')), 'no panel uses the backend API');
+    assert.ok(
+      [...dashboards.values()].some((d) => JSON.stringify(d).includes('"uid":"backend-api"')),
+      'no panel uses the backend API',
+    );
   });
 });
 
@@ -406,7 +534,12 @@ describe("Grafana dashboards against Grafana's dashboard JSON schema (grafana/sc
 
   it('relaxes the exported schema only where a committed dashboard needs it', () => {
     for (const fix of ANY_VALUE_FIXES) {
-      const strict = dashboardValidator(withAnyValueFixes(readDashboardSchema(), ANY_VALUE_FIXES.filter((f) => f !== fix)));
+      const strict = dashboardValidator(
+        withAnyValueFixes(
+          readDashboardSchema(),
+          ANY_VALUE_FIXES.filter((f) => f !== fix),
+        ),
+      );
       const rejected = [...dashboards.values()].filter((d) => strict(d).length > 0);
       assert.ok(rejected.length > 0, `${fix.pointer} (${fix.why}) is relaxed but no dashboard needs it`);
     }
@@ -437,8 +570,14 @@ describe('Grafana query interpolation (as the integration test sends it)', () =>
   });
 
   it('expands the interval and time-range macros', () => {
-    assert.equal(interpolate('rate(x[$__rate_interval]) $__interval $__interval_ms $__range $__range_s', ctx('prometheus', {})), 'rate(x[1m]) 15s 15000 1h 3600');
-    assert.equal(interpolate('WHERE $timeFilter GROUP BY time($__interval)', ctx('influxdb', {})), 'WHERE time >= 1700000000000ms and time <= 1700003600000ms GROUP BY time(15s)');
+    assert.equal(
+      interpolate('rate(x[$__rate_interval]) $__interval $__interval_ms $__range $__range_s', ctx('prometheus', {})),
+      'rate(x[1m]) 15s 15000 1h 3600',
+    );
+    assert.equal(
+      interpolate('WHERE $timeFilter GROUP BY time($__interval)', ctx('influxdb', {})),
+      'WHERE time >= 1700000000000ms and time <= 1700003600000ms GROUP BY time(15s)',
+    );
     assert.throws(() => interpolate('x{a="$nope"}', ctx('prometheus', {})), /\$nope/);
     assert.throws(() => interpolate('$timeFilter', ctx('prometheus', {})), /timeFilter/);
   });
@@ -470,7 +609,10 @@ describe('Grafana query interpolation (as the integration test sends it)', () =>
     const selected = new Map([['ticker', all]]);
     const candles = allPanels(dashboards.get('moex-influxdb.json') as GrafanaDashboard).find((p) => p.repeat === 'ticker') as GrafanaPanel;
     const copies = repeatCopies(candles, selected);
-    assert.deepEqual(copies.map((c) => c.value), ['GAZP', 'SBER']);
+    assert.deepEqual(
+      copies.map((c) => c.value),
+      ['GAZP', 'SBER'],
+    );
     // Still the multi-value variable: InfluxDB gets the escaped value inside /^...$/, as in Grafana's repeated copy.
     assert.equal(interpolate('/^$ticker$/', { ...ctx('influxdb', {}), variables: copies[1]?.variables as Map<string, VariableSelection> }), '/^SBER$/');
     assert.deepEqual(repeatCopies({ ...candles, repeat: undefined }, selected), [{ variables: selected }]);
@@ -484,7 +626,10 @@ describe('Grafana query interpolation (as the integration test sends it)', () =>
       ['All', 'shares', 'bonds+selt'],
     );
     // A default the store does not list falls back to the first value.
-    assert.deepEqual(selectionsFor({ ...market, current: { value: ['gone'] } }, ['bonds']).map((s) => s.label), ['All', 'bonds']);
+    assert.deepEqual(
+      selectionsFor({ ...market, current: { value: ['gone'] } }, ['bonds']).map((s) => s.label),
+      ['All', 'bonds'],
+    );
     const asked: string[] = [];
     const server = createServer((req, res) => {
       asked.push(new URL(req.url ?? '', 'http://x').searchParams.get('match[]') ?? '');
@@ -512,28 +657,57 @@ describe('Grafana query interpolation (as the integration test sends it)', () =>
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     t.after(() => server.close());
     const stores = { prometheus: '', graphite: '', influxdb: '', influxDatabase: '', backend: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
-    const infinityPanels = [...dashboards.values()].flatMap((d) => queryPanels(d)).filter((p) => (p.datasource as DatasourceRef | undefined)?.uid === 'backend-api');
+    const infinityPanels = [...dashboards.values()]
+      .flatMap((d) => queryPanels(d))
+      .filter((p) => (p.datasource as DatasourceRef | undefined)?.uid === 'backend-api');
     assert.equal(infinityPanels.length, 2);
     const run = (panel: GrafanaPanel, target: Record<string, unknown>) =>
-      runTarget({ kind: 'yesoreyeram-infinity-datasource', panel, target: { refId: 'A', ...target }, fromMs: 0, toMs: 3_600_000, rangeFrom: 'now-1h', scrapeIntervalS: 15, variables: new Map() }, stores);
+      runTarget(
+        {
+          kind: 'yesoreyeram-infinity-datasource',
+          panel,
+          target: { refId: 'A', ...target },
+          fromMs: 0,
+          toMs: 3_600_000,
+          rangeFrom: 'now-1h',
+          scrapeIntervalS: 15,
+          variables: new Map(),
+        },
+        stores,
+      );
     for (const panel of infinityPanels) {
       const target = (panel.targets ?? [])[0] as Record<string, unknown>;
       const outcome = await run(panel, target);
       assert.equal(outcome.nonNull, (target.columns as unknown[]).length, `${panel.title}: one value per column of the one row`);
-      await assert.rejects(run(panel, { ...target, columns: [...(target.columns as unknown[]), { selector: 'nope', text: 'Nope', type: 'string' }] }), /no row has nope/);
+      await assert.rejects(
+        run(panel, { ...target, columns: [...(target.columns as unknown[]), { selector: 'nope', text: 'Nope', type: 'string' }] }),
+        /no row has nope/,
+      );
       await assert.rejects(run(panel, { ...target, root_selector: '$.missing' }), /is not an array/);
     }
     assert.deepEqual([...new Set(requested)].sort(), ['/api/quotes', '/api/status']);
   });
 
   it('makes rows of an Infinity JSON answer the way its backend parser does', () => {
-    const doc = { quotes: [{ ticker: 'SBER', bid: null }, { ticker: 'GAZP', bid: 1 }], nested: { list: [] } };
+    const doc = {
+      quotes: [
+        { ticker: 'SBER', bid: null },
+        { ticker: 'GAZP', bid: 1 },
+      ],
+      nested: { list: [] },
+    };
     assert.equal(selectPath(doc, '$.quotes'), doc.quotes);
     assert.deepEqual(selectPath(doc, '$.nested.list'), []);
     assert.equal(selectPath(doc, '$.nope.deeper'), undefined);
     assert.throws(() => selectPath(doc, 'quotes[*]'), /not of the form/);
-    const columns = [{ selector: 'ticker', text: 'Ticker', type: 'string' }, { selector: 'bid', text: 'Bid', type: 'number' }];
-    assert.deepEqual(infinityRows(doc, '$.quotes', columns), [['SBER', null], ['GAZP', 1]]);
+    const columns = [
+      { selector: 'ticker', text: 'Ticker', type: 'string' },
+      { selector: 'bid', text: 'Bid', type: 'number' },
+    ];
+    assert.deepEqual(infinityRows(doc, '$.quotes', columns), [
+      ['SBER', null],
+      ['GAZP', 1],
+    ]);
     assert.throws(() => infinityRows(doc, '$.nested', columns), /not an array/);
     assert.throws(() => infinityRows({ quotes: [1] }, '$.quotes', columns), /not an object/);
   });

@@ -68,7 +68,15 @@ const v1 = (url: string, more: Partial<Extract<InfluxOptions, { api: 'v1' }>> = 
   maxBufferedLines: 1000,
   ...more,
 });
-const v2 = (url: string): InfluxOptions => ({ api: 'v2', url, token: 's3cret', org: 'moex', bucket: 'quotes/autogen', measurement: 'stocks', maxBufferedLines: 1000 });
+const v2 = (url: string): InfluxOptions => ({
+  api: 'v2',
+  url,
+  token: 's3cret',
+  org: 'moex',
+  bucket: 'quotes/autogen',
+  measurement: 'stocks',
+  maxBufferedLines: 1000,
+});
 const fast = { minRetryMs: 50, maxRetryMs: 100 };
 
 describe('InfluxDB write path: v1 and v2 requests', () => {
@@ -153,7 +161,10 @@ describe('InfluxDB sink against a stand-in store', () => {
     sink.write([at(1_700_000_060)]);
     await eventually(async () => counts.written === 1, 5000, 'the next point written');
     await sleep(200); // past a retry's backoff: the refused line must not come back
-    assert.deepEqual(influx.requests.map((r) => r.lines.map(stampOf)), [[1_700_000_000], [1_700_000_060]]);
+    assert.deepEqual(
+      influx.requests.map((r) => r.lines.map(stampOf)),
+      [[1_700_000_000], [1_700_000_060]],
+    );
     assert.equal(counts.buffered, 0);
     await sink.close();
   });

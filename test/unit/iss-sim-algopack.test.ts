@@ -30,32 +30,57 @@ describe('the simulator’s ALGOPACK', () => {
 
   test('bars for windows ended and published (10 s after the end); latest=1 is the newest only', () => {
     const ends = (json: unknown) => [...new Set(parseAlgopackPage(json, { market: 'eq', dataset: 'tradestats' }).bars.map((b) => b.end.toISOString()))];
-    assert.deepEqual(ends(book.json('eq', 'tradestats', query({ date: '2026-03-02' }), at('10:15:09'))), ['2026-03-02T07:05:00.000Z', '2026-03-02T07:10:00.000Z']);
-    assert.deepEqual(ends(book.json('eq', 'tradestats', query({ date: '2026-03-02' }), at('10:15:10'))), ['2026-03-02T07:05:00.000Z', '2026-03-02T07:10:00.000Z', '2026-03-02T07:15:00.000Z']);
-    const latest = parseAlgopackPage(book.json('eq', 'tradestats', query({ date: '2026-03-02', latest: '1' }), at('10:15:10')), { market: 'eq', dataset: 'tradestats' });
-    assert.deepEqual(latest.bars.map((b) => b.end.toISOString()), latest.bars.map(() => '2026-03-02T07:15:00.000Z'));
+    assert.deepEqual(ends(book.json('eq', 'tradestats', query({ date: '2026-03-02' }), at('10:15:09'))), [
+      '2026-03-02T07:05:00.000Z',
+      '2026-03-02T07:10:00.000Z',
+    ]);
+    assert.deepEqual(ends(book.json('eq', 'tradestats', query({ date: '2026-03-02' }), at('10:15:10'))), [
+      '2026-03-02T07:05:00.000Z',
+      '2026-03-02T07:10:00.000Z',
+      '2026-03-02T07:15:00.000Z',
+    ]);
+    const latest = parseAlgopackPage(book.json('eq', 'tradestats', query({ date: '2026-03-02', latest: '1' }), at('10:15:10')), {
+      market: 'eq',
+      dataset: 'tradestats',
+    });
+    assert.deepEqual(
+      latest.bars.map((b) => b.end.toISOString()),
+      latest.bars.map(() => '2026-03-02T07:15:00.000Z'),
+    );
     assert.deepEqual(latest.bars[0]!.published, at('10:15:10'));
     assert.equal(latest.cursor!.total, latest.bars.length);
   });
 
   test('futoi: a FIZ and a YUR row per asset (2-character code), positions net per group', () => {
     const page = parseAlgopackPage(book.json('fo', 'futoi', query({ date: '2026-03-02', latest: '1' }), at('10:05:10')), { market: 'fo', dataset: 'futoi' });
-    assert.deepEqual(page.bars.map((b) => `${b.ticker}/${b.group}`), ['BR/FIZ', 'BR/YUR', 'CR/FIZ', 'CR/YUR', 'MX/FIZ', 'MX/YUR', 'Si/FIZ', 'Si/YUR']);
+    assert.deepEqual(
+      page.bars.map((b) => `${b.ticker}/${b.group}`),
+      ['BR/FIZ', 'BR/YUR', 'CR/FIZ', 'CR/YUR', 'MX/FIZ', 'MX/YUR', 'Si/FIZ', 'Si/YUR'],
+    );
     for (const b of page.bars) assert.equal(b.fields.pos, b.fields.pos_long! + b.fields.pos_short!);
   });
 
   test('pages of 1,000 with the cursor; the same rows whenever asked', () => {
     const big = new AlgopackBook(scaleBoards(SIM_BOARDS, 3000), ORIGIN);
-    const first = parseAlgopackPage(big.json('eq', 'tradestats', query({ date: '2026-03-02', latest: '1' }), at('10:05:10')), { market: 'eq', dataset: 'tradestats' });
+    const first = parseAlgopackPage(big.json('eq', 'tradestats', query({ date: '2026-03-02', latest: '1' }), at('10:05:10')), {
+      market: 'eq',
+      dataset: 'tradestats',
+    });
     const total = first.cursor!.total;
     assert.ok(total > 1000, `total ${total}`);
     assert.deepEqual(first.cursor, { index: 0, total, pageSize: 1000 });
     assert.equal(first.rows, 1000);
-    const second = parseAlgopackPage(big.json('eq', 'tradestats', query({ date: '2026-03-02', latest: '1', start: '1000' }), at('10:05:10')), { market: 'eq', dataset: 'tradestats' });
+    const second = parseAlgopackPage(big.json('eq', 'tradestats', query({ date: '2026-03-02', latest: '1', start: '1000' }), at('10:05:10')), {
+      market: 'eq',
+      dataset: 'tradestats',
+    });
     assert.equal(second.rows, total - 1000);
     const tickers = [...first.bars, ...second.bars].map((b) => b.ticker);
     assert.equal(new Set(tickers).size, total, 'no instrument twice across pages');
-    const again = parseAlgopackPage(big.json('eq', 'tradestats', query({ date: '2026-03-02', latest: '1', start: '1000' }), at('10:09:00')), { market: 'eq', dataset: 'tradestats' });
+    const again = parseAlgopackPage(big.json('eq', 'tradestats', query({ date: '2026-03-02', latest: '1', start: '1000' }), at('10:09:00')), {
+      market: 'eq',
+      dataset: 'tradestats',
+    });
     assert.deepEqual(again.bars, second.bars);
   });
 

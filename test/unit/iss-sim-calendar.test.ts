@@ -26,7 +26,11 @@ describe('ISS simulator trading calendar', () => {
 
   test('bad values are refused with the entry named', () => {
     for (const bad of ['0=06:50-23:50', '5-1=closed', '1-5', '1=6:50-23:50', '1=23:50-06:50', '1=25:00-26:00']) {
-      assert.throws(() => simSchedule(bad), (err: unknown) => err instanceof Problem, bad);
+      assert.throws(
+        () => simSchedule(bad),
+        (err: unknown) => err instanceof Problem,
+        bad,
+      );
     }
     assert.throws(() => new SimTradingCalendar('1-7=00:00-23:59', '2026-02-30=closed'), Problem);
     assert.throws(() => dailytableRows('4.11.2026=closed'), /YYYY-MM-DD/);
@@ -34,7 +38,7 @@ describe('ISS simulator trading calendar', () => {
     assert.equal(simSchedule(' '), '1-7=00:00:00-23:59:59', 'empty, as compose passes an unset variable, is the default');
   });
 
-  test('the served answer has the real capture\'s blocks, columns and column types', () => {
+  test("the served answer has the real capture's blocks, columns and column types", () => {
     const real = issFixture('real/engine-stock-2018') as Record<string, { metadata: unknown; columns: string[] }>;
     const served = new SimTradingCalendar('1-5=06:50-23:50', '2026-11-04=closed').json('stock', { withMetadata: true, only: null }) as typeof real;
     assert.deepEqual(Object.keys(served), Object.keys(real));

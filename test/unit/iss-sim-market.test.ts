@@ -53,7 +53,7 @@ describe('ISS simulator market', () => {
 describe('ISS simulator at exchange scale (ISS_SIM_SCALE)', () => {
   const own = SIM_BOARDS.reduce((sum, b) => sum + b.listings.length, 0);
 
-  test('0 or a total at or below the boards\' own count leaves the boards as they are', () => {
+  test("0 or a total at or below the boards' own count leaves the boards as they are", () => {
     assert.equal(scaleBoards(SIM_BOARDS, 0), SIM_BOARDS);
     assert.equal(scaleBoards(SIM_BOARDS, own), SIM_BOARDS);
     assert.equal(SIM_BOARDS.find((b) => b.board === 'TQBR')!.listings.length, 272);
@@ -61,12 +61,19 @@ describe('ISS simulator at exchange scale (ISS_SIM_SCALE)', () => {
 
   test('30,000: every board holds thousands, the total is exact, SECIDs unique and tickers, terms for every bond and future', () => {
     const boards = scaleBoards(SIM_BOARDS, 30_000);
-    assert.equal(boards.reduce((sum, b) => sum + b.listings.length, 0), 30_000);
+    assert.equal(
+      boards.reduce((sum, b) => sum + b.listings.length, 0),
+      30_000,
+    );
     const secids = boards.flatMap((b) => b.listings.map((l) => l.secid));
     assert.equal(new Set(secids.map((s) => s.toUpperCase())).size, secids.length, 'unique SECIDs');
     for (const b of boards) {
       assert.ok(b.listings.length >= 4000, `${b.board}: ${b.listings.length}`);
-      assert.deepEqual(b.listings.slice(0, SIM_BOARDS.find((o) => o.board === b.board)!.listings.length), [...SIM_BOARDS.find((o) => o.board === b.board)!.listings], `${b.board} keeps its own first`);
+      assert.deepEqual(
+        b.listings.slice(0, SIM_BOARDS.find((o) => o.board === b.board)!.listings.length),
+        [...SIM_BOARDS.find((o) => o.board === b.board)!.listings],
+        `${b.board} keeps its own first`,
+      );
       for (const l of b.listings) {
         assert.match(l.secid, TICKER_PATTERN);
         assert.ok(l.startPrice > 0);
@@ -74,17 +81,24 @@ describe('ISS simulator at exchange scale (ISS_SIM_SCALE)', () => {
         if (b.kind === 'futures') assert.ok(b.futures![l.secid], `${l.secid} has futures terms`);
       }
     }
-    assert.equal(scaleBoards(SIM_BOARDS, 80_000).reduce((sum, b) => sum + b.listings.length, 0), MAX_SIM_SECURITIES);
+    assert.equal(
+      scaleBoards(SIM_BOARDS, 80_000).reduce((sum, b) => sum + b.listings.length, 0),
+      MAX_SIM_SECURITIES,
+    );
   });
 
-  test('generated instruments answer in their market\'s real columns: the parser reads each market\'s fields', () => {
+  test("generated instruments answer in their market's real columns: the parser reads each market's fields", () => {
     const boards = scaleBoards(SIM_BOARDS, 3_000);
     const market = new Market({ boards, random: seeded(3), now: () => 0 });
     const expected: Record<string, string> = { shares: 'last', currency: 'last', index: 'indexValue', bonds: 'bondYield', futures: 'openInterest' };
     for (const b of boards) {
       const generated = b.listings.at(-1)!.secid;
       const json = boardSecuritiesJson([market.boards.get(b.board)!.get(generated)!], b, b.board, new Date(Date.UTC(2026, 10, 30, 9)), {
-        reorderColumns: false, dropMarketdata: false, withMetadata: false, only: null, columns: { securities: null, marketdata: null },
+        reorderColumns: false,
+        dropMarketdata: false,
+        withMetadata: false,
+        only: null,
+        columns: { securities: null, marketdata: null },
       });
       const source = { engine: b.engine, market: b.market, board: b.board, kind: b.kind, tickers: [generated] };
       const { quotes, invalidValues } = parseBoardSnapshot(JSON.parse(JSON.stringify(json)), source);

@@ -63,7 +63,14 @@ describe('worker: moex_market_open and moex_session_seconds_left', () => {
   test("the session is judged on ISS's clock: the quotes' SYSTIME, not the host's", async () => {
     const hostNow = msk('2026-12-02T12:00:00'); // the host thinks it is Wednesday noon
     const registry = new Registry();
-    const calendar = startMarketCalendar({ engines: ['stock'], fetchEngineCalendar: async () => WEEK, registry, log: recordingLogger().log, refreshMs: 3_600_000, now: () => hostNow });
+    const calendar = startMarketCalendar({
+      engines: ['stock'],
+      fetchEngineCalendar: async () => WEEK,
+      registry,
+      log: recordingLogger().log,
+      refreshMs: 3_600_000,
+      now: () => hostNow,
+    });
     await sleep(10);
     assert.equal((await samples(registry)).get('moex_market_open{engine="stock"}'), 1);
     // ISS (here: the simulator with its clock set back) says it is Saturday 03:00.
@@ -78,7 +85,13 @@ describe('worker: moex_market_open and moex_session_seconds_left', () => {
   });
 
   test('a failing fetch is counted each time, logged once, and keeps the last known calendar', async () => {
-    const answers: Array<() => unknown> = [() => WEEK, ...Array.from({ length: 3 }, () => () => { throw new PollError('http', 'ISS answered HTTP 500'); }), () => WEEK];
+    const answers: Array<() => unknown> = [
+      () => WEEK,
+      ...Array.from({ length: 3 }, () => () => {
+        throw new PollError('http', 'ISS answered HTTP 500');
+      }),
+      () => WEEK,
+    ];
     const { log, warnings } = recordingLogger();
     const registry = new Registry();
     const calendar = startMarketCalendar({
@@ -117,7 +130,14 @@ describe('worker: moex_market_open and moex_session_seconds_left', () => {
     const answer = structuredClone(WEEK) as { dailytable: { data: unknown[][] } };
     answer.dailytable.data.push(['2026-13-01', 0, '00:00:00', '00:00:00']);
     const registry = new Registry();
-    const calendar = startMarketCalendar({ engines: ['stock'], fetchEngineCalendar: async () => answer, registry, log: recordingLogger().log, refreshMs: 3_600_000, now: () => msk('2026-12-02T12:00:00') });
+    const calendar = startMarketCalendar({
+      engines: ['stock'],
+      fetchEngineCalendar: async () => answer,
+      registry,
+      log: recordingLogger().log,
+      refreshMs: 3_600_000,
+      now: () => msk('2026-12-02T12:00:00'),
+    });
     await sleep(10);
     calendar.stop();
     const s = await samples(registry);

@@ -8,8 +8,17 @@ const TICKERS = ['SBERP', 'SBER', 'GAZP'];
 
 /** The fields shares do not have: null on every share quote. */
 const NO_MARKET_SPECIFIC_FIELDS = {
-  indexValue: null, indexPrevClose: null, capitalization: null, bondYield: null, bondDuration: null, accruedInterest: null,
-  faceValue: null, couponValue: null, daysToMaturity: null, openInterest: null, settlePrice: null,
+  indexValue: null,
+  indexPrevClose: null,
+  capitalization: null,
+  bondYield: null,
+  bondDuration: null,
+  accruedInterest: null,
+  faceValue: null,
+  couponValue: null,
+  daysToMaturity: null,
+  openInterest: null,
+  settlePrice: null,
 };
 
 describe('parseBoardSnapshot', () => {
@@ -128,10 +137,7 @@ describe('parseBoardSnapshot', () => {
     assert.equal(q.trades, null);
     assert.equal(q.changePercent, null);
     assert.equal(q.high, 316.2);
-    assert.deepEqual(
-      invalidValues.map((v) => v.field).sort(),
-      ['bid', 'last', 'offer', 'trades', 'volume'],
-    );
+    assert.deepEqual(invalidValues.map((v) => v.field).sort(), ['bid', 'last', 'offer', 'trades', 'volume']);
   });
 
   test('a row without a valid SYSTIME is skipped as missing', () => {
@@ -166,7 +172,7 @@ describe('parseMoscowTime', () => {
   });
 });
 
-describe('quoteTime: UPDATETIME on SYSTIME\'s date', () => {
+describe("quoteTime: UPDATETIME on SYSTIME's date", () => {
   const at = (systime: string) => parseMoscowTime(systime)!;
 
   test('the anonymous feed: 15 minutes before the snapshot, the same day', () => {

@@ -11,10 +11,15 @@ import { REPO_ROOT } from '../support/services';
  * Runs prometheus/start.sh as the compose entrypoint would, with `echo` in place of Prometheus: the
  * config it chose (and, with remote_write, wrote), checked by promtool as Prometheus would load it.
  */
-async function start(env: Record<string, string>): Promise<{ code: number | null; file?: string; config?: Record<string, unknown>; check?: string; stderr: string }> {
+async function start(
+  env: Record<string, string>,
+): Promise<{ code: number | null; file?: string; config?: Record<string, unknown>; check?: string; stderr: string }> {
   const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'prom-start-')), 'config', 'prometheus.yml');
   const run = await runProcess('sh', [path.join(REPO_ROOT, 'prometheus', 'start.sh'), '--storage.tsdb.path=/prometheus'], {
-    PROMETHEUS_CONFIG_DIR: path.join(REPO_ROOT, 'prometheus'), PROMETHEUS_RUNNING_CONFIG: out, PROMETHEUS_BIN: 'echo', ...env,
+    PROMETHEUS_CONFIG_DIR: path.join(REPO_ROOT, 'prometheus'),
+    PROMETHEUS_RUNNING_CONFIG: out,
+    PROMETHEUS_BIN: 'echo',
+    ...env,
   });
   const file = /--config\.file=(\S+) --storage\.tsdb\.path=\/prometheus$/.exec(run.stdout.trim())?.[1];
   if (run.code !== 0 || !file) return { code: run.code, stderr: run.stderr };
@@ -56,7 +61,11 @@ describe('prometheus/start.sh (compose entrypoint)', () => {
   });
 
   test('a bad URL or shard count stops with exit 2 and one line', async () => {
-    const bad: Array<Record<string, string>> = [{ PROMETHEUS_REMOTE_WRITE_URL: 'victoria:8428' }, { PROMETHEUS_REMOTE_WRITE_URL: 'http://vm/"x' }, { WORKER_SHARDS: 'two' }];
+    const bad: Array<Record<string, string>> = [
+      { PROMETHEUS_REMOTE_WRITE_URL: 'victoria:8428' },
+      { PROMETHEUS_REMOTE_WRITE_URL: 'http://vm/"x' },
+      { WORKER_SHARDS: 'two' },
+    ];
     for (const env of bad) {
       const { code, stderr } = await start(env);
       assert.equal(code, 2, JSON.stringify(env));

@@ -16,10 +16,18 @@ describe('request limiter (MOEX_ISS_MAX_RPS)', () => {
         }),
       ),
     );
-    assert.deepEqual(order, [...order].sort((a, b) => a - b), 'granted in the order asked');
-    for (let i = 0; i + 4 < starts.length; i++) assert.ok(starts[i + 4]! - starts[i]! >= 1000, `start ${i + 4} came ${starts[i + 4]! - starts[i]!} ms after start ${i}`);
+    assert.deepEqual(
+      order,
+      [...order].sort((a, b) => a - b),
+      'granted in the order asked',
+    );
+    for (let i = 0; i + 4 < starts.length; i++)
+      assert.ok(starts[i + 4]! - starts[i]! >= 1000, `start ${i + 4} came ${starts[i + 4]! - starts[i]!} ms after start ${i}`);
     // The first four go at once; the last two waited for the third window.
-    assert.ok(waits.slice(0, 4).every((w) => w < 50), `first waits ${waits.slice(0, 4)}`);
+    assert.ok(
+      waits.slice(0, 4).every((w) => w < 50),
+      `first waits ${waits.slice(0, 4)}`,
+    );
     assert.ok(waits[9]! >= 2000, `last wait ${waits[9]}`);
     assert.ok(Math.abs(limiter.waitedMs() - waits.reduce((a, b) => a + b, 0)) < 1);
   });

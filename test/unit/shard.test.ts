@@ -43,7 +43,11 @@ describe('MOEX_SHARD', () => {
     assert.equal(parseConfig(moexShape, {}).MOEX_SHARD, null);
     assert.deepEqual(parseConfig(moexShape, { MOEX_SHARD: 'auto/4' }).MOEX_SHARD, { auto: true, count: 4 });
     for (const bad of ['3/3', '1', 'a/b', '0/0', '-1/2', 'auto/0']) {
-      assert.throws(() => parseConfig(moexShape, { MOEX_SHARD: bad }), (e: unknown) => e instanceof ConfigError && e.variable === 'MOEX_SHARD', bad);
+      assert.throws(
+        () => parseConfig(moexShape, { MOEX_SHARD: bad }),
+        (e: unknown) => e instanceof ConfigError && e.variable === 'MOEX_SHARD',
+        bad,
+      );
     }
   });
 });

@@ -8,8 +8,7 @@ import { resolve } from 'node:path';
 const ROOT = resolve(__dirname, '../..');
 
 function trackedScripts(): string[] {
-  const listed = execFileSync('git', ['ls-files', '*.sh'], { cwd: ROOT, encoding: 'utf8' })
-    .split('\n').filter(Boolean);
+  const listed = execFileSync('git', ['ls-files', '*.sh'], { cwd: ROOT, encoding: 'utf8' }).split('\n').filter(Boolean);
   return [...listed, '.ci/run'].filter((f) => existsSync(resolve(ROOT, f)));
 }
 

@@ -95,7 +95,10 @@ function instrumentFs(dir: string) {
   mock.method(fs, 'writeSync', (fd: number, data: Buffer | string, ...rest: unknown[]) => {
     if (!open.has(fd)) return realWrite(fd, data, ...rest);
     if (fuse === 1) {
-      const bytes = typeof data === 'string' ? Buffer.from(data) : data.subarray((rest[0] as number | undefined) ?? 0, ((rest[0] as number | undefined) ?? 0) + ((rest[1] as number | undefined) ?? data.length));
+      const bytes =
+        typeof data === 'string'
+          ? Buffer.from(data)
+          : data.subarray((rest[0] as number | undefined) ?? 0, ((rest[0] as number | undefined) ?? 0) + ((rest[1] as number | undefined) ?? data.length));
       realWrite(fd, bytes.subarray(0, Math.floor(bytes.length * tornShare)));
     }
     step();

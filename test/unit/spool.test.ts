@@ -31,7 +31,11 @@ describe('spool', () => {
     const { counts, stats } = recordingStats();
     return { counts, queue: openSpool({ dir, name: 'graphite', maxBytes }, stats, log) };
   };
-  const dataFile = () => path.join(dir, fs.readdirSync(dir).find((f) => f.endsWith('.spool'))!);
+  const dataFile = () =>
+    path.join(
+      dir,
+      fs.readdirSync(dir).find((f) => f.endsWith('.spool'))!,
+    );
 
   test('record format: u32 length, u32 CRC32, JSON lines; what is pushed is on disk before push returns', () => {
     const { queue, counts } = open();
@@ -129,7 +133,11 @@ describe('spool', () => {
     assert.equal(counts.dropped + queue.length, 30 * 3, 'every point is either queued or counted as dropped');
     const lines = queue.take(1000);
     assert.deepEqual(lines.slice(-3), cycle(39), 'the newest are kept');
-    assert.deepEqual(lines, lines.slice().sort((a, b) => Number(a.split(' ')[2]) - Number(b.split(' ')[2])), 'in order');
+    assert.deepEqual(
+      lines,
+      lines.slice().sort((a, b) => Number(a.split(' ')[2]) - Number(b.split(' ')[2])),
+      'in order',
+    );
     queue.close();
   });
 
@@ -182,7 +190,10 @@ describe('spool', () => {
     assert.ok(waiting >= 800, `${waiting} lines waiting`);
     assert.deepEqual(queue.take(waiting).slice(-800), [...wide(100), ...wide(101)]);
     assert.equal(counts.corrupt, 1, 'the unreadable head is counted');
-    assert.deepEqual(fs.readdirSync(dir).filter((f) => f.endsWith('.spool')), ['graphite.1.spool']);
+    assert.deepEqual(
+      fs.readdirSync(dir).filter((f) => f.endsWith('.spool')),
+      ['graphite.1.spool'],
+    );
     queue.close();
     // The adopted file is named by a new head: the next start reads it as usual.
     ({ queue, counts } = open(64 << 20));

@@ -38,8 +38,14 @@ describe('StatsD packing', () => {
   test('lines packed in order into datagrams of at most 1432 bytes, none split, none empty', () => {
     const lines = Array.from({ length: 500 }, (_, i) => `stocks.T${i}.field_${'x'.repeat(i % 40)}:${i}.5|g`);
     const datagrams = packDatagrams(lines);
-    assert.deepEqual(datagrams.flatMap((d) => d.payload.toString().split('\n')), lines);
-    assert.equal(datagrams.reduce((n, d) => n + d.lines, 0), lines.length);
+    assert.deepEqual(
+      datagrams.flatMap((d) => d.payload.toString().split('\n')),
+      lines,
+    );
+    assert.equal(
+      datagrams.reduce((n, d) => n + d.lines, 0),
+      lines.length,
+    );
     for (const d of datagrams) assert.ok(d.payload.length <= MTU_PAYLOAD && d.payload.length > 0);
     // Greedy: each datagram is full enough that the next line would not have fitted.
     for (let i = 0; i + 1 < datagrams.length; i++) {
@@ -70,7 +76,10 @@ describe('StatsD sink over UDP', () => {
     sink.write(quotes);
     await eventually(async () => counts.written === expected.length, 5000, 'every gauge sent');
     await eventually(async () => received.flatMap((d) => d.split('\n')).length === expected.length, 5000, 'every gauge received');
-    assert.deepEqual(received.flatMap((d) => d.split('\n')), expected);
+    assert.deepEqual(
+      received.flatMap((d) => d.split('\n')),
+      expected,
+    );
     assert.equal(received.length, packDatagrams(expected).length);
     assert.ok(received.length < expected.length / 10, `${received.length} datagrams for ${expected.length} gauges`);
     await sink.close();

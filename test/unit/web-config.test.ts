@@ -34,7 +34,11 @@ describe('WEB_CONFIG_FILE', () => {
 
   before(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'web-config-'));
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=t', '-keyout', path.join(dir, 'k.pem'), '-out', path.join(dir, 'c.pem')], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=t', '-keyout', path.join(dir, 'k.pem'), '-out', path.join(dir, 'c.pem')],
+      { stdio: 'ignore' },
+    );
   });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -67,8 +71,14 @@ describe('WEB_CONFIG_FILE', () => {
     assert.match(plain, /basic_auth_users\.admin must be a bcrypt hash/);
     assert.ok(!plain.includes('hunter2-plain'));
     assert.match(refusal(write('half.yml', 'tls_server_config:\n  cert_file: c.pem\n')), /needs both cert_file and key_file/);
-    assert.match(refusal(write('nokey.yml', 'tls_server_config:\n  cert_file: c.pem\n  key_file: absent.pem\n')), /key_file: cannot read .*absent\.pem.*ENOENT/);
-    assert.match(refusal(write('mtls.yml', 'tls_server_config:\n  cert_file: c.pem\n  key_file: k.pem\n  client_auth_type: RequireAndVerifyClientCert\n')), /client_auth_type/);
+    assert.match(
+      refusal(write('nokey.yml', 'tls_server_config:\n  cert_file: c.pem\n  key_file: absent.pem\n')),
+      /key_file: cannot read .*absent\.pem.*ENOENT/,
+    );
+    assert.match(
+      refusal(write('mtls.yml', 'tls_server_config:\n  cert_file: c.pem\n  key_file: k.pem\n  client_auth_type: RequireAndVerifyClientCert\n')),
+      /client_auth_type/,
+    );
   });
 
   test('a service exits 2 with one line naming WEB_CONFIG_FILE', () => {

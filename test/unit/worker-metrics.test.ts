@@ -29,11 +29,41 @@ function promClientQuoteMetrics(registry: Registry) {
   const registers = [registry];
   const gauges = [
     ...NUMERIC_FIELDS.map(({ metric, help, field }) => ({ gauge: new Gauge({ name: metric, help, labelNames, registers }), read: (q: Quote) => q[field] })),
-    { gauge: new Gauge({ name: 'moex_trading', help: '1 while the security trades (TRADINGSTATUS T), else 0; absent where ISS has no status', labelNames, registers }), read: (q: Quote) => (q.trading === null ? null : q.trading ? 1 : 0) },
-    { gauge: new Gauge({ name: 'moex_quote_timestamp_seconds', help: 'Exchange time the quote belongs to (UPDATETIME on SYSTIME\'s date), Unix seconds', labelNames, registers }), read: (q: Quote) => q.time.getTime() / 1000 },
-    { gauge: new Gauge({ name: 'moex_data_delay_seconds', help: 'SYSTIME minus the quote time: the feed\'s delay (about 900 anonymous, about 0 real-time)', labelNames, registers }), read: (q: Quote) => q.delaySeconds },
+    {
+      gauge: new Gauge({
+        name: 'moex_trading',
+        help: '1 while the security trades (TRADINGSTATUS T), else 0; absent where ISS has no status',
+        labelNames,
+        registers,
+      }),
+      read: (q: Quote) => (q.trading === null ? null : q.trading ? 1 : 0),
+    },
+    {
+      gauge: new Gauge({
+        name: 'moex_quote_timestamp_seconds',
+        help: "Exchange time the quote belongs to (UPDATETIME on SYSTIME's date), Unix seconds",
+        labelNames,
+        registers,
+      }),
+      read: (q: Quote) => q.time.getTime() / 1000,
+    },
+    {
+      gauge: new Gauge({
+        name: 'moex_data_delay_seconds',
+        help: "SYSTIME minus the quote time: the feed's delay (about 900 anonymous, about 0 real-time)",
+        labelNames,
+        registers,
+      }),
+      read: (q: Quote) => q.delaySeconds,
+    },
   ];
-  const ratio = new Histogram({ name: 'moex_price_relative_to_prev_close', help: 'Last price divided by the previous close, observed once per poll while the security trades (MOEX_HISTOGRAM boards)', labelNames, buckets: PRICE_RATIO_BUCKETS, registers });
+  const ratio = new Histogram({
+    name: 'moex_price_relative_to_prev_close',
+    help: 'Last price divided by the previous close, observed once per poll while the security trades (MOEX_HISTOGRAM boards)',
+    labelNames,
+    buckets: PRICE_RATIO_BUCKETS,
+    registers,
+  });
   return (quotes: readonly Quote[]) => {
     for (const q of quotes) {
       const labels = { ticker: q.ticker, board: q.board, engine: q.engine, market: q.market };
@@ -88,10 +118,16 @@ describe('series of securities that are gone', () => {
   test('a security its board stops returning loses every series after 3 successful polls; failed polls do not count', () => {
     const removed: string[] = [];
     const metrics = tqbrOnly({ onSeriesRemoved: (board) => removed.push(board) });
-    const gazpSeries = () => metrics.render().split('\n').filter((line) => line.includes('ticker="GAZP"'));
+    const gazpSeries = () =>
+      metrics
+        .render()
+        .split('\n')
+        .filter((line) => line.includes('ticker="GAZP"'));
     metrics.update(quotesOf('trading-day'), ['TQBR']);
     const before = gazpSeries();
-    assert.ok(before.some((l) => l.startsWith(`moex_last_price${key('GAZP')}`)) && before.some((l) => l.startsWith('moex_price_relative_to_prev_close_bucket')));
+    assert.ok(
+      before.some((l) => l.startsWith(`moex_last_price${key('GAZP')}`)) && before.some((l) => l.startsWith('moex_price_relative_to_prev_close_bucket')),
+    );
     metrics.update(quotesOf('ticker-missing'), ['TQBR']);
     metrics.update(quotesOf('ticker-missing'), ['TQBR']);
     metrics.update([], []); // the board's poll failed: no evidence either way
@@ -105,7 +141,8 @@ describe('series of securities that are gone', () => {
 
   test('a security that comes back before the third poll starts counting again', () => {
     const metrics = tqbrOnly();
-    for (const fixture of ['trading-day', 'ticker-missing', 'ticker-missing', 'trading-day', 'ticker-missing', 'ticker-missing']) metrics.update(quotesOf(fixture), ['TQBR']);
+    for (const fixture of ['trading-day', 'ticker-missing', 'ticker-missing', 'trading-day', 'ticker-missing', 'ticker-missing'])
+      metrics.update(quotesOf(fixture), ['TQBR']);
     assert.ok(metrics.render().includes(`moex_last_price${key('GAZP')} 127.52`));
   });
 
@@ -161,8 +198,16 @@ describe('relative-price histogram', () => {
     assert.equal(config.MOEX_HISTOGRAM, 'listed');
     assert.equal(config.MOEX_REMOVE_AFTER_POLLS, 3);
     assert.equal(parseConfig(workerShape, { MOEX_HISTOGRAM: 'all', MOEX_REMOVE_AFTER_POLLS: '5' }).MOEX_REMOVE_AFTER_POLLS, 5);
-    for (const [variable, bad] of [['MOEX_HISTOGRAM', 'some'], ['MOEX_REMOVE_AFTER_POLLS', '0'], ['MOEX_REMOVE_AFTER_POLLS', 'x']]) {
-      assert.throws(() => parseConfig(workerShape, { [variable!]: bad }), (e: unknown) => e instanceof ConfigError && e.variable === variable, `${variable}=${bad}`);
+    for (const [variable, bad] of [
+      ['MOEX_HISTOGRAM', 'some'],
+      ['MOEX_REMOVE_AFTER_POLLS', '0'],
+      ['MOEX_REMOVE_AFTER_POLLS', 'x'],
+    ]) {
+      assert.throws(
+        () => parseConfig(workerShape, { [variable!]: bad }),
+        (e: unknown) => e instanceof ConfigError && e.variable === variable,
+        `${variable}=${bad}`,
+      );
     }
   });
 });
@@ -206,11 +251,13 @@ describe('CachedExposition', () => {
     const { port } = server.address() as { port: number };
     try {
       return await new Promise<{ headers: http.IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
-        http.get({ port, path: '/metrics', headers }, (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
-        }).on('error', reject);
+        http
+          .get({ port, path: '/metrics', headers }, (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
+          })
+          .on('error', reject);
       });
     } finally {
       server.close();

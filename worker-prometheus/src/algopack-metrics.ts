@@ -17,13 +17,26 @@ export function createAlgopackMetrics(feeds: readonly AlgopackFeed[], registry: 
     datasets.flatMap((dataset) =>
       DATASETS[dataset].exported.map(({ column, help }) => {
         const labelNames = DATASETS[dataset].groupColumn ? ['ticker', 'market', 'clgroup'] : ['ticker', 'market'];
-        return [`${dataset}/${column}`, new Gauge({ name: algopackMetricName(dataset, column), help: `${help} (ALGOPACK ${dataset}.${column})`, labelNames, registers })] as const;
+        return [
+          `${dataset}/${column}`,
+          new Gauge({ name: algopackMetricName(dataset, column), help: `${help} (ALGOPACK ${dataset}.${column})`, labelNames, registers }),
+        ] as const;
       }),
     ),
   );
   const labelNames = ['dataset', 'market', 'ticker', 'clgroup'] as const;
-  const barTime = new Gauge({ name: 'moex_algopack_bar_timestamp_seconds', help: 'End of the newest ALGOPACK bar (tradedate + tradetime, Moscow time), Unix seconds', labelNames, registers });
-  const barLag = new Gauge({ name: 'moex_algopack_bar_lag_seconds', help: 'Publication delay of the newest ALGOPACK bar: SYSTIME minus the bar end', labelNames, registers });
+  const barTime = new Gauge({
+    name: 'moex_algopack_bar_timestamp_seconds',
+    help: 'End of the newest ALGOPACK bar (tradedate + tradetime, Moscow time), Unix seconds',
+    labelNames,
+    registers,
+  });
+  const barLag = new Gauge({
+    name: 'moex_algopack_bar_lag_seconds',
+    help: 'Publication delay of the newest ALGOPACK bar: SYSTIME minus the bar end',
+    labelNames,
+    registers,
+  });
   const newest = new Map<string, number>();
 
   return {

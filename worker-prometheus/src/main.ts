@@ -19,7 +19,10 @@ const liveRegistry = new Registry();
 const quoteMetrics = createQuoteMetrics({
   histogramBoards: histogramBoards(config.MOEX_HISTOGRAM, sources),
   removeAfterPolls: config.MOEX_REMOVE_AFTER_POLLS,
-  onSeriesRemoved: registerSeriesRemovedCounter(liveRegistry, sources.map((s) => s.board)),
+  onSeriesRemoved: registerSeriesRemovedCounter(
+    liveRegistry,
+    sources.map((s) => s.board),
+  ),
 });
 // One transport for the polls, the calendar and the datasets: one request budget (MOEX_ISS_MAX_RPS) for the process.
 const transport = createProcessIssTransport(config, liveRegistry);
@@ -32,7 +35,11 @@ const calendar = startMarketCalendar({
 });
 const algopackMetrics = config.MOEX_ALGOPACK ? createAlgopackMetrics(config.MOEX_ALGOPACK.feeds, liveRegistry) : null;
 // The gauges show the newest bar: no backfill (that is for the scraper's stores, which keep history).
-const algopack = startAlgopackFromConfig(config, { transport, backfill: null, stateFile: null, registry: liveRegistry, onBars: (bars) => algopackMetrics?.update(bars) }, log);
+const algopack = startAlgopackFromConfig(
+  config,
+  { transport, backfill: null, stateFile: null, registry: liveRegistry, onBars: (bars) => algopackMetrics?.update(bars) },
+  log,
+);
 
 runPollingService({
   config,

@@ -46,7 +46,14 @@ function newestSnapshotMs(quotes: readonly Quote[]): number | null {
  * The clock is the exchange's: local time plus the offset of the last quotes' SYSTIME, so a host clock
  * that drifts, or the simulator's clock set to a Saturday night, is judged as ISS sees it.
  */
-export function startMarketCalendar({ engines, fetchEngineCalendar, registry, log: parentLog, refreshMs, now = Date.now }: MarketCalendarOptions): MarketCalendar {
+export function startMarketCalendar({
+  engines,
+  fetchEngineCalendar,
+  registry,
+  log: parentLog,
+  refreshMs,
+  now = Date.now,
+}: MarketCalendarOptions): MarketCalendar {
   const calendars = new Map<string, EngineCalendar>();
   let exchangeOffsetMs = 0;
   const registers = [registry];
@@ -69,8 +76,18 @@ export function startMarketCalendar({ engines, fetchEngineCalendar, registry, lo
       for (const { engine, session } of sessions()) this.set({ engine }, session.secondsLeft);
     },
   });
-  const errors = new Counter({ name: 'moex_calendar_errors_total', help: 'Failed fetches of an engine calendar (/iss/engines/{engine}.json) by reason', labelNames: ['engine', 'reason'], registers });
-  const invalidRows = new Counter({ name: 'moex_calendar_invalid_rows_total', help: 'Calendar rows ISS sent that are not a day (left out)', labelNames: ['engine'], registers });
+  const errors = new Counter({
+    name: 'moex_calendar_errors_total',
+    help: 'Failed fetches of an engine calendar (/iss/engines/{engine}.json) by reason',
+    labelNames: ['engine', 'reason'],
+    registers,
+  });
+  const invalidRows = new Counter({
+    name: 'moex_calendar_invalid_rows_total',
+    help: 'Calendar rows ISS sent that are not a day (left out)',
+    labelNames: ['engine'],
+    registers,
+  });
 
   const timers = new Map<string, NodeJS.Timeout>();
   let stopped = false;
@@ -93,7 +110,11 @@ export function startMarketCalendar({ engines, fetchEngineCalendar, registry, lo
         const failure = err instanceof PollError ? err : new PollError('validation', String(err));
         errors.inc({ engine, reason: failure.reason });
         const summary = `${failure.reason}: ${failure.message}`;
-        if (summary !== lastFailure) log.warn({ reason: failure.reason, error: failure.message, kept: calendars.has(engine) ? 'last known calendar' : 'none yet' }, 'trading calendar fetch failed');
+        if (summary !== lastFailure)
+          log.warn(
+            { reason: failure.reason, error: failure.message, kept: calendars.has(engine) ? 'last known calendar' : 'none yet' },
+            'trading calendar fetch failed',
+          );
         lastFailure = summary;
         nextMs = Math.min(refreshMs, RETRY_AFTER_FAILURE_MS);
       }

@@ -6,13 +6,28 @@ import { NUMERIC_FIELDS, type Quote } from '../../lib/moex/quote';
 /** Each quote gauge of docs/metrics.md and the quote field it shows; null → the series is absent. */
 const QUOTE_GAUGES: ReadonlyArray<{ name: string; help: string; read: (q: Quote) => number | null }> = [
   ...NUMERIC_FIELDS.map(({ metric, help, field }) => ({ name: metric, help, read: (q: Quote) => q[field] })),
-  { name: 'moex_trading', help: '1 while the security trades (TRADINGSTATUS T), else 0; absent where ISS has no status', read: (q) => (q.trading === null ? null : q.trading ? 1 : 0) },
-  { name: 'moex_quote_timestamp_seconds', help: 'Exchange time the quote belongs to (UPDATETIME on SYSTIME\'s date), Unix seconds', read: (q) => q.time.getTime() / 1000 },
-  { name: 'moex_data_delay_seconds', help: 'SYSTIME minus the quote time: the feed\'s delay (about 900 anonymous, about 0 real-time)', read: (q) => q.delaySeconds },
+  {
+    name: 'moex_trading',
+    help: '1 while the security trades (TRADINGSTATUS T), else 0; absent where ISS has no status',
+    read: (q) => (q.trading === null ? null : q.trading ? 1 : 0),
+  },
+  {
+    name: 'moex_quote_timestamp_seconds',
+    help: "Exchange time the quote belongs to (UPDATETIME on SYSTIME's date), Unix seconds",
+    read: (q) => q.time.getTime() / 1000,
+  },
+  {
+    name: 'moex_data_delay_seconds',
+    help: "SYSTIME minus the quote time: the feed's delay (about 900 anonymous, about 0 real-time)",
+    read: (q) => q.delaySeconds,
+  },
 ];
 
 export const PRICE_RATIO_BUCKETS = [0.9, 0.95, 0.97, 0.98, 0.99, 0.995, 1, 1.005, 1.01, 1.02, 1.03, 1.05, 1.1];
-const RATIO = { name: 'moex_price_relative_to_prev_close', help: 'Last price divided by the previous close, observed once per poll while the security trades (MOEX_HISTOGRAM boards)' };
+const RATIO = {
+  name: 'moex_price_relative_to_prev_close',
+  help: 'Last price divided by the previous close, observed once per poll while the security trades (MOEX_HISTOGRAM boards)',
+};
 
 /** MOEX_HISTOGRAM: which securities get the relative-price histogram. */
 export const HISTOGRAM_MODES = ['listed', 'off', 'all'] as const;

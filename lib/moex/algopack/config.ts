@@ -24,13 +24,20 @@ const FEED_PATTERN = /^([a-z]+)\/([a-z]+)$/;
 export const algopackSelection: Setting<AlgopackSelection | null> = (raw) => {
   if (raw === undefined || raw.trim() === '') return null;
   const selection: AlgopackSelection = { feeds: [], tickers: {} };
-  for (const entry of raw.split(';').map((e) => e.trim()).filter((e) => e !== '')) {
+  for (const entry of raw
+    .split(';')
+    .map((e) => e.trim())
+    .filter((e) => e !== '')) {
     const [feedText = '', tickerText] = entry.split(/=(.*)/s, 2);
-    const feeds = feedText.split(',').map((f) => f.trim()).filter((f) => f !== '');
+    const feeds = feedText
+      .split(',')
+      .map((f) => f.trim())
+      .filter((f) => f !== '');
     if (feeds.length === 0) throw new Problem(`entry "${entry}" names no market/dataset (e.g. eq/tradestats)`);
     for (const name of feeds) {
       const m = FEED_PATTERN.exec(name);
-      if (!m || !ALGOPACK_FEEDS.includes(name)) throw new Problem(`entry "${entry}": "${name}" is not an ALGOPACK dataset (one of ${ALGOPACK_FEEDS.join(', ')})`);
+      if (!m || !ALGOPACK_FEEDS.includes(name))
+        throw new Problem(`entry "${entry}": "${name}" is not an ALGOPACK dataset (one of ${ALGOPACK_FEEDS.join(', ')})`);
       const feed = { market: m[1], dataset: m[2] } as AlgopackFeed;
       if (selection.feeds.some((f) => feedName(f) === name)) throw new Problem(`entry "${entry}": ${name} is listed twice`);
       selection.feeds.push(feed);
@@ -53,7 +60,10 @@ export const algopackShape = {
     algopackSelection,
   ),
   // 20 s past each 5-minute mark: MOEX publishes a bar 10-20 s after its window ends.
-  MOEX_ALGOPACK_SCHEDULE: doc('node-cron schedule of the ALGOPACK polls (MOEX publishes a bar 10-20 s after its 5-minute window ends)', cronExpression('20 */5 * * * *')),
+  MOEX_ALGOPACK_SCHEDULE: doc(
+    'node-cron schedule of the ALGOPACK polls (MOEX publishes a bar 10-20 s after its 5-minute window ends)',
+    cronExpression('20 */5 * * * *'),
+  ),
 };
 
 /** The scraper's backfill bounds: pages per dataset per cycle, and how far back a gap is filled. */
@@ -82,7 +92,10 @@ export function algopackFilters(selection: AlgopackSelection, boards: readonly B
     const polled = boards.filter((b) => ALGOPACK_MARKET_OF[b.kind] === feed.market).map((b) => b.tickers);
     const given = selection.tickers[feed.market] ?? (polled.includes('ALL') ? 'ALL' : polled.flat());
     if (given !== 'ALL' && given.length === 0) {
-      throw new ConfigError('MOEX_ALGOPACK', `${feedName(feed)}: the stack polls no ${feed.market} tickers; add a filter such as ${feedName(feed)}=SBER or =ALL`);
+      throw new ConfigError(
+        'MOEX_ALGOPACK',
+        `${feedName(feed)}: the stack polls no ${feed.market} tickers; add a filter such as ${feedName(feed)}=SBER or =ALL`,
+      );
     }
     if (given === 'ALL') filters.set(feedName(feed), 'ALL');
     else {

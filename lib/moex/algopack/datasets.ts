@@ -38,7 +38,8 @@ export interface DatasetSpec {
 
 const col = (column: string, kind: ValueKind, help: string): ExportedColumn => ({ column, kind, help });
 
-const superCandles = (dataset: Exclude<AlgopackDataset, 'futoi'>) => (issUrl: string, market: AlgopackMarket, page: DatasetPage) => algopackRequest(issUrl, market, dataset, null, page);
+const superCandles = (dataset: Exclude<AlgopackDataset, 'futoi'>) => (issUrl: string, market: AlgopackMarket, page: DatasetPage) =>
+  algopackRequest(issUrl, market, dataset, null, page);
 
 /** The documented subset each dataset exports to Prometheus (InfluxDB and Graphite get every numeric column). */
 export const DATASETS: Readonly<Record<AlgopackDataset, DatasetSpec>> = {
@@ -132,8 +133,18 @@ export const algopackMetricName = (dataset: AlgopackDataset, column: string): st
  * Columns that name or time a row rather than measure it: never a field. (futoi's `sess_id` and
  * `seqnum` are numbers, but identifiers.)
  */
-export const KEY_COLUMNS: ReadonlySet<string> = new Set(['tradedate', 'tradetime', 'secid', 'ticker', 'asset_code', 'systime', 'clgroup', 'sess_id', 'seqnum', 'trade_session_date']);
+export const KEY_COLUMNS: ReadonlySet<string> = new Set([
+  'tradedate',
+  'tradetime',
+  'secid',
+  'ticker',
+  'asset_code',
+  'systime',
+  'clgroup',
+  'sess_id',
+  'seqnum',
+  'trade_session_date',
+]);
 
 /** ISS's page size for these datasets (`data.cursor` PAGESIZE, the `limit` maximum). */
 export const ALGOPACK_PAGE_ROWS = 1000;
-

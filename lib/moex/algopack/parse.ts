@@ -60,7 +60,8 @@ function cursorOf(json: Record<string, unknown>, name: string): AlgopackCursor |
   const row = block && rowsOf(block)[0];
   if (!row) return null;
   const [index, total, pageSize] = ['index', 'total', 'pagesize'].map((c) => row.get(c));
-  if (!isValue(index, 'count') || !isValue(total, 'count') || !isValue(pageSize, 'count')) throw new PollError('validation', `ISS "${name}.cursor" is not INDEX, TOTAL, PAGESIZE counts`);
+  if (!isValue(index, 'count') || !isValue(total, 'count') || !isValue(pageSize, 'count'))
+    throw new PollError('validation', `ISS "${name}.cursor" is not INDEX, TOTAL, PAGESIZE counts`);
   return { index, total, pageSize };
 }
 

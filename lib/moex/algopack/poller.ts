@@ -42,10 +42,25 @@ const MAX_LATEST_PAGES = 100;
 export function registerAlgopackPollMetrics(registry: Registry, feeds: readonly AlgopackFeed[]) {
   const registers = [registry];
   const labelNames = ['market', 'dataset'] as const;
-  const requests = new Counter({ name: 'moex_algopack_requests_total', help: 'ALGOPACK pages requested from ISS, by result', labelNames: [...labelNames, 'result'], registers });
-  const errors = new Counter({ name: 'moex_algopack_errors_total', help: 'Failed ALGOPACK requests by reason (auth: no token, or no subscription to the dataset)', labelNames: [...labelNames, 'reason'], registers });
+  const requests = new Counter({
+    name: 'moex_algopack_requests_total',
+    help: 'ALGOPACK pages requested from ISS, by result',
+    labelNames: [...labelNames, 'result'],
+    registers,
+  });
+  const errors = new Counter({
+    name: 'moex_algopack_errors_total',
+    help: 'Failed ALGOPACK requests by reason (auth: no token, or no subscription to the dataset)',
+    labelNames: [...labelNames, 'reason'],
+    registers,
+  });
   const bars = new Counter({ name: 'moex_algopack_bars_total', help: 'ALGOPACK bars handed to the outputs (backfilled ones included)', labelNames, registers });
-  const invalid = new Counter({ name: 'moex_algopack_invalid_total', help: 'ALGOPACK rows or cells ISS sent that were not valid; left out', labelNames, registers });
+  const invalid = new Counter({
+    name: 'moex_algopack_invalid_total',
+    help: 'ALGOPACK rows or cells ISS sent that were not valid; left out',
+    labelNames,
+    registers,
+  });
   const up = new Gauge({ name: 'moex_algopack_up', help: '1 if the last ALGOPACK cycle of the dataset succeeded, else 0', labelNames, registers });
   for (const { market, dataset } of feeds) {
     for (const result of ['ok', 'error']) requests.inc({ market, dataset, result }, 0);
@@ -101,7 +116,8 @@ export function startAlgopackPolling(options: AlgopackPollerOptions): Schedule {
     const collected: AlgopackBar[] = [];
     let cursor = state[name] ?? NEW_CURSOR;
     try {
-      if (!subscriber) throw new PollError('auth', 'ALGOPACK datasets are for subscribers: set MOEX_ISS_TOKEN (or MOEX_ISS_TOKEN_FILE) to a token with the subscription');
+      if (!subscriber)
+        throw new PollError('auth', 'ALGOPACK datasets are for subscribers: set MOEX_ISS_TOKEN (or MOEX_ISS_TOKEN_FILE) to a token with the subscription');
       const latest: AlgopackBar[] = [];
       // No date: ISS's default is the latest trading day, so a weekend or a holiday asks for no bar that cannot exist.
       for (let start = 0, pages = 0; pages < MAX_LATEST_PAGES; pages++) {
@@ -130,7 +146,11 @@ export function startAlgopackPolling(options: AlgopackPollerOptions): Schedule {
       metrics.errors.inc({ ...labels, reason: failure.reason });
       metrics.up.set(labels, 0);
       const summary = `${failure.reason}: ${failure.message}`;
-      if (summary !== lastFailure.get(name)) log.warn({ feed: name, reason: failure.reason, error: failure.message }, 'ALGOPACK request failed; nothing exported for this dataset until it succeeds');
+      if (summary !== lastFailure.get(name))
+        log.warn(
+          { feed: name, reason: failure.reason, error: failure.message },
+          'ALGOPACK request failed; nothing exported for this dataset until it succeeds',
+        );
       lastFailure.set(name, summary);
     }
     state[name] = cursor;
