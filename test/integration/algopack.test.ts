@@ -30,17 +30,24 @@ async function simLatest(sim: IssSim): Promise<AlgopackBar[]> {
  * newest bar is read again on every try.
  */
 async function shownByWorker(sim: IssSim, worker: RunningService, labels: readonly string[], what: string) {
+  let seen = '';
   return eventually(
     async () => {
       const bars = await simLatest(sim);
       const end = seconds(bars[0]!.end);
       const samples = await scrape(worker.url);
+      seen = `sim ${end}, worker ${labels.map((l) => samples.get(`moex_algopack_bar_timestamp_seconds{${l}}`)).join(' ')}; ${[...samples]
+        .filter(([k]) =>
+          /^moex_algopack_(requests|errors)_total/.test(k) && !k.includes('reason') ? true : /^moex_algopack_errors_total/.test(k) && samples.get(k)! > 0,
+        )
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ')}\n${worker.output().split('\n').slice(-15).join('\n')}`;
       return labels.every((l) => samples.get(`moex_algopack_bar_timestamp_seconds{${l}}`) === end) ? { bars, samples } : null;
     },
-    // A cycle reads 5 pages of 3,000 generated instruments; with the whole native suite beside it
-    // on 2 cores it took over a minute in CI (quiet: 9 s).
-    180_000,
-    what,
+    // A cycle reads 5 pages of 3,000 generated instruments: a few seconds, about 10 with both
+    // cores busy. A walk that straddles a mark must not leave the first page's bars behind.
+    60_000,
+    () => `${what}; last seen: ${seen}`,
     1_000,
   );
 }

@@ -16,8 +16,16 @@ export const freePort = getFreePort;
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Polls `check` until it returns a truthy value or `timeoutMs` passes; returns that value. */
-export async function eventually<T>(check: () => Promise<T | undefined | null | false>, timeoutMs = 15_000, what = 'condition', intervalMs = 100): Promise<T> {
+/**
+ * Polls `check` until it returns a truthy value or `timeoutMs` passes; returns that value. `what`
+ * may be a function: it is read when the wait fails, so it can tell what was seen last.
+ */
+export async function eventually<T>(
+  check: () => Promise<T | undefined | null | false>,
+  timeoutMs = 15_000,
+  what: string | (() => string) = 'condition',
+  intervalMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
@@ -27,7 +35,8 @@ export async function eventually<T>(check: () => Promise<T | undefined | null | 
     } catch (err) {
       lastError = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'function' ? what() : what}${lastError ? `: ${String(lastError)}` : ''}`);
     await sleep(intervalMs);
   }
 }

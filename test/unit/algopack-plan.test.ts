@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { AlgopackBar } from '../../lib/moex/algopack/parse';
-import { afterBackfillPage, afterLatest, BAR_MS, barsInGap, isLastPage, NEW_CURSOR, newestEnd } from '../../lib/moex/algopack/plan';
+import { afterBackfillPage, afterLatest, BAR_MS, barsInGap, freshBars, isLastPage, NEW_CURSOR, newestEnd } from '../../lib/moex/algopack/plan';
 
 /** Moscow wall time → Unix ms. */
 const msk = (text: string) => new Date(`${text.replace(' ', 'T')}+03:00`).getTime();
@@ -78,5 +78,36 @@ describe('backfill pages', () => {
   test('newestEnd', () => {
     assert.equal(newestEnd([]), null);
     assert.equal(newestEnd([bar(5), bar(5 + BAR_MS), bar(3)]), 5 + BAR_MS);
+  });
+});
+
+describe('freshBars: which newest bars are new, per instrument', () => {
+  const at = (ticker: string, end: number, group: string | null = null): AlgopackBar => ({ ...bar(end), ticker, group });
+  const T = msk('2026-03-02 10:05:00');
+  const names = (bars: readonly AlgopackBar[]) => bars.map((b) => `${b.ticker}${b.group ? `/${b.group}` : ''}@${(b.end.getTime() - T) / BAR_MS}`);
+
+  test('a walk that straddles a publication: the instruments read before it get their new bar on the next walk', () => {
+    const first = freshBars(NEW_CURSOR, [at('SBER', T), at('GAZP', T)]);
+    assert.deepEqual(names(first.fresh), ['SBER@0', 'GAZP@0']);
+    // Page 1 (SBER) was read before the 10:10 bar was out, page 2 (GAZP) after.
+    const torn = freshBars(afterLatest(first.cursor, T + BAR_MS, 0), [at('SBER', T), at('GAZP', T + BAR_MS)]);
+    assert.deepEqual(names(torn.fresh), ['GAZP@1']);
+    assert.equal(torn.cursor.newest, T + BAR_MS);
+    // The dataset's newest bar does not move on, but SBER's own does.
+    const next = freshBars(afterLatest(torn.cursor, T + BAR_MS, 0), [at('SBER', T + BAR_MS), at('GAZP', T + BAR_MS)]);
+    assert.deepEqual(names(next.fresh), ['SBER@1']);
+    assert.deepEqual(names(freshBars(next.cursor, [at('SBER', T + BAR_MS), at('GAZP', T + BAR_MS)]).fresh), []);
+  });
+
+  test('client groups are instruments of their own; an instrument new to the answer is new; the map holds only the last walk', () => {
+    const first = freshBars(NEW_CURSOR, [at('Si', T, 'FIZ'), at('Si', T, 'YUR')]);
+    const second = freshBars(first.cursor, [at('Si', T, 'FIZ'), at('Si', T + BAR_MS, 'YUR'), at('RI', T - BAR_MS, 'FIZ')]);
+    assert.deepEqual(names(second.fresh), ['Si/YUR@1', 'RI/FIZ@-1']);
+    assert.deepEqual(Object.keys(freshBars(second.cursor, [at('RI', T, 'FIZ')]).cursor.seen!), ['RI/FIZ']);
+  });
+
+  test('a cursor saved before the map existed (state file of an older version): every bar of the walk is handed on once', () => {
+    const old = { newest: T, backfill: null };
+    assert.deepEqual(names(freshBars(old, [at('SBER', T)]).fresh), ['SBER@0']);
   });
 });

@@ -11,6 +11,11 @@ import type { AlgopackBar, AlgopackPage } from './parse';
  * paged with `start=`), a bounded number of pages per cycle, resuming where the last cycle
  * stopped, and only bars strictly between the two are kept (the stores already have the rest).
  * A gap reaches back at most `maxBackfillMs` before the newest bar.
+ *
+ * Which of the newest bars are new is judged per instrument, not against the dataset's newest
+ * bar: a walk of several pages can straddle the moment MOEX publishes the next bar (the first
+ * pages still show the old bar, the last ones the new), and an instrument read before that moment
+ * shows its new bar only on the next walk, stamped no later than the newest bar already seen.
  */
 
 export const BAR_MS = 5 * 60_000;
@@ -20,9 +25,31 @@ export interface FeedCursor {
   newest: number | null;
   /** A gap being filled: bars with `from < end < to`, read from `date`'s answer at row `start`. */
   backfill: { from: number; to: number; date: string; start: number } | null;
+  /** Unix ms per kept instrument (and client group): the end of its bar in the last walk of the newest bars; absent before the first walk. */
+  seen?: Record<string, number>;
 }
 
 export const NEW_CURSOR: FeedCursor = { newest: null, backfill: null };
+
+const instrumentKey = (bar: AlgopackBar) => (bar.group === null ? bar.ticker : `${bar.ticker}/${bar.group}`);
+
+/**
+ * The kept newest bars an output has not had yet: each instrument's bar is new when it ends after
+ * that instrument's bar of the previous walk (or the instrument was not in it). The map holds only
+ * this walk's instruments, so it stays as large as one answer.
+ */
+export function freshBars(cursor: FeedCursor, kept: readonly AlgopackBar[]): { fresh: AlgopackBar[]; cursor: FeedCursor } {
+  const before = cursor.seen ?? {};
+  const seen: Record<string, number> = {};
+  const fresh: AlgopackBar[] = [];
+  for (const bar of kept) {
+    const key = instrumentKey(bar);
+    const end = bar.end.getTime();
+    if (!(key in before) || end > before[key]!) fresh.push(bar);
+    seen[key] = Math.max(end, seen[key] ?? end);
+  }
+  return { fresh, cursor: { ...cursor, seen } };
+}
 
 const moscowDate = (ms: number) => formatMoscowTime(new Date(ms)).slice(0, 10);
 
@@ -45,7 +72,7 @@ export function afterLatest(cursor: FeedCursor, latestEnd: number | null, maxBac
     const from = Math.max(cursor.newest, latestEnd - maxBackfillMs);
     backfill = { from, to: latestEnd, date: moscowDate(from), start: 0 };
   }
-  return { newest: latestEnd, backfill };
+  return { ...cursor, newest: latestEnd, backfill };
 }
 
 /** Whether a page is the last of its answer: short, empty, or at the cursor's total. */

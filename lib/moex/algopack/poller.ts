@@ -8,7 +8,7 @@ import type { DatasetPage } from '../iss-requests';
 import { isWanted, type TickerFilter } from './config';
 import { DATASETS, feedName, type AlgopackFeed } from './datasets';
 import { parseAlgopackPage, type AlgopackBar, type AlgopackPage } from './parse';
-import { afterBackfillPage, afterLatest, barsInGap, isLastPage, NEW_CURSOR, newestEnd, type FeedCursor } from './plan';
+import { afterBackfillPage, afterLatest, barsInGap, freshBars, isLastPage, NEW_CURSOR, newestEnd, type FeedCursor } from './plan';
 
 export interface AlgopackPollerOptions {
   issUrl: string;
@@ -128,9 +128,10 @@ export function startAlgopackPolling(options: AlgopackPollerOptions): Schedule {
       }
       // The gap is judged on every instrument's bar, not only the kept ones: a filtered-out
       // instrument's bar still says how far the dataset has got.
-      const previous = cursor.newest;
       cursor = afterLatest(cursor, newestEnd(latest), (backfill?.maxHours ?? 0) * 3600_000);
-      collected.push(...wanted(latest.filter((b) => previous === null || b.end.getTime() > previous)));
+      const newest = freshBars(cursor, wanted(latest));
+      cursor = newest.cursor;
+      collected.push(...newest.fresh);
       for (let pages = 0; backfill && cursor.backfill && pages < backfill.maxPages; pages++) {
         const { date: day, start } = cursor.backfill;
         const page = await fetchPage(feed, { date: day, latest: false, start });
