@@ -124,6 +124,7 @@ const COMPOSE_VARIABLE_DOCS: Record<string, string> = {
   POLL_SCHEDULE: 'how often the pollers poll',
   LOG_LEVEL: 'log level of our services',
   MOEX_ALGOPACK: 'ALGOPACK datasets the worker and the scraper poll (subscribers; docs/algopack.md)',
+  MOEX_ISS_TOKEN_FILE: "file on the host holding the ISS token (MOEX's authenticated API and ALGOPACK; the simulator asks for it too); /dev/null: anonymous",
   MOEX_HISTOGRAM: "which securities get the worker's moex_price_relative_to_prev_close (listed, off, all)",
   ISS_SIM_SCHEDULE: "profile demo: the simulator's trading week (docs/calendar.md); empty: around the clock every day",
   ISS_SIM_DAILYTABLE: "profile demo: the simulator's holidays and moved working days (docs/calendar.md)",

@@ -5,7 +5,8 @@
 # else `docker-compose`) or Podman (set COMPOSE="podman compose" or "podman-compose"). Plain
 # `docker compose up -d` is the whole stack already; this adds:
 #   up [--demo] [--scale]  start and wait until every service is healthy (--demo: the ISS
-#                          simulator's profile, MOEX_ISS_URL pointing at it; --scale: WORKER_SHARDS
+#                          simulator's profile, MOEX_ISS_URL pointing at it, its ALGOPACK datasets
+#                          with secrets/demo_iss_token as the subscriber token; --scale: WORKER_SHARDS
 #                          (2) worker-shard replicas and VictoriaMetrics, which Prometheus
 #                          remote-writes to; docs/scale.md), then print ./runner.sh urls
 #   down [-v]              remove containers and networks (-v: the named volumes, i.e. the data, too)
@@ -58,7 +59,11 @@ up() {
   local profiles=() arg
   for arg in "$@"; do
     case $arg in
-      --demo) profiles+=(--profile demo); export MOEX_ISS_URL=http://iss-sim:8999/iss ;;
+      --demo) profiles+=(--profile demo); export MOEX_ISS_URL=http://iss-sim:8999/iss
+        # The simulator serves ALGOPACK to subscribers only: init's demo token for it and the
+        # pollers (unless one is given), and the datasets of the polled shares and futures open interest.
+        export MOEX_ISS_TOKEN_FILE=${MOEX_ISS_TOKEN_FILE:-./secrets/demo_iss_token} \
+          MOEX_ALGOPACK=${MOEX_ALGOPACK-eq/tradestats,eq/obstats;fo/futoi=ALL} ;;
       --scale) profiles+=(--profile scale)
         # Prometheus discovers the shards only when told how many there are, and VictoriaMetrics
         # receives only what Prometheus is told to remote-write.

@@ -14,13 +14,16 @@ import { generate } from 'selfsigned';
 /** The stack's one user of the web config; prometheus/prometheus.yml and docker-compose.yml name it too. */
 export const STACK_USER = 'prometheus';
 
-/** Password files, each a different random password. */
+/** Password and token files, each a different random string. */
 export const PASSWORD_FILES = [
   'prometheus_password',
   'grafana_admin_password',
   'influxdb_admin_password',
   'influxdb_user_password',
   'graphite_admin_password',
+  // The demo's subscriber token: the ISS simulator asks for it and the pollers send it
+  // (`./runner.sh containers up --demo` points MOEX_ISS_TOKEN_FILE here).
+  'demo_iss_token',
 ] as const;
 
 /**

@@ -36,7 +36,14 @@ const WORKER = 'https://127.0.0.1:28000';
 const SECRETS_DIR = join(REPO_ROOT, 'secrets');
 const STACK_USER = 'prometheus';
 const INFLUX_USER = 'pyexample';
-const PASSWORD_FILES = ['prometheus_password', 'grafana_admin_password', 'influxdb_admin_password', 'influxdb_user_password', 'graphite_admin_password'];
+const PASSWORD_FILES = [
+  'prometheus_password',
+  'grafana_admin_password',
+  'influxdb_admin_password',
+  'influxdb_user_password',
+  'graphite_admin_password',
+  'demo_iss_token',
+];
 
 let engine: Engine;
 let stopHealthLoop: () => Promise<void> = async () => {};
@@ -430,6 +437,33 @@ describe('the compose stack in containers (./runner.sh containers up --demo)', {
       assert.ok(price > 0 && Math.abs(price - prom) / prom < 0.1, `${where}: ${price} vs Prometheus ${prom}`);
     }
   });
+
+  test(
+    "the demo's ALGOPACK datasets: the simulator's subscriber token from secrets/demo_iss_token reaches the worker and InfluxDB",
+    { timeout: 3 * 60_000 },
+    async () => {
+      // Both pollers read the newest bars once at start; the simulator answers them only with its token.
+      const line = await eventually(
+        async () => {
+          const { body: text } = await getJson<string>(`${WORKER}/metrics`);
+          return text.split('\n').find((l) => l.startsWith('moex_algopack_tradestats_disb{ticker="SBER",market="eq"}'));
+        },
+        120_000,
+        'moex_algopack_tradestats_disb of SBER on the worker',
+        PROBE_INTERVAL_MS,
+      );
+      assert.ok(Number.isFinite(Number(line.split(' ').pop())), line);
+      const { body: text } = await getJson<string>(`${WORKER}/metrics`);
+      assert.match(text, /^moex_algopack_errors_total\{market="eq",dataset="tradestats",reason="auth"\} 0$/m);
+      const bar = await eventually(
+        async () => (await influxQuery(`SELECT last("disb") FROM tradestats WHERE ticker='SBER'`, true)).body.results[0]?.series?.[0]?.values?.[0],
+        120_000,
+        'SBER tradestats in InfluxDB',
+        PROBE_INTERVAL_MS,
+      );
+      assert.equal(typeof bar[1], 'number');
+    },
+  );
 
   test('/api/status: every component healthy', { timeout: 3 * 60_000 }, async () => {
     type Status = { ok: boolean; components: Array<{ name: string; ok: boolean; detail: string }> };
