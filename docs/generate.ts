@@ -127,6 +127,7 @@ const COMPOSE_VARIABLE_DOCS: Record<string, string> = {
   MOEX_ISS_TOKEN_FILE: "file on the host holding the ISS token (MOEX's authenticated API and ALGOPACK; the simulator asks for it too); /dev/null: anonymous",
   MOEX_HISTOGRAM: "which securities get the worker's moex_price_relative_to_prev_close (listed, off, all)",
   ISS_SIM_SCHEDULE: "profile demo: the simulator's trading week (docs/calendar.md); empty: around the clock every day",
+  SIM_HISTORY_MINUTES: 'profile demo: minutes of trading the simulator has behind it at start (candles, ALGOPACK bars)',
   ISS_SIM_DAILYTABLE: "profile demo: the simulator's holidays and moved working days (docs/calendar.md)",
   PROMETHEUS_RETENTION: 'how long Prometheus keeps samples',
   PROMETHEUS_REMOTE_WRITE_URL: 'Prometheus also remote-writes everything here (VictoriaMetrics, Mimir, ...; docs/scale.md)',
