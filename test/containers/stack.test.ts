@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parse } from 'yaml';
+import { PASSWORD_FILES } from '../../init/src/secrets';
 import { REPO_ROOT } from '../support/daemons';
 import { eventually } from '../support/services';
 import { request } from '../support/https';
@@ -36,14 +37,6 @@ const WORKER = 'https://127.0.0.1:28000';
 const SECRETS_DIR = join(REPO_ROOT, 'secrets');
 const STACK_USER = 'prometheus';
 const INFLUX_USER = 'pyexample';
-const PASSWORD_FILES = [
-  'prometheus_password',
-  'grafana_admin_password',
-  'influxdb_admin_password',
-  'influxdb_user_password',
-  'graphite_admin_password',
-  'demo_iss_token',
-];
 
 let engine: Engine;
 let stopHealthLoop: () => Promise<void> = async () => {};

@@ -37,9 +37,7 @@ async function shownByWorker(sim: IssSim, worker: RunningService, labels: readon
       const end = seconds(bars[0]!.end);
       const samples = await scrape(worker.url);
       seen = `sim ${end}, worker ${labels.map((l) => samples.get(`moex_algopack_bar_timestamp_seconds{${l}}`)).join(' ')}; ${[...samples]
-        .filter(([k]) =>
-          /^moex_algopack_(requests|errors)_total/.test(k) && !k.includes('reason') ? true : /^moex_algopack_errors_total/.test(k) && samples.get(k)! > 0,
-        )
+        .filter(([k, v]) => k.startsWith('moex_algopack_requests_total') || (k.startsWith('moex_algopack_errors_total') && v > 0))
         .map(([k, v]) => `${k}=${v}`)
         .join(' ')}\n${worker.output().split('\n').slice(-15).join('\n')}`;
       return labels.every((l) => samples.get(`moex_algopack_bar_timestamp_seconds{${l}}`) === end) ? { bars, samples } : null;
