@@ -82,7 +82,7 @@ export async function measureSpoolCost(options: BenchOptions, log: (line: string
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-spool-'));
     try {
       const spools = ['graphite', 'influxdb'].map((name) =>
-        openSpool({ dir, name, maxBytes: 64 * 1024 * 1024 }, { ...nothing, bytes() {}, replayed() {}, corrupt() {} }, quiet),
+        openSpool({ dir, name, maxBytes: 64 * 1024 * 1024 }, { ...nothing, bytes() {}, replayed() {}, corrupt() {}, refused() {} }, quiet),
       );
       const spooled = runCycles(spools, secids, cycles);
       for (const s of spools) s.close();

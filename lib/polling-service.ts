@@ -34,7 +34,12 @@ export interface PollingServiceOptions {
   onShardLost?(): void;
   /** After polling has stopped, before the HTTP server closes (flush sinks). */
   onShutdown?(): Promise<void>;
+  /** What else keeps the service from doing its job once it polls (a store refusing writes); null when nothing. */
+  problem?(): string | null;
 }
+
+/** How long a replica waits before claiming a shard again after a failed claim (a full or read-only claim dir). */
+const RECLAIM_RETRY_MS = 5_000;
 
 /** moex_shard_claim_lost_total: MOEX_SHARD=auto/N replicas only. */
 export function registerShardClaimMetrics(registry: Registry): Counter {
@@ -51,7 +56,7 @@ export function registerShardClaimMetrics(registry: Registry): Counter {
  */
 
 export async function runPollingService(options: PollingServiceOptions): Promise<void> {
-  const { config, log, transport, cycleRegistry, liveRegistry, onQuotes, onShutdown, onShardLost, renderCycle } = options;
+  const { config, log, transport, cycleRegistry, liveRegistry, onQuotes, onShutdown, onShardLost, renderCycle, problem } = options;
   const configured = configOrExit(() => boardSources(config));
   // MOEX_SHARD=auto/N: the shard is claimed at start (after listening, so /healthz answers meanwhile).
   const autoShard = config.MOEX_SHARD && 'auto' in config.MOEX_SHARD ? config.MOEX_SHARD : null;
@@ -68,7 +73,11 @@ export async function runPollingService(options: PollingServiceOptions): Promise
   let claim: ShardClaim | null = null;
   const server = createPollerServer(
     { '/metrics': (req, res) => exposition.serve(req, res) },
-    () => polling?.readiness() ?? { ready: false, reason: autoShard ? 'waiting for a free shard' : 'starting' },
+    () => {
+      const own = polling?.readiness() ?? { ready: false, reason: autoShard ? 'waiting for a free shard' : 'starting' };
+      const other = own.ready ? problem?.() : null;
+      return other ? { ready: false, reason: other } : own;
+    },
     log,
     config.WEB_CONFIG_FILE,
   );
@@ -121,7 +130,15 @@ export async function runPollingService(options: PollingServiceOptions): Promise
     cycleRegistry.clear();
     onShardLost?.();
     exposition.cycleChanged();
-    await claimAndPoll().catch((err: unknown) => log.error({ err }, 'cannot claim a shard again'));
+    // A claim that fails (the claim directory unwritable for a while) is tried again: a replica never idles for good.
+    for (let attempt = 1; !stopped.signal.aborted; attempt++) {
+      try {
+        return await claimAndPoll();
+      } catch (err) {
+        if (attempt === 1) log.error({ err }, 'cannot claim a shard again; retrying');
+        await new Promise((resolve) => setTimeout(resolve, RECLAIM_RETRY_MS));
+      }
+    }
   };
   await claimAndPoll();
 }

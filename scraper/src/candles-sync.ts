@@ -59,6 +59,9 @@ export function createCandleSync(options: CandleSyncOptions): { onQuotes(quotes:
     const plan = planCandleRequests(state, watched, options);
     // One write per sink per cycle (for the spool: one fsync), whatever the number of requests.
     const collected: Candle[] = [];
+    // The cursors move once every sink holds the candles: a spool that refused them (a full disk)
+    // leaves the cursors where they were, and the same pages are asked for again next cycle.
+    const next: CandleState = { ...state };
     for (const request of plan) {
       const quote = byKey.get(request.key)!;
       try {
@@ -66,7 +69,7 @@ export function createCandleSync(options: CandleSyncOptions): { onQuotes(quotes:
         const page = parseCandles(json, quote.ticker, quote.board);
         collected.push(...page.candles);
         if (page.invalid > 0) log.warn({ ticker: quote.ticker, invalid: page.invalid }, 'ISS sent invalid candles; left out');
-        state[request.key] = afterCandlePage(request, page, quote.time, state[request.key]);
+        next[request.key] = afterCandlePage(request, page, quote.time, next[request.key]);
         requests.inc({ result: 'ok' });
         if (lastError) log.info('ISS candles requests recovered');
         lastError = '';
@@ -79,7 +82,14 @@ export function createCandleSync(options: CandleSyncOptions): { onQuotes(quotes:
         break;
       }
     }
-    if (collected.length > 0) for (const sink of sinks) sink.writeCandles?.(collected);
+    if (collected.length > 0) {
+      const taken = sinks.map((sink) => sink.writeCandles?.(collected) ?? true);
+      if (!taken.every(Boolean)) {
+        log.warn({ candles: collected.length }, 'candles not taken by every store; asked for again next cycle');
+        return;
+      }
+    }
+    state = next;
     written.inc(collected.length);
     // Only a request moves a cursor; most cycles of a caught-up stack make none.
     if (plan.length > 0) saveState();

@@ -5,7 +5,7 @@ import { algopackInfluxLine } from './algopack-series';
 import { candleInfluxLine } from './candle-series';
 import { createMemoryQueue, type LineQueue } from './line-queue';
 import { quoteToInfluxPoint } from './series';
-import type { Sink, SinkStats } from './sink';
+import type { Sink, SinkStats, WriteErrorReason } from './sink';
 
 export type InfluxOptions =
   | { api: 'v2'; url: string; token: string; org: string; bucket: string; measurement: string; maxBufferedLines: number }
@@ -47,11 +47,40 @@ export function influxWritePath(options: InfluxOptions): string {
 }
 
 /**
- * Whether sending the same lines again can help: not when InfluxDB refuses them as such (4xx bad
- * data, auth), but after a network error, a timeout (408), throttling (429) or a 5xx.
+ * What to do with a batch InfluxDB did not answer with 2xx; every answer lands in exactly one class
+ * (docs/durability.md has the table):
+ * - `partial`: the store wrote the batch but for `dropped` lines it named as bad (1.x: 400
+ *   "partial write: … dropped=N" or "unable to parse" for each bad line; 2.x: 422). The batch is
+ *   acknowledged, the named lines counted as dropped.
+ * - `split`: the store wrote nothing because of lines inside it (400 naming a parse error, 413 too
+ *   large): the batch is halved until the bad line stands alone and is dropped; the rest is kept.
+ * - `retry`: nothing is wrong with the lines: the network, the store's health, its load, or who we
+ *   are or where we write (401/403 credentials, 404 database, a missing retention policy, any
+ *   other refusal). The lines stay queued and are sent again after a backoff, for as long as it takes.
  */
-export function isRetryable(err: unknown): boolean {
-  return !(err instanceof HttpError) || err.statusCode >= 429 || err.statusCode === 408;
+export type InfluxFailure =
+  | { action: 'partial'; reason: 'malformed'; dropped: number }
+  | { action: 'split'; reason: 'malformed' | 'too_large' }
+  | { action: 'retry'; reason: Exclude<WriteErrorReason, 'malformed' | 'too_large'> };
+
+const PARSE_ERROR = /unable to parse|failed to parse|parse error|invalid field format|bad timestamp/i;
+
+export function classifyInfluxError(err: unknown): InfluxFailure {
+  if (!(err instanceof HttpError)) return { action: 'retry', reason: 'network' };
+  const status = err.statusCode;
+  const text = err.body || err.message; // the store's own words where it sent any
+  if (status === 401 || status === 403) return { action: 'retry', reason: 'auth' };
+  // 1.x names a missing retention policy with 400, not 404: it is a missing target all the same.
+  if (status === 404 || /(database|bucket|retention policy) not found/i.test(text)) return { action: 'retry', reason: 'not_found' };
+  if (status === 408 || status === 429) return { action: 'retry', reason: 'throttled' };
+  if (status >= 500) return { action: 'retry', reason: 'server' };
+  if (status === 413) return { action: 'split', reason: 'too_large' };
+  if (status === 422 || (status === 400 && /partial write/i.test(text))) {
+    const dropped = /dropped=(\d+)/.exec(text);
+    return { action: 'partial', reason: 'malformed', dropped: dropped ? Number(dropped[1]) : (text.match(/unable to parse/gi) ?? []).length };
+  }
+  if (status === 400 && PARSE_ERROR.test(text)) return { action: 'split', reason: 'malformed' };
+  return { action: 'retry', reason: 'rejected' };
 }
 
 export interface InfluxSinkParts {
@@ -64,8 +93,8 @@ export interface InfluxSinkParts {
 /**
  * InfluxDB over HTTP: each cycle's lines go into a FIFO line queue (memory, bounded, oldest dropped
  * and counted; or the durable spool), one write request at a time leaves from its head. A 2xx
- * acknowledges the lines; a network error, 408, 429 or 5xx hands them out again after a backoff
- * (1 s doubling to 10 s); any other 4xx drops them (counted): the store refuses them as such.
+ * acknowledges the lines; every other answer is classified by `classifyInfluxError`: lines are kept
+ * and retried after a backoff (1 s doubling to 10 s) unless the store named them as bad.
  * The queue is the only buffer, so the spool always knows which records the store has taken.
  */
 export function createInfluxSink(options: InfluxOptions, stats: SinkStats, log: Logger, parts: InfluxSinkParts = {}): Sink {
@@ -88,12 +117,22 @@ export function createInfluxSink(options: InfluxOptions, stats: SinkStats, log: 
   let sending = false;
   let retryTimer: NodeJS.Timeout | null = null;
   let retryMs = minRetryMs;
+  /** The last failure, for the log (once per change) and for `problem()`; '' while writes succeed. */
   let lastError = '';
+  /** Lines per request: LINES_PER_WRITE, halved while a batch with a bad line in it is being split. */
+  let batchLines = LINES_PER_WRITE;
   let closing = false;
   stats.buffered(queue.length); // a spool may hold a previous run's lines
 
+  function succeeded() {
+    if (lastError) log.info('InfluxDB writes recovered');
+    lastError = '';
+    retryMs = minRetryMs;
+  }
+
+  /** Sends one batch; resolves when the lines are settled (taken or given up on), rejects to back off. */
   async function sendNext(): Promise<void> {
-    const lines = queue.take(LINES_PER_WRITE);
+    const lines = queue.take(batchLines);
     try {
       await transport.request(writePath, lines.join('\n'), {
         method: 'POST',
@@ -102,17 +141,28 @@ export function createInfluxSink(options: InfluxOptions, stats: SinkStats, log: 
       });
       queue.accepted(lines.length);
       stats.written(lines.length);
-      if (lastError) log.info('InfluxDB writes recovered');
-      lastError = '';
-      retryMs = minRetryMs;
+      succeeded();
     } catch (err) {
-      stats.failed();
-      const message = err instanceof Error ? err.message : String(err);
-      if (message !== lastError) log.warn({ err: message }, 'InfluxDB write failed');
+      const failure = classifyInfluxError(err);
+      stats.failed(failure.reason);
+      const message = `${failure.reason}: ${err instanceof Error ? err.message : String(err)}`;
+      if (message !== lastError) log.warn({ err: message, lines: lines.length, action: failure.action }, 'InfluxDB write failed');
       lastError = message;
-      if (!isRetryable(err)) {
+      if (failure.action === 'partial') {
+        // The store wrote the rest of the batch: it is settled; the lines it named are gone for good.
+        const dropped = Math.min(failure.dropped, lines.length);
         queue.accepted(lines.length);
-        stats.dropped(lines.length);
+        stats.written(lines.length - dropped);
+        stats.dropped(dropped);
+      } else if (failure.action === 'split' && lines.length === 1) {
+        queue.accepted(1);
+        stats.dropped(1);
+        log.warn({ reason: failure.reason, line: lines[0]!.slice(0, 300) }, 'InfluxDB refuses this line as such; dropped');
+        batchLines = LINES_PER_WRITE;
+      } else if (failure.action === 'split') {
+        // The good lines of the batch go in smaller requests; only the bad line is given up on.
+        queue.rewind();
+        batchLines = Math.ceil(lines.length / 2);
       } else {
         queue.rewind();
         throw err;
@@ -133,6 +183,7 @@ export function createInfluxSink(options: InfluxOptions, stats: SinkStats, log: 
     sending = true;
     const loop = async () => {
       while (queue.unsent > 0 && !closing) await sendNext();
+      batchLines = LINES_PER_WRITE;
     };
     loop().then(
       () => {
@@ -151,23 +202,36 @@ export function createInfluxSink(options: InfluxOptions, stats: SinkStats, log: 
     );
   }
 
-  const enqueue = (lines: string[]) => {
-    if (lines.length === 0) return;
-    queue.push(lines);
+  /** Queues a cycle's lines; never throws (Sink's promise): a refusal is counted by the queue. */
+  const enqueue = (lines: string[]): boolean => {
+    if (lines.length === 0) return true;
+    let taken = false;
+    try {
+      taken = queue.push(lines);
+    } catch (err) {
+      stats.dropped(lines.length);
+      log.error({ err: err instanceof Error ? err.message : String(err), lines: lines.length }, 'InfluxDB queue failed; points dropped');
+    }
     stats.buffered(queue.length);
     pump();
+    return taken;
   };
 
   return {
     name: 'influxdb',
     write(quotes: readonly Quote[]) {
-      enqueue(quotes.flatMap((q) => quoteToInfluxPoint(q, options.measurement)?.toLineProtocol(SECONDS) ?? []));
+      return enqueue(quotes.flatMap((q) => quoteToInfluxPoint(q, options.measurement)?.toLineProtocol(SECONDS) ?? []));
     },
     writeCandles(candles) {
-      enqueue(candles.map(candleInfluxLine));
+      return enqueue(candles.map(candleInfluxLine));
     },
     writeAlgopack(bars) {
-      enqueue(bars.flatMap((b) => algopackInfluxLine(b) ?? []));
+      return enqueue(bars.flatMap((b) => algopackInfluxLine(b) ?? []));
+    },
+    problem() {
+      const queueProblem = queue.problem();
+      if (!lastError) return queueProblem;
+      return `InfluxDB write failing (${lastError}); ${queue.length} points held${queueProblem ? `; ${queueProblem}` : ''}`;
     },
     async close() {
       // Give a live store the chance to take what is queued; the shutdown grace bounds the wait.

@@ -4,8 +4,11 @@
  * so a failed write loses nothing and keeps the order.
  */
 export interface LineQueue {
-  /** One cycle's lines, after those already queued. Returns once they are held (the spool: on disk). */
-  push(lines: readonly string[]): void;
+  /**
+   * One cycle's lines, after those already queued. Returns once they are held (the spool: on disk):
+   * true; false when the queue refused them (the spool's disk is full), counted by the queue.
+   */
+  push(lines: readonly string[]): boolean;
   /** Up to `max` lines not handed out yet, oldest first. */
   take(max: number): string[];
   /** The oldest `count` handed-out lines reached the store. */
@@ -16,6 +19,8 @@ export interface LineQueue {
   readonly length: number;
   /** Lines not handed out yet. */
   readonly unsent: number;
+  /** Why the queue cannot take lines right now (a full disk), or null. */
+  problem(): string | null;
   /** Releases files; what is still queued stays there for the next start (the spool) or is lost (memory). */
   close(): void;
 }
@@ -25,20 +30,23 @@ export interface QueueEvents {
   dropped(points: number): void;
 }
 
-/** Today's behaviour without SCRAPER_SPOOL_DIR: in memory, bounded by line count, oldest unsent lines dropped. */
+/**
+ * Without SCRAPER_SPOOL_DIR: in memory, at most `maxLines` lines waiting to be sent, oldest dropped.
+ * Lines handed out do not count: a write in flight (InfluxDB) or lines carbon may still lose
+ * (held for GRAPHITE_RESEND_SECONDS) are settled by the store, and count again if it fails.
+ */
 export function createMemoryQueue(maxLines: number, events: QueueEvents): LineQueue {
   let lines: string[] = [];
   let handedOut = 0; // lines[0..handedOut) are in flight
   return {
     push(more) {
       lines = lines.concat(more);
-      const excess = lines.length - maxLines;
+      const excess = lines.length - handedOut - maxLines;
       if (excess > 0) {
-        // In-flight lines are settled by their write; the oldest of the rest go.
-        const dropped = Math.min(excess, lines.length - handedOut);
-        lines.splice(handedOut, dropped);
-        events.dropped(dropped);
+        lines.splice(handedOut, excess);
+        events.dropped(excess);
       }
+      return true;
     },
     take(max) {
       const batch = lines.slice(handedOut, handedOut + max);
@@ -59,6 +67,7 @@ export function createMemoryQueue(maxLines: number, events: QueueEvents): LineQu
     get unsent() {
       return lines.length - handedOut;
     },
+    problem: () => null,
     close() {},
   };
 }

@@ -17,6 +17,8 @@ import { createStatsdSink } from './statsd-sink';
 
 /** How far back candles are backfilled after a long stop (ISS pages 500 minutes per request). */
 const CANDLES_MAX_BACKFILL_MINUTES = 7 * 24 * 60;
+/** Of the 9 s shutdown grace: how long the ALGOPACK and candle cycles may take to finish. */
+const PRODUCERS_STOP_MS = 2_000;
 
 function createSinks(config: ScraperConfig, statsFor: (sink: Sink['name']) => SinkStats, registry: Registry, log: Logger): Sink[] {
   const sinks: Sink[] = [];
@@ -116,9 +118,8 @@ const algopack =
           backfill: { maxPages: config.MOEX_ALGOPACK_BACKFILL_PAGES, maxHours: config.MOEX_ALGOPACK_BACKFILL_HOURS },
           stateFile: config.SCRAPER_SPOOL_DIR ? path.join(config.SCRAPER_SPOOL_DIR, 'algopack.json') : null,
           registry: liveRegistry,
-          onBars: (bars) => {
-            for (const sink of algopackSinks) sink.writeAlgopack!(bars);
-          },
+          // Every sink is offered the bars; the cursor moves only when each of them took them.
+          onBars: (bars) => algopackSinks.map((sink) => sink.writeAlgopack!(bars)).every(Boolean),
         },
         log,
       )
@@ -135,8 +136,14 @@ runPollingService({
     candleSync?.onQuotes(quotes);
   },
   onShutdown: async () => {
-    await algopack?.stop();
-    await candleSync?.idle();
+    // The sinks get the larger part of the shutdown grace: a long ALGOPACK or candle cycle is not
+    // waited for past PRODUCERS_STOP_MS (its cursors are saved only when it ends; the next start asks again).
+    await Promise.race([Promise.all([algopack?.stop(), candleSync?.idle()]), new Promise((resolve) => setTimeout(resolve, PRODUCERS_STOP_MS).unref())]);
     await Promise.all(sinks.map((s) => s.close()));
   },
+  problem: () =>
+    sinks
+      .map((s) => s.problem())
+      .filter((p) => p !== null)
+      .join('; ') || null,
 }).catch((err: unknown) => exitOnStartupFailure('scraper', err));

@@ -96,8 +96,9 @@ export function createPlaintextSink(options: PlaintextSinkOptions, stats: SinkSt
     }
   }
 
+  /** Writes while the socket takes them: a replay of a large spool waits for 'drain', so memory stays bounded. */
   function pump() {
-    while (connected && socket && queue.unsent > 0) {
+    while (connected && socket && queue.unsent > 0 && !socket.writableNeedDrain) {
       const batch = queue.take(LINES_PER_WRITE);
       const ofConnection = connection;
       // A failed write destroys the socket: its 'close' hands the lines out again.
@@ -113,9 +114,18 @@ export function createPlaintextSink(options: PlaintextSinkOptions, stats: SinkSt
     report();
   }
 
-  const enqueue = (lines: string[]) => {
-    queue.push(lines.map((line) => line.replace(/\n$/, '')));
+  /** Queues a cycle's lines; never throws (Sink's promise): a refusal is counted by the queue. */
+  const enqueue = (lines: string[]): boolean => {
+    if (lines.length === 0) return true;
+    let taken = false;
+    try {
+      taken = queue.push(lines.map((line) => line.replace(/\n$/, '')));
+    } catch (err) {
+      stats.dropped(lines.length);
+      log.error({ err: err instanceof Error ? err.message : String(err), lines: lines.length }, 'carbon queue failed; points dropped');
+    }
     pump();
+    return taken;
   };
 
   function scheduleReconnect() {
@@ -133,6 +143,7 @@ export function createPlaintextSink(options: PlaintextSinkOptions, stats: SinkSt
     socket = s;
     s.setNoDelay(true);
     s.setKeepAlive(true, 10_000);
+    s.on('drain', pump);
     s.on('connect', () => {
       connected = true;
       backoffMs = minBackoffMs;
@@ -143,7 +154,7 @@ export function createPlaintextSink(options: PlaintextSinkOptions, stats: SinkSt
     // carbon never writes back; 'end' means it is going away: stop writing into a closing socket.
     s.on('end', () => s.destroy());
     s.on('error', (err) => {
-      stats.failed();
+      stats.failed('network');
       if (err.message !== lastError) log.warn({ err: err.message, host, port }, 'carbon connection failed; buffering');
       lastError = err.message;
     });
@@ -174,13 +185,18 @@ export function createPlaintextSink(options: PlaintextSinkOptions, stats: SinkSt
   return {
     name: 'graphite',
     write(quotes: readonly Quote[]) {
-      enqueue(quotes.flatMap((q) => graphitePointsFor(q, prefix).map(plaintextLine)));
+      return enqueue(quotes.flatMap((q) => graphitePointsFor(q, prefix).map(plaintextLine)));
     },
     writeCandles(candles) {
-      enqueue(candles.flatMap((c) => candleGraphitePoints(c, prefix).map(plaintextLine)));
+      return enqueue(candles.flatMap((c) => candleGraphitePoints(c, prefix).map(plaintextLine)));
     },
     writeAlgopack(bars) {
-      enqueue(bars.flatMap((b) => algopackGraphitePoints(b, prefix).map(plaintextLine)));
+      return enqueue(bars.flatMap((b) => algopackGraphitePoints(b, prefix).map(plaintextLine)));
+    },
+    problem() {
+      const queueProblem = queue.problem();
+      if (connected || !lastError) return queueProblem;
+      return `carbon unreachable (${lastError}); ${waiting()} points held${queueProblem ? `; ${queueProblem}` : ''}`;
     },
     async close() {
       // Give a live connection the chance to take what is queued; the shutdown grace bounds the wait.

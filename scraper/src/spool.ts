@@ -4,6 +4,7 @@ import { crc32 } from 'node:zlib';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from '../../lib/log';
 import type { LineQueue, QueueEvents } from './line-queue';
+import { claimProcessLock } from './process-lock';
 
 /**
  * A sink's durable FIFO (SCRAPER_SPOOL_DIR): one append-only file per sink, one record per cycle.
@@ -26,9 +27,17 @@ import type { LineQueue, QueueEvents } from './line-queue';
  * A head that only moves past accepted records is renamed into place without an fsync: if a
  * power cut undoes it, more is replayed, nothing is lost.
  *
- * On start the records after the head are checked; a torn or corrupt record (a crash in the middle
- * of an append, a bad disk block) ends the scan: it is counted, the file is cut there, and the
- * records before it are replayed. Nothing about a bad spool stops the scraper.
+ * On start the records after the head are checked. A record whose checksum fails (a bad disk block)
+ * is skipped and counted, the records after it are kept; a torn record (a crash in the middle of an
+ * append) ends the scan: it is counted, the file is cut there, and the records before it replayed.
+ * A record read back corrupt later is skipped and its points counted as dropped. Nothing about a
+ * bad spool stops the scraper or makes it spin.
+ *
+ * A record is whole or absent: an append that fails part-way (a full disk: ENOSPC after a short
+ * write; an I/O error at fsync) is cut off again (truncated back to the last whole record) and the
+ * cycle's points are refused, counted (scraper_spool_refused_points_total) and named in /readyz,
+ * while every record already spooled stays deliverable. Compaction that cannot write its copy is
+ * abandoned and tried again later; the current file stays as it was.
  */
 
 const HEADER_BYTES = 8;
@@ -43,6 +52,27 @@ export interface SpoolStats extends QueueEvents {
   /** Points from a previous run that the store has now accepted. */
   replayed(points: number): void;
   corrupt(records: number): void;
+  /** Points of a cycle the spool could not write (a full disk): never queued. */
+  refused(points: number): void;
+}
+
+/** Writes all of `buffer` (a short write is continued, never ignored); throws what the file system says. */
+function writeFully(fd: number, buffer: Buffer, position: number | null = null): void {
+  for (let done = 0; done < buffer.length; ) {
+    const n = fs.writeSync(fd, buffer, done, buffer.length - done, position === null ? null : position + done);
+    if (n <= 0) throw Object.assign(new Error(`write made no progress at byte ${done} of ${buffer.length}`), { code: 'ESHORT' });
+    done += n;
+  }
+}
+
+/**
+ * What the file system answered (ENOSPC, EIO, EDQUOT…): the failures the spool handles. Anything
+ * else is a bug and is thrown on.
+ */
+function fileSystemError(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  if (typeof code !== 'string') throw err;
+  return code;
 }
 
 export function encodeRecord(lines: readonly string[]): Buffer {
@@ -66,10 +96,12 @@ interface SpoolRecord {
 
 interface ScanResult {
   records: Array<{ offset: number; bytes: number; lines: number }>;
-  /** Where the last good record ends. */
+  /** Where the last whole record ends. */
   end: number;
-  /** Why the scan stopped before the end of the file, if it did. */
-  corrupt: string | null;
+  /** Why the scan stopped before the end of the file (a torn record), if it did. */
+  torn: string | null;
+  /** Where whole records failed their checksum (skipped). */
+  corrupt: number[];
 }
 
 function decodePayload(payload: Buffer, crc: number): string[] | null {
@@ -82,48 +114,29 @@ function decodePayload(payload: Buffer, crc: number): string[] | null {
   }
 }
 
-/** Reads the records of `fd` from `start` to `size`, stopping at the first torn or corrupt one. */
+/**
+ * Reads the records of `fd` from `start` to `size`. A record that fails its checksum is skipped
+ * (its length still says where the next one starts); one that runs past the end is torn and ends
+ * the scan.
+ */
 function scanRecords(fd: number, start: number, size: number, maxRecordBytes: number): ScanResult {
   const records: ScanResult['records'] = [];
+  const corrupt: number[] = [];
   const header = Buffer.alloc(HEADER_BYTES);
   let at = start;
   while (at < size) {
-    if (size - at < HEADER_BYTES) return { records, end: at, corrupt: `torn header at byte ${at}` };
+    if (size - at < HEADER_BYTES) return { records, end: at, torn: `torn header at byte ${at}`, corrupt };
     fs.readSync(fd, header, 0, HEADER_BYTES, at);
     const length = header.readUInt32BE(0);
-    if (length > maxRecordBytes || at + HEADER_BYTES + length > size) return { records, end: at, corrupt: `torn record at byte ${at}` };
+    if (length > maxRecordBytes || at + HEADER_BYTES + length > size) return { records, end: at, torn: `torn record at byte ${at}`, corrupt };
     const payload = Buffer.alloc(length);
     fs.readSync(fd, payload, 0, length, at + HEADER_BYTES);
     const lines = decodePayload(payload, header.readUInt32BE(4));
-    if (!lines) return { records, end: at, corrupt: `bad checksum or payload at byte ${at}` };
-    records.push({ offset: at, bytes: HEADER_BYTES + length, lines: lines.length });
+    if (lines) records.push({ offset: at, bytes: HEADER_BYTES + length, lines: lines.length });
+    else corrupt.push(at);
     at += HEADER_BYTES + length;
   }
-  return { records, end: at, corrupt: null };
-}
-
-/**
- * One process per spool: two scrapers (shards) on one SCRAPER_SPOOL_DIR would send each other's
- * points and cut each other's files. The lock names its process; one that no longer runs (a crash,
- * a SIGKILL) leaves a lock that the next start takes over.
- */
-function claim(lockPath: string): void {
-  let holder = NaN;
-  try {
-    holder = Number(fs.readFileSync(lockPath, 'utf8').trim());
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  if (Number.isInteger(holder) && holder > 0 && holder !== process.pid) {
-    let alive = true;
-    try {
-      process.kill(holder, 0);
-    } catch (err) {
-      alive = (err as NodeJS.ErrnoException).code === 'EPERM';
-    }
-    if (alive) throw new Error(`spool ${lockPath} is held by running process ${holder}: give each scraper its own SCRAPER_SPOOL_DIR`);
-  }
-  fs.writeFileSync(lockPath, `${process.pid}\n`);
+  return { records, end: at, torn: null, corrupt };
 }
 
 export interface SpoolOptions {
@@ -162,7 +175,9 @@ export function openSpool(options: SpoolOptions, stats: SpoolStats, log: Logger)
   const { dir, name, maxBytes } = options;
   fs.mkdirSync(dir, { recursive: true });
   const lockPath = path.join(dir, `${name}.lock`);
-  claim(lockPath);
+  // One process per spool: two scrapers (shards) on one SCRAPER_SPOOL_DIR would send each other's
+  // points and cut each other's files.
+  claimProcessLock(lockPath, 'give each scraper its own SCRAPER_SPOOL_DIR');
   const headPath = path.join(dir, `${name}.head`);
   const dataPath = (generation: number) => path.join(dir, `${name}.${generation}.spool`);
   const compactAt = Math.min(COMPACT_BYTES, Math.floor(maxBytes / 4));
@@ -172,7 +187,7 @@ export function openSpool(options: SpoolOptions, stats: SpoolStats, log: Logger)
     const tmp = `${headPath}.tmp`;
     const fd = fs.openSync(tmp, 'w');
     try {
-      fs.writeSync(fd, `${ofGeneration} ${offset}\n`);
+      writeFully(fd, Buffer.from(`${ofGeneration} ${offset}\n`));
       if (durable) fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);
@@ -223,11 +238,12 @@ export function openSpool(options: SpoolOptions, stats: SpoolStats, log: Logger)
     head = 0;
   }
   const scan = scanRecords(fd, head, size, maxBytes);
-  if (scan.corrupt) {
-    log.warn(
-      { file: dataPath(generation), problem: scan.corrupt, kept: scan.records.length },
-      'spool has a torn or corrupt record; skipped, the rest replayed',
-    );
+  if (scan.corrupt.length > 0) {
+    log.warn({ file: dataPath(generation), at: scan.corrupt, kept: scan.records.length }, 'spool records fail their checksum; skipped, the rest replayed');
+    stats.corrupt(scan.corrupt.length);
+  }
+  if (scan.torn) {
+    log.warn({ file: dataPath(generation), problem: scan.torn, kept: scan.records.length }, 'spool ends in a torn record; cut off, the rest replayed');
     stats.corrupt(1);
     fs.ftruncateSync(fd, scan.end);
     fs.fsyncSync(fd);
@@ -249,31 +265,59 @@ export function openSpool(options: SpoolOptions, stats: SpoolStats, log: Logger)
   const report = () => stats.bytes(size - head);
   report();
 
+  /** Why the last append failed ('' after one succeeded): refused points, a readiness reason. */
+  let appendError = '';
+  let refusedSinceOk = 0;
+  /** An append failed and cutting it off failed too: cut before the next append. */
+  let tornTail = false;
+  let compactError = '';
+
+  /** Moves the head file on; a failure (a full disk) only means more is replayed after a crash. */
   function persistHead() {
     if (!headDirty) return;
-    writeHead(generation, head, false);
-    headDirty = false;
+    try {
+      writeHead(generation, head, false);
+      headDirty = false;
+    } catch (err) {
+      log.debug({ err: fileSystemError(err) }, 'spool head not moved on; tried again with the next record');
+    }
   }
 
   /** Moves the unsent records to a new file of their own (see the top of the file). */
   function compact() {
     const next = generation + 1;
     const tmp = `${dataPath(next)}.tmp`;
-    const nextFd = fs.openSync(tmp, 'w+');
-    const chunk = Buffer.alloc(Math.min(1024 * 1024, Math.max(1, size - head)));
-    for (let at = head; at < size;) {
-      const n = fs.readSync(fd, chunk, 0, Math.min(chunk.length, size - at), at);
-      fs.writeSync(nextFd, chunk, 0, n);
-      at += n;
+    let nextFd: number | null = null;
+    let renamed = false;
+    try {
+      nextFd = fs.openSync(tmp, 'w+');
+      const chunk = Buffer.alloc(Math.min(1024 * 1024, Math.max(1, size - head)));
+      for (let at = head; at < size; ) {
+        const n = fs.readSync(fd, chunk, 0, Math.min(chunk.length, size - at), at);
+        if (n <= 0) throw Object.assign(new Error(`spool file ends at byte ${at}, before its last record (${size})`), { code: 'ESHORT' });
+        writeFully(nextFd, chunk.subarray(0, n));
+        at += n;
+      }
+      fs.fsyncSync(nextFd);
+      fs.renameSync(tmp, dataPath(next));
+      renamed = true;
+      fsyncDir(dir);
+      writeHead(next, 0, true);
+    } catch (err) {
+      // The current file and head are untouched: abandon the copy, try again at the next acknowledgement.
+      const message = fileSystemError(err);
+      if (nextFd !== null) fs.closeSync(nextFd);
+      fs.rmSync(renamed ? dataPath(next) : tmp, { force: true });
+      if (message !== compactError) log.warn({ err: message }, 'spool compaction failed; the current file is kept');
+      compactError = message;
+      return;
     }
-    fs.fsyncSync(nextFd);
-    fs.renameSync(tmp, dataPath(next));
-    fsyncDir(dir);
-    writeHead(next, 0, true);
+    if (compactError) log.info('spool compaction works again');
+    compactError = '';
     fs.closeSync(fd);
     fs.rmSync(dataPath(generation), { force: true });
     for (const r of records) r.offset -= head;
-    [fd, generation, size, head, headDirty] = [nextFd, next, size - head, 0, false];
+    [fd, generation, size, head, headDirty, tornTail] = [nextFd, next, size - head, 0, false, false];
   }
 
   const maybeCompact = () => {
@@ -305,44 +349,94 @@ export function openSpool(options: SpoolOptions, stats: SpoolStats, log: Logger)
     compact();
   }
 
-  function linesOf(r: SpoolRecord): string[] {
-    if (!r.decoded) {
-      const buf = Buffer.alloc(r.bytes);
-      fs.readSync(fd, buf, 0, r.bytes, r.offset);
-      // Checked when written or scanned; a disk that changes it since is beyond what a spool can mend.
-      r.decoded = decodePayload(buf.subarray(HEADER_BYTES), buf.readUInt32BE(4)) ?? [];
+  /**
+   * Appends one record, whole or not at all: after a failure the file is cut back to the last whole
+   * record, so the offsets of the records (and of every later append) stay true.
+   */
+  function append(record: Buffer): boolean {
+    try {
+      if (tornTail) {
+        fs.ftruncateSync(fd, size);
+        tornTail = false;
+      }
+      writeFully(fd, record);
+      fs.fsyncSync(fd);
+      return true;
+    } catch (err) {
+      appendError = fileSystemError(err);
+      try {
+        fs.ftruncateSync(fd, size);
+      } catch (cutErr) {
+        fileSystemError(cutErr);
+        tornTail = true;
+      }
+      return false;
     }
-    return r.decoded;
+  }
+
+  /**
+   * A record's lines, read back from disk while it is being handed out. One that fails its checksum
+   * now (the disk changed it since it was written) is given up on: its unsent points are counted as
+   * dropped and it yields no lines, so the cursors move past it.
+   */
+  function linesOf(r: SpoolRecord, index: number): string[] {
+    if (r.decoded) return r.decoded;
+    let lines: string[] | null = null;
+    try {
+      const buf = Buffer.alloc(r.bytes);
+      if (fs.readSync(fd, buf, 0, r.bytes, r.offset) === r.bytes) lines = decodePayload(buf.subarray(HEADER_BYTES), buf.readUInt32BE(4));
+    } catch (err) {
+      log.warn({ err: fileSystemError(err), offset: r.offset }, 'spool record unreadable');
+    }
+    if (lines && lines.length === r.lines) return (r.decoded = lines);
+    // Only its accepted lines (record 0) remain; placeholders keep the line cursors as they were.
+    const kept = index === 0 ? acceptedInFirst : 0;
+    log.warn({ offset: r.offset, points: r.lines - kept }, 'spool record corrupt on disk; its points are dropped');
+    stats.corrupt(1);
+    stats.dropped(r.lines - kept);
+    totalLines -= r.lines - kept;
+    r.lines = kept;
+    return (r.decoded = new Array<string>(kept).fill(''));
   }
 
   return {
     push(lines) {
-      if (lines.length === 0) return;
+      if (lines.length === 0) return true;
       const record = encodeRecord(lines);
       if (record.length > maxBytes) {
         log.warn({ bytes: record.length, maxBytes }, 'one cycle is larger than SCRAPER_SPOOL_MAX_BYTES; its points are dropped');
         stats.dropped(lines.length);
-        return;
+        return false;
       }
       makeRoom(record.length);
-      fs.writeSync(fd, record);
-      fs.fsyncSync(fd);
+      if (!append(record)) {
+        if (refusedSinceOk === 0) log.error({ err: appendError, file: dataPath(generation) }, 'spool cannot write; new points are refused until it can');
+        refusedSinceOk += lines.length;
+        stats.refused(lines.length);
+        return false;
+      }
+      if (refusedSinceOk > 0) log.info({ refused: refusedSinceOk }, 'spool writes again');
+      appendError = '';
+      refusedSinceOk = 0;
       records.push({ offset: size, bytes: record.length, lines: lines.length, replayed: false });
       size += record.length;
       totalLines += lines.length;
       persistHead();
       report();
+      return true;
     },
     take(max) {
       const out: string[] = [];
       while (out.length < max && sendRec < records.length) {
         const r = records[sendRec]!;
-        const lines = linesOf(r);
+        const lines = linesOf(r, sendRec);
         const n = Math.min(max - out.length, lines.length - sendLine);
         for (let i = sendLine; i < sendLine + n; i++) out.push(lines[i]!);
         sendLine += n;
         sentLines += n;
         if (sendLine >= lines.length) {
+          // Handed out whole: a rewind reads it from disk again, so only one record is held in memory.
+          r.decoded = undefined;
           sendRec++;
           sendLine = 0;
         }
@@ -353,7 +447,7 @@ export function openSpool(options: SpoolOptions, stats: SpoolStats, log: Logger)
       const skipped = Math.min(count, phantom);
       phantom -= skipped;
       let n = count - skipped;
-      while (n > 0 && records.length > 0) {
+      while (records.length > 0 && (n > 0 || records[0]!.lines === acceptedInFirst)) {
         const first = records[0]!;
         const k = Math.min(n, first.lines - acceptedInFirst);
         acceptedInFirst += k;
@@ -383,6 +477,7 @@ export function openSpool(options: SpoolOptions, stats: SpoolStats, log: Logger)
     get unsent() {
       return totalLines - sentLines;
     },
+    problem: () => (refusedSinceOk > 0 ? `spool cannot write (${appendError}): ${refusedSinceOk} new points refused` : null),
     close() {
       persistHead();
       fs.closeSync(fd);
@@ -404,18 +499,24 @@ export function registerSpoolMetrics(registry: Registry): (sink: string, dropped
   });
   const corrupt = new Counter({
     name: 'scraper_spool_corrupt_records_total',
-    help: 'Torn or corrupt spool records found at start (skipped)',
+    help: 'Torn or corrupt spool records (skipped; their points are counted as dropped when read back corrupt)',
+    labelNames,
+    registers,
+  });
+  const refused = new Counter({
+    name: 'scraper_spool_refused_points_total',
+    help: 'Points the spool could not write (a full disk, an I/O error): refused, never queued',
     labelNames,
     registers,
   });
   return (sink, dropped) => {
     const labels = { sink };
-    replayed.inc(labels, 0);
-    corrupt.inc(labels, 0);
+    for (const c of [replayed, corrupt, refused]) c.inc(labels, 0);
     return {
       bytes: (n) => bytes.set(labels, n),
       replayed: (n) => replayed.inc(labels, n),
       corrupt: (n) => corrupt.inc(labels, n),
+      refused: (n) => refused.inc(labels, n),
       dropped,
     };
   };

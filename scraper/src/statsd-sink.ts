@@ -53,7 +53,7 @@ export function createStatsdSink(options: { host: string; port: number; prefix: 
   const sending = new Set<Promise<void>>();
 
   function failed(err: NodeJS.ErrnoException) {
-    stats.failed();
+    stats.failed('network');
     // By code: a refusal is reported by both send and recvmsg, with different messages.
     const kind = err.code ?? err.message;
     if (kind !== lastError) log.warn({ err: err.message, host: options.host, port: options.port }, 'StatsD write failed');
@@ -106,10 +106,13 @@ export function createStatsdSink(options: { host: string; port: number; prefix: 
     name: 'graphite',
     write(quotes: readonly Quote[]) {
       const lines = quotes.flatMap((q) => graphitePointsFor(q, options.prefix).map(statsdGaugeLine));
-      if (lines.length === 0) return;
+      if (lines.length === 0) return true;
       const done = send(packDatagrams(lines)).finally(() => sending.delete(done));
       sending.add(done);
+      return true;
     },
+    // UDP is best effort by design: a StatsD that is down shows as counted errors, not as a problem of ours.
+    problem: () => null,
     async close() {
       await Promise.all(sending);
       reset();

@@ -129,7 +129,7 @@ describe('spool: a file cut in the middle of a record', () => {
     // What a previous run left: three cycles of a test ticker, the last one torn by a crash.
     const spool = openSpool(
       { dir: spoolDir, name: 'influxdb', maxBytes: 1 << 20 },
-      { bytes() {}, replayed() {}, corrupt() {}, dropped() {} },
+      { bytes() {}, replayed() {}, corrupt() {}, refused() {}, dropped() {} },
       createLogger('test', 'silent'),
     );
     const cycles = [1_700_000_000, 1_700_000_030, 1_700_000_060].map((t) => [

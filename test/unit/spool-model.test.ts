@@ -141,7 +141,7 @@ function runHistory(ops: Op[]): Coverage {
   const coverage: Coverage = { compacted: false, crashesInside: 0, headDamaged: 0 };
   const spoolDir = fs.mkdtempSync(path.join(dir, 'h-'));
   let dropped = 0;
-  const stats: SpoolStats = { bytes: () => {}, replayed: () => {}, corrupt: () => {}, dropped: (n) => (dropped += n) };
+  const stats: SpoolStats = { bytes: () => {}, replayed: () => {}, corrupt: () => {}, refused: () => {}, dropped: (n) => (dropped += n) };
   const openQueue = () => openSpool({ dir: spoolDir, name: 'graphite', maxBytes: MAX_BYTES }, stats, log);
 
   let seq = 0;

@@ -5,17 +5,19 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { createLogger } from '../../lib/log';
 import { createMemoryQueue } from '../../scraper/src/line-queue';
+import { currentIdentity, formatIdentity, parseIdentity } from '../../scraper/src/process-lock';
 import { encodeRecord, openSpool, type SpoolStats } from '../../scraper/src/spool';
 
 const log = createLogger('test', 'silent');
 
 function recordingStats() {
-  const counts = { bytes: 0, replayed: 0, corrupt: 0, dropped: 0 };
+  const counts = { bytes: 0, replayed: 0, corrupt: 0, dropped: 0, refused: 0 };
   const stats: SpoolStats = {
     bytes: (n) => (counts.bytes = n),
     replayed: (n) => (counts.replayed += n),
     corrupt: (n) => (counts.corrupt += n),
     dropped: (n) => (counts.dropped += n),
+    refused: (n) => (counts.refused += n),
   };
   return { counts, stats };
 }
@@ -106,7 +108,7 @@ describe('spool', () => {
     queue.close();
   });
 
-  test('a flipped byte fails the checksum: counted, the records before it kept', () => {
+  test('a flipped byte fails the checksum: that record counted and skipped, the records before and after it kept', () => {
     let { queue, counts } = open();
     for (let n = 1; n <= 3; n++) queue.push(cycle(n));
     queue.close();
@@ -117,7 +119,7 @@ describe('spool', () => {
     fs.writeFileSync(file, bytes);
     ({ queue, counts } = open());
     assert.equal(counts.corrupt, 1);
-    assert.deepEqual(queue.take(100), cycle(1));
+    assert.deepEqual(queue.take(100), [...cycle(1), ...cycle(3)]);
     queue.close();
   });
 
@@ -264,13 +266,104 @@ describe('spool', () => {
 
   test('one process per spool: a running holder refuses, a dead one’s lock is taken over, close releases it', () => {
     const lock = path.join(dir, 'graphite.lock');
-    fs.writeFileSync(lock, `${process.ppid}\n`); // the test runner: alive
+    fs.writeFileSync(lock, formatIdentity(currentIdentity(process.ppid))); // the test runner: alive
     assert.throws(() => open(), /held by running process .*own SCRAPER_SPOOL_DIR/);
+    fs.writeFileSync(lock, `${process.ppid}\n`); // an earlier version's bare pid, alive: still respected
+    assert.throws(() => open(), /held by running process/);
     fs.writeFileSync(lock, '99999999\n'); // beyond any pid_max: no such process
     const { queue } = open();
-    assert.equal(fs.readFileSync(lock, 'utf8').trim(), String(process.pid));
+    assert.equal(parseIdentity(fs.readFileSync(lock, 'utf8'))!.pid, process.pid);
     queue.close();
     assert.ok(!fs.existsSync(lock));
+  });
+
+  test('a reused pid is not the holder: a lock naming a live pid with another start time or boot is taken over', () => {
+    const lock = path.join(dir, 'graphite.lock');
+    const runner = currentIdentity(process.ppid);
+    assert.ok(runner.startTime && runner.bootId, 'Linux /proc tells start time and boot id');
+    fs.writeFileSync(lock, formatIdentity({ ...runner, startTime: String(Number(runner.startTime) + 1) })); // after a restart, same pid
+    open().queue.close();
+    fs.writeFileSync(lock, formatIdentity({ ...runner, bootId: '00000000-0000-0000-0000-000000000000' })); // after a reboot
+    open().queue.close();
+  });
+
+  test('a short write then ENOSPC: the cycle is refused and counted, the file is cut back, later cycles and a reopen see whole records only', (t) => {
+    let { queue, counts } = open();
+    queue.push(cycle(1));
+    const sizeBefore = fs.statSync(dataFile()).size;
+    const realWrite = fs.writeSync.bind(fs) as (fd: number, b: Buffer, o: number, l: number) => number;
+    let full = true;
+    t.mock.method(fs, 'writeSync', (fd: number, buffer: Buffer, offset = 0, length = buffer.length - offset) => {
+      if (!full || length < 16) return realWrite(fd, buffer, offset, length);
+      if (offset === 0) return realWrite(fd, buffer, 0, 10); // the kernel took 10 bytes
+      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    });
+    assert.equal(queue.push(cycle(2)), false);
+    assert.equal(counts.refused, 3);
+    assert.match(queue.problem()!, /ENOSPC.*3 new points refused/);
+    assert.equal(fs.statSync(dataFile()).size, sizeBefore, 'the partial record is cut off');
+    full = false;
+    assert.equal(queue.push(cycle(3)), true);
+    assert.equal(queue.problem(), null);
+    assert.deepEqual(queue.take(100), [...cycle(1), ...cycle(3)]);
+    queue.close();
+    ({ queue, counts } = open());
+    assert.equal(counts.corrupt, 0);
+    assert.deepEqual(queue.take(100), [...cycle(1), ...cycle(3)]);
+    queue.close();
+  });
+
+  test('a record corrupted on disk after it was written: skipped and its points dropped when read, the queue never spins on it', () => {
+    const { queue, counts } = open();
+    for (let n = 1; n <= 3; n++) queue.push(cycle(n));
+    const file = dataFile();
+    const fd = fs.openSync(file, 'r+');
+    fs.writeSync(fd, Buffer.from('X'), 0, 1, encodeRecord(cycle(1)).length + 12); // inside the second record's payload
+    fs.closeSync(fd);
+    assert.deepEqual(queue.take(100), [...cycle(1), ...cycle(3)]);
+    assert.equal(queue.unsent, 0);
+    assert.equal(counts.corrupt, 1);
+    assert.equal(counts.dropped, 3);
+    queue.accepted(6);
+    assert.equal(queue.length, 0);
+    queue.close();
+  });
+
+  test('compaction that cannot write its copy (ENOSPC) is abandoned: the current file stays whole, acknowledgements go on, a later compaction succeeds', (t) => {
+    const { queue } = open(4096); // compaction once 1 KB is accepted
+    const realWrite = fs.writeSync.bind(fs) as (fd: number, b: Buffer, o: number, l: number) => number;
+    let copyFails = true;
+    const realOpen = fs.openSync.bind(fs) as (p: fs.PathLike, flags?: fs.OpenMode) => number;
+    const tmpFds = new Set<number>();
+    t.mock.method(fs, 'openSync', (p: fs.PathLike, flags?: fs.OpenMode) => {
+      const fd = realOpen(p, flags);
+      if (String(p).endsWith('.spool.tmp')) tmpFds.add(fd);
+      else tmpFds.delete(fd); // a number used again
+      return fd;
+    });
+    t.mock.method(fs, 'writeSync', (fd: number, buffer: Buffer, offset = 0, length = buffer.length - offset) => {
+      if (copyFails && tmpFds.has(fd)) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+      return realWrite(fd, buffer, offset, length);
+    });
+    // Each round the store takes all but the newest cycle: compaction has a tail to copy.
+    const round = (n: number) => {
+      queue.push(cycle(n));
+      const handed = queue.take(100).length;
+      queue.accepted(handed - 3);
+      queue.rewind();
+    };
+    let n = 0;
+    for (; n < 40; n++) round(n);
+    assert.ok(tmpFds.size > 0, 'compaction was tried');
+    assert.ok(
+      fs.existsSync(path.join(dir, 'graphite.0.spool')) && !fs.readdirSync(dir).some((f) => f.includes('.tmp') || f === 'graphite.1.spool'),
+      `no copy left behind: ${fs.readdirSync(dir).join(' ')}`,
+    );
+    copyFails = false;
+    for (; n < 80 && !fs.existsSync(path.join(dir, 'graphite.1.spool')); n++) round(n);
+    assert.ok(fs.existsSync(path.join(dir, 'graphite.1.spool')), 'compacted once there is room');
+    assert.deepEqual(queue.take(100), cycle(n - 1), 'the unacknowledged tail survived every attempt');
+    queue.close();
   });
 
   test('a compaction interrupted before the head moved: the stray new file is removed, nothing is lost', () => {
@@ -286,16 +379,16 @@ describe('spool', () => {
 });
 
 describe('memory queue (no SCRAPER_SPOOL_DIR)', () => {
-  test('bounded by lines; the oldest unsent lines are dropped, lines in flight are kept', () => {
+  test('bounds the lines waiting to be sent; the oldest of them are dropped; lines in flight or held for a resend do not count', () => {
     let dropped = 0;
     const queue = createMemoryQueue(5, { dropped: (n) => (dropped += n) });
     queue.push(['a', 'b', 'c']);
     assert.deepEqual(queue.take(2), ['a', 'b']);
-    queue.push(['d', 'e', 'f', 'g']);
-    assert.equal(dropped, 2);
+    queue.push(['d', 'e', 'f', 'g', 'h', 'i']);
+    assert.equal(dropped, 2, 'c and d: 7 waiting against a bound of 5');
     queue.rewind();
-    assert.deepEqual(queue.take(10), ['a', 'b', 'e', 'f', 'g']);
-    queue.accepted(5);
+    assert.deepEqual(queue.take(10), ['a', 'b', 'e', 'f', 'g', 'h', 'i']);
+    queue.accepted(7);
     assert.equal(queue.length, 0);
   });
 });

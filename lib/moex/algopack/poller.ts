@@ -25,8 +25,12 @@ export interface AlgopackPollerOptions {
   backfill: { maxPages: number; maxHours: number } | null;
   /** Where the cursors are kept across restarts; null = a restart starts afresh. */
   stateFile: string | null;
-  /** Each dataset's new bars of a cycle, once per cycle (nothing when there are none). */
-  onBars(bars: readonly AlgopackBar[]): void;
+  /**
+   * Each dataset's new bars of a cycle, once per cycle (nothing when there are none). True once the
+   * outputs hold them; false (a store's spool refused them) keeps the dataset's cursor where it was,
+   * so the same bars are asked for again next cycle.
+   */
+  onBars(bars: readonly AlgopackBar[]): boolean;
   registry: Registry;
   log: Logger;
 }
@@ -154,8 +158,11 @@ export function startAlgopackPolling(options: AlgopackPollerOptions): Schedule {
         );
       lastFailure.set(name, summary);
     }
+    if (collected.length > 0 && !onBars(collected)) {
+      log.warn({ feed: name, bars: collected.length }, 'ALGOPACK bars not taken by every store; asked for again next cycle');
+      return;
+    }
     state[name] = cursor;
-    if (collected.length > 0) onBars(collected);
     metrics.bars.inc(labels, collected.length);
   }
 

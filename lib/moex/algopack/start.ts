@@ -3,7 +3,6 @@ import type { Logger } from '../../log';
 import type { MoexConfig } from '../../quote-polling';
 import type { Schedule } from '../../schedule';
 import { algopackFilters, type algopackShape } from './config';
-import type { AlgopackBar } from './parse';
 import { startAlgopackPolling, type AlgopackPollerOptions } from './poller';
 
 export type AlgopackConfig = MoexConfig & ConfigOf<typeof algopackShape>;
@@ -14,7 +13,7 @@ export type AlgopackConfig = MoexConfig & ConfigOf<typeof algopackShape>;
  */
 export function startAlgopackFromConfig(
   config: AlgopackConfig,
-  outputs: Pick<AlgopackPollerOptions, 'transport' | 'backfill' | 'stateFile' | 'registry'> & { onBars(bars: readonly AlgopackBar[]): void },
+  outputs: Pick<AlgopackPollerOptions, 'transport' | 'backfill' | 'stateFile' | 'registry'> & Pick<AlgopackPollerOptions, 'onBars'>,
   log: Logger,
 ): Schedule | null {
   const selection = config.MOEX_ALGOPACK;
