@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import { check, hostname, httpUrl, matching, parseConfig, port, positiveInt, Problem, text, type Setting } from '../config';
+import { check, hostname, httpUrl, matching, parseConfig, port, positiveInt, Problem, text, type Setting } from '../lib/config';
 import type { ScrapeJob, ScrapeSecurity } from './prometheus-config';
 
 /**
