@@ -311,19 +311,34 @@ bind-address = "${at(s, 'INFLUXDB_RPC_PORT')}"
 [http]
   bind-address = "${listen(s, 'INFLUXDB_PORT')}"
   log-enabled = false
+  auth-enabled = ${s.influxAuth ? 'true' : 'false'}
 `,
       );
       return { argv: ['influxd', '-config', `${dir}/influxdb.conf`] };
     },
-    // The database is created at every start: a no-op when it exists.
+    // The database is created at every start: a no-op when it exists. With authentication the user
+    // is created first, on the first start (InfluxDB lets anyone create the first admin user).
     async afterStart(s) {
-      const res = await fetch(`http://${at(s, 'INFLUXDB_PORT')}/query`, {
-        method: 'POST',
-        body: new URLSearchParams({ q: `CREATE DATABASE "${s.influxDatabase}"` }),
-        signal: AbortSignal.timeout(10_000),
-      });
-      const reply = await res.text();
-      if (!res.ok || reply.includes('"error"')) throw new Error(`influxdb: CREATE DATABASE ${s.influxDatabase}: ${reply}`);
+      const query = async (q: string, credentials: Record<string, string>) => {
+        // InfluxDB reads u and p from the URL's query (or basic auth), never from a form body.
+        const res = await fetch(`http://${at(s, 'INFLUXDB_PORT')}/query?${new URLSearchParams(credentials)}`, {
+          method: 'POST',
+          body: new URLSearchParams({ q }),
+          signal: AbortSignal.timeout(10_000),
+        });
+        return { ok: res.ok, reply: await res.text() };
+      };
+      const credentials: Record<string, string> = s.influxAuth
+        ? { u: s.influxAuth.username, p: fs.readFileSync(s.influxAuth.passwordFile, 'utf8').trimEnd() }
+        : {};
+      const createDatabase = `CREATE DATABASE "${s.influxDatabase}"`;
+      let answer = await query(createDatabase, credentials);
+      if (s.influxAuth && answer.reply.includes('create admin user first')) {
+        const user = await query(`CREATE USER "${credentials.u}" WITH PASSWORD '${credentials.p!.replace(/'/g, "\\'")}' WITH ALL PRIVILEGES`, {});
+        if (!user.ok || user.reply.includes('"error"')) throw new Error(`influxdb: CREATE USER ${credentials.u}: ${user.reply}`);
+        answer = await query(createDatabase, credentials);
+      }
+      if (!answer.ok || answer.reply.includes('"error"')) throw new Error(`influxdb: ${createDatabase}: ${answer.reply}`);
     },
   },
   {

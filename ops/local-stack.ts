@@ -57,6 +57,7 @@ export function serviceEnv(s: StackSettings, demo: boolean): NodeJS.ProcessEnv {
     INFLUX_URL: e.INFLUX_URL || local('INFLUXDB_PORT', 'http'),
     INFLUX_API: e.INFLUX_API || 'v1',
     INFLUX_DATABASE: s.influxDatabase,
+    ...(s.influxAuth ? { INFLUX_USERNAME: s.influxAuth.username, INFLUX_PASSWORD_FILE: s.influxAuth.passwordFile } : {}),
     PROMETHEUS_URL: e.PROMETHEUS_URL || local('PROMETHEUS_PORT'),
     WORKER_URL: e.WORKER_URL || local('WORKER_PORT'),
     SCRAPER_URL: e.SCRAPER_URL || local('SCRAPER_PORT'),

@@ -78,6 +78,10 @@ const shape = {
   WEB_CONFIG_FILE: optional(text('')),
   PROMETHEUS_USERNAME: text('prometheus'),
   PROMETHEUS_PASSWORD_FILE: optional(text('')),
+  // InfluxDB with authentication, as compose runs it: the user (created at first start, with every
+  // privilege) and the file holding its password; unset = InfluxDB without authentication.
+  INFLUXDB_USER: optional(matching('', /^[A-Za-z0-9_-]+$/, 'must be a user name (letters, digits, _ and -)')),
+  INFLUXDB_USER_PASSWORD_FILE: optional(text('')),
   ...(Object.fromEntries(Object.entries(PORT_DEFAULTS).map(([name, value]) => [name, port(value)])) as Record<PortVariable, Setting<number>>),
 };
 
@@ -92,6 +96,8 @@ export interface StackSettings {
   web: WebConfigFacts | null;
   scheme: 'http' | 'https';
   influxDatabase: string;
+  /** INFLUXDB_USER: InfluxDB runs with authentication and this user; the services write and read as it. */
+  influxAuth: { username: string; passwordFile: string } | null;
   prometheus: { interval?: string; retention: string; targets?: ScrapeJob[]; remoteWriteUrl?: string; rulesDir: string };
   victoriaMetricsRetention: string;
   /** The environment every child process starts from (the caller's, plus what the web config needs). */
@@ -133,6 +139,17 @@ export function stackSettings(env: NodeJS.ProcessEnv): StackSettings {
     if (web.cert) childEnv.NODE_EXTRA_CA_CERTS = env.NODE_EXTRA_CA_CERTS || web.cert;
     if (web.auth) Object.assign(childEnv, { PROMETHEUS_USERNAME: web.auth.username, PROMETHEUS_PASSWORD_FILE: web.auth.passwordFile });
   }
+  const influxAuth = c.INFLUXDB_USER
+    ? parseConfig(
+        {
+          INFLUXDB_USER_PASSWORD_FILE: () => {
+            if (!c.INFLUXDB_USER_PASSWORD_FILE) throw new Problem('must name the password file of INFLUXDB_USER');
+            return { username: c.INFLUXDB_USER!, passwordFile: path.resolve(c.INFLUXDB_USER_PASSWORD_FILE) };
+          },
+        },
+        {},
+      ).INFLUXDB_USER_PASSWORD_FILE
+    : null;
   const ports = Object.fromEntries(Object.keys(PORT_DEFAULTS).map((k) => [k, c[k as PortVariable]])) as Record<PortVariable, number>;
   return {
     stateDir: path.resolve(c.STATE_DIR),
@@ -144,6 +161,7 @@ export function stackSettings(env: NodeJS.ProcessEnv): StackSettings {
     web,
     scheme: web?.cert ? 'https' : 'http',
     influxDatabase: c.INFLUXDB_DATABASE,
+    influxAuth,
     prometheus: {
       retention: c.PROMETHEUS_RETENTION,
       rulesDir: path.resolve(c.PROMETHEUS_RULES_DIR),

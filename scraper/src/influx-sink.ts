@@ -145,7 +145,8 @@ export function createInfluxSink(options: InfluxOptions, stats: SinkStats, log: 
     } catch (err) {
       const failure = classifyInfluxError(err);
       stats.failed(failure.reason);
-      const message = `${failure.reason}: ${err instanceof Error ? err.message : String(err)}`;
+      // One line: the client's message carries the store's body, newline and all.
+      const message = `${failure.reason}: ${err instanceof Error ? err.message : String(err)}`.replace(/\s+/g, ' ').trim();
       if (message !== lastError) log.warn({ err: message, lines: lines.length, action: failure.action }, 'InfluxDB write failed');
       lastError = message;
       if (failure.action === 'partial') {

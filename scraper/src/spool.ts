@@ -58,7 +58,7 @@ export interface SpoolStats extends QueueEvents {
 
 /** Writes all of `buffer` (a short write is continued, never ignored); throws what the file system says. */
 function writeFully(fd: number, buffer: Buffer, position: number | null = null): void {
-  for (let done = 0; done < buffer.length; ) {
+  for (let done = 0; done < buffer.length;) {
     const n = fs.writeSync(fd, buffer, done, buffer.length - done, position === null ? null : position + done);
     if (n <= 0) throw Object.assign(new Error(`write made no progress at byte ${done} of ${buffer.length}`), { code: 'ESHORT' });
     done += n;
@@ -292,7 +292,7 @@ export function openSpool(options: SpoolOptions, stats: SpoolStats, log: Logger)
     try {
       nextFd = fs.openSync(tmp, 'w+');
       const chunk = Buffer.alloc(Math.min(1024 * 1024, Math.max(1, size - head)));
-      for (let at = head; at < size; ) {
+      for (let at = head; at < size;) {
         const n = fs.readSync(fd, chunk, 0, Math.min(chunk.length, size - at), at);
         if (n <= 0) throw Object.assign(new Error(`spool file ends at byte ${at}, before its last record (${size})`), { code: 'ESHORT' });
         writeFully(nextFd, chunk.subarray(0, n));

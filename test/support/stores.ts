@@ -5,9 +5,9 @@ export interface InfluxSeries {
   values: unknown[][];
 }
 
-/** InfluxQL over `/query`; the first series of the first statement, or null. */
-export async function influxQuery(url: string, q: string, db = 'pyexample'): Promise<InfluxSeries | null> {
-  const res = await fetch(`${url}/query?${new URLSearchParams({ db, q, epoch: 's' })}`);
+/** InfluxQL over `/query`; the first series of the first statement, or null. `auth`: user and password where InfluxDB asks. */
+export async function influxQuery(url: string, q: string, db = 'pyexample', auth?: { u: string; p: string }): Promise<InfluxSeries | null> {
+  const res = await fetch(`${url}/query?${new URLSearchParams({ db, q, epoch: 's', ...auth })}`);
   if (!res.ok) throw new Error(`InfluxDB ${q}: HTTP ${res.status} ${await res.text()}`);
   const body = (await res.json()) as { results: Array<{ series?: InfluxSeries[]; error?: string }> };
   const result = body.results[0];

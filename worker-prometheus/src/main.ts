@@ -37,7 +37,12 @@ const algopackMetrics = config.MOEX_ALGOPACK ? createAlgopackMetrics(config.MOEX
 // The gauges show the newest bar: no backfill (that is for the scraper's stores, which keep history).
 const algopack = startAlgopackFromConfig(
   config,
-  { transport, backfill: null, stateFile: null, registry: liveRegistry, onBars: (bars) => {
+  {
+    transport,
+    backfill: null,
+    stateFile: null,
+    registry: liveRegistry,
+    onBars: (bars) => {
       algopackMetrics?.update(bars);
       return true;
     },
