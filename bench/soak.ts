@@ -6,10 +6,14 @@
  * busy loops keep both cores busy. At random moments one of carbon, InfluxDB, the scraper, the
  * worker and Prometheus is SIGKILLed, left down a few seconds and started again alone through the
  * supervisor in ops/ (as `up` started it: seconds, where a whole `up` took 40 s under load).
+ * Beside the kills, the edges a kill does not reach: the spool's file system (a tmpfs of its own)
+ * filled to the last byte for a few seconds, and InfluxDB (with authentication, as compose runs it)
+ * refusing the scraper's password for a while, as after a rotation.
  * Then every quote the scraper and the worker logged as handed over ("polled"; never what the
  * stores say) is looked up in the stores: InfluxDB by point, Graphite by 10 s slot,
  * Prometheus by moex_quote_timestamp_seconds sample, judged against Prometheus' own record of its
- * scrapes of the worker.
+ * scrapes of the worker. What a full disk made the spool refuse is counted apart ("refused"): it
+ * was never taken, so it cannot be lost; lost is what a store never got of what the spool took.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -21,6 +25,12 @@ import { graphiteRender, influxQuery } from '../test/support/stores';
 
 export const VICTIMS = ['carbon', 'influxdb', 'scraper', 'worker', 'prometheus'] as const;
 export type Victim = (typeof VICTIMS)[number];
+/** Faults that kill nothing: the spool's disk full, InfluxDB refusing the scraper's credentials. */
+export const EDGES = ['full-disk', 'influxdb-auth'] as const;
+export type Fault = Victim | (typeof EDGES)[number];
+/** The spool's own file system: large enough for minutes of an InfluxDB outage of three tickers. */
+const SPOOL_TMPFS = 'size=16m';
+const INFLUX_USER = 'soak';
 const PORT_OF: Record<Victim, string> = {
   carbon: 'CARBON_PORT',
   influxdb: 'INFLUXDB_PORT',
@@ -38,7 +48,7 @@ const MIN_GAP_MS = 2_000;
 const RESTART_ESTIMATE_MS = 5_000;
 
 export interface Outage {
-  victim: Victim;
+  victim: Fault;
   killedAt: number;
   /** When `up` had it answering again. */
   upAt: number;
@@ -55,6 +65,8 @@ export interface StoreCount {
   /** Prometheus: quotes exposed longer than a scrape interval while both were up, and no scrape tried. */
   unexplained: number;
   duplicated: number;
+  /** Quotes the spool refused (its disk full): counted apart from polled, never silent. */
+  refused: number;
   note: string;
 }
 
@@ -87,6 +99,21 @@ function handovers(logFile: string): Handover[] {
     try {
       const entry = JSON.parse(line) as { time: string; quotes: string[] };
       out.push({ at: Date.parse(entry.time), quotes: entry.quotes });
+    } catch {
+      // a line cut by a SIGKILL
+    }
+  }
+  return out;
+}
+
+/** The quotes the scraper logged as refused by `sink` (a full spool disk). */
+function refusedQuotes(logFile: string, sink: string): Set<string> {
+  const out = new Set<string>();
+  for (const line of fs.readFileSync(logFile, 'utf8').split('\n')) {
+    if (!line.includes('"quotes refused"')) continue;
+    try {
+      const entry = JSON.parse(line) as { sink: string; quotes: string[] };
+      if (entry.sink === sink) for (const q of entry.quotes) out.add(q);
     } catch {
       // a line cut by a SIGKILL
     }
@@ -137,16 +164,78 @@ async function killAndRestart(stack: NativeStack, victim: Victim, log: (line: st
   return { victim, killedAt, upAt };
 }
 
+/** The scraper's spool file system filled to the last byte for a few seconds, then freed. */
+async function fillSpoolDisk(spoolDir: string, log: (line: string) => void): Promise<Outage> {
+  const filler = path.join(spoolDir, 'soak-filler');
+  const killedAt = Date.now();
+  try {
+    execFileSync('dd', ['if=/dev/zero', `of=${filler}`, 'bs=64k'], { stdio: 'ignore' });
+  } catch {
+    // "No space left on device": the point
+  }
+  await sleep(3_000 + Math.random() * 7_000);
+  fs.rmSync(filler, { force: true });
+  const upAt = Date.now();
+  log(`soak: ${new Date(killedAt).toISOString().slice(11, 23)} spool disk full for ${((upAt - killedAt) / 1000).toFixed(1)} s`);
+  return { victim: 'full-disk', killedAt, upAt };
+}
+
+/** InfluxDB refuses the scraper's password (rotated elsewhere) for a while, then takes it again. */
+async function refuseInfluxAuth(stack: NativeStack, password: string, log: (line: string) => void): Promise<Outage> {
+  const setPassword = async (to: string, as: string) => {
+    const res = await fetch(`${stack.urls.influxdb}/query?${new URLSearchParams({ u: INFLUX_USER, p: as })}`, {
+      method: 'POST',
+      body: new URLSearchParams({ q: `SET PASSWORD FOR "${INFLUX_USER}" = '${to}'` }),
+    });
+    if (!res.ok) throw new Error(`InfluxDB SET PASSWORD: ${res.status} ${await res.text()}`);
+  };
+  const rotated = `${password}-rotated`;
+  // InfluxDB itself may be down (a kill just before): wait for it to answer.
+  await eventually(() => setPassword(rotated, password).then(() => true), 30_000, 'InfluxDB takes the rotation');
+  const killedAt = Date.now();
+  await sleep(5_000 + Math.random() * 15_000);
+  await eventually(() => setPassword(password, rotated).then(() => true), 30_000, 'InfluxDB takes the password back');
+  const upAt = Date.now();
+  log(`soak: ${new Date(killedAt).toISOString().slice(11, 23)} InfluxDB refused the scraper's password for ${((upAt - killedAt) / 1000).toFixed(1)} s`);
+  return { victim: 'influxdb-auth', killedAt, upAt };
+}
+
+/** What the scraper says of each sink: held lines, spool bytes, write errors by reason, and its /readyz reason. */
+async function scraperSinks(stack: NativeStack): Promise<string> {
+  const m = await scrape(stack.urls.scraper);
+  const sinks = ['graphite', 'influxdb'].map((sink) => {
+    const errors = [...m]
+      .filter(([k, v]) => k.startsWith(`scraper_write_errors_total{sink="${sink}"`) && v > 0)
+      .map(([k, v]) => `${/reason="([^"]+)"/.exec(k)?.[1]}=${v}`);
+    return `${sink}: ${m.get(`scraper_buffered_points{sink="${sink}"}`)} lines held, ${m.get(`scraper_spool_bytes{sink="${sink}"}`)} spool bytes, errors ${errors.join(' ') || 'none'}`;
+  });
+  const ready = await fetch(`${stack.urls.scraper}/readyz`).then((r) => r.text());
+  return `${sinks.join('; ')}; /readyz ${ready}`;
+}
+
 const keyOf = (ticker: string, time: number) => `${ticker}@${time}`;
 const parseKey = (key: string) => {
   const [ticker, time] = key.split('@');
   return { ticker: ticker!, time: Number(time) };
 };
 
-async function countInflux(stack: NativeStack, polled: Set<string>, fromSeconds: number, resent: number): Promise<StoreCount> {
+async function countInflux(
+  stack: NativeStack,
+  handed: Set<string>,
+  refused: Set<string>,
+  fromSeconds: number,
+  resent: number,
+  auth: { u: string; p: string },
+): Promise<StoreCount> {
+  const polled = new Set([...handed].filter((k) => !refused.has(k)));
   const present = new Set<string>();
   for (const ticker of TICKERS) {
-    const series = await influxQuery(stack.urls.influxdb, `SELECT prev_close FROM stocks WHERE ticker='${ticker}' AND time >= ${fromSeconds}s`);
+    const series = await influxQuery(
+      stack.urls.influxdb,
+      `SELECT prev_close FROM stocks WHERE ticker='${ticker}' AND time >= ${fromSeconds}s`,
+      'pyexample',
+      auth,
+    );
     for (const [t] of series?.values ?? []) {
       present.add(keyOf(ticker, t as number));
     }
@@ -163,11 +252,13 @@ async function countInflux(stack: NativeStack, polled: Set<string>, fromSeconds:
     excused: 0,
     unexplained: 0,
     duplicated: resent,
+    refused: handed.size - polled.size,
     note: `${unpolled} points at a time nobody polled; ${resent} lines sent again (spool replays), each stored once`,
   };
 }
 
-async function countGraphite(stack: NativeStack, polled: Set<string>, fromSeconds: number, resent: number): Promise<StoreCount> {
+async function countGraphite(stack: NativeStack, handed: Set<string>, refused: Set<string>, fromSeconds: number, resent: number): Promise<StoreCount> {
+  const polled = new Set([...handed].filter((k) => !refused.has(k)));
   const slotsPolled = new Set([...polled].map(parseKey).map(({ ticker, time }) => keyOf(ticker, Math.floor(time / 10) * 10)));
   const missing = async () => {
     const filled = new Set<string>();
@@ -189,6 +280,7 @@ async function countGraphite(stack: NativeStack, polled: Set<string>, fromSecond
     excused: 0,
     unexplained: 0,
     duplicated: resent,
+    refused: handed.size - polled.size,
     note: `${resent} lines sent again (after a carbon disconnect or from the spool), one value kept per slot${lost.length ? `; missing: ${lost.slice(0, 10).join(' ')}` : ''}`,
   };
 }
@@ -309,6 +401,7 @@ async function countPrometheus(stack: NativeStack, worker: Handover[], outages: 
     excused: whileDown + scrapeFailed + tooBrief + notScraped.length,
     unexplained: notScraped.length,
     duplicated: sampleCount - samples.size,
+    refused: 0,
     note:
       `not scraped: ${whileDown} while the worker or Prometheus was down, ${scrapeFailed} while a scrape of the worker failed (up 0, ${failed.length} such scrapes), ` +
       `${tooBrief} exposed for less than a scrape interval (a late poll followed by one on time), ` +
@@ -318,25 +411,25 @@ async function countPrometheus(stack: NativeStack, worker: Handover[], outages: 
 }
 
 function markdown(report: Omit<SoakReport, 'markdown'>): string {
-  const kills = VICTIMS.map((v) => {
+  const kills = [...VICTIMS, ...EDGES].map((v) => {
     const mine = report.outages.filter((o) => o.victim === v);
     const mean = mine.length ? mine.reduce((s, o) => s + o.upAt - o.killedAt, 0) / mine.length / 1000 : 0;
     return `| ${v} | ${mine.length} | ${mean.toFixed(1)} |`;
   });
   const load = (l: number[]) => l.map((x) => x.toFixed(2)).join(' ');
   return [
-    `Soak ${report.startedAt.toISOString()}: ${report.minutes} min, ${report.outages.length} SIGKILLs, ${os.cpus().length} busy loops; load average ${load(report.load.start)} at start, ${load(report.load.end)} at end`,
+    `Soak ${report.startedAt.toISOString()}: ${report.minutes} min, ${report.outages.filter((o) => (VICTIMS as readonly string[]).includes(o.victim)).length} SIGKILLs and ${report.outages.filter((o) => (EDGES as readonly string[]).includes(o.victim)).length} edge faults, ${os.cpus().length} busy loops; load average ${load(report.load.start)} at start, ${load(report.load.end)} at end`,
     '',
-    '| killed | times | mean down (s) |',
+    '| fault (SIGKILLed part, or edge) | times | mean down (s) |',
     '|---|---|---|',
     ...kills,
     '',
     ...report.stores.flatMap((s) => [
       `**${s.store}** (${s.unit})`,
       '',
-      '| polled | stored | lost | duplicated | note |',
-      '|---|---|---|---|---|',
-      `| ${s.polled} | ${s.stored} | ${s.lost} | ${s.duplicated} | ${s.note.replace(/\|/g, '\\|')} |`,
+      '| polled | stored | lost | refused (disk full) | duplicated | note |',
+      '|---|---|---|---|---|---|',
+      `| ${s.polled} | ${s.stored} | ${s.lost} | ${s.refused} | ${s.duplicated} | ${s.note.replace(/\|/g, '\\|')} |`,
       '',
     ]),
   ].join('\n');
@@ -346,46 +439,69 @@ function markdown(report: Omit<SoakReport, 'markdown'>): string {
 export async function runSoak(minutes: number, log: (line: string) => void = (l) => console.error(l)): Promise<SoakReport> {
   const startedAt = new Date();
   const loadStart = os.loadavg();
+  // The state dir is the soak's: the spool gets a file system of its own (to fill), InfluxDB a password (to rotate).
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'moex-soak-'));
+  const spoolDir = path.join(stateDir, 'scraper-spool');
+  fs.mkdirSync(spoolDir);
+  execFileSync('mount', ['-t', 'tmpfs', '-o', SPOOL_TMPFS, 'tmpfs', spoolDir]);
+  const password = `soak-${Math.random().toString(36).slice(2)}`;
+  const passwordFile = path.join(stateDir, 'influxdb_password');
+  fs.writeFileSync(passwordFile, `${password}\n`);
   log(`soak: starting the native stack (load average ${loadStart.map((x) => x.toFixed(2)).join(' ')})`);
-  const stack = await startNativeStack({
-    demo: true,
-    env: {
-      POLL_SCHEDULE: `*/${POLL_SECONDS} * * * * *`,
-      MOEX_TICKERS: TICKERS.join(','),
-      GRAPHITE_TRANSPORT: 'plaintext',
-      // No feed delay: a quote's time is its poll's time, so outages and quotes share one clock.
-      ISS_SIM_DELAY_SECONDS: '0',
-      // The scraper and worker log each cycle's quotes: that is what "polled" counts.
-      LOG_LEVEL: 'debug',
-    },
-  });
-  const busy = startBusyLoops();
+  let stack: NativeStack | null = null;
+  const busy: ChildProcess[] = [];
   const outages: Outage[] = [];
   try {
+    stack = await startNativeStack({
+      demo: true,
+      stateDir,
+      env: {
+        POLL_SCHEDULE: `*/${POLL_SECONDS} * * * * *`,
+        MOEX_TICKERS: TICKERS.join(','),
+        GRAPHITE_TRANSPORT: 'plaintext',
+        // No feed delay: a quote's time is its poll's time, so outages and quotes share one clock.
+        ISS_SIM_DELAY_SECONDS: '0',
+        // The scraper and worker log each cycle's quotes: that is what "polled" counts.
+        LOG_LEVEL: 'debug',
+        SCRAPER_SPOOL_DIR: spoolDir,
+        INFLUXDB_USER: INFLUX_USER,
+        INFLUXDB_USER_PASSWORD_FILE: passwordFile,
+      },
+    });
+    busy.push(...startBusyLoops());
     const fromSeconds = Math.floor(Date.now() / 1000);
     const faultsEnd = Date.now() + minutes * 60_000;
+    const faults: Fault[] = [...VICTIMS, ...EDGES];
     // Random moments, spread so that the target is reached even when restarts are slow (a loaded machine).
-    const target = Math.max(VICTIMS.length, Math.ceil(minutes * KILLS_PER_MINUTE));
-    let order: Victim[] = [];
+    const target = Math.max(faults.length, Math.ceil(minutes * KILLS_PER_MINUTE));
+    let order: Fault[] = [];
+    const inflict = (fault: Fault): Promise<Outage> =>
+      fault === 'full-disk'
+        ? fillSpoolDisk(spoolDir, log)
+        : fault === 'influxdb-auth'
+          ? refuseInfluxAuth(stack!, password, log)
+          : killAndRestart(stack!, fault, log);
     // The faults last `minutes` and at least until the target is reached.
     while (outages.length < target || Date.now() < faultsEnd) {
       const gapMs = Math.max(0, faultsEnd - Date.now()) / Math.max(1, target - outages.length);
       const waitMs = Math.max(MIN_GAP_MS, gapMs * (0.2 + Math.random() * 0.8) - RESTART_ESTIMATE_MS);
       if (outages.length >= target && Date.now() + waitMs >= faultsEnd) break;
       await sleep(waitMs);
-      if (order.length === 0) order = shuffled(VICTIMS);
-      outages.push(await killAndRestart(stack, order.shift()!, log));
+      if (order.length === 0) order = shuffled(faults);
+      outages.push(await inflict(order.shift()!));
     }
     await sleep(Math.max(0, faultsEnd - Date.now()));
     const polledUntil = Date.now();
     log('soak: faults over; waiting for the scraper to drain');
+    let seen = '';
     await eventually(
       async () => {
-        const m = await scrape(stack.urls.scraper);
+        seen = await scraperSinks(stack!);
+        const m = await scrape(stack!.urls.scraper);
         return ['graphite', 'influxdb'].every((s) => m.get(`scraper_buffered_points{sink="${s}"}`) === 0);
       },
       120_000,
-      'scraper buffers drained',
+      () => `scraper buffers drained (last seen: ${seen})`,
       1_000,
     );
 
@@ -404,15 +520,17 @@ export async function runSoak(minutes: number, log: (line: string) => void = (l)
     const replayed = (sink: string) => logSum(scraperLog, 'spool: replaying points from the previous run', 'points', sink);
     const resentToCarbon = logSum(scraperLog, 'carbon connection lost; the lines written before it are sent again', 'lines');
     const stores = [
-      await countInflux(stack, polled, fromSeconds, replayed('influxdb')),
-      await countGraphite(stack, polled, fromSeconds, replayed('graphite') + resentToCarbon),
+      await countInflux(stack, polled, refusedQuotes(scraperLog, 'influxdb'), fromSeconds, replayed('influxdb'), { u: INFLUX_USER, p: password }),
+      await countGraphite(stack, polled, refusedQuotes(scraperLog, 'graphite'), fromSeconds, replayed('graphite') + resentToCarbon),
       await countPrometheus(stack, worker, outages, Math.ceil((Date.now() - fromSeconds * 1000) / 1000) + 60, polledUntil),
     ];
     const report = { minutes, startedAt, load: { start: loadStart, end: os.loadavg() }, outages, stores };
     return { ...report, markdown: markdown(report) };
   } finally {
     for (const b of busy) b.kill('SIGKILL');
-    await stack.stop();
+    await stack?.stop();
+    execFileSync('umount', [spoolDir]);
+    fs.rmSync(stateDir, { recursive: true, force: true });
   }
 }
 

@@ -34,7 +34,7 @@ import { algopackGraphitePoints, algopackInfluxLine } from '../scraper/src/algop
 import { candleGraphitePoints, candleInfluxLine } from '../scraper/src/candle-series';
 import { scraperShape } from '../scraper/src/config';
 import { graphitePointsFor, quoteToInfluxPoint } from '../scraper/src/series';
-import { registerSinkMetrics } from '../scraper/src/sink';
+import { registerSinkMetrics, WRITE_ERROR_REASONS } from '../scraper/src/sink';
 import { registerSpoolMetrics } from '../scraper/src/spool';
 import { workerShape } from '../worker-prometheus/src/config';
 import { createAlgopackMetrics } from '../worker-prometheus/src/algopack-metrics';
@@ -464,6 +464,12 @@ function commandsBlock(): string {
 
 // --- the pages --------------------------------------------------------------------------------------
 
+/** docs/durability.md: every `reason` of scraper_write_errors_total and what the sink does with the lines. */
+function writeErrorsBlock(): string {
+  const rows = Object.entries(WRITE_ERROR_REASONS).map(([reason, meaning]) => `| \`${reason}\` | ${meaning} |`);
+  return ['| reason | what it means, and what happens to the lines |', '|---|---|', ...rows].join('\n');
+}
+
 /** docs file → its generated blocks. */
 export function generatedBlocks(): Record<string, Record<string, string>> {
   return {
@@ -473,6 +479,7 @@ export function generatedBlocks(): Record<string, Record<string, string>> {
     'api.md': { routes: routesBlock() },
     'commands.md': { commands: commandsBlock() },
     'algopack.md': { 'algopack-fields': algopackFieldsBlock(), 'algopack-stores': algopackStoresBlock() },
+    'durability.md': { 'write-errors': writeErrorsBlock() },
   };
 }
 

@@ -38,6 +38,9 @@ export interface PollingServiceOptions {
   problem?(): string | null;
 }
 
+/** `TICKER@unix-seconds` per quote: how the debug log names the quotes of a cycle (the soak reads them back). */
+export const quoteLogKeys = (quotes: readonly Quote[]) => quotes.map((q) => `${q.ticker}@${Math.floor(q.time.getTime() / 1000)}`);
+
 /** How long a replica waits before claiming a shard again after a failed claim (a full or read-only claim dir). */
 const RECLAIM_RETRY_MS = 5_000;
 
@@ -98,7 +101,7 @@ export async function runPollingService(options: PollingServiceOptions): Promise
       if (answeredBoards.length > 0) {
         onQuotes(quotes, answeredBoards);
         // What this cycle handed over, once the outputs hold it (the soak counts it against the stores).
-        if (log.isLevelEnabled('debug')) log.debug({ quotes: quotes.map((q) => `${q.ticker}@${Math.floor(q.time.getTime() / 1000)}`) }, 'quotes handed over');
+        if (log.isLevelEnabled('debug')) log.debug({ quotes: quoteLogKeys(quotes) }, 'quotes handed over');
       }
       exposition.cycleChanged();
     });

@@ -4,7 +4,7 @@ import { loadConfig } from '../../lib/config';
 import { createLogger, type Logger } from '../../lib/log';
 import { startAlgopackFromConfig } from '../../lib/moex/algopack/start';
 import { createProcessIssTransport } from '../../lib/iss-transport';
-import { runPollingService } from '../../lib/polling-service';
+import { quoteLogKeys, runPollingService } from '../../lib/polling-service';
 import { exitOnStartupFailure } from '../../lib/service';
 import { createCandleSync } from './candles-sync';
 import { scraperShape, type ScraperConfig } from './config';
@@ -132,7 +132,10 @@ runPollingService({
   cycleRegistry: new Registry(),
   liveRegistry,
   onQuotes: (quotes) => {
-    for (const sink of sinks) sink.write(quotes);
+    for (const sink of sinks) {
+      // A refusal (the spool's disk full) is counted by the sink; the soak also needs to know which quotes.
+      if (!sink.write(quotes) && log.isLevelEnabled('debug')) log.debug({ sink: sink.name, quotes: quoteLogKeys(quotes) }, 'quotes refused');
+    }
     candleSync?.onQuotes(quotes);
   },
   onShutdown: async () => {
