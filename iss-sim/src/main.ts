@@ -52,7 +52,15 @@ const candles = new CandleBook();
 const algopack = new AlgopackBook(boards, clock.now());
 const tradingCalendar = new SimTradingCalendar(config.ISS_SIM_SCHEDULE, config.ISS_SIM_DAILYTABLE);
 /** The time a board's data belongs to: the feed's delay behind the clock (indices are not delayed). */
-const dataTime = (board: string) => new Date(clock.now() - feedDelayOf(boards.find((b) => b.board === board), feedDelaySeconds) * 1000);
+const dataTime = (board: string) =>
+  new Date(
+    clock.now() -
+      feedDelayOf(
+        boards.find((b) => b.board === board),
+        feedDelaySeconds,
+      ) *
+        1000,
+  );
 /** Every board's state into its candles, at its data time: the candles agree with the quotes served. */
 const recordCandles = () => {
   for (const [board, securities] of market.boards) candles.observe(board, securities.values(), dataTime(board));

@@ -102,7 +102,9 @@ describe('trading calendar: simulator -> worker, on the host clock', { timeout: 
     const open = await eventually(
       async () => {
         const s = await scrape(worker.url);
-        return s.get('moex_market_open{engine="stock"}') === 1 && s.get(SBER_TRADING) === 1 && Math.abs(s.get('moex_iss_clock_skew_seconds{engine="stock"}')!) < 5
+        return s.get('moex_market_open{engine="stock"}') === 1 &&
+          s.get(SBER_TRADING) === 1 &&
+          Math.abs(s.get('moex_iss_clock_skew_seconds{engine="stock"}')!) < 5
           ? { s, at: Date.now() }
           : null;
       },
