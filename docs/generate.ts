@@ -38,6 +38,7 @@ import { registerSinkMetrics, WRITE_ERROR_REASONS } from '../scraper/src/sink';
 import { registerSpoolMetrics } from '../scraper/src/spool';
 import { workerShape } from '../worker-prometheus/src/config';
 import { createAlgopackMetrics } from '../worker-prometheus/src/algopack-metrics';
+import { registerIssClockSkew } from '../worker-prometheus/src/iss-clock-skew';
 import { startMarketCalendar } from '../worker-prometheus/src/market-calendar';
 import { createQuoteMetrics, registerSeriesRemovedCounter } from '../worker-prometheus/src/quote-metrics';
 
@@ -269,7 +270,7 @@ function issRegistry(): Registry {
   return registry;
 }
 
-/** The worker's own families beyond the quotes: the trading calendar, series removal, shard claims. */
+/** The worker's own families beyond the quotes: the trading calendar, ISS's clock, series removal, shard claims. */
 function workerRegistry(): Registry {
   const registry = new Registry();
   startMarketCalendar({
@@ -279,6 +280,7 @@ function workerRegistry(): Registry {
     log: createLogger('docs', 'silent'),
     refreshMs: 1,
   }).stop();
+  registerIssClockSkew(registry);
   registerSeriesRemovedCounter(registry, []);
   registerShardClaimMetrics(registry);
   return registry;

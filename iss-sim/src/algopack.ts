@@ -1,5 +1,5 @@
 import { ALGOPACK_PAGE_ROWS, DATASETS, type AlgopackDataset, type AlgopackMarket } from '../../lib/moex/algopack/datasets';
-import { formatMoscowTime } from '../../lib/moex/parse';
+import { formatMoscowTime } from '../../lib/moex/moscow-time';
 import type { SimBoard } from './boards';
 import { decimalsFor } from './catalogue';
 import { round } from './market';

@@ -291,15 +291,19 @@ function block(rows: Row[], template: Row, shape: ResponseShape, filter: readonl
   return { metadata, columns, data };
 }
 
+/** How far a board's UPDATETIME runs behind SYSTIME: indices are computed by the exchange and published as they are, ISS does not delay them. */
+export function feedDelayOf(board: Pick<SimBoard, 'kind'> | undefined, delaySeconds: number): number {
+  return board?.kind === 'index' ? 0 : delaySeconds;
+}
+
 /**
- * The ISS JSON for the given securities of one board, as `securities.json` answers it at `at`.
+ * The ISS JSON for the given securities of one board, as `securities.json` answers it with SYSTIME `at`.
  * `delaySeconds` is the feed's delay: UPDATETIME and TIME run that far behind SYSTIME, as on ISS's
  * anonymous feed (15 minutes); 0 is the real-time feed of a subscriber.
  */
 export function boardSecuritiesJson(states: readonly SecurityState[], board: SimBoard, boardId: string, at: Date, shape: ResponseShape, delaySeconds = 0) {
   const systime = moscowDateTime(at);
-  // Indices are computed by the exchange and published as they are: ISS does not delay them.
-  const delay = board.kind === 'index' ? 0 : delaySeconds;
+  const delay = feedDelayOf(board, delaySeconds);
   const updatetime = moscowDateTime(new Date(at.getTime() - delay * 1000)).slice(11);
   const rows = states.map((s) => rowsFor(s, board, boardId, systime, updatetime));
   const secRows = rows.map(([sec]) => sec);

@@ -10,7 +10,7 @@ import { FaultPlan, FAULTS, isFault, type Fault } from './faults';
 import { scaleBoards, SIM_BOARDS, simBoard } from './boards';
 import { issSimShape } from './config';
 import { CandleBook, SimClock, walkClock } from './candles';
-import { boardSecuritiesJson } from './iss-response';
+import { boardSecuritiesJson, feedDelayOf } from './iss-response';
 import { Market, type SecurityOverride, type SecurityState } from './market';
 import { SimTradingCalendar } from './trading-calendar';
 
@@ -52,10 +52,15 @@ const candles = new CandleBook();
 const algopack = new AlgopackBook(boards, clock.now());
 const tradingCalendar = new SimTradingCalendar(config.ISS_SIM_SCHEDULE, config.ISS_SIM_DAILYTABLE);
 /** The time a board's data belongs to: the feed's delay behind the clock (indices are not delayed). */
-const dataTime = (board: string) => {
-  const delay = boards.find((b) => b.board === board)?.kind === 'index' ? 0 : feedDelaySeconds;
-  return new Date(clock.now() - delay * 1000);
-};
+const dataTime = (board: string) =>
+  new Date(
+    clock.now() -
+      feedDelayOf(
+        boards.find((b) => b.board === board),
+        feedDelaySeconds,
+      ) *
+        1000,
+  );
 /** Every board's state into its candles, at its data time: the candles agree with the quotes served. */
 const recordCandles = () => {
   for (const [board, securities] of market.boards) candles.observe(board, securities.values(), dataTime(board));
@@ -188,14 +193,17 @@ function serveIss(req: IncomingMessage, res: ServerResponse, url: URL, route: Ro
   const only = listParam(params, 'iss.only');
   const withMetadata = params.get('iss.meta') !== 'off';
   const candleSecurity = candleSecid === undefined ? undefined : byUpper.get(candleSecid.toUpperCase());
+  const answeringBoard = served ?? simBoard('stock', 'shares', 'TQBR', boards)!;
+  // Outside the sessions ISS's snapshot stands still: SYSTIME and UPDATETIME frozen since the close.
+  const systime = tradingCalendar.snapshotTime(clock.date(), feedDelayOf(answeringBoard, feedDelaySeconds));
   const body =
     candleSecid !== undefined
       ? candles.json(served?.board ?? '', candleSecurity?.listing.secid ?? candleSecid, params, dataTime(served?.board ?? ''), withMetadata)
       : boardSecuritiesJson(
           states,
-          served ?? simBoard('stock', 'shares', 'TQBR', boards)!,
+          answeringBoard,
           board,
-          clock.date(),
+          systime,
           {
             reorderColumns: fault === 'reordered-columns',
             dropMarketdata: fault === 'no-marketdata',

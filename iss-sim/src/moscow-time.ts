@@ -1,5 +1,5 @@
 /**
- * The simulator's Moscow time, computed apart from the client's (lib/moex/parse.ts works with a
+ * The simulator's Moscow time, computed apart from the client's (lib/moex/moscow-time.ts works with a
  * fixed UTC+3 offset): here the time-zone database decides, through Intl and `Europe/Moscow`. A
  * time-zone mistake in either is then a disagreement a test sees (test/unit/moscow-time.test.ts),
  * not a symmetric error that every simulator-based test would miss.

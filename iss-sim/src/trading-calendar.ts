@@ -1,5 +1,6 @@
 import { Problem, text, type Setting } from '../../lib/config';
-import { parseEngineCalendar, sessionAt, type EngineCalendar } from '../../lib/moex/calendar';
+import { parseEngineCalendar, sessionAt, sessionOfDay, type EngineCalendar } from '../../lib/moex/calendar';
+import { moscowDay } from '../../lib/moex/moscow-time';
 import type { Market } from './market';
 
 /**
@@ -16,6 +17,9 @@ import type { Market } from './market';
  */
 
 const DEFAULT_SIM_SCHEDULE = '1-7=00:00:00-23:59:59';
+/** How far back the last session is looked for; a calendar without one keeps the clock running. */
+const LOOK_BACK_DAYS = 31;
+const DAY_MS = 86_400_000;
 
 type TimetableRow = [number, 0 | 1, string, string];
 type DailytableRow = [string, 0 | 1, string, string];
@@ -109,6 +113,30 @@ export class SimTradingCalendar {
 
   session(at: Date) {
     return sessionAt(this.calendar, at);
+  }
+
+  /** The last second of the latest session that ended before `at`; null while a session is open. */
+  lastClose(at: Date): Date | null {
+    if (this.session(at).open) return null;
+    const today = moscowDay(at).midnightMs;
+    for (let back = 0; back <= LOOK_BACK_DAYS; back++) {
+      // Noon of the day: its Moscow date whatever the hour.
+      const midnight = today - back * DAY_MS;
+      const session = sessionOfDay(this.calendar, moscowDay(new Date(midnight + DAY_MS / 2)));
+      if (session && midnight + session.stop * 1000 < at.getTime()) return new Date(midnight + session.stop * 1000);
+    }
+    return null;
+  }
+
+  /**
+   * The snapshot ISS serves at `at` (its SYSTIME; UPDATETIME is `delaySeconds` behind it): the clock
+   * while a session is open, else frozen, as ISS freezes it after the close and over weekends, at the
+   * last session's stop plus the feed's delay (a delayed feed still catches up with the close:
+   * test/fixtures/iss/real/cets-usd-tod-2018-07-28.json, UPDATETIME 23:50:00, SYSTIME 00:05:04).
+   */
+  snapshotTime(at: Date, delaySeconds: number): Date {
+    const close = this.lastClose(at);
+    return close === null ? at : new Date(Math.min(at.getTime(), close.getTime() + delaySeconds * 1000));
   }
 
   /**

@@ -1,4 +1,5 @@
 import { PollError } from './errors';
+import { moscowDay, secondsOfDayOf, type MoscowDay } from './moscow-time';
 
 /**
  * The trading calendar of one ISS engine, from `/iss/engines/{engine}.json`:
@@ -36,18 +37,7 @@ export interface SessionState {
   secondsLeft: number;
 }
 
-const MOSCOW_UTC_OFFSET_SECONDS = 3 * 3600;
-const SECONDS_PER_DAY = 86_400;
-const TIME_PATTERN = /^(\d{2}):(\d{2}):(\d{2})$/;
 const DATE_PATTERN = /^(\d{4})-(\d{2})-(\d{2})$/;
-
-function secondsOfDay(text: unknown): number | null {
-  if (typeof text !== 'string') return null;
-  const m = TIME_PATTERN.exec(text);
-  if (!m) return null;
-  const [hour, minute, second] = m.slice(1).map(Number) as [number, number, number];
-  return hour > 23 || minute > 59 || second > 59 ? null : hour * 3600 + minute * 60 + second;
-}
 
 function isCalendarDate(text: unknown): text is string {
   if (typeof text !== 'string') return false;
@@ -61,8 +51,8 @@ function isCalendarDate(text: unknown): text is string {
 function daySession(isWorkDay: unknown, startTime: unknown, stopTime: unknown): DaySession | undefined {
   if (isWorkDay === 0) return null;
   if (isWorkDay !== 1) return undefined;
-  const start = secondsOfDay(startTime);
-  const stop = secondsOfDay(stopTime);
+  const start = secondsOfDayOf(startTime);
+  const stop = secondsOfDayOf(stopTime);
   // ISS writes a session to midnight as 23:59:59; a window that ends before it starts is not one.
   return start === null || stop === null || stop < start ? undefined : { start, stop };
 }
@@ -110,14 +100,9 @@ export function parseEngineCalendar(json: unknown): ParsedCalendar {
   return { calendar: { weekly, daily }, invalidRows };
 }
 
-/** The Moscow date (`YYYY-MM-DD`), ISS weekday (1 = Monday) and seconds since Moscow midnight of an instant. */
-export function moscowDay(at: Date): { date: string; weekDay: number; secondsOfDay: number } {
-  const moscowSeconds = at.getTime() / 1000 + MOSCOW_UTC_OFFSET_SECONDS;
-  const dayNumber = Math.floor(moscowSeconds / SECONDS_PER_DAY);
-  const midnight = new Date(dayNumber * SECONDS_PER_DAY * 1000);
-  // 1970-01-01 was a Thursday (ISS weekday 4).
-  const weekDay = ((((dayNumber + 3) % 7) + 7) % 7) + 1;
-  return { date: midnight.toISOString().slice(0, 10), weekDay, secondsOfDay: moscowSeconds - dayNumber * SECONDS_PER_DAY };
+/** The session of one Moscow day: its `dailytable` row if it has one, else its weekday's `timetable` row. */
+export function sessionOfDay(calendar: EngineCalendar, day: Pick<MoscowDay, 'date' | 'weekDay'>): DaySession {
+  return calendar.daily.has(day.date) ? calendar.daily.get(day.date)! : (calendar.weekly.get(day.weekDay) ?? null);
 }
 
 /**
@@ -126,8 +111,9 @@ export function moscowDay(at: Date): { date: string; weekDay: number; secondsOfD
  * session to 23:59:59 runs to midnight.
  */
 export function sessionAt(calendar: EngineCalendar, at: Date): SessionState {
-  const { date, weekDay, secondsOfDay: now } = moscowDay(at);
-  const session = calendar.daily.has(date) ? calendar.daily.get(date)! : (calendar.weekly.get(weekDay) ?? null);
+  const day = moscowDay(at);
+  const session = sessionOfDay(calendar, day);
+  const now = day.secondsOfDay;
   if (!session || now < session.start || now >= session.stop + 1) return { open: false, secondsLeft: 0 };
   return { open: true, secondsLeft: session.stop + 1 - now };
 }

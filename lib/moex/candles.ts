@@ -1,4 +1,5 @@
-import { isValue, parseMoscowTime } from './parse';
+import { parseMoscowTime } from './moscow-time';
+import { isValue } from './parse';
 
 /**
  * ISS candles (`/engines/{e}/markets/{m}/boards/{b}/securities/{secid}/candles.json`): block

@@ -1,4 +1,5 @@
-import { formatMoscowTime, type TickerSelection } from './parse';
+import { formatMoscowTime } from './moscow-time';
+import type { TickerSelection } from './parse';
 
 /**
  * Every ISS request this project makes, built in one place: the URL, what kind of request it is

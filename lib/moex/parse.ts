@@ -1,5 +1,6 @@
 import { PollError } from './errors';
 import { MARKETS, type BoardSource, type ColumnSource, type MarketSpec, type ValueKind } from './markets';
+import { moscowDay, parseMoscowTime, SECONDS_PER_DAY, secondsOfDayOf } from './moscow-time';
 import { changePercent, NUMERIC_FIELDS, type NumericField, type Quote } from './quote';
 
 /** An ISS data block: cells are addressed by column name, never by position. */
@@ -25,47 +26,12 @@ export interface BoardSnapshot {
 /** Which tickers were asked for: a list, or every security on the board. */
 export type TickerSelection = BoardSource['tickers'];
 
-const MOSCOW_UTC_OFFSET_SECONDS = 3 * 3600; // Moscow has been UTC+3 all year since 2014.
-const SECONDS_PER_DAY = 86_400;
-const SYSTIME_PATTERN = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/;
-const TIME_OF_DAY_PATTERN = /^(\d{2}):(\d{2}):(\d{2})$/;
 /**
  * How far UPDATETIME may run ahead of SYSTIME and still be the same day: a real-time feed's row can
  * be stamped a moment after the snapshot's clock. Beyond this it is yesterday's (a snapshot just
  * after midnight of a row last updated before it).
  */
 const CLOCK_SKEW_SECONDS = 300;
-
-const pad = (n: number) => String(n).padStart(2, '0');
-
-/** An instant as ISS writes times (SYSTIME, candle bounds, `from`): Moscow, `YYYY-MM-DD HH:MM:SS`. */
-export function formatMoscowTime(at: Date): string {
-  const m = new Date(at.getTime() + MOSCOW_UTC_OFFSET_SECONDS * 1000);
-  return `${m.getUTCFullYear()}-${pad(m.getUTCMonth() + 1)}-${pad(m.getUTCDate())} ${pad(m.getUTCHours())}:${pad(m.getUTCMinutes())}:${pad(m.getUTCSeconds())}`;
-}
-
-/** `YYYY-MM-DD HH:MM:SS` in Moscow time → the instant, or null if it is not such a string. */
-export function parseMoscowTime(text: unknown): Date | null {
-  if (typeof text !== 'string') return null;
-  const m = SYSTIME_PATTERN.exec(text);
-  if (!m) return null;
-  const [year, month, day, hour, minute, second] = m.slice(1).map(Number) as [number, number, number, number, number, number];
-  const calendarDay = new Date(Date.UTC(year, month - 1, day));
-  // Date.UTC rolls 2024-02-30 over to March; a real SYSTIME never does.
-  if (calendarDay.getUTCMonth() !== month - 1 || calendarDay.getUTCDate() !== day) return null;
-  if (hour > 23 || minute > 59 || second > 59) return null;
-  return new Date(Date.UTC(year, month - 1, day, hour, minute, second) - MOSCOW_UTC_OFFSET_SECONDS * 1000);
-}
-
-/** `HH:MM:SS` → seconds since midnight, or null. */
-function secondsOfDay(text: unknown): number | null {
-  if (typeof text !== 'string') return null;
-  const m = TIME_OF_DAY_PATTERN.exec(text);
-  if (!m) return null;
-  const [hour, minute, second] = m.slice(1).map(Number) as [number, number, number];
-  if (hour > 23 || minute > 59 || second > 59) return null;
-  return hour * 3600 + minute * 60 + second;
-}
 
 /**
  * The time a row's data belongs to (docs/iss.md): UPDATETIME (Moscow time of day) on the Moscow date
@@ -74,13 +40,11 @@ function secondsOfDay(text: unknown): number | null {
  * before SYSTIME: that gap is the feed's delay, not an error.
  */
 export function quoteTime(snapshot: Date, updateTime: unknown): Date {
-  const ofDay = secondsOfDay(updateTime);
+  const ofDay = secondsOfDayOf(updateTime);
   if (ofDay === null) return snapshot;
-  const moscowSeconds = Math.floor(snapshot.getTime() / 1000) + MOSCOW_UTC_OFFSET_SECONDS;
-  const snapshotOfDay = ((moscowSeconds % SECONDS_PER_DAY) + SECONDS_PER_DAY) % SECONDS_PER_DAY;
-  const midnight = moscowSeconds - snapshotOfDay - MOSCOW_UTC_OFFSET_SECONDS;
-  const dayBack = ofDay > snapshotOfDay + CLOCK_SKEW_SECONDS ? SECONDS_PER_DAY : 0;
-  return new Date((midnight + ofDay - dayBack) * 1000);
+  const { midnightMs, secondsOfDay: snapshotOfDay } = moscowDay(snapshot);
+  const dayBack = ofDay > Math.floor(snapshotOfDay) + CLOCK_SKEW_SECONDS ? SECONDS_PER_DAY : 0;
+  return new Date(midnightMs + (ofDay - dayBack) * 1000);
 }
 
 function asBlock(json: Record<string, unknown>, name: string): IssBlock {
@@ -175,8 +139,7 @@ function daysUntil(date: unknown, from: Date): number | null {
   const m = DATE_PATTERN.exec(date);
   if (!m) return null;
   const target = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
-  const moscowDay = Math.floor((from.getTime() / 1000 + MOSCOW_UTC_OFFSET_SECONDS) / SECONDS_PER_DAY) * SECONDS_PER_DAY * 1000;
-  const days = Math.round((target - moscowDay) / (SECONDS_PER_DAY * 1000));
+  const days = Math.round((target - Date.parse(moscowDay(from).date)) / (SECONDS_PER_DAY * 1000));
   return days >= 0 ? days : null;
 }
 

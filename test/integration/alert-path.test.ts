@@ -14,6 +14,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { formatMoscowTime } from '../../lib/moex/moscow-time';
 import { startDaemon, type Daemon } from '../support/daemons';
 import { eventually, freePort, REPO_ROOT, sleep, startIssSim, startService, type IssSim, type RunningService } from '../support/services';
 
@@ -262,17 +263,28 @@ describe('alert path: simulator fault -> Prometheus -> Alertmanager -> webhook a
   });
 });
 
-/** The instant as a simulator clock offset (SIM_CLOCK_OFFSET_SECONDS) from now. */
-const clockAt = (moscowTime: string) => String(Math.round((Date.parse(`${moscowTime}+03:00`) - Date.now()) / 1000));
+const DAY_MS = 86_400_000;
+const moscowDate = (ms: number) => formatMoscowTime(new Date(ms)).slice(0, 10);
 
-// The same real path with the trading calendar: three simulators whose clocks stand at a Saturday
-// 03:00 MSK, at a Monday that dailytable lists as a holiday, and (the control) at a Wednesday noon,
-// all in March 2026, so every quote is months old by Prometheus' clock. SBER is set to trade (T) on
-// all three, as a board's status can lag the calendar: only the calendar tells them apart.
-describe('alert path with the trading calendar: no freshness alert while the market is closed', { timeout: 180_000 }, () => {
-  const SCHEDULE = '1-5=06:50-23:50;6-7=closed';
-  const CLOCKS = { saturday: '2026-03-14T03:00:00', holiday: '2026-03-09T12:00:00', wednesday: '2026-03-11T12:00:00' } as const;
-  type Scene = keyof typeof CLOCKS;
+// The same real path with the trading calendar and every market. The workers judge sessions on the
+// host's clock, so each simulator's calendar is set around the host's Moscow date:
+//   weekend  every weekday closed, yesterday's session to 23:50: a Saturday, SYSTIME frozen at the close;
+//   holiday  open every day, but today (and tomorrow) closed in dailytable, yesterday's session to 18:00;
+//   open     open around the clock, the simulator's clock 40 minutes behind with a real-time feed: every
+//            quote 40 minutes old, for a share (SBER), a future (SiZ6) and an index (IMOEX).
+// SBER is set to trade (T) on all three, as a board's status can lag the calendar: only the calendar
+// tells them apart. Futures and indices have no TRADINGSTATUS, so only the rules' treating a missing
+// moex_trading as unknown lets the open market's future and index alert.
+describe('alert path with the trading calendar and every market: stale quotes alert only while the market is open', { timeout: 180_000 }, () => {
+  const now = Date.now();
+  const [yesterday, today, tomorrow] = [now - DAY_MS, now, now + DAY_MS].map(moscowDate);
+  const SCENES = {
+    weekend: { ISS_SIM_SCHEDULE: '1-7=closed', ISS_SIM_DAILYTABLE: `${yesterday}=06:50-23:50` },
+    holiday: { ISS_SIM_SCHEDULE: '1-7=00:00-23:59:59', ISS_SIM_DAILYTABLE: `${yesterday}=06:50-18:00;${today}=closed;${tomorrow}=closed` },
+    open: { ISS_SIM_DELAY_SECONDS: '0', SIM_CLOCK_OFFSET_SECONDS: String(-40 * 60) },
+  } as const;
+  const OPEN_SOURCES = 'stock/shares/TQBR=SBER;futures/forts/RFUD=SiZ6;stock/index/SNDX=IMOEX';
+  type Scene = keyof typeof SCENES;
   const sims = new Map<Scene, IssSim>();
   const workers = new Map<Scene, RunningService>();
   let alertmanager: Daemon;
@@ -291,19 +303,13 @@ describe('alert path with the trading calendar: no freshness alert while the mar
     webhook = await startWebhook();
     rulesDir = shortenedRules();
     await Promise.all(
-      (Object.keys(CLOCKS) as Scene[]).map(async (scene) => {
-        const sim = await startIssSim({
-          ISS_SIM_SCHEDULE: SCHEDULE,
-          ISS_SIM_DAILYTABLE: '2026-03-09=closed',
-          SIM_CLOCK_OFFSET_SECONDS: clockAt(CLOCKS[scene]),
-        });
+      (Object.keys(SCENES) as Scene[]).map(async (scene) => {
+        const sim = await startIssSim(SCENES[scene]);
         sims.set(scene, sim);
         await sim.control.walk(false);
         await sim.control.setSecurity('SBER', { session: 'trading' });
-        workers.set(
-          scene,
-          await startService('worker', { MOEX_ISS_URL: sim.issUrl, MOEX_TICKERS: 'SBER', POLL_SCHEDULE: '* * * * * *' }, { waitFor: 'readyz' }),
-        );
+        const polled: Record<string, string> = scene === 'open' ? { MOEX_SOURCES: OPEN_SOURCES } : { MOEX_TICKERS: 'SBER' };
+        workers.set(scene, await startService('worker', { MOEX_ISS_URL: sim.issUrl, ...polled, POLL_SCHEDULE: '* * * * * *' }, { waitFor: 'readyz' }));
       }),
     );
     alertmanager = await startDaemon('alertmanager', {
@@ -326,35 +332,46 @@ describe('alert path with the trading calendar: no freshness alert while the mar
     if (rulesDir) fs.rmSync(rulesDir, { recursive: true, force: true });
   });
 
-  test('Saturday 03:00 MSK and a dailytable holiday: moex_market_open 0 and no freshness alert; the open Wednesday fires', async (t) => {
-    const firing = await eventually(
-      async () =>
-        webhook.notifications.find((n) => ofGroup('MoexQuotesStale', 'firing')(n) && n.alerts.some((a) => a.labels.instance === instanceOf('wednesday'))),
-      60_000,
-      'MoexQuotesStale of the Wednesday worker at the webhook',
-    );
-    t.diagnostic(`control fired: ${JSON.stringify(firing.alerts.map((a) => a.labels.instance))}`);
+  test('weekend and holiday: moex_market_open 0 and no freshness alert; quotes 40 minutes old on an open market: a share, a future and an index fire', async (t) => {
+    const staleOfOpen = (n: Notification) => ofGroup('MoexQuotesStale', 'firing')(n) && n.alerts.some((a) => a.labels.instance === instanceOf('open'));
+    const firing = await eventually(async () => webhook.notifications.find(staleOfOpen), 60_000, 'MoexQuotesStale of the open market at the webhook');
+    t.diagnostic(`control fired: ${JSON.stringify(firing.alerts.map((a) => `${a.labels.instance} ${a.labels.ticker}`))}`);
     // Rule evaluations enough for `for:` to pass twice over, and group intervals for any notification.
     await sleep((2 * RULE_FOR + 2 * GROUP_INTERVAL) * 1000);
 
     const open = new Map((await query('moex_market_open{engine="stock"}')).map((r) => [r.metric.instance, r.value[1]]));
-    assert.equal(open.get(instanceOf('saturday')), '0');
+    assert.equal(open.get(instanceOf('weekend')), '0');
     assert.equal(open.get(instanceOf('holiday')), '0');
-    assert.equal(open.get(instanceOf('wednesday')), '1');
+    assert.equal(open.get(instanceOf('open')), '1');
+    const openFutures = await query(`moex_market_open{engine="futures",instance="${instanceOf('open')}"}`);
+    assert.equal(openFutures[0]?.value[1], '1');
     const trading = new Map((await query('moex_trading{ticker="SBER"}')).map((r) => [r.metric.instance, r.value[1]]));
     assert.deepEqual([...trading.values()], ['1', '1', '1'], 'every board says T: the calendar alone makes the difference');
 
     const freshness = /^(MoexQuotesStale|MoexFeedDelayHigh)$/;
     const alerting = (await query('ALERTS{alertname=~"MoexQuotesStale|MoexFeedDelayHigh"}')).map(
-      (r) => `${r.metric.alertname} ${r.metric.instance} ${r.metric.alertstate}`,
+      (r) => `${r.metric.alertname} ${r.metric.instance} ${r.metric.ticker} ${r.metric.alertstate}`,
     );
-    assert.deepEqual(alerting, [`MoexQuotesStale ${instanceOf('wednesday')} firing`], 'pending or firing in Prometheus');
+    const ages = (await query(`time() - moex_quote_timestamp_seconds{instance="${instanceOf('open')}"}`)).map((r) => Number(r.value[1]));
+    assert.equal(ages.length, 3);
+    for (const age of ages) assert.ok(age > 39 * 60 && age < 42 * 60, `a quote of the open market is ${age} s old`);
+    assert.deepEqual(
+      (await query(`moex_trading{instance="${instanceOf('open')}"}`)).map((r) => r.metric.ticker),
+      ['SBER'],
+      'the future and the index have no trading state',
+    );
+    // Firing, or pending while `for:` runs: both mean the rule matched.
+    assert.deepEqual(
+      alerting.map((a) => a.replace(/ (firing|pending)$/, '')).sort(),
+      ['IMOEX', 'SBER', 'SiZ6'].map((ticker) => `MoexQuotesStale ${instanceOf('open')} ${ticker}`),
+      'only the open market alerts, for a share, a future and an index',
+    );
     const notified = new Set(
       webhook.notifications
         .flatMap((n) => n.alerts)
         .filter((a) => freshness.test(a.labels.alertname ?? ''))
         .map((a) => a.labels.instance),
     );
-    assert.deepEqual([...notified], [instanceOf('wednesday')]);
+    assert.deepEqual([...notified], [instanceOf('open')]);
   });
 });

@@ -1,14 +1,16 @@
 // The Prometheus configuration the stack ships is valid, every rule file passes
 // `promtool test rules`, and the rules keep the project's conventions: every alert
 // has a severity and summary/description, is exercised by a rule test, and names
-// only metrics of docs/metrics.md (or node-exporter's / Prometheus' own).
+// only metrics of docs/metrics.md (or node-exporter's / Prometheus' own); and every worker series the
+// rule tests feed is one a live worker exports, polling every market of the simulator.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import YAML from 'yaml';
+import { eventually, scrape, startIssSim, startService, type IssSim, type RunningService } from '../support/services';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const PROM_DIR = path.join(ROOT, 'prometheus');
@@ -125,5 +127,62 @@ describe('prometheus/ (promtool)', { timeout: 5 * 60_000 }, () => {
         assert.ok(DOCUMENTED_METRICS.has(name.replace(HISTOGRAM_SUFFIXES, '')), `${r.alert ?? r.record}: unknown metric ${name}`);
       }
     }
+  });
+});
+
+/** `name{a="x", b="y"}` → `name{a="x",b="y"}` with the labels sorted, `job` and `instance` left out (Prometheus adds them). */
+function seriesKey(selector: string): string {
+  const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?$/.exec(selector.trim());
+  assert.ok(m, `not a series: ${selector}`);
+  const labels = [...(m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*"((?:[^"\\]|\\.)*)"/g)]
+    .filter(([, name]) => name !== 'job' && name !== 'instance')
+    .map(([, name, value]) => `${name}="${value}"`)
+    .sort();
+  return `${m[1]}{${labels.join(',')}}`;
+}
+
+// The rule tests stand for real workers: a series the worker cannot produce (a label it does not
+// set, a market without TRADINGSTATUS given moex_trading) would let a test pass where the rule fails.
+// So every input series of job worker-prometheus must be in a live worker's exposition, the worker
+// polling every market of the simulator (shares, futures, indices, currency, bonds), with one failed
+// poll behind it so the error series exist too.
+describe('prometheus/tests/ feed only series a live worker exports', { timeout: 3 * 60_000 }, () => {
+  const SOURCES = ['stock/shares/TQBR=ALL', 'futures/forts/RFUD=ALL', 'stock/index/SNDX=ALL', 'currency/selt/CETS=ALL', 'stock/bonds/TQOB=ALL'].join(';');
+  let sim: IssSim;
+  let worker: RunningService;
+  let exported: Set<string>;
+
+  before(async () => {
+    sim = await startIssSim();
+    worker = await startService('worker', { MOEX_ISS_URL: sim.issUrl, MOEX_SOURCES: SOURCES, POLL_SCHEDULE: '* * * * * *' }, { waitFor: 'readyz' });
+    // A validation failure, which the client does not retry: one failed poll.
+    await sim.control.setFault('malformed-json', 1, 'TQBR');
+    const samples = await eventually(
+      async () => {
+        const s = await scrape(worker.url);
+        const ready = ['stock', 'futures', 'currency'].every((engine) => s.has(`moex_market_open{engine="${engine}"}`));
+        return ready && (s.get('moex_polls_total{result="error",board="TQBR"}') ?? 0) > 0 && s.get('moex_up') === 1 ? s : null;
+      },
+      60_000,
+      'every calendar read, a failed TQBR poll, and every board answering again',
+    );
+    exported = new Set([...samples.keys()].map(seriesKey));
+  });
+
+  after(async () => {
+    await worker?.stop();
+    await sim?.stop();
+  });
+
+  it('every input series of job worker-prometheus is in the exposition', () => {
+    const fed = testFiles.flatMap((file) => {
+      const doc = YAML.parse(fs.readFileSync(path.join(TEST_DIR, file), 'utf8')) as { tests: { input_series?: { series: string }[] }[] };
+      return doc.tests.flatMap((t) => (t.input_series ?? []).map((i) => ({ file, series: i.series })));
+    });
+    // `up` and `scrape_*` are Prometheus' own, written for every target.
+    const ofWorker = fed.filter((i) => /\bjob="worker-prometheus"/.test(i.series) && !/^(up|scrape_[a-z_]+)\{/.test(i.series));
+    assert.ok(ofWorker.length >= 50, `only ${ofWorker.length} worker series in the rule tests`);
+    const unknown = ofWorker.filter((i) => !exported.has(seriesKey(i.series))).map((i) => `${i.file}: ${i.series}`);
+    assert.deepEqual(unknown, [], 'series the worker does not export');
   });
 });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { moscowDay, parseEngineCalendar, sessionAt } from '../../lib/moex/calendar';
+import { parseEngineCalendar, sessionAt } from '../../lib/moex/calendar';
+import { moscowDay } from '../../lib/moex/moscow-time';
 import { PollError } from '../../lib/moex/errors';
 import { issFixture } from '../support/fixtures';
 
@@ -82,7 +83,12 @@ describe('trading calendar: /iss/engines/{engine}.json', () => {
     assert.deepEqual(sessionAt(week, msk('2026-12-04T23:59:59.250')), { open: true, secondsLeft: 0.75 });
     assert.deepEqual(sessionAt(week, msk('2026-12-05T00:00:00')), { open: false, secondsLeft: 0 });
     // 21:00 UTC on Sunday is Monday 00:00 in Moscow: Monday's row applies, and it opens at 06:50.
-    assert.deepEqual(moscowDay(new Date('2026-12-06T21:00:00Z')), { date: '2026-12-07', weekDay: 1, secondsOfDay: 0 });
+    assert.deepEqual(moscowDay(new Date('2026-12-06T21:00:00Z')), {
+      date: '2026-12-07',
+      weekDay: 1,
+      secondsOfDay: 0,
+      midnightMs: Date.parse('2026-12-06T21:00:00Z'),
+    });
     assert.deepEqual(sessionAt(week, new Date('2026-12-06T21:00:00Z')), { open: false, secondsLeft: 0 });
   });
 

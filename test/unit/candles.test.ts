@@ -5,7 +5,7 @@ import { openingState } from '../../iss-sim/src/market';
 import { CATALOGUE } from '../../iss-sim/src/catalogue';
 import { parseCandles, type Candle } from '../../lib/moex/candles';
 import { candlesRequest } from '../../lib/moex/iss-requests';
-import { formatMoscowTime } from '../../lib/moex/parse';
+import { formatMoscowTime } from '../../lib/moex/moscow-time';
 import { afterCandlePage, planCandleRequests, type CandlePlanOptions, type CandleState } from '../../scraper/src/candle-plan';
 import { candleGraphitePoints, candleInfluxLine } from '../../scraper/src/candle-series';
 import { issFixture } from '../support/fixtures';

@@ -92,4 +92,17 @@ describe('ISS simulator trading calendar', () => {
     assert.throws(() => calendar.replace('8=closed', undefined), Problem);
     assert.deepEqual(calendar.session(msk('2026-12-05T03:00:00')), { open: false, secondsLeft: 0 }, 'a refused schedule leaves the old one');
   });
+
+  test('outside the sessions the snapshot stands still, as ISS freezes SYSTIME and UPDATETIME after the close', () => {
+    const calendar = new SimTradingCalendar('1-5=06:50-23:50;6-7=closed', '2026-11-04=closed;2026-11-07=10:00-19:00');
+    const at = (text: string, delay = 0) => calendar.snapshotTime(msk(text), delay).getTime();
+    assert.equal(at('2026-12-02T12:00:00'), msk('2026-12-02T12:00:00').getTime(), 'in session: the clock');
+    assert.equal(at('2026-12-05T03:00:00'), msk('2026-12-04T23:50:00').getTime(), "Saturday: Friday's close");
+    assert.equal(at('2026-12-07T06:00:00'), msk('2026-12-04T23:50:00').getTime(), 'Monday before the open: still Friday');
+    assert.equal(at('2026-12-05T03:00:00', 900), msk('2026-12-05T00:05:00').getTime(), 'a delayed feed caught up with the close');
+    assert.equal(at('2026-12-04T23:55:00', 900), msk('2026-12-04T23:55:00').getTime(), '...and runs on until it has');
+    assert.equal(at('2026-11-04T12:00:00'), msk('2026-11-03T23:50:00').getTime(), 'a holiday: the day before');
+    assert.equal(at('2026-11-08T12:00:00'), msk('2026-11-07T19:00:00').getTime(), 'Sunday after a weekend session');
+    assert.equal(new SimTradingCalendar('1-7=closed', '').lastClose(msk('2026-12-05T03:00:00')), null, 'no session to freeze at: the clock runs');
+  });
 });

@@ -5,6 +5,7 @@ import { SimTradingCalendar } from '../../iss-sim/src/trading-calendar';
 import type { Logger } from '../../lib/log';
 import { PollError } from '../../lib/moex/errors';
 import type { Quote } from '../../lib/moex/quote';
+import { registerIssClockSkew } from '../../worker-prometheus/src/iss-clock-skew';
 import { startMarketCalendar } from '../../worker-prometheus/src/market-calendar';
 import { issFixture } from '../support/fixtures';
 import { parseExposition, sleep } from '../support/services';
@@ -21,8 +22,8 @@ function recordingLogger(): { log: Logger; warnings: string[] } {
   return { log, warnings };
 }
 
-/** A quote whose snapshot (SYSTIME) was at `snapshotMs`, 900 s after its data. */
-const quoteAt = (snapshotMs: number) => ({ time: new Date(snapshotMs - 900_000), delaySeconds: 900 }) as Quote;
+/** A quote of `engine` whose snapshot (SYSTIME) was at `snapshotMs`, 900 s after its data. */
+const quoteAt = (snapshotMs: number, engine: string) => ({ engine, time: new Date(snapshotMs - 900_000), delaySeconds: 900 }) as Quote;
 
 async function samples(registry: Registry) {
   return parseExposition(await registry.metrics());
@@ -60,8 +61,9 @@ describe('worker: moex_market_open and moex_session_seconds_left', () => {
     calendar.stop();
   });
 
-  test("the session is judged on ISS's clock: the quotes' SYSTIME, not the host's", async () => {
-    const hostNow = msk('2026-12-02T12:00:00'); // the host thinks it is Wednesday noon
+  test("the session is judged on the host's clock; ISS's frozen SYSTIME shows as clock skew", async () => {
+    // ISS's last snapshot was Friday's close; the host says it is Saturday 03:00.
+    const hostNow = msk('2026-12-05T03:00:00');
     const registry = new Registry();
     const calendar = startMarketCalendar({
       engines: ['stock'],
@@ -71,16 +73,18 @@ describe('worker: moex_market_open and moex_session_seconds_left', () => {
       refreshMs: 3_600_000,
       now: () => hostNow,
     });
+    const observeIssClock = registerIssClockSkew(registry, () => hostNow);
+    observeIssClock([
+      quoteAt(msk('2026-12-04T23:50:00'), 'stock'),
+      quoteAt(msk('2026-12-04T23:49:30'), 'stock'),
+      quoteAt(msk('2026-12-05T02:59:58'), 'futures'),
+    ]);
     await sleep(10);
-    assert.equal((await samples(registry)).get('moex_market_open{engine="stock"}'), 1);
-    // ISS (here: the simulator with its clock set back) says it is Saturday 03:00.
-    calendar.observeQuotes([quoteAt(msk('2026-12-05T03:00:00')), quoteAt(msk('2026-12-05T02:59:30'))]);
-    assert.equal((await samples(registry)).get('moex_market_open{engine="stock"}'), 0);
-    // ...and a holiday from dailytable.
-    calendar.observeQuotes([quoteAt(msk('2026-11-04T12:00:00'))]);
-    assert.equal((await samples(registry)).get('moex_market_open{engine="stock"}'), 0);
-    calendar.observeQuotes([quoteAt(msk('2026-11-05T12:00:00'))]);
-    assert.equal((await samples(registry)).get('moex_market_open{engine="stock"}'), 1);
+    const s = await samples(registry);
+    assert.equal(s.get('moex_market_open{engine="stock"}'), 0);
+    assert.equal(s.get('moex_iss_clock_skew_seconds{engine="stock"}'), -(3 * 3600 + 10 * 60), "the newest of the engine's snapshots");
+    assert.equal(s.get('moex_iss_clock_skew_seconds{engine="futures"}'), -2);
+    assert.equal(s.get('moex_iss_clock_skew_seconds{engine="currency"}'), undefined, 'no series for an engine no poll answered');
     calendar.stop();
   });
 

@@ -1,12 +1,12 @@
 /**
  * The simulator's Moscow time (Intl, `Europe/Moscow`) and the client's (a fixed UTC+3 offset,
- * lib/moex/parse.ts) are computed apart; they must agree at every instant of a year, at every
+ * lib/moex/moscow-time.ts) are computed apart; they must agree at every instant of a year, at every
  * midnight and the second either side of it, both ways (format and parse).
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { moscowDateTime, parseMoscowDateTime } from '../../iss-sim/src/moscow-time';
-import { formatMoscowTime, parseMoscowTime } from '../../lib/moex/parse';
+import { formatMoscowTime, parseMoscowTime } from '../../lib/moex/moscow-time';
 
 const YEAR_START = Date.UTC(2026, 0, 1) - 3 * 3600_000; // Moscow's 2026-01-01 00:00:00
 const DAY = 86_400_000;

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { PollError } from '../../lib/moex/errors';
-import { parseBoardSnapshot, parseMoscowTime, quoteTime } from '../../lib/moex/parse';
+import { parseMoscowTime } from '../../lib/moex/moscow-time';
+import { parseBoardSnapshot, quoteTime } from '../../lib/moex/parse';
 import { issFixture, sharesBoard } from '../support/fixtures';
 
 const TICKERS = ['SBERP', 'SBER', 'GAZP'];

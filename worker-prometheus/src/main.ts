@@ -8,6 +8,7 @@ import { runPollingService } from '../../lib/polling-service';
 import { exitOnStartupFailure } from '../../lib/service';
 import { createAlgopackMetrics } from './algopack-metrics';
 import { workerShape } from './config';
+import { registerIssClockSkew } from './iss-clock-skew';
 import { startMarketCalendar } from './market-calendar';
 import { createQuoteMetrics, histogramBoards, registerSeriesRemovedCounter } from './quote-metrics';
 
@@ -33,6 +34,7 @@ const calendar = startMarketCalendar({
   log,
   refreshMs: config.MOEX_CALENDAR_REFRESH_SECONDS * 1000,
 });
+const observeIssClock = registerIssClockSkew(liveRegistry);
 const algopackMetrics = config.MOEX_ALGOPACK ? createAlgopackMetrics(config.MOEX_ALGOPACK.feeds, liveRegistry) : null;
 // The gauges show the newest bar: no backfill (that is for the scraper's stores, which keep history).
 const algopack = startAlgopackFromConfig(
@@ -60,7 +62,7 @@ runPollingService({
   // On a failed poll the board is not among answeredBoards: its last good quotes stay exposed and moex_up drops to 0.
   onQuotes: (quotes, answeredBoards) => {
     quoteMetrics.update(quotes, answeredBoards);
-    calendar.observeQuotes(quotes);
+    observeIssClock(quotes);
   },
   onShardLost: () => quoteMetrics.forgetAll(),
   onShutdown: async () => {

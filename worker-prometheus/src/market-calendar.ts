@@ -2,7 +2,6 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from '../../lib/log';
 import { parseEngineCalendar, sessionAt, type EngineCalendar } from '../../lib/moex/calendar';
 import { PollError } from '../../lib/moex/errors';
-import type { Quote } from '../../lib/moex/quote';
 
 /** After a failed fetch the next try comes this soon (or at the refresh, if that is sooner). */
 const RETRY_AFTER_FAILURE_MS = 5 * 60_000;
@@ -15,24 +14,12 @@ export interface MarketCalendarOptions {
   registry: Registry;
   log: Logger;
   refreshMs: number;
-  /** The local clock, Unix ms. */
+  /** The host's clock, Unix ms. */
   now?: () => number;
 }
 
 export interface MarketCalendar {
-  /** A poll's quotes: their snapshot time (SYSTIME) is the exchange's clock that sessions are judged by. */
-  observeQuotes(quotes: readonly Quote[]): void;
   stop(): void;
-}
-
-/** The snapshot time of the newest quote: its exchange time plus the feed's delay. */
-function newestSnapshotMs(quotes: readonly Quote[]): number | null {
-  let newest: number | null = null;
-  for (const q of quotes) {
-    const snapshot = q.time.getTime() + q.delaySeconds * 1000;
-    if (newest === null || snapshot > newest) newest = snapshot;
-  }
-  return newest;
 }
 
 /**
@@ -43,8 +30,10 @@ function newestSnapshotMs(quotes: readonly Quote[]): number | null {
  * change, and the last known calendar stays. An engine whose calendar never arrived has no series:
  * the alert rules then treat its market as open rather than hide stale data.
  *
- * The clock is the exchange's: local time plus the offset of the last quotes' SYSTIME, so a host clock
- * that drifts, or the simulator's clock set to a Saturday night, is judged as ISS sees it.
+ * The clock is the host's, in Moscow time. Not ISS's SYSTIME: ISS stops it with the trading (after
+ * the close and all weekend it serves the last snapshot, SYSTIME and UPDATETIME frozen), so a session
+ * judged by it would stay open until Monday. How far SYSTIME is from the host's clock is a metric of
+ * its own (iss-clock-skew.ts), where a host clock that drifts shows.
  */
 export function startMarketCalendar({
   engines,
@@ -55,9 +44,8 @@ export function startMarketCalendar({
   now = Date.now,
 }: MarketCalendarOptions): MarketCalendar {
   const calendars = new Map<string, EngineCalendar>();
-  let exchangeOffsetMs = 0;
   const registers = [registry];
-  const sessions = () => [...calendars].map(([engine, calendar]) => ({ engine, session: sessionAt(calendar, new Date(now() + exchangeOffsetMs)) }));
+  const sessions = () => [...calendars].map(([engine, calendar]) => ({ engine, session: sessionAt(calendar, new Date(now())) }));
   new Gauge({
     name: 'moex_market_open',
     help: "1 inside the engine's session today (ISS /iss/engines/{engine}.json: dailytable for the date, else timetable for the weekday), else 0; absent until its calendar has been read",
@@ -124,10 +112,6 @@ export function startMarketCalendar({
   }
 
   return {
-    observeQuotes(quotes) {
-      const snapshot = newestSnapshotMs(quotes);
-      if (snapshot !== null) exchangeOffsetMs = snapshot - now();
-    },
     stop() {
       stopped = true;
       for (const timer of timers.values()) clearTimeout(timer);

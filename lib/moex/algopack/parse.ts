@@ -1,5 +1,6 @@
 import { PollError } from '../errors';
-import { isValue, parseMoscowTime, type InvalidValue } from '../parse';
+import { parseMoscowTime } from '../moscow-time';
+import { isValue, type InvalidValue } from '../parse';
 import { DATASETS, KEY_COLUMNS, type AlgopackFeed, type ExportedColumn } from './datasets';
 
 /**

@@ -1,4 +1,4 @@
-import { formatMoscowTime } from '../parse';
+import { formatMoscowTime } from '../moscow-time';
 import { ALGOPACK_PAGE_ROWS } from './datasets';
 import type { AlgopackBar, AlgopackPage } from './parse';
 
