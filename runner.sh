@@ -39,7 +39,7 @@ Developer commands:
   soak [--minutes N]  fault soak (default 20 min): the native stack fed by the simulator, both cores
                     busy, carbon, InfluxDB, scraper, worker and Prometheus SIGKILLed and restarted at
                     random; prints polled / stored / lost / duplicated per store (docs/durability.md)
-  configs [--check] write (check) prometheus/*.yml and alertmanager/alertmanager.yml from lib/ops
+  configs [--check] write (check) prometheus/*.yml and alertmanager/alertmanager.yml from ops/
   secrets [--force] the secrets of a fresh install in secrets/: passwords, web config, certificate
                     (what the compose `init` service writes on first start; docs/security.md)
   urls              where a running compose stack is: URLs, users, password files, certificate trust
@@ -51,7 +51,7 @@ USAGE
 
 # Sources that end up in dist/; a build is stale when any of them is newer than the stamp.
 BUILD_STAMP=dist/.build-stamp
-SOURCE_DIRS=(lib worker-prometheus/src scraper/src backend/src iss-sim/src init/src)
+SOURCE_DIRS=(lib ops worker-prometheus/src scraper/src backend/src iss-sim/src init/src)
 
 # A fresh clone has no node_modules: install the locked dependencies first, or say in one line why not.
 ensure_deps() {
@@ -122,9 +122,9 @@ case "$cmd" in
   urls)     run_service init/src/urls.js "$@" ;;
   build)    build ;;
   lint)     ensure_deps; npx --no-install prettier --check '**/*.{ts,mjs,cjs,js}'; exec npx --no-install eslint . ;;
-  local)    ensure_built; exec node dist/lib/ops/main.js local "$@" ;;
-  daemon)   ensure_built; exec node dist/lib/ops/main.js daemon "$@" ;;
-  configs)  ensure_built; exec node dist/lib/ops/main.js configs "$@" ;;
+  local)    ensure_built; exec node dist/ops/main.js local "$@" ;;
+  daemon)   ensure_built; exec node dist/ops/main.js daemon "$@" ;;
+  configs)  ensure_built; exec node dist/ops/main.js configs "$@" ;;
   containers)
     if [ "${1:-}" = test ]; then ensure_built; run_tests containers; else exec ops/containers.sh "$@"; fi ;;
   # The demo shows every market the simulator has; without MOEX_SOURCES the stack polls the three shares.
@@ -134,7 +134,7 @@ case "$cmd" in
             MOEX_SOURCES=${MOEX_SOURCES-stock/shares/TQBR=SBERP,SBER,GAZP;stock/shares/TQTF=ALL;currency/selt/CETS=USD000UTSTOM,CNYRUB_TOM,EUR_RUB__TOM;stock/index/SNDX=IMOEX,MOEXBC,RGBI;stock/bonds/TQOB=ALL;futures/forts/RFUD=ALL} \
             ISS_SIM_TOKEN=${ISS_SIM_TOKEN-demo-subscriber} MOEX_ISS_TOKEN=${MOEX_ISS_TOKEN-demo-subscriber} \
             MOEX_ALGOPACK=${MOEX_ALGOPACK-eq/tradestats,eq/obstats,fo/tradestats,fo/obstats,fo/futoi} SIM_HISTORY_MINUTES=${SIM_HISTORY_MINUTES-15}
-            ensure_built; exec node dist/lib/ops/main.js local up --demo "$@" ;;
+            ensure_built; exec node dist/ops/main.js local up --demo "$@" ;;
   test)
     ops/install-test-deps.sh
     npm ci --no-audit --no-fund

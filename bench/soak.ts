@@ -5,7 +5,7 @@
  * every 2 s, the scraper into carbon over plaintext and into InfluxDB, both through its spool; two
  * busy loops keep both cores busy. At random moments one of carbon, InfluxDB, the scraper, the
  * worker and Prometheus is SIGKILLed, left down a few seconds and started again alone through the
- * supervisor of lib/ops (as `up` started it: seconds, where a whole `up` took 40 s under load).
+ * supervisor in ops/ (as `up` started it: seconds, where a whole `up` took 40 s under load).
  * Then every quote the scraper and the worker logged as handed over ("polled"; never what the
  * stores say) is looked up in the stores: InfluxDB by point, Graphite by 10 s slot,
  * Prometheus by moex_quote_timestamp_seconds sample, judged against Prometheus' own record of its

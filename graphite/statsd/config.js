@@ -3,7 +3,7 @@
  *
  * Compose: mounted into graphiteapp/graphite-statsd as /opt/statsd/config/udp.js,
  * where carbon runs in the same container, so graphiteHost is 127.0.0.1.
- * Native: lib/ops/daemons.ts reads this file and overrides only the
+ * Native: ops/daemons.ts reads this file and overrides only the
  * addresses and ports (graphiteHost/graphitePort/port/address/mgmt_*).
  *
  * The worker side (hot-shots, prefix "stocks.") sends gauges such as

@@ -209,7 +209,7 @@ describe('alertmanager/render.sh', () => {
 
   test('./runner.sh daemon config alertmanager prints the rendered file; a bad setting exits 2 with the one line', () => {
     const env = { ...process.env, ALERT_WEBHOOK_URL: 'http://127.0.0.1:9/hook', BACKEND_PORT: '41998' };
-    const cli = [process.execPath, '--import', 'tsx', path.join(REPO_ROOT, 'lib', 'ops', 'main.ts'), 'daemon', 'config', 'alertmanager'] as const;
+    const cli = [process.execPath, '--import', 'tsx', path.join(REPO_ROOT, 'ops', 'main.ts'), 'daemon', 'config', 'alertmanager'] as const;
     const ok = spawnSync(cli[0], cli.slice(1), { env, encoding: 'utf8', cwd: REPO_ROOT });
     assert.equal(ok.status, 0, ok.stderr);
     const config = YAML.parse(ok.stdout) as AmConfig;

@@ -74,7 +74,7 @@ async function addUnreachableTarget(stack: NativeStack): Promise<void> {
   doc.scrape_configs.push({ job_name: job, static_configs: [{ targets: [`127.0.0.1:${closedPort}`] }] });
   writeFileSync(config, stringify(doc));
   // SIGHUP reloads the config (/-/reload is enabled only behind the web config's authentication).
-  // run/prometheus.pid is "PID STARTTIME" (lib/ops/supervisor.ts).
+  // run/prometheus.pid is "PID STARTTIME" (ops/supervisor.ts).
   process.kill(
     Number(
       readFileSync(path.join(stack.stateDir, 'run', 'prometheus.pid'), 'utf8')

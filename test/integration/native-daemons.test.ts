@@ -1,4 +1,4 @@
-// Each daemon of the native stack starts through lib/ops' supervisor (via the test
+// Each daemon of the native stack starts through the supervisor in ops/ (via the test
 // harness), answers with real data, stops (its ports are free again) and starts again
 // with its data intact. The StatsD round trip proves the shipped graphite/statsd/config.js
 // lands gauges as `stocks.X.y`, without the `stats.gauges.` namespace. Last, the whole

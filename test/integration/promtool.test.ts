@@ -55,7 +55,7 @@ describe('prometheus/ (promtool)', { timeout: 5 * 60_000 }, () => {
   });
 
   it('the config the native stack generates (./runner.sh daemon config prometheus) passes too', async () => {
-    const generated = await run(process.execPath, ['--import', 'tsx', path.join(ROOT, 'lib', 'ops', 'main.ts'), 'daemon', 'config', 'prometheus'], {
+    const generated = await run(process.execPath, ['--import', 'tsx', path.join(ROOT, 'ops', 'main.ts'), 'daemon', 'config', 'prometheus'], {
       PROMETHEUS_SCRAPE_INTERVAL: '1s',
       WORKER_PORT: '41000',
       ALERTMANAGER_PORT: '41093',

@@ -1,5 +1,5 @@
 /**
- * Runs ONE real daemon of the stack for a test, through lib/ops (the daemon table and its
+ * Runs ONE real daemon of the stack for a test, through ops/ (the daemon table and its
  * supervisor, as `./runner.sh local` does), on free loopback ports in a temp state dir.
  *
  *   const influx = await startDaemon('influxdb');      // database pyexample exists
@@ -31,10 +31,10 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { daemonSpec } from '../../lib/ops/daemons';
-import type { ScrapeJob } from '../../lib/ops/prometheus-config';
-import { stackSettings, type StackSettings } from '../../lib/ops/stack-settings';
-import { runningPid, startDaemon as superviseStart, stopDaemon as superviseStop, stopDaemonNow } from '../../lib/ops/supervisor';
+import { daemonSpec } from '../../ops/daemons';
+import type { ScrapeJob } from '../../ops/prometheus-config';
+import { stackSettings, type StackSettings } from '../../ops/stack-settings';
+import { runningPid, startDaemon as superviseStart, stopDaemon as superviseStop, stopDaemonNow } from '../../ops/supervisor';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const HOST = '127.0.0.1';

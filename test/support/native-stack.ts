@@ -24,9 +24,9 @@ import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { serviceEnv } from '../../lib/ops/local-stack';
-import { stackSettings } from '../../lib/ops/stack-settings';
-import { runningPid, startDaemon } from '../../lib/ops/supervisor';
+import { serviceEnv } from '../../ops/local-stack';
+import { stackSettings } from '../../ops/stack-settings';
+import { runningPid, startDaemon } from '../../ops/supervisor';
 import { getFreePort, registerExitCleanup, REPO_ROOT } from './daemons';
 
 const RUNNER = path.join(REPO_ROOT, 'runner.sh');
@@ -61,7 +61,7 @@ export interface NativeStack {
   /** The environment `local up` ran with (ports, STATE_DIR and `env`). */
   env: Record<string, string>;
   status(): Promise<{ ok: boolean; output: string }>;
-  /** The pid of one part (lib/ops/daemons.ts name) if that process is alive. */
+  /** The pid of one part (ops/daemons.ts name) if that process is alive. */
   pidOf(name: string): number | undefined;
   /** Starts one part that is not running through the supervisor, with the settings `up` used. */
   startPart(name: string): Promise<void>;

@@ -143,7 +143,8 @@ test('.dockerignore keeps secrets, host builds and git out of the context but ke
     .filter((l) => l && !l.startsWith('#'));
   for (const entry of ['.env', 'node_modules', 'dist', '.git']) assert.ok(ignored.includes(entry), entry);
   assert.ok(ignored.includes('!.env.example'));
-  for (const needed of ['test', 'lib', 'runner.sh', 'package.json', 'package-lock.json', 'wait-for-grid.sh']) assert.ok(!ignored.includes(needed), needed);
+  for (const needed of ['test', 'lib', 'ops', 'runner.sh', 'package.json', 'package-lock.json', 'wait-for-grid.sh'])
+    assert.ok(!ignored.includes(needed), needed);
 });
 
 // ---- the HEALTHCHECK command, run for real ----------------------------------------------------

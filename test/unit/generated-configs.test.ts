@@ -7,10 +7,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import YAML from 'yaml';
-import { nativePrometheusConfig } from '../../lib/ops/daemons';
-import { GENERATED_FILES } from '../../lib/ops/generated-files';
-import { STACK_JOBS } from '../../lib/ops/prometheus-config';
-import { stackSettings } from '../../lib/ops/stack-settings';
+import { nativePrometheusConfig } from '../../ops/daemons';
+import { GENERATED_FILES } from '../../ops/generated-files';
+import { STACK_JOBS } from '../../ops/prometheus-config';
+import { stackSettings } from '../../ops/stack-settings';
 import { runProcess } from '../support/run';
 import { REPO_ROOT } from '../support/services';
 
@@ -19,7 +19,7 @@ const jobsOf = (text: string) => (YAML.parse(text) as { scrape_configs: Job[] })
 
 describe('generated configs', () => {
   for (const { file, content } of GENERATED_FILES) {
-    test(`${file} is what lib/ops generates (run ./runner.sh configs after changing the source)`, () => {
+    test(`${file} is what ops/ generates (run ./runner.sh configs after changing the source)`, () => {
       assert.equal(fs.readFileSync(path.join(REPO_ROOT, file), 'utf8'), content(), `${file} differs from its generator`);
     });
   }

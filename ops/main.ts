@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigError } from '../config';
+import { ConfigError } from '../lib/config';
 import { DAEMON_NAMES, daemonSpec, nativePrometheusConfig, renderAlertmanagerConfig, SettingError } from './daemons';
 import { GENERATED_FILES } from './generated-files';
 import { down, status, up } from './local-stack';

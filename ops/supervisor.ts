@@ -7,7 +7,7 @@ import { portHeld } from './probes';
 import { REPO_ROOT, type StackSettings } from './stack-settings';
 
 /**
- * Runs the daemons of lib/ops/daemons.ts in the background under STATE_DIR:
+ * Runs the daemons of ops/daemons.ts in the background under STATE_DIR:
  *   run/NAME.pid   "PID STARTTIME" (the start time guards against a reused pid)
  *   logs/NAME.log  stdout+stderr, appended across restarts
  *   NAME/          its data and generated config
