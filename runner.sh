@@ -53,11 +53,54 @@ USAGE
 BUILD_STAMP=dist/.build-stamp
 SOURCE_DIRS=(lib ops worker-prometheus/src scraper/src backend/src iss-sim/src init/src)
 
+# The Node versions the tools and services need: package.json's `engines.node`, a range of
+# alternatives "^MAJOR.MINOR.PATCH" (that major, at least that version) or ">=MAJOR[.MINOR.PATCH]".
+# (Read with bash alone: this runs before anything is known about the host's tools.)
+NODE_NEEDED=
+while IFS= read -r line; do
+  if [[ $line =~ \"node\":\ *\"([^\"]+)\" ]]; then NODE_NEEDED=${BASH_REMATCH[1]}; break; fi
+done <package.json
+
+# True when version $1 (x.y.z) is inside the range $2 (the forms above).
+node_in_range() {
+  local have=$1 alt major minor patch want_major want_minor want_patch op
+  IFS=. read -r major minor patch <<<"$have"
+  local IFS='|'
+  for alt in $2; do
+    alt=${alt// /}
+    [ -n "$alt" ] || continue
+    case $alt in '^'*) op='^'; alt=${alt#^} ;; '>='*) op='>='; alt=${alt#>=} ;; *) continue ;; esac
+    IFS=. read -r want_major want_minor want_patch <<<"$alt"
+    want_minor=${want_minor:-0} want_patch=${want_patch:-0}
+    [ "$op" = '^' ] && [ "$major" -ne "$want_major" ] && continue
+    if [ "$major" -gt "$want_major" ] || { [ "$major" -eq "$want_major" ] &&
+      { [ "$minor" -gt "$want_minor" ] || { [ "$minor" -eq "$want_minor" ] && [ "$patch" -ge "$want_patch" ]; }; }; }; then
+      return 0
+    fi
+  done
+  return 1
+}
+
+# Stops with one line naming the Node found and the one needed, before anything runs on an old one.
+ensure_node() {
+  local found
+  found=$(node --version 2>/dev/null) || found=
+  if [ -z "$found" ]; then
+    echo "runner: no Node.js found; needs Node $NODE_NEEDED with npm (package.json engines)" >&2
+    exit 1
+  fi
+  if ! node_in_range "${found#v}" "$NODE_NEEDED"; then
+    echo "runner: found Node ${found#v} at $(command -v node); needs Node $NODE_NEEDED (package.json engines)" >&2
+    exit 1
+  fi
+}
+
 # A fresh clone has no node_modules: install the locked dependencies first, or say in one line why not.
 ensure_deps() {
+  ensure_node
   [ -x node_modules/.bin/tsc ] && return
   if ! command -v npm >/dev/null 2>&1; then
-    echo "runner: node_modules missing and npm not found: install Node.js 20+ with npm, then run: npm ci" >&2
+    echo "runner: node_modules missing and npm not found: install Node.js $NODE_NEEDED with npm, then run: npm ci" >&2
     exit 1
   fi
   echo "runner: installing dependencies (npm ci; node_modules missing)" >&2
@@ -71,6 +114,7 @@ build() {
 }
 
 ensure_built() {
+  ensure_node
   if [ ! -f "$BUILD_STAMP" ]; then
     ensure_deps
     echo "runner: building TypeScript (dist/ missing)" >&2

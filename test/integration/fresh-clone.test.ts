@@ -41,6 +41,23 @@ describe('a fresh clone', () => {
     assert.match(lines[0]!, /node_modules missing and npm not found: .*npm ci/);
   });
 
+  test("with a Node older than package.json's engines: one line naming the Node found and the one needed", async () => {
+    // eslint 10 needs 20.19 (or 22.13); a 20.18 would start, then fail in lint or a test.
+    const bin = path.join(dir, 'old-node-bin');
+    fs.mkdirSync(bin);
+    fs.symlinkSync((await runProcess('bash', ['-c', 'command -v bash'], {})).stdout.trim(), path.join(bin, 'bash'));
+    fs.symlinkSync((await runProcess('bash', ['-c', 'command -v dirname'], {})).stdout.trim(), path.join(bin, 'dirname'));
+    fs.writeFileSync(path.join(bin, 'node'), '#!/bin/sh\necho v20.18.1\n', { mode: 0o755 });
+    const engines = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')).engines.node as string;
+    for (const command of ['worker', 'build', 'lint']) {
+      const { code, stdout, stderr } = await runProcess(path.join(bin, 'bash'), ['./runner.sh', command], { PATH: bin }, path.join(dir, 'repo'));
+      assert.equal(code, 1, command);
+      assert.deepEqual(`${stdout}${stderr}`.trim().split('\n'), [
+        `runner: found Node 20.18.1 at ${path.join(bin, 'node')}; needs Node ${engines} (package.json engines)`,
+      ]);
+    }
+  });
+
   test('with npm: installs the dependencies, builds and serves /healthz', async () => {
     const port = await freePort();
     const child = spawn('./runner.sh', ['worker'], {
