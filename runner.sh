@@ -16,7 +16,8 @@ Services (foreground; build the TypeScript first when dist/ is missing or stale)
   scraper           scraper: ISS -> Graphite (StatsD | plaintext) and InfluxDB, metrics on :8001
   backend           backend: API, status and web page on :8998
   iss-sim           MOEX ISS simulator on :8999
-  init              the compose stack's one-shot first step: writes the secrets it lacks, then exits
+  init              the compose stack's one-shot first step: writes the secrets it lacks, prints
+                    where each service is (docker compose logs init), then exits
 
 The whole stack without Docker:
   local up|down|status   Alertmanager, Prometheus, node-exporter, carbon + graphite-web,
@@ -43,6 +44,7 @@ Developer commands:
   secrets [--force] the secrets of a fresh install in secrets/: passwords, web config, certificate
                     (what the compose `init` service writes on first start; docs/security.md)
   urls              where a running compose stack is: URLs, users, password files, certificate trust
+                    (without Node on the host: docker compose run --rm init urls)
   help              this text
 
 Configuration is environment variables; see docs/configuration.md.
@@ -162,7 +164,8 @@ case "$cmd" in
   scraper)  run_service scraper/src/main.js "$@" ;;
   backend)  run_service backend/src/main.js "$@" ;;
   iss-sim)  run_service iss-sim/src/main.js "$@" ;;
-  init|secrets) run_service init/src/main.js "$@" ;;
+  init)     run_service init/src/main.js --urls "$@" ;;
+  secrets)  run_service init/src/main.js "$@" ;;
   urls)     run_service init/src/urls.js "$@" ;;
   build)    build ;;
   lint)     ensure_deps; npx --no-install prettier --check '**/*.{ts,mjs,cjs,js}'; exec npx --no-install eslint . ;;

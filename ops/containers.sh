@@ -8,7 +8,8 @@
 #                          simulator's profile, MOEX_ISS_URL pointing at it, its ALGOPACK datasets
 #                          with secrets/demo_iss_token as the subscriber token; --scale: WORKER_SHARDS
 #                          (2) worker-shard replicas and VictoriaMetrics, which Prometheus
-#                          remote-writes to; docs/scale.md), then print ./runner.sh urls
+#                          remote-writes to; docs/scale.md), then print where everything is
+#                          (`init urls` in our image, so the host needs no Node)
 #   down [-v]              remove containers and networks (-v: the named volumes, i.e. the data, too)
 #   status                 each container's state and health; exit 1 if one is not healthy
 #   e2e                    the browser checks (profile e2e: Selenium and the dev image) against the stack
@@ -78,7 +79,8 @@ up() {
     sleep 3
   done
   status
-  "$ROOT/runner.sh" urls
+  # Where everything is, from our image: the host needs no Node.
+  compose run --rm --no-deps init urls
 }
 
 e2e() {

@@ -9,7 +9,7 @@ import type { ScrapeJob, ScrapeSecurity } from './prometheus-config';
  * line naming the variable, as the services do). Ports come from the daemon table's defaults.
  */
 
-export const REPO_ROOT = path.resolve(__dirname, '..', '..', ...(path.basename(path.resolve(__dirname, '..', '..')) === 'dist' ? ['..'] : []));
+export const REPO_ROOT = path.resolve(__dirname, '..', ...(path.basename(path.resolve(__dirname, '..')) === 'dist' ? ['..'] : []));
 
 /** Every port the stack binds: variable → default (the compose stack's ports). */
 export const PORT_DEFAULTS = {

@@ -40,15 +40,16 @@ type Compose = {
   secrets?: Record<string, { file: string }>;
 };
 
-function readEnvFile(file: string): Record<string, string> {
+/** The variables .env.example shows, commented (it sets none: docs.test.ts); the last line of a name wins. */
+function shownVariables(file: string): Record<string, string> {
   const env: Record<string, string> = {};
   for (const line of readFileSync(file, 'utf8').split('\n')) {
-    const m = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line);
+    const m = /^(?:# )?([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line);
     if (m) env[m[1]!] = m[2]!;
   }
   return env;
 }
-const exampleEnv = readEnvFile(ENV_EXAMPLE);
+const exampleEnv = shownVariables(ENV_EXAMPLE);
 
 /** `docker-compose --env-file FILE config`, with none of the stack's variables leaking in from the shell. */
 function composeConfig(envFile: string, extraEnv: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string } {

@@ -5,8 +5,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { parseEnv } from 'node:util';
 import { doc, positiveInt } from '../../lib/config';
-import { driftProblems, undocumentedVariables } from '../../docs/generate';
+import { composeVariables, driftProblems, undocumentedVariables } from '../../docs/generate';
 import { workerShape } from '../../worker-prometheus/src/config';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -75,4 +76,20 @@ test('README.md is a landing page: at most about 150 lines, with its screenshot'
   const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
   assert.ok(readme.split('\n').length <= 160, `${readme.split('\n').length} lines`);
   assert.match(readme, /!\[[^\]]+\]\(docs\/images\/backend-page\.png\)/);
+});
+
+test('a copy of .env.example changes nothing: every line is commented, and shows the default compose has', () => {
+  const text = fs.readFileSync(path.join(ROOT, '.env.example'), 'utf8');
+  assert.deepEqual(parseEnv(text), {}, '.env.example sets a variable');
+  const defaults = composeVariables();
+  // The simulator's block is a choice, not the defaults; so are the receivers' examples.
+  const demo = text.slice(text.indexOf('# --- The simulator'), text.indexOf('# ---', text.indexOf('# --- The simulator') + 1));
+  assert.match(demo, /^# COMPOSE_PROFILES=demo$/m);
+  assert.match(demo, /^# MOEX_ISS_URL=http:\/\/iss-sim:8999\/iss$/m);
+  const shown = [...text.replace(demo, '').matchAll(/^# ([A-Z][A-Z0-9_]*)=(.*)$/gm)].filter(([, name]) => !name!.startsWith('ALERT_'));
+  assert.ok(shown.length >= 10, `${shown.length} defaults shown`);
+  for (const [line, name, value] of shown) {
+    assert.ok(defaults.has(name!), `${line}: docker-compose.yml does not read ${name}`);
+    assert.equal(value, defaults.get(name!), `${line}: compose's default is '${defaults.get(name!)}'`);
+  }
 });
