@@ -12,15 +12,28 @@ export interface Schedule {
  * node-cron's `noOverlap` because that option does not cover the first, immediate cycle.
  * `onSkippedTick` hears of each skipped tick (the poll loop tells a request budget too small for the period).
  */
-export function startSchedule(expression: string, cycle: () => Promise<void>, log: Logger, onSkippedTick?: () => void): Schedule {
+export function startSchedule(
+  expression: string,
+  cycle: () => Promise<void | 'retry'>,
+  log: Logger,
+  onSkippedTick?: () => void,
+  /** A cycle that answers 'retry' runs again this soon, not only at the next tick (a sparse schedule). */
+  retryMs?: number,
+): Schedule {
   let inFlight: Promise<void> | null = null;
+  let retryTimer: NodeJS.Timeout | null = null;
   const runCycle = () => {
     if (inFlight) {
       log.warn('previous cycle still running; this tick is skipped');
       onSkippedTick?.();
       return;
     }
+    if (retryTimer) clearTimeout(retryTimer);
+    retryTimer = null;
     inFlight = cycle()
+      .then((outcome) => {
+        if (outcome === 'retry' && retryMs !== undefined) retryTimer = setTimeout(runCycle, retryMs).unref();
+      })
       .catch((err: unknown) => log.error({ err }, 'cycle failed'))
       .finally(() => {
         inFlight = null;
@@ -38,6 +51,7 @@ export function startSchedule(expression: string, cycle: () => Promise<void>, lo
   return {
     async stop() {
       await task.destroy();
+      if (retryTimer) clearTimeout(retryTimer);
       if (inFlight) await inFlight;
     },
   };

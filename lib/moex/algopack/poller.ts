@@ -41,6 +41,8 @@ export interface AlgopackPollerOptions {
  * loop forever.
  */
 const MAX_LATEST_PAGES = 100;
+/** After a cycle that failed for a reason other than a missing token or subscription. */
+const RETRY_MS = 30_000;
 
 /** moex_algopack_{requests,errors,bars,invalid}_total and moex_algopack_up, per dataset: the worker's and the scraper's alike. */
 export function registerAlgopackPollMetrics(registry: Registry, feeds: readonly AlgopackFeed[]) {
@@ -112,13 +114,15 @@ export function startAlgopackPolling(options: AlgopackPollerOptions): Schedule {
     }
   }
 
-  async function pollFeed(feed: AlgopackFeed): Promise<void> {
+  /** Polls one dataset; true when it failed for a reason a retry may mend (not a missing token or subscription). */
+  async function pollFeed(feed: AlgopackFeed): Promise<boolean> {
     const name = feedName(feed);
     const labels = { market: feed.market, dataset: feed.dataset };
     const filter = filters.get(name) ?? 'ALL';
     const wanted = (bars: readonly AlgopackBar[]) => bars.filter((b) => isWanted(filter, b.ticker));
     const collected: AlgopackBar[] = [];
     let cursor = state[name] ?? NEW_CURSOR;
+    let retry = false;
     try {
       if (!subscriber)
         throw new PollError('auth', 'ALGOPACK datasets are for subscribers: set MOEX_ISS_TOKEN (or MOEX_ISS_TOKEN_FILE) to a token with the subscription');
@@ -148,6 +152,7 @@ export function startAlgopackPolling(options: AlgopackPollerOptions): Schedule {
       lastFailure.set(name, '');
     } catch (err) {
       const failure = err instanceof PollError ? err : new PollError('validation', String(err));
+      retry = failure.reason !== 'auth';
       metrics.errors.inc({ ...labels, reason: failure.reason });
       metrics.up.set(labels, 0);
       const summary = `${failure.reason}: ${failure.message}`;
@@ -160,21 +165,26 @@ export function startAlgopackPolling(options: AlgopackPollerOptions): Schedule {
     }
     if (collected.length > 0 && !onBars(collected)) {
       log.warn({ feed: name, bars: collected.length }, 'ALGOPACK bars not taken by every store; asked for again next cycle');
-      return;
+      return true;
     }
     state[name] = cursor;
     metrics.bars.inc(labels, collected.length);
+    return retry;
   }
 
-  async function cycle(): Promise<void> {
+  async function cycle(): Promise<void | 'retry'> {
     // One dataset after another: the process's ISS request budget is shared with the quotes.
-    for (const feed of feeds) await pollFeed(feed);
+    let retry = false;
+    for (const feed of feeds) retry = (await pollFeed(feed)) || retry;
     if (stateFile) {
       fs.writeFileSync(`${stateFile}.tmp`, JSON.stringify(state));
       fs.renameSync(`${stateFile}.tmp`, stateFile);
     }
+    return retry ? 'retry' : undefined;
   }
 
   log.info({ feeds: feeds.map(feedName), schedule: options.schedule, backfill }, 'ALGOPACK polling');
-  return startSchedule(options.schedule, cycle, log);
+  // A failed cycle (ISS not answering yet at start, a store's full disk) is tried again after
+  // RETRY_MS rather than at the next 5-minute mark.
+  return startSchedule(options.schedule, cycle, log, undefined, RETRY_MS);
 }
