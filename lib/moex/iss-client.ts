@@ -47,8 +47,10 @@ interface HttpAnswer {
 }
 
 /**
- * One GET with Node's own http/https (axios cost each poller about 8 MB of resident memory, a tenth
- * of its budget at MOEX_TICKERS=ALL). Asks for gzip, which ISS supports: its ALL answer shrinks ~8x.
+ * One GET with Node's own http/https, not axios: axios cost each poller 6-8 MB of resident memory,
+ * which put the scraper over bench part 2's 80 MB at MOEX_TICKERS=ALL and the worker within 0.4 MB
+ * of it (docs/BENCHMARKS.md, "hot-shots and axios"). Asks for gzip, which ISS supports: its ALL
+ * answer shrinks ~8x.
  * `signal` bounds the whole exchange, body included.
  */
 function getText(url: URL, agent: http.Agent, headers: http.OutgoingHttpHeaders, signal: AbortSignal): Promise<HttpAnswer> {

@@ -120,6 +120,18 @@ describe('ISS client against the simulator', () => {
     assert.doesNotMatch(err.message, /secret|user@/);
   });
 
+  test('the token goes as Authorization: Bearer, also when the URL carries a user and password', async () => {
+    const url = new URL(sim.issUrl);
+    url.username = 'user';
+    url.password = 'secret';
+    await transport({ token: 'the-token' }).get(boardSnapshotRequest(location(url.toString().replace(/\/$/, '')), ['SBER']));
+    await transport().get(boardSnapshotRequest(location(sim.issUrl), ['SBER']));
+    assert.deepEqual(
+      (await sim.control.requests()).map((r) => r.bearer),
+      [true, false],
+    );
+  });
+
   test('every attempt waits for the limiter and is counted with its kind and result', async () => {
     const made: string[] = [];
     const waits: string[] = [];

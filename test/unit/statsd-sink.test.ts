@@ -9,7 +9,7 @@ import { parseBoardSnapshot } from '../../lib/moex/parse';
 import type { Quote } from '../../lib/moex/quote';
 import { graphitePointsFor } from '../../scraper/src/series';
 import type { SinkStats } from '../../scraper/src/sink';
-import { createStatsdSink, MTU_PAYLOAD, packDatagrams, statsdGaugeLine } from '../../scraper/src/statsd-sink';
+import { createStatsdSink, MTU_PAYLOAD } from '../../scraper/src/statsd-sink';
 import { sharesBoard } from '../support/fixtures';
 import { eventually } from '../support/services';
 
@@ -29,61 +29,62 @@ function countingStats() {
   return { counts, stats };
 }
 
-describe('StatsD packing', () => {
-  test('a gauge line; characters that would end the name become _', () => {
-    assert.equal(statsdGaugeLine({ path: 'stocks.SBER.last', value: 265.5 }), 'stocks.SBER.last:265.5|g');
-    assert.equal(statsdGaugeLine({ path: 'a:b|c\nd', value: 1 }), 'a_b_c_d:1|g');
-  });
+/** A UDP listener in place of StatsD, keeping every datagram it receives. */
+async function statsdStandIn() {
+  const server = dgram.createSocket('udp4');
+  const received: string[] = [];
+  server.on('message', (m) => received.push(m.toString()));
+  await new Promise<void>((resolve) => server.bind(0, '127.0.0.1', resolve));
+  return { port: (server.address() as AddressInfo).port, received, close: () => server.close() };
+}
 
-  test('lines packed in order into datagrams of at most 1432 bytes, none split, none empty', () => {
-    const lines = Array.from({ length: 500 }, (_, i) => `stocks.T${i}.field_${'x'.repeat(i % 40)}:${i}.5|g`);
-    const datagrams = packDatagrams(lines);
-    assert.deepEqual(
-      datagrams.flatMap((d) => d.payload.toString().split('\n')),
-      lines,
-    );
-    assert.equal(
-      datagrams.reduce((n, d) => n + d.lines, 0),
-      lines.length,
-    );
-    for (const d of datagrams) assert.ok(d.payload.length <= MTU_PAYLOAD && d.payload.length > 0);
-    // Greedy: each datagram is full enough that the next line would not have fitted.
-    for (let i = 0; i + 1 < datagrams.length; i++) {
-      const next = datagrams[i + 1]!.payload.toString().split('\n')[0]!;
-      assert.ok(datagrams[i]!.payload.length + 1 + Buffer.byteLength(next) > MTU_PAYLOAD);
-    }
-  });
+/** The gauge lines in the datagrams received: each datagram's lines end with a newline. */
+const linesOf = (datagrams: readonly string[]) => datagrams.flatMap((d) => d.split('\n').slice(0, -1));
 
-  test('a line longer than a datagram goes alone', () => {
-    const long = `${'x'.repeat(2000)}:1|g`;
-    assert.deepEqual(
-      packDatagrams(['a:1|g', long, 'b:2|g']).map((d) => d.payload.toString()),
-      ['a:1|g', long, 'b:2|g'],
-    );
-  });
-});
+const gaugeLines = (quotes: readonly Quote[]) => quotes.flatMap((q) => graphitePointsFor(q, 'stocks').map((p) => `${p.path}:${p.value}|g`));
 
-describe('StatsD sink over UDP', () => {
-  test("one cycle's gauges arrive as packed datagrams and are counted written", async () => {
-    const server = dgram.createSocket('udp4');
-    const received: string[] = [];
-    server.on('message', (m) => received.push(m.toString()));
-    await new Promise<void>((resolve) => server.bind(0, '127.0.0.1', resolve));
+describe('StatsD sink over UDP (hot-shots)', () => {
+  test("one cycle's gauges arrive in order, packed greedily into datagrams of at most 1432 bytes, and are counted written", async () => {
+    const statsd = await statsdStandIn();
     const { counts, stats } = countingStats();
-    const sink = createStatsdSink({ host: '127.0.0.1', port: (server.address() as AddressInfo).port, prefix: 'stocks' }, stats, log);
+    const sink = createStatsdSink({ host: '127.0.0.1', port: statsd.port, prefix: 'stocks' }, stats, log);
     const quotes = Array.from({ length: 40 }, (_, i) => ({ ...sber, ticker: `T${i}` }));
-    const expected = quotes.flatMap((q) => graphitePointsFor(q, 'stocks').map(statsdGaugeLine));
+    const expected = gaugeLines(quotes);
     sink.write(quotes);
     await eventually(async () => counts.written === expected.length, 5000, 'every gauge sent');
-    await eventually(async () => received.flatMap((d) => d.split('\n')).length === expected.length, 5000, 'every gauge received');
-    assert.deepEqual(
-      received.flatMap((d) => d.split('\n')),
-      expected,
-    );
-    assert.equal(received.length, packDatagrams(expected).length);
-    assert.ok(received.length < expected.length / 10, `${received.length} datagrams for ${expected.length} gauges`);
+    await eventually(async () => linesOf(statsd.received).length === expected.length, 5000, 'every gauge received');
+    assert.deepEqual(linesOf(statsd.received), expected);
+    for (const d of statsd.received) assert.ok(Buffer.byteLength(d) <= MTU_PAYLOAD && d.endsWith('\n'), `${Buffer.byteLength(d)} bytes`);
+    // Greedy: each datagram is full enough that the next line (and its newline) would not have fitted.
+    for (let i = 0; i + 1 < statsd.received.length; i++) {
+      const next = statsd.received[i + 1]!.split('\n')[0]!;
+      assert.ok(Buffer.byteLength(statsd.received[i]!) + Buffer.byteLength(next) + 1 > MTU_PAYLOAD);
+    }
+    assert.ok(statsd.received.length < expected.length / 10, `${statsd.received.length} datagrams for ${expected.length} gauges`);
     await sink.close();
-    server.close();
+    statsd.close();
+  });
+
+  test('characters that would end a name early (: | line breaks) arrive as _', async () => {
+    const statsd = await statsdStandIn();
+    const sink = createStatsdSink({ host: '127.0.0.1', port: statsd.port, prefix: 'stocks' }, countingStats().stats, log);
+    sink.write([{ ...sber, ticker: 'A:B|C\nD' }]);
+    await eventually(async () => linesOf(statsd.received).length > 0, 5000, 'the gauges received');
+    assert.ok(linesOf(statsd.received).includes(`stocks.A_B_C_D.last:${sber.last}|g`), linesOf(statsd.received)[0]);
+    await sink.close();
+    statsd.close();
+  });
+
+  test('close sends what was written before it, then releases the socket', async () => {
+    const statsd = await statsdStandIn();
+    const { counts, stats } = countingStats();
+    const sink = createStatsdSink({ host: '127.0.0.1', port: statsd.port, prefix: 'stocks' }, stats, log);
+    const quotes = Array.from({ length: 40 }, (_, i) => ({ ...sber, ticker: `T${i}` }));
+    sink.write(quotes);
+    await sink.close();
+    assert.equal(counts.written, gaugeLines(quotes).length, 'every datagram handed to the kernel before close resolved');
+    await eventually(async () => linesOf(statsd.received).length === counts.written, 5000, 'every gauge received');
+    statsd.close();
   });
 
   test('StatsD down: the refused datagrams are counted as errors, not silence', async () => {
