@@ -30,6 +30,8 @@ const LINES_PER_WRITE = 5000;
 const GZIP_THRESHOLD_BYTES = 1000;
 const MIN_RETRY_MS = 1000;
 const MAX_RETRY_MS = 10_000;
+/** Refusals that last until someone changes a password, a database or the config: named in /readyz. */
+const NEEDS_A_PERSON: ReadonlySet<WriteErrorReason> = new Set(['auth', 'not_found', 'rejected']);
 /** How long shutdown waits for a live store to take the queue. */
 const CLOSE_DRAIN_MS = 5_000;
 
@@ -119,6 +121,7 @@ export function createInfluxSink(options: InfluxOptions, stats: SinkStats, log: 
   let retryMs = minRetryMs;
   /** The last failure, for the log (once per change) and for `problem()`; '' while writes succeed. */
   let lastError = '';
+  let lastReason: WriteErrorReason | null = null;
   /** Lines per request: LINES_PER_WRITE, halved while a batch with a bad line in it is being split. */
   let batchLines = LINES_PER_WRITE;
   let closing = false;
@@ -127,6 +130,7 @@ export function createInfluxSink(options: InfluxOptions, stats: SinkStats, log: 
   function succeeded() {
     if (lastError) log.info('InfluxDB writes recovered');
     lastError = '';
+    lastReason = null;
     retryMs = minRetryMs;
   }
 
@@ -149,6 +153,7 @@ export function createInfluxSink(options: InfluxOptions, stats: SinkStats, log: 
       const message = `${failure.reason}: ${err instanceof Error ? err.message : String(err)}`.replace(/\s+/g, ' ').trim();
       if (message !== lastError) log.warn({ err: message, lines: lines.length, action: failure.action }, 'InfluxDB write failed');
       lastError = message;
+      lastReason = failure.reason;
       if (failure.action === 'partial') {
         // The store wrote the rest of the batch: it is settled; the lines it named are gone for good.
         const dropped = Math.min(failure.dropped, lines.length);
@@ -231,7 +236,9 @@ export function createInfluxSink(options: InfluxOptions, stats: SinkStats, log: 
     },
     problem() {
       const queueProblem = queue.problem();
-      if (!lastError) return queueProblem;
+      // A store that is down or busy is waited for (the buffer is for that); one that refuses who we
+      // are or where we write waits for a person, so it is named in /readyz.
+      if (!lastReason || !NEEDS_A_PERSON.has(lastReason)) return queueProblem;
       return `InfluxDB write failing (${lastError}); ${queue.length} points held${queueProblem ? `; ${queueProblem}` : ''}`;
     },
     async close() {

@@ -193,11 +193,8 @@ export function createPlaintextSink(options: PlaintextSinkOptions, stats: SinkSt
     writeAlgopack(bars) {
       return enqueue(bars.flatMap((b) => algopackGraphitePoints(b, prefix).map(plaintextLine)));
     },
-    problem() {
-      const queueProblem = queue.problem();
-      if (connected || !lastError) return queueProblem;
-      return `carbon unreachable (${lastError}); ${waiting()} points held${queueProblem ? `; ${queueProblem}` : ''}`;
-    },
+    // carbon down is waited for (the buffer is for that; scraper_write_errors_total shows it); only a spool that cannot write is named.
+    problem: () => queue.problem(),
     async close() {
       // Give a live connection the chance to take what is queued; the shutdown grace bounds the wait.
       if (connected && waiting() > 0) {
