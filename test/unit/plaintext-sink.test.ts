@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { createLogger } from '../../lib/log';
 import { parseBoardSnapshot } from '../../lib/moex/parse';
 import type { Quote } from '../../lib/moex/quote';
+import { createMemoryQueue, type LineQueue } from '../../scraper/src/line-queue';
 import { createPlaintextSink } from '../../scraper/src/plaintext-sink';
 import type { SinkStats } from '../../scraper/src/sink';
 import { sharesBoard } from '../support/fixtures';
@@ -113,4 +114,80 @@ describe('carbon plaintext sink: no acknowledgement, so the last seconds are sen
       await sink.close();
     }
   });
+});
+
+describe('carbon plaintext sink: a backlog goes out in step with the socket', () => {
+  test(
+    'a carbon that stops reading: the sink takes lines from its queue only while the socket takes them, then sends the rest in order once carbon reads again',
+    { timeout: 60_000 },
+    async () => {
+      const sockets: net.Socket[] = [];
+      let received = 0;
+      let last = -1;
+      let inOrder = true;
+      const server = net.createServer((socket) => {
+        socket.pause(); // a carbon whose cache is full: it reads nothing for now
+        sockets.push(socket);
+        let rest = '';
+        socket.on('data', (d) => {
+          const parts = (rest + d.toString()).split('\n');
+          rest = parts.pop()!;
+          for (const line of parts) {
+            const n = Number(line.split(' ')[1]);
+            inOrder &&= n === last + 1;
+            last = n;
+            received++;
+          }
+        });
+      });
+      const port = await new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port)));
+      // The queue the sink takes from, counting what it hands to the socket.
+      let taken = 0;
+      const memory = createMemoryQueue(1_000_000, { dropped: () => assert.fail('nothing dropped') });
+      const queue: LineQueue = {
+        ...memory,
+        push: (l) => memory.push(l),
+        take: (n) => {
+          const out = memory.take(n);
+          taken += out.length;
+          return out;
+        },
+        accepted: (n) => memory.accepted(n),
+        rewind: () => memory.rewind(),
+        problem: () => null,
+        close: () => memory.close(),
+        get length() {
+          return memory.length;
+        },
+        get unsent() {
+          return memory.unsent;
+        },
+      };
+      const { stats } = countingStats();
+      const sink = createPlaintextSink(
+        { host: '127.0.0.1', port, prefix: 'stocks', maxBufferedLines: 1_000_000, queue, resendSeconds: 60 },
+        stats,
+        createLogger('test', 'silent'),
+      );
+      try {
+        const total = 400_000; // about 12 MB of lines: far beyond what loopback's socket buffers hold
+        const lines = Array.from({ length: total }, (_, i) => `stocks.T.last ${i} 1700000000`);
+        queue.push(lines);
+        await eventually(async () => sockets.length === 1 && taken > 0, 5000, 'connected and writing');
+        await sleep(500);
+        assert.ok(taken < total / 2, `${taken} of ${total} lines taken while carbon reads nothing`);
+        sockets[0]!.resume();
+        await eventually(
+          async () => received === total,
+          30_000,
+          () => `${received} of ${total} received`,
+        );
+        assert.ok(inOrder, 'in order');
+      } finally {
+        await sink.close();
+        sockets.forEach((s) => s.destroy());
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      }
+    },
+  );
 });
