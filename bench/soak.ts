@@ -7,8 +7,9 @@
  * worker and Prometheus is SIGKILLed, left down a few seconds and started again alone through the
  * supervisor in ops/ (as `up` started it: seconds, where a whole `up` took 40 s under load).
  * Beside the kills, the edges a kill does not reach: the spool's file system (a tmpfs of its own)
- * filled to the last byte for a few seconds, and InfluxDB (with authentication, as compose runs it)
- * refusing the scraper's password for a while, as after a rotation.
+ * filled to the last byte for a few seconds, InfluxDB (with authentication, as compose runs it)
+ * refusing the scraper's password for a while, as after a rotation, and carbon with a slow cache
+ * throughout (points wait many seconds in memory before whisper has them, so a kill loses them).
  * Then every quote the scraper and the worker logged as handed over ("polled"; never what the
  * stores say) is looked up in the stores: InfluxDB by point, Graphite by 10 s slot,
  * Prometheus by moex_quote_timestamp_seconds sample, judged against Prometheus' own record of its
@@ -30,6 +31,13 @@ export const EDGES = ['full-disk', 'influxdb-auth'] as const;
 export type Fault = Victim | (typeof EDGES)[number];
 /** The spool's own file system: large enough for minutes of an InfluxDB outage of three tickers. */
 const SPOOL_TMPFS = 'size=16m';
+/**
+ * carbon with a slow cache: 2 whisper updates a second for the soak's ~50 series (3 tickers, quotes
+ * and candles) keeps a point up to ~25 s in carbon's cache, where a SIGKILL loses it. The plaintext
+ * sink's resend window must cover that (docs/durability.md): 60 s, with margin.
+ */
+const CARBON_MAX_UPDATES_PER_SECOND = 2;
+const GRAPHITE_RESEND_SECONDS = 60;
 const INFLUX_USER = 'soak';
 const PORT_OF: Record<Victim, string> = {
   carbon: 'CARBON_PORT',
@@ -418,7 +426,7 @@ function markdown(report: Omit<SoakReport, 'markdown'>): string {
   });
   const load = (l: number[]) => l.map((x) => x.toFixed(2)).join(' ');
   return [
-    `Soak ${report.startedAt.toISOString()}: ${report.minutes} min, ${report.outages.filter((o) => (VICTIMS as readonly string[]).includes(o.victim)).length} SIGKILLs and ${report.outages.filter((o) => (EDGES as readonly string[]).includes(o.victim)).length} edge faults, ${os.cpus().length} busy loops; load average ${load(report.load.start)} at start, ${load(report.load.end)} at end`,
+    `Soak ${report.startedAt.toISOString()}: ${report.minutes} min, carbon's cache slowed to ${CARBON_MAX_UPDATES_PER_SECOND} updates/s with GRAPHITE_RESEND_SECONDS=${GRAPHITE_RESEND_SECONDS}, ${report.outages.filter((o) => (VICTIMS as readonly string[]).includes(o.victim)).length} SIGKILLs and ${report.outages.filter((o) => (EDGES as readonly string[]).includes(o.victim)).length} edge faults, ${os.cpus().length} busy loops; load average ${load(report.load.start)} at start, ${load(report.load.end)} at end`,
     '',
     '| fault (SIGKILLed part, or edge) | times | mean down (s) |',
     '|---|---|---|',
@@ -464,6 +472,8 @@ export async function runSoak(minutes: number, log: (line: string) => void = (l)
         // The scraper and worker log each cycle's quotes: that is what "polled" counts.
         LOG_LEVEL: 'debug',
         SCRAPER_SPOOL_DIR: spoolDir,
+        CARBON_MAX_UPDATES_PER_SECOND: String(CARBON_MAX_UPDATES_PER_SECOND),
+        GRAPHITE_RESEND_SECONDS: String(GRAPHITE_RESEND_SECONDS),
         INFLUXDB_USER: INFLUX_USER,
         INFLUXDB_USER_PASSWORD_FILE: passwordFile,
       },

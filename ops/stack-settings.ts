@@ -80,6 +80,8 @@ const shape = {
   PROMETHEUS_PASSWORD_FILE: optional(text('')),
   // InfluxDB with authentication, as compose runs it: the user (created at first start, with every
   // privilege) and the file holding its password; unset = InfluxDB without authentication.
+  // How many whisper files carbon updates a second: its cache holds a point until then (carbon's default 500).
+  CARBON_MAX_UPDATES_PER_SECOND: positiveInt(500),
   INFLUXDB_USER: optional(matching('', /^[A-Za-z0-9_-]+$/, 'must be a user name (letters, digits, _ and -)')),
   INFLUXDB_USER_PASSWORD_FILE: optional(text('')),
   ...(Object.fromEntries(Object.entries(PORT_DEFAULTS).map(([name, value]) => [name, port(value)])) as Record<PortVariable, Setting<number>>),
@@ -98,6 +100,7 @@ export interface StackSettings {
   influxDatabase: string;
   /** INFLUXDB_USER: InfluxDB runs with authentication and this user; the services write and read as it. */
   influxAuth: { username: string; passwordFile: string } | null;
+  carbonMaxUpdatesPerSecond: number;
   prometheus: { interval?: string; retention: string; targets?: ScrapeJob[]; remoteWriteUrl?: string; rulesDir: string };
   victoriaMetricsRetention: string;
   /** The environment every child process starts from (the caller's, plus what the web config needs). */
@@ -162,6 +165,7 @@ export function stackSettings(env: NodeJS.ProcessEnv): StackSettings {
     scheme: web?.cert ? 'https' : 'http',
     influxDatabase: c.INFLUXDB_DATABASE,
     influxAuth,
+    carbonMaxUpdatesPerSecond: c.CARBON_MAX_UPDATES_PER_SECOND,
     prometheus: {
       retention: c.PROMETHEUS_RETENTION,
       rulesDir: path.resolve(c.PROMETHEUS_RULES_DIR),
