@@ -37,7 +37,7 @@ export interface Soak {
 
 async function polls(service: RunningService) {
   const s = parseExposition(await (await fetch(`${service.url}/metrics`)).text());
-  return { ok: sumOf(s, 'moex_polls_total{result="ok"'), error: sumOf(s, 'moex_polls_total{result="error"') };
+  return { ok: sumOf(s, 'moex_polls_total', { result: 'ok' }), error: sumOf(s, 'moex_polls_total', { result: 'error' }) };
 }
 
 export async function startDefaultPollSoak(): Promise<Soak> {

@@ -64,7 +64,7 @@ export interface PollerRun {
 /** Cycles (one per schedule tick, every board) and failed board polls so far. */
 async function pollCounts(service: RunningService): Promise<{ cycles: number; error: number }> {
   const samples = parseExposition(await (await fetch(`${service.url}/metrics`)).text());
-  return { cycles: samples.get('moex_poll_duration_seconds_count') ?? 0, error: sumOf(samples, 'moex_polls_total{result="error"') };
+  return { cycles: samples.get('moex_poll_duration_seconds_count') ?? 0, error: sumOf(samples, 'moex_polls_total', { result: 'error' }) };
 }
 
 const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);

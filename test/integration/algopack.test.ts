@@ -164,10 +164,10 @@ describe('ALGOPACK with a subscriber token: worker → Prometheus text, scraper 
       45_000,
       'the bar before the outage stored',
     );
-    const errorsBefore = sumOf(await scrape(scraper.url), 'moex_algopack_errors_total{market="eq",dataset="tradestats",reason="http"}');
+    const errorsBefore = sumOf(await scrape(scraper.url), 'moex_algopack_errors_total', { market: 'eq', dataset: 'tradestats', reason: 'http' });
     await sim.control.setFault('http500', undefined, 'ALGOPACK');
     await eventually(
-      async () => sumOf(await scrape(scraper.url), 'moex_algopack_errors_total{market="eq",dataset="tradestats",reason="http"}') > errorsBefore,
+      async () => sumOf(await scrape(scraper.url), 'moex_algopack_errors_total', { market: 'eq', dataset: 'tradestats', reason: 'http' }) > errorsBefore,
       30_000,
       'the scraper meets the outage',
     );
@@ -204,7 +204,7 @@ describe('ALGOPACK with a subscriber token: worker → Prometheus text, scraper 
     assert.ok(missedRows > 3000, `${missedRows} rows of ISS's answer missed: more than three pages`);
     assert.equal(everyone!.values[0]![1], (steps - 1) * 2, 'both kept instruments of every missed bar, the second-page one too');
     const worked = await scrape(scraper.url);
-    assert.ok(sumOf(worked, 'moex_algopack_requests_total{market="eq",dataset="tradestats",result="ok"}') >= 4);
+    assert.ok(sumOf(worked, 'moex_algopack_requests_total', { market: 'eq', dataset: 'tradestats', result: 'ok' }) >= 4);
   });
 });
 

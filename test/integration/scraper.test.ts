@@ -7,7 +7,7 @@ import { graphiteFind, graphiteLast, graphiteRender, influxQuery } from '../supp
 const portOf = (url: string) => url.split(':').at(-1)!;
 const sinkMetric = (name: string, sink: string) => `${name}{sink="${sink}"}`;
 /** scraper_write_errors_total of a sink, summed over its reasons. */
-const writeErrors = (m: Map<string, number>, sink: string) => sumOf(m, `scraper_write_errors_total{sink="${sink}",`);
+const writeErrors = (m: Map<string, number>, sink: string) => sumOf(m, 'scraper_write_errors_total', { sink });
 /** The board polls in the simulator's log (the scraper also asks for candles). */
 const polls = <T extends { path: string }>(requests: T[]) => requests.filter((r) => r.path.endsWith('/securities.json'));
 

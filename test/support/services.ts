@@ -177,10 +177,27 @@ export function parseExposition(text: string): Map<string, number> {
   return samples;
 }
 
-/** The sum of every sample whose `name{labels` starts with `prefix` (e.g. one counter across boards). */
-export function sumOf(samples: Map<string, number>, prefix: string): number {
+const LABEL = /([A-Za-z_][A-Za-z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
+
+/** A sample key of parseExposition, `name{a="x",b="y"}`, split into its exact name and its labels. */
+export function parseSampleKey(key: string): { name: string; labels: Record<string, string> } {
+  const brace = key.indexOf('{');
+  if (brace < 0) return { name: key, labels: {} };
+  const labels: Record<string, string> = {};
+  for (const m of key.slice(brace).matchAll(LABEL)) labels[m[1]!] = m[2]!;
+  return { name: key.slice(0, brace), labels };
+}
+
+/**
+ * The sum of every sample of the metric named exactly `name` whose labels include `labels` (e.g. one
+ * counter across boards). Exact: `prometheus_tsdb_head_series` is not `..._created_total`.
+ */
+export function sumOf(samples: Map<string, number>, name: string, labels: Record<string, string> = {}): number {
   let sum = 0;
-  for (const [key, value] of samples) if (key.startsWith(prefix)) sum += value;
+  for (const [key, value] of samples) {
+    const sample = parseSampleKey(key);
+    if (sample.name === name && Object.entries(labels).every(([k, v]) => sample.labels[k] === v)) sum += value;
+  }
   return sum;
 }
 
