@@ -208,7 +208,21 @@ async function refuseInfluxAuth(stack: NativeStack, password: string, log: (line
   return { victim: 'influxdb-auth', killedAt, upAt };
 }
 
-/** What the scraper says of each sink: held lines, spool bytes, write errors by reason, and its /readyz reason. */
+/** The scraper's newest warning or error (pino level 40 or above), for a wait that times out. */
+function lastWarning(logFile: string): string {
+  const lines = fs.readFileSync(logFile, 'utf8').trimEnd().split('\n');
+  for (let i = lines.length - 1; i >= 0; i--) {
+    try {
+      const entry = JSON.parse(lines[i]!) as { level: number; time: string; msg: string; sink?: string; err?: string };
+      if (entry.level >= 40) return `${entry.time} ${entry.sink ?? ''} ${entry.msg}${entry.err ? `: ${entry.err}` : ''}`.trim();
+    } catch {
+      // a line cut by a SIGKILL
+    }
+  }
+  return 'none';
+}
+
+/** What the scraper says of each sink: held lines, spool bytes, write errors by reason, its /readyz and its last warning. */
 async function scraperSinks(stack: NativeStack): Promise<string> {
   const m = await scrape(stack.urls.scraper);
   const sinks = ['graphite', 'influxdb'].map((sink) => {
@@ -218,7 +232,7 @@ async function scraperSinks(stack: NativeStack): Promise<string> {
     return `${sink}: ${m.get(`scraper_buffered_points{sink="${sink}"}`)} lines held, ${m.get(`scraper_spool_bytes{sink="${sink}"}`)} spool bytes, errors ${errors.join(' ') || 'none'}`;
   });
   const ready = await fetch(`${stack.urls.scraper}/readyz`).then((r) => r.text());
-  return `${sinks.join('; ')}; /readyz ${ready}`;
+  return `${sinks.join('; ')}; /readyz ${ready}; last warning: ${lastWarning(path.join(stack.stateDir, 'logs', 'scraper.log'))}`;
 }
 
 const keyOf = (ticker: string, time: number) => `${ticker}@${time}`;
