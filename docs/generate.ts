@@ -509,7 +509,7 @@ function workerRegistry(): Registry {
 function algopackGaugeFamilies(): Family[] {
   const registry = new Registry();
   const feeds = ALGOPACK_FEEDS.map((name) => ({ market: name.split('/')[0], dataset: name.split('/')[1] }) as AlgopackFeed);
-  createAlgopackMetrics(feeds, registry);
+  createAlgopackMetrics(feeds, registry, 1);
   return familiesOf(registry);
 }
 

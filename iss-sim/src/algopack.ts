@@ -12,6 +12,8 @@ import { round } from './market';
  * end time, so pages read at different times agree. A bar is published 10 s after its window
  * ends (SYSTIME), as MOEX's are. Rows of a day are ordered by bar end, then instrument, and
  * paged by 1,000 with `data.cursor`, as ISS pages them; `latest=1` gives the newest bar only.
+ * A security delisted through the control API (delistings.ts) is in no answer from then on (futoi:
+ * an asset once all its contracts are).
  */
 
 const BAR_MS = 5 * 60_000;
@@ -409,17 +411,20 @@ export class AlgopackBook {
   constructor(
     private readonly boards: readonly SimBoard[],
     private readonly origin: number,
+    private readonly isDelisted: (board: string, secid: string) => boolean = () => false,
   ) {}
 
   private instruments(market: AlgopackMarket, dataset: AlgopackDataset): Instrument[] {
     const boards = this.boards.filter((b) => b.kind === MARKET_KINDS[market]);
     const listed = boards.flatMap((b) =>
-      b.listings.map((l) => ({
-        key: l.secid,
-        price: l.startPrice,
-        asset: b.futures?.[l.secid]?.asset ?? l.secid.slice(0, 2),
-        openInterest: b.futures?.[l.secid]?.openInterest ?? 0,
-      })),
+      b.listings
+        .filter((l) => !this.isDelisted(b.board, l.secid))
+        .map((l) => ({
+          key: l.secid,
+          price: l.startPrice,
+          asset: b.futures?.[l.secid]?.asset ?? l.secid.slice(0, 2),
+          openInterest: b.futures?.[l.secid]?.openInterest ?? 0,
+        })),
     );
     if (dataset !== 'futoi') return listed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     // futoi is per asset, by its 2-character code (SiZ6 → Si).

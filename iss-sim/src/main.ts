@@ -48,8 +48,9 @@ const clock = new SimClock(Number(config.SIM_CLOCK_OFFSET_SECONDS) * 1000 - hist
 const boards = scaleBoards(SIM_BOARDS, config.ISS_SIM_SCALE);
 const market = new Market({ walking: config.SIM_WALK === 'on', now: clock.now, boards });
 const candles = new CandleBook();
+const delistings = new Delistings();
 // Bars from the clock's start (history included), before walkClock moves it to now.
-const algopack = new AlgopackBook(boards, clock.now());
+const algopack = new AlgopackBook(boards, clock.now(), (board, secid) => delistings.has(board, secid));
 const tradingCalendar = new SimTradingCalendar(config.ISS_SIM_SCHEDULE, config.ISS_SIM_DAILYTABLE);
 /** The time a board's data belongs to: the feed's delay behind the clock (indices are not delayed). */
 const dataTime = (board: string) =>
@@ -75,7 +76,6 @@ walkClock(historySeconds, clock, tradeEachSecond);
 // Outside the schedule the market is closed from the first request on, not from the first second.
 tradingCalendar.apply(market, clock.date());
 const faults = new FaultPlan(isFault(config.SIM_FAULT) ? config.SIM_FAULT : null);
-const delistings = new Delistings();
 
 interface LoggedRequest {
   at: string;

@@ -206,6 +206,35 @@ describe('ALGOPACK with a subscriber token: worker → Prometheus text, scraper 
     const worked = await scrape(scraper.url);
     assert.ok(sumOf(worked, 'moex_algopack_requests_total', { market: 'eq', dataset: 'tradestats', result: 'ok' }) >= 4);
   });
+
+  test("an instrument the datasets stop returning loses the worker's gauges after MOEX_REMOVE_AFTER_POLLS cycles, counted", async () => {
+    const gazp = (samples: Map<string, number>) => [...samples.keys()].filter((k) => k.startsWith('moex_algopack_') && k.includes('ticker="GAZP"'));
+    const removed = (samples: Map<string, number>, feed: string) => {
+      const [market, dataset] = feed.split('/');
+      return samples.get(`moex_algopack_series_removed_total{market="${market}",dataset="${dataset}"}`);
+    };
+    const before = await scrape(worker.url);
+    assert.ok(
+      gazp(before).some((k) => k.startsWith('moex_algopack_obstats_')),
+      'GAZP has series of both datasets',
+    );
+    for (const feed of ['eq/tradestats', 'eq/obstats', 'fo/futoi'])
+      assert.equal(removed(before, feed), 0, `${feed}: the outage's failed cycles removed nothing`);
+    await sim.control.delist('TQBR', 'GAZP');
+    const after = await eventually(
+      async () => {
+        const s = await scrape(worker.url);
+        return gazp(s).length === 0 ? s : null;
+      },
+      60_000,
+      "GAZP's ALGOPACK series gone",
+      1_000,
+    );
+    assert.equal(removed(after, 'eq/tradestats'), 1);
+    assert.equal(removed(after, 'eq/obstats'), 1);
+    assert.equal(removed(after, 'fo/futoi'), 0);
+    assert.ok(after.has('moex_algopack_tradestats_disb{ticker="SBER",market="eq"}'), 'the rest of the dataset stays');
+  });
 });
 
 describe('ALGOPACK without a subscription: reported once per dataset, quotes unaffected', () => {

@@ -4,6 +4,7 @@ import { ALGOPACK_FEEDS, DATASETS, type AlgopackDataset, type AlgopackMarket } f
 import { parseAlgopackPage } from '../../lib/moex/algopack/parse';
 import { AlgopackBook, algopackRoute } from '../../iss-sim/src/algopack';
 import { scaleBoards, SIM_BOARDS } from '../../iss-sim/src/boards';
+import { Delistings } from '../../iss-sim/src/delistings';
 import { issFixture } from '../support/fixtures';
 
 /** 2026-03-02 10:00 Moscow. */
@@ -82,6 +83,23 @@ describe('the simulator’s ALGOPACK', () => {
       dataset: 'tradestats',
     });
     assert.deepEqual(again.bars, second.bars);
+  });
+
+  test('a delisted security is in no dataset answer until it is back; futoi loses an asset with its last contract', () => {
+    const delistings = new Delistings();
+    const listed = new AlgopackBook(SIM_BOARDS, ORIGIN, (board, secid) => delistings.has(board, secid));
+    const tickers = (market: AlgopackMarket, dataset: AlgopackDataset) =>
+      parseAlgopackPage(listed.json(market, dataset, query({ latest: '1' }), at('10:05:10')), { market, dataset }).bars.map((b) => b.ticker);
+    delistings.control('PUT', { board: 'TQBR', secid: 'GAZP' });
+    delistings.control('PUT', { board: 'RFUD', secid: 'SiZ6' });
+    assert.ok(tickers('eq', 'tradestats').includes('SBER'));
+    assert.equal(tickers('eq', 'tradestats').includes('GAZP'), false);
+    assert.equal(tickers('eq', 'obstats').includes('GAZP'), false);
+    assert.deepEqual(tickers('fo', 'tradestats'), ['BRF7', 'CRZ6', 'MXZ6']);
+    assert.deepEqual([...new Set(tickers('fo', 'futoi'))], ['BR', 'CR', 'MX']);
+    delistings.control('DELETE', {});
+    assert.ok(tickers('eq', 'tradestats').includes('GAZP'));
+    assert.deepEqual([...new Set(tickers('fo', 'futoi'))], ['BR', 'CR', 'MX', 'Si']);
   });
 
   test('iss.only keeps the blocks asked for; routes', () => {

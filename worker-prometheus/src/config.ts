@@ -14,7 +14,10 @@ export const workerShape = {
     'which securities get moex_price_relative_to_prev_close (observed only while they trade): listed = boards of listed tickers, off = none, all = every board',
     oneOf('listed', HISTOGRAM_MODES),
   ),
-  MOEX_REMOVE_AFTER_POLLS: doc('a security its board has not returned for this many successful polls in a row loses its series', positiveInt(3)),
+  MOEX_REMOVE_AFTER_POLLS: doc(
+    'a security its board has not returned for this many successful polls in a row loses its series (ALGOPACK: an instrument its dataset has not returned for this many successful cycles)',
+    positiveInt(3),
+  ),
   MOEX_CALENDAR_REFRESH_SECONDS: doc(
     "how often each polled engine's trading calendar (/iss/engines/{engine}.json) is fetched again, seconds",
     positiveInt(3600),

@@ -35,7 +35,7 @@ const calendar = startMarketCalendar({
   refreshMs: config.MOEX_CALENDAR_REFRESH_SECONDS * 1000,
 });
 const observeIssClock = registerIssClockSkew(liveRegistry);
-const algopackMetrics = config.MOEX_ALGOPACK ? createAlgopackMetrics(config.MOEX_ALGOPACK.feeds, liveRegistry) : null;
+const algopackMetrics = config.MOEX_ALGOPACK ? createAlgopackMetrics(config.MOEX_ALGOPACK.feeds, liveRegistry, config.MOEX_REMOVE_AFTER_POLLS) : null;
 // The gauges show the newest bar: no backfill (that is for the scraper's stores, which keep history).
 const algopack = startAlgopackFromConfig(
   config,
@@ -48,6 +48,7 @@ const algopack = startAlgopackFromConfig(
       algopackMetrics?.update(bars);
       return true;
     },
+    onInstrumentsSeen: (feed, instruments) => algopackMetrics?.instrumentsSeen(feed, instruments),
   },
   log,
 );

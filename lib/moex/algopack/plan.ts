@@ -31,7 +31,8 @@ export interface FeedCursor {
 
 export const NEW_CURSOR: FeedCursor = { newest: null, backfill: null };
 
-const instrumentKey = (bar: AlgopackBar) => (bar.group === null ? bar.ticker : `${bar.ticker}/${bar.group}`);
+/** An instrument of a dataset: its ticker, futoi's also its client group (`Si/FIZ`). */
+export const instrumentKey = (bar: Pick<AlgopackBar, 'ticker' | 'group'>): string => (bar.group === null ? bar.ticker : `${bar.ticker}/${bar.group}`);
 
 /**
  * The kept newest bars an output has not had yet: each instrument's bar is new when it ends after

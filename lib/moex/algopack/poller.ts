@@ -8,7 +8,7 @@ import type { DatasetPage } from '../iss-requests';
 import { isWanted, type TickerFilter } from './config';
 import { DATASETS, feedName, type AlgopackFeed } from './datasets';
 import { parseAlgopackPage, type AlgopackBar, type AlgopackPage } from './parse';
-import { afterBackfillPage, afterLatest, barsInGap, freshBars, isLastPage, NEW_CURSOR, newestEnd, type FeedCursor } from './plan';
+import { afterBackfillPage, afterLatest, barsInGap, freshBars, instrumentKey, isLastPage, NEW_CURSOR, newestEnd, type FeedCursor } from './plan';
 
 export interface AlgopackPollerOptions {
   issUrl: string;
@@ -31,6 +31,14 @@ export interface AlgopackPollerOptions {
    * so the same bars are asked for again next cycle.
    */
   onBars(bars: readonly AlgopackBar[]): boolean;
+  /**
+   * After each successful cycle of a dataset: the kept instruments (instrumentKey: futoi's are
+   * per client group) its newest-bar walk returned, new bar or not, so an output can tell an
+   * instrument that left the dataset from one without a new bar yet. Not called after a failed
+   * cycle, nor after a walk that returned no bar at all (a day before its first bar says nothing
+   * about who is listed).
+   */
+  onInstrumentsSeen?(feed: AlgopackFeed, instruments: ReadonlySet<string>): void;
   registry: Registry;
   log: Logger;
 }
@@ -95,7 +103,7 @@ function loadState(stateFile: string | null, log: Logger): State {
  * per change of failure, and exports nothing; the quotes and the other datasets go on.
  */
 export function startAlgopackPolling(options: AlgopackPollerOptions): Schedule {
-  const { issUrl, feeds, filters, transport, subscriber, backfill, stateFile, onBars, log } = options;
+  const { issUrl, feeds, filters, transport, subscriber, backfill, stateFile, onBars, onInstrumentsSeen, log } = options;
   const metrics = registerAlgopackPollMetrics(options.registry, feeds);
   const state = loadState(stateFile, log);
   const lastFailure = new Map<string, string>();
@@ -123,6 +131,7 @@ export function startAlgopackPolling(options: AlgopackPollerOptions): Schedule {
     const collected: AlgopackBar[] = [];
     let cursor = state[name] ?? NEW_CURSOR;
     let retry = false;
+    let seen: ReadonlySet<string> | null = null;
     try {
       if (!subscriber)
         throw new PollError('auth', 'ALGOPACK datasets are for subscribers: set MOEX_ISS_TOKEN (or MOEX_ISS_TOKEN_FILE) to a token with the subscription');
@@ -137,7 +146,8 @@ export function startAlgopackPolling(options: AlgopackPollerOptions): Schedule {
       // The gap is judged on every instrument's bar, not only the kept ones: a filtered-out
       // instrument's bar still says how far the dataset has got.
       cursor = afterLatest(cursor, newestEnd(latest), (backfill?.maxHours ?? 0) * 3600_000);
-      const newest = freshBars(cursor, wanted(latest));
+      const kept = wanted(latest);
+      const newest = freshBars(cursor, kept);
       cursor = newest.cursor;
       collected.push(...newest.fresh);
       for (let pages = 0; backfill && cursor.backfill && pages < backfill.maxPages; pages++) {
@@ -147,6 +157,7 @@ export function startAlgopackPolling(options: AlgopackPollerOptions): Schedule {
         cursor = afterBackfillPage(cursor, page);
       }
       if (!backfill) cursor = { ...cursor, backfill: null };
+      if (latest.length > 0) seen = new Set(kept.map(instrumentKey));
       metrics.up.set(labels, 1);
       if (lastFailure.get(name)) log.info({ feed: name }, 'ALGOPACK requests recovered');
       lastFailure.set(name, '');
@@ -163,6 +174,7 @@ export function startAlgopackPolling(options: AlgopackPollerOptions): Schedule {
         );
       lastFailure.set(name, summary);
     }
+    if (seen) onInstrumentsSeen?.(feed, seen);
     if (collected.length > 0 && !onBars(collected)) {
       log.warn({ feed: name, bars: collected.length }, 'ALGOPACK bars not taken by every store; asked for again next cycle');
       return true;

@@ -13,7 +13,7 @@ export type AlgopackConfig = MoexConfig & ConfigOf<typeof algopackShape>;
  */
 export function startAlgopackFromConfig(
   config: AlgopackConfig,
-  outputs: Pick<AlgopackPollerOptions, 'transport' | 'backfill' | 'stateFile' | 'registry'> & Pick<AlgopackPollerOptions, 'onBars'>,
+  outputs: Pick<AlgopackPollerOptions, 'transport' | 'backfill' | 'stateFile' | 'registry'> & Pick<AlgopackPollerOptions, 'onBars' | 'onInstrumentsSeen'>,
   log: Logger,
 ): Schedule | null {
   const selection = config.MOEX_ALGOPACK;
