@@ -2,6 +2,7 @@ import type { Registry } from 'prom-client';
 import type { ConfigOf, moexShape } from './config';
 import type { ProcessIssTransport } from './iss-transport';
 import type { Logger } from './log';
+import { logOnChange } from './log-once';
 import type { BoardSource } from './moex/markets';
 import { createPollTick } from './moex/poll';
 import type { Quote } from './moex/quote';
@@ -54,8 +55,9 @@ export function startQuotePolling(
   );
 
   let succeeded = false;
-  /** Set while the budget makes cycles outlast their period: /readyz's reason. */
-  let overBudget: string | null = null;
+  const overBudgetReason = `ISS request budget: MOEX_ISS_MAX_RPS=${config.MOEX_ISS_MAX_RPS} cannot fit a cycle's requests into the POLL_SCHEDULE period, so ticks are skipped (raise MOEX_ISS_MAX_RPS, poll less often, or poll fewer boards)`;
+  /** Failing while the budget makes cycles outlast their period: /readyz's reason. */
+  const budget = logOnChange(log, { failed: overBudgetReason, recovered: 'poll cycles fit the request budget again' });
   let tickSkipped = false;
   const schedule = startSchedule(
     config.POLL_SCHEDULE,
@@ -66,14 +68,8 @@ export function startQuotePolling(
       if (result.answeredBoards.length > 0) succeeded = true;
       const waitedMs = transport.limiter.waitedMs() - waitedBefore;
       if (tickSkipped && waitedMs >= BUDGET_WAIT_MS) {
-        if (!overBudget) {
-          overBudget = `ISS request budget: MOEX_ISS_MAX_RPS=${config.MOEX_ISS_MAX_RPS} cannot fit a cycle's requests into the POLL_SCHEDULE period, so ticks are skipped (raise MOEX_ISS_MAX_RPS, poll less often, or poll fewer boards)`;
-          log.warn({ waitedSeconds: waitedMs / 1000, maxRps: config.MOEX_ISS_MAX_RPS, schedule: config.POLL_SCHEDULE }, overBudget);
-        }
-      } else if (!tickSkipped && overBudget) {
-        overBudget = null;
-        log.info('poll cycles fit the request budget again');
-      }
+        budget.failed(overBudgetReason, { waitedSeconds: waitedMs / 1000, maxRps: config.MOEX_ISS_MAX_RPS, schedule: config.POLL_SCHEDULE });
+      } else if (!tickSkipped) budget.recovered();
       await onCycle(result.quotes, result.answeredBoards);
     },
     log,
@@ -81,6 +77,11 @@ export function startQuotePolling(
   );
   return {
     stop: schedule.stop,
-    readiness: () => (overBudget ? { ready: false, reason: overBudget } : succeeded ? { ready: true } : { ready: false, reason: 'no successful ISS poll yet' }),
+    readiness: () =>
+      budget.failure !== null
+        ? { ready: false, reason: overBudgetReason }
+        : succeeded
+          ? { ready: true }
+          : { ready: false, reason: 'no successful ISS poll yet' },
   };
 }

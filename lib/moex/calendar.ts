@@ -1,4 +1,4 @@
-import { PollError } from './errors';
+import { readIssBlock, type IssBlockReader } from './iss-block';
 import { moscowDay, secondsOfDayOf, type MoscowDay } from './moscow-time';
 
 /**
@@ -57,30 +57,13 @@ function daySession(isWorkDay: unknown, startTime: unknown, stopTime: unknown): 
   return start === null || stop === null || stop < start ? undefined : { start, stop };
 }
 
-interface Block {
-  cell(row: readonly unknown[], column: string): unknown;
-  rows: readonly unknown[][];
-}
-
-function blockOf(json: Record<string, unknown>, name: string, required: readonly string[]): Block {
-  const block = json[name] as { columns?: unknown; data?: unknown } | undefined;
-  if (!block || !Array.isArray(block.columns) || !Array.isArray(block.data) || !block.data.every(Array.isArray)) {
-    throw new PollError('validation', `ISS engine answer has no "${name}" block with columns and data`);
-  }
-  const index = new Map((block.columns as unknown[]).map((column, i) => [column, i] as const));
-  const absent = required.filter((column) => !index.has(column));
-  if (absent.length) throw new PollError('validation', `ISS "${name}" block lacks ${absent.join(', ')}`);
-  return { cell: (row, column) => row[index.get(column)!], rows: block.data as unknown[][] };
-}
-
 /** `/iss/engines/{engine}.json` → the engine's calendar; throws PollError when the blocks are missing. */
 export function parseEngineCalendar(json: unknown): ParsedCalendar {
-  if (!json || typeof json !== 'object' || Array.isArray(json)) throw new PollError('validation', 'ISS engine answer is not a JSON object');
-  const answer = json as Record<string, unknown>;
-  const timetable = blockOf(answer, 'timetable', ['week_day', 'is_work_day', 'start_time', 'stop_time']);
-  const dailytable = blockOf(answer, 'dailytable', ['date', 'is_work_day', 'start_time', 'stop_time']);
+  const timetable = readIssBlock(json, 'timetable', { required: ['week_day', 'is_work_day', 'start_time', 'stop_time'] });
+  const dailytable = readIssBlock(json, 'dailytable', { required: ['date', 'is_work_day', 'start_time', 'stop_time'] });
   const invalidRows: InvalidCalendarRow[] = [];
-  const sessionOf = (block: Block, row: unknown[]) => daySession(block.cell(row, 'is_work_day'), block.cell(row, 'start_time'), block.cell(row, 'stop_time'));
+  const sessionOf = (block: IssBlockReader, row: readonly unknown[]) =>
+    daySession(block.cell(row, 'is_work_day'), block.cell(row, 'start_time'), block.cell(row, 'stop_time'));
 
   const weekly = new Map<number, DaySession>();
   for (const row of timetable.rows) {

@@ -1,3 +1,4 @@
+import { readIssBlock } from './iss-block';
 import { parseMoscowTime } from './moscow-time';
 import { isValue } from './parse';
 
@@ -39,22 +40,19 @@ export interface CandlePage {
 const isPrice = (v: unknown): v is number => isValue(v, 'price');
 const isAmount = (v: unknown): v is number => isValue(v, 'amount');
 
-/** A candles.json answer → candles; throws on an answer without a `candles` block, skips bad rows. */
+/** A candles.json answer → candles; throws PollError on an answer without a `candles` block, skips bad rows. */
 export function parseCandles(json: unknown, ticker: string, board: string, interval = 1): CandlePage {
-  const block = (json as { candles?: { columns?: unknown; data?: unknown } } | null)?.candles;
-  if (!block || !Array.isArray(block.columns) || !Array.isArray(block.data)) throw new Error('ISS answer has no "candles" block with columns and data');
-  const at = new Map((block.columns as unknown[]).map((c, i) => [String(c), i] as const));
+  const block = readIssBlock(json, 'candles');
   const candles: Candle[] = [];
   let invalid = 0;
-  for (const row of block.data as unknown[]) {
-    const cell = (column: string) => (Array.isArray(row) && at.has(column) ? row[at.get(column)!] : undefined);
-    const [open, close, high, low, value, volume] = ['open', 'close', 'high', 'low', 'value', 'volume'].map(cell);
-    const begin = parseMoscowTime(cell('begin'));
+  for (const row of block.rows) {
+    const [open, close, high, low, value, volume] = ['open', 'close', 'high', 'low', 'value', 'volume'].map((column) => block.cell(row, column));
+    const begin = parseMoscowTime(block.cell(row, 'begin'));
     if (!begin || !isPrice(open) || !isPrice(close) || !isPrice(high) || !isPrice(low) || !isAmount(value) || !isAmount(volume)) {
       invalid++;
       continue;
     }
     candles.push({ ticker, board, interval, begin, open, high, low, close, value, volume });
   }
-  return { candles, rows: block.data.length, invalid };
+  return { candles, rows: block.rows.length, invalid };
 }

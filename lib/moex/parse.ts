@@ -1,13 +1,7 @@
-import { PollError } from './errors';
+import { readIssBlock, type IssBlockReader } from './iss-block';
 import { MARKETS, type BoardSource, type ColumnSource, type MarketSpec, type ValueKind } from './markets';
 import { moscowDay, parseMoscowTime, SECONDS_PER_DAY, secondsOfDayOf } from './moscow-time';
 import { changePercent, NUMERIC_FIELDS, type NumericField, type Quote } from './quote';
-
-/** An ISS data block: cells are addressed by column name, never by position. */
-interface IssBlock {
-  columns: string[];
-  data: unknown[][];
-}
 
 /** A cell ISS sent that cannot be a value of its field; the field is left out and this is counted. */
 export interface InvalidValue {
@@ -47,17 +41,6 @@ export function quoteTime(snapshot: Date, updateTime: unknown): Date {
   return new Date(midnightMs + (ofDay - dayBack) * 1000);
 }
 
-function asBlock(json: Record<string, unknown>, name: string): IssBlock {
-  const block = json[name] as Partial<IssBlock> | undefined;
-  if (!block || typeof block !== 'object' || !Array.isArray(block.columns) || !Array.isArray(block.data)) {
-    throw new PollError('validation', `ISS answer has no "${name}" block with columns and data`);
-  }
-  if (!block.columns.every((c) => typeof c === 'string') || !block.data.every((row) => Array.isArray(row))) {
-    throw new PollError('validation', `ISS "${name}" block is malformed`);
-  }
-  return block as IssBlock;
-}
-
 /**
  * The answers of one board's requests (lists of at most 10 SECIDs each) as one answer: each block's
  * rows together, in the first answer's columns (read by name, so another order or a missing column
@@ -65,33 +48,24 @@ function asBlock(json: Record<string, unknown>, name: string): IssBlock {
  */
 export function mergeBoardAnswers(answers: readonly unknown[]): unknown {
   if (answers.length === 1) return answers[0];
-  const merged: Record<string, IssBlock> = {};
+  const merged: Record<string, { columns: readonly string[]; data: ReadonlyArray<readonly unknown[]> }> = {};
   for (const name of ['securities', 'marketdata']) {
-    const blocks = answers.map((json) => {
-      if (!json || typeof json !== 'object' || Array.isArray(json)) throw new PollError('validation', 'ISS answer is not a JSON object');
-      return asBlock(json as Record<string, unknown>, name);
-    });
+    const blocks = answers.map((json) => readIssBlock(json, name));
     const { columns } = blocks[0]!;
     const data = blocks.flatMap((block) => {
-      if (block.columns.join() === columns.join()) return block.data;
-      const at = columns.map((column) => block.columns.indexOf(column));
-      return block.data.map((row) => at.map((i) => (i < 0 ? null : row[i])));
+      if (block.columns.join() === columns.join()) return block.rows;
+      const at = columns.map((column) => block.index.get(column));
+      return block.rows.map((row) => at.map((i) => (i === undefined ? null : row[i])));
     });
     merged[name] = { columns, data };
   }
   return merged;
 }
 
-/** A block's rows by upper-cased SECID, with its column → position index. */
+/** A block's rows by upper-cased SECID, with the block they are rows of. */
 interface BlockRows {
-  index: ReadonlyMap<string, number>;
+  block: IssBlockReader;
   rows: Map<string, { secid: string; row: readonly unknown[] }>;
-}
-
-/** The cell of `column` in `row`, null when the block has no such column. */
-function cellOf(block: BlockRows, row: readonly unknown[], column: string): unknown {
-  const at = block.index.get(column);
-  return at === undefined ? null : row[at];
 }
 
 /**
@@ -99,20 +73,19 @@ function cellOf(block: BlockRows, row: readonly unknown[], column: string): unkn
  * configured tickers are upper-cased). A row of another board is skipped: a per-security answer
  * lists every board the security trades on. Cells are then read by column name, never by position.
  */
-function rowsBySecid(block: IssBlock, name: string, board: string): BlockRows {
-  const index = new Map(block.columns.map((column, i) => [column, i] as const));
-  const secidAt = index.get('SECID');
-  if (secidAt === undefined) throw new PollError('validation', `ISS "${name}" block has no SECID column`);
-  const boardAt = index.get('BOARDID');
+function rowsBySecid(json: unknown, name: string, board: string): BlockRows {
+  const block = readIssBlock(json, name, { required: ['SECID'] });
+  const secidAt = block.index.get('SECID')!;
+  const boardAt = block.index.get('BOARDID');
   const wantedBoard = board.toUpperCase();
   const rows = new Map<string, { secid: string; row: readonly unknown[] }>();
-  for (const row of block.data) {
+  for (const row of block.rows) {
     const secid = row[secidAt];
     if (typeof secid !== 'string') continue;
     if (boardAt !== undefined && typeof row[boardAt] === 'string' && row[boardAt].toUpperCase() !== wantedBoard) continue;
     rows.set(secid.toUpperCase(), { secid, row });
   }
-  return { index, rows };
+  return { block, rows };
 }
 
 const DATE_PATTERN = /^(\d{4})-(\d{2})-(\d{2})$/;
@@ -182,17 +155,14 @@ function readNumbers(
  * single cells are left out and listed in `invalidValues`.
  */
 export function parseBoardSnapshot(json: unknown, source: BoardSource): BoardSnapshot {
-  if (!json || typeof json !== 'object' || Array.isArray(json)) {
-    throw new PollError('validation', 'ISS answer is not a JSON object');
-  }
-  const securities = rowsBySecid(asBlock(json as Record<string, unknown>, 'securities'), 'securities', source.board);
-  const marketdata = rowsBySecid(asBlock(json as Record<string, unknown>, 'marketdata'), 'marketdata', source.board);
+  const securities = rowsBySecid(json, 'securities', source.board);
+  const marketdata = rowsBySecid(json, 'marketdata', source.board);
   const spec = MARKETS[source.kind];
   const blocks = { securities, marketdata };
   const sources: FieldSource[] = (Object.entries(spec.columns) as Array<[NumericField, ColumnSource]>).map(([field, { block, column, kind }]) => ({
     field,
     block,
-    at: blocks[block].index.get(column),
+    at: blocks[block].block.index.get(column),
     kind,
   }));
 
@@ -214,8 +184,8 @@ export function parseBoardSnapshot(json: unknown, source: BoardSource): BoardSna
       continue;
     }
     const ticker = sec.secid;
-    const secCell = (column: string) => cellOf(securities, sec.row, column);
-    const mdCell = (column: string) => cellOf(marketdata, md.row, column);
+    const secCell = (column: string) => securities.block.cell(sec.row, column) ?? null;
+    const mdCell = (column: string) => marketdata.block.cell(md.row, column) ?? null;
     const systime = mdCell('SYSTIME');
     if (systime !== lastSystime || lastSnapshotTime === null) {
       lastSystime = systime;

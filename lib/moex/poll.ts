@@ -1,3 +1,4 @@
+import { logOnChange } from '../log-once';
 import { PollError, type PollFailureReason } from './errors';
 import type { IssTransport } from './iss-client';
 import { boardSnapshotRequests } from './iss-requests';
@@ -90,9 +91,9 @@ function createBoardPoller({ issUrl, source, shard, transport, metrics, log: par
   const requests = boardSnapshotRequests({ issUrl, engine: source.engine, market: source.market, board }, source.tickers, boardColumns(source.kind));
   log.info({ urls: requests.map((r) => r.url), market: source.kind }, 'polling ISS board');
   // Logged once per change, not once per poll: a delisted ticker must not flood the log.
-  let lastMissing = '';
-  let lastInvalid = '';
-  let lastFailure = '';
+  const missingLog = logOnChange(log, { failed: 'requested tickers not returned by the board', recovered: 'every requested ticker is back' });
+  const invalidLog = logOnChange(log, { failed: 'ISS sent invalid values; left out' });
+  const failures = logOnChange(log, { failed: 'ISS poll failed', recovered: 'ISS polls recovered' });
 
   return async function pollBoard(): Promise<BoardSnapshot | null> {
     try {
@@ -106,27 +107,18 @@ function createBoardPoller({ issUrl, source, shard, transport, metrics, log: par
       }
       metrics.recordBoard(board, { ok: true, missingTickers: snapshot.missingTickers.length, invalidValues: snapshot.invalidValues.length, simulated });
 
-      const missing = snapshot.missingTickers.join(',');
-      if (missing !== lastMissing) {
-        if (missing) log.warn({ missingTickers: snapshot.missingTickers }, 'requested tickers not returned by the board');
-        else if (lastMissing) log.info('every requested ticker is back');
-        lastMissing = missing;
-      }
-      const invalid = snapshot.invalidValues.map((v) => `${v.ticker}.${v.field}`).join(',');
-      if (invalid !== lastInvalid) {
-        if (invalid) log.warn({ invalidValues: snapshot.invalidValues.slice(0, 20) }, 'ISS sent invalid values; left out');
-        lastInvalid = invalid;
-      }
-      if (lastFailure) log.info('ISS polls recovered');
-      lastFailure = '';
+      if (snapshot.missingTickers.length) missingLog.failed(snapshot.missingTickers.join(','), { missingTickers: snapshot.missingTickers });
+      else missingLog.recovered();
+      if (snapshot.invalidValues.length) {
+        invalidLog.failed(snapshot.invalidValues.map((v) => `${v.ticker}.${v.field}`).join(','), { invalidValues: snapshot.invalidValues.slice(0, 20) });
+      } else invalidLog.clear();
+      failures.recovered();
       return snapshot;
     } catch (err) {
       const failure = err instanceof PollError ? err : new PollError('validation', String(err));
       metrics.recordBoard(board, { ok: false, reason: failure.reason });
-      const summary = `${failure.reason}: ${failure.message}`;
       // Every failure is counted; the log says it again only when the kind of failure changes.
-      if (summary !== lastFailure) log.warn({ reason: failure.reason, error: failure.message }, 'ISS poll failed');
-      lastFailure = summary;
+      failures.failed(`${failure.reason}: ${failure.message}`, { reason: failure.reason, error: failure.message });
       return null;
     }
   };

@@ -4,6 +4,7 @@ import { parseCandles, type Candle } from '../../lib/moex/candles';
 import type { IssTransport } from '../../lib/moex/iss-client';
 import { candlesRequest, type BoardLocation } from '../../lib/moex/iss-requests';
 import type { Logger } from '../../lib/log';
+import { logOnChange } from '../../lib/log-once';
 import type { Quote } from '../../lib/moex/quote';
 import { afterCandlePage, planCandleRequests, type CandlePlanOptions, type CandleState } from './candle-plan';
 import type { Sink } from './sink';
@@ -51,7 +52,7 @@ export function createCandleSync(options: CandleSyncOptions): { onQuotes(quotes:
   };
 
   let running: Promise<void> | null = null;
-  let lastError = '';
+  const failures = logOnChange(log, { failed: 'ISS candles request failed; retried next cycle', recovered: 'ISS candles requests recovered' });
 
   async function sync(quotes: readonly Quote[]) {
     const watched = quotes.map((quote) => ({ key: `${quote.board}:${quote.ticker}`, time: quote.time, quote }));
@@ -71,13 +72,11 @@ export function createCandleSync(options: CandleSyncOptions): { onQuotes(quotes:
         if (page.invalid > 0) log.warn({ ticker: quote.ticker, invalid: page.invalid }, 'ISS sent invalid candles; left out');
         next[request.key] = afterCandlePage(request, page, quote.time, next[request.key]);
         requests.inc({ result: 'ok' });
-        if (lastError) log.info('ISS candles requests recovered');
-        lastError = '';
+        failures.recovered();
       } catch (err) {
         requests.inc({ result: 'error' });
         const message = err instanceof Error ? err.message : String(err);
-        if (message !== lastError) log.warn({ err: message, ticker: quote.ticker }, 'ISS candles request failed; retried next cycle');
-        lastError = message;
+        failures.failed(message, { err: message, ticker: quote.ticker });
         // ISS is failing: the other securities wait for the next cycle too.
         break;
       }

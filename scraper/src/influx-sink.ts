@@ -1,5 +1,6 @@
 import { HttpError, InfluxDB, setLogger } from '@influxdata/influxdb-client';
 import type { Logger } from '../../lib/log';
+import { logOnChange } from '../../lib/log-once';
 import type { Quote } from '../../lib/moex/quote';
 import { algopackInfluxLine } from './algopack-series';
 import { candleInfluxLine } from './candle-series';
@@ -119,8 +120,8 @@ export function createInfluxSink(options: InfluxOptions, stats: SinkStats, log: 
   let sending = false;
   let retryTimer: NodeJS.Timeout | null = null;
   let retryMs = minRetryMs;
-  /** The last failure, for the log (once per change) and for `problem()`; '' while writes succeed. */
-  let lastError = '';
+  /** The last failure, for the log (once per change) and for `problem()`; none while writes succeed. */
+  const failures = logOnChange(log, { failed: 'InfluxDB write failed', recovered: 'InfluxDB writes recovered' });
   let lastReason: WriteErrorReason | null = null;
   /** Lines per request: LINES_PER_WRITE, halved while a batch with a bad line in it is being split. */
   let batchLines = LINES_PER_WRITE;
@@ -128,8 +129,7 @@ export function createInfluxSink(options: InfluxOptions, stats: SinkStats, log: 
   stats.buffered(queue.length); // a spool may hold a previous run's lines
 
   function succeeded() {
-    if (lastError) log.info('InfluxDB writes recovered');
-    lastError = '';
+    failures.recovered();
     lastReason = null;
     retryMs = minRetryMs;
   }
@@ -151,8 +151,7 @@ export function createInfluxSink(options: InfluxOptions, stats: SinkStats, log: 
       stats.failed(failure.reason);
       // One line: the client's message carries the store's body, newline and all.
       const message = `${failure.reason}: ${err instanceof Error ? err.message : String(err)}`.replace(/\s+/g, ' ').trim();
-      if (message !== lastError) log.warn({ err: message, lines: lines.length, action: failure.action }, 'InfluxDB write failed');
-      lastError = message;
+      failures.failed(message, { err: message, lines: lines.length, action: failure.action });
       lastReason = failure.reason;
       if (failure.action === 'partial') {
         // The store wrote the rest of the batch: it is settled; the lines it named are gone for good.
@@ -239,7 +238,7 @@ export function createInfluxSink(options: InfluxOptions, stats: SinkStats, log: 
       // A store that is down or busy is waited for (the buffer is for that); one that refuses who we
       // are or where we write waits for a person, so it is named in /readyz.
       if (!lastReason || !NEEDS_A_PERSON.has(lastReason)) return queueProblem;
-      return `InfluxDB write failing (${lastError}); ${queue.length} points held${queueProblem ? `; ${queueProblem}` : ''}`;
+      return `InfluxDB write failing (${failures.failure}); ${queue.length} points held${queueProblem ? `; ${queueProblem}` : ''}`;
     },
     async close() {
       // Give a live store the chance to take what is queued; the shutdown grace bounds the wait.

@@ -1,5 +1,6 @@
 import net from 'node:net';
 import type { Logger } from '../../lib/log';
+import { logOnChange } from '../../lib/log-once';
 import type { Quote } from '../../lib/moex/quote';
 import { algopackGraphitePoints } from './algopack-series';
 import { candleGraphitePoints } from './candle-series';
@@ -57,7 +58,7 @@ export function createPlaintextSink(options: PlaintextSinkOptions, stats: SinkSt
   let backoffMs = minBackoffMs;
   let reconnectTimer: NodeJS.Timeout | null = null;
   let closing = false;
-  let lastError = '';
+  const failures = logOnChange(log, { failed: 'carbon connection failed; buffering', recovered: 'carbon connection restored' });
   let drainWaiters: Array<() => void> = [];
   // Written lines kept for a resend, oldest first, per write; `connection` tells a callback of a
   // connection that is gone (its lines were handed out again when it closed) from a current one.
@@ -147,16 +148,14 @@ export function createPlaintextSink(options: PlaintextSinkOptions, stats: SinkSt
     s.on('connect', () => {
       connected = true;
       backoffMs = minBackoffMs;
-      if (lastError) log.info({ host, port }, 'carbon connection restored');
-      lastError = '';
+      failures.recovered({ host, port });
       pump();
     });
     // carbon never writes back; 'end' means it is going away: stop writing into a closing socket.
     s.on('end', () => s.destroy());
     s.on('error', (err) => {
       stats.failed('network');
-      if (err.message !== lastError) log.warn({ err: err.message, host, port }, 'carbon connection failed; buffering');
-      lastError = err.message;
+      failures.failed(err.message, { err: err.message, host, port });
     });
     s.on('close', () => {
       if (socket === s) {

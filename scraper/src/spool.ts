@@ -3,6 +3,7 @@ import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from '../../lib/log';
+import { logOnChange } from '../../lib/log-once';
 import type { LineQueue, QueueEvents } from './line-queue';
 import { claimProcessLock } from './process-lock';
 
@@ -270,7 +271,7 @@ export function openSpool(options: SpoolOptions, stats: SpoolStats, log: Logger)
   let refusedSinceOk = 0;
   /** An append failed and cutting it off failed too: cut before the next append. */
   let tornTail = false;
-  let compactError = '';
+  const compactionFailures = logOnChange(log, { failed: 'spool compaction failed; the current file is kept', recovered: 'spool compaction works again' });
 
   /** Moves the head file on; a failure (a full disk) only means more is replayed after a crash. */
   function persistHead() {
@@ -308,12 +309,10 @@ export function openSpool(options: SpoolOptions, stats: SpoolStats, log: Logger)
       const message = fileSystemError(err);
       if (nextFd !== null) fs.closeSync(nextFd);
       fs.rmSync(renamed ? dataPath(next) : tmp, { force: true });
-      if (message !== compactError) log.warn({ err: message }, 'spool compaction failed; the current file is kept');
-      compactError = message;
+      compactionFailures.failed(message, { err: message });
       return;
     }
-    if (compactError) log.info('spool compaction works again');
-    compactError = '';
+    compactionFailures.recovered();
     fs.closeSync(fd);
     fs.rmSync(dataPath(generation), { force: true });
     for (const r of records) r.offset -= head;

@@ -2,6 +2,7 @@ import dgram from 'node:dgram';
 import { Writable } from 'node:stream';
 import StatsD from 'hot-shots';
 import type { Logger } from '../../lib/log';
+import { logOnChange } from '../../lib/log-once';
 import type { Quote } from '../../lib/moex/quote';
 import { graphitePointsFor } from './series';
 import type { Sink, SinkStats } from './sink';
@@ -97,13 +98,11 @@ class ConnectedDatagramStream extends Writable {
  * scraper_write_errors_total, and logged once per kind until another kind occurs.
  */
 export function createStatsdSink(options: { host: string; port: number; prefix: string }, stats: SinkStats, log: Logger): Sink {
-  let lastError = '';
+  const failures = logOnChange(log, { failed: 'StatsD write failed' });
   function failed(err: NodeJS.ErrnoException) {
     stats.failed('network');
     // By code: a refusal is reported by both send and recvmsg, with different messages.
-    const kind = err.code ?? err.message;
-    if (kind !== lastError) log.warn({ err: err.message, host: options.host, port: options.port }, 'StatsD write failed');
-    lastError = kind;
+    failures.failed(err.code ?? err.message, { err: err.message, host: options.host, port: options.port });
   }
 
   const client = new StatsD({

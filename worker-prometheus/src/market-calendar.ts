@@ -1,5 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from '../../lib/log';
+import { logOnChange } from '../../lib/log-once';
 import { parseEngineCalendar, sessionAt, type EngineCalendar } from '../../lib/moex/calendar';
 import { PollError } from '../../lib/moex/errors';
 
@@ -81,29 +82,30 @@ export function startMarketCalendar({
   let stopped = false;
   for (const engine of engines) {
     const log = parentLog.child({ engine });
-    let lastFailure = '';
-    let lastInvalid = 0;
+    const failures = logOnChange(log, { failed: 'trading calendar fetch failed', recovered: 'trading calendar fetches recovered' });
+    const invalidLog = logOnChange(log, { failed: 'ISS calendar rows that are not a day; left out' });
     const refresh = async () => {
       let nextMs = refreshMs;
       try {
         const { calendar, invalidRows: invalid } = parseEngineCalendar(await fetchEngineCalendar(engine));
         if (invalid.length) invalidRows.inc({ engine }, invalid.length);
-        if (invalid.length !== lastInvalid && invalid.length) log.warn({ invalidRows: invalid.slice(0, 10) }, 'ISS calendar rows that are not a day; left out');
-        lastInvalid = invalid.length;
-        if (!calendars.has(engine)) log.info({ weekdays: calendar.weekly.size, dates: calendar.daily.size }, 'trading calendar read');
-        else if (lastFailure) log.info('trading calendar fetches recovered');
+        if (invalid.length) invalidLog.failed(String(invalid.length), { invalidRows: invalid.slice(0, 10) });
+        else invalidLog.clear();
+        if (calendars.has(engine)) failures.recovered();
+        else {
+          // The first calendar read says so itself, after failures or not.
+          log.info({ weekdays: calendar.weekly.size, dates: calendar.daily.size }, 'trading calendar read');
+          failures.clear();
+        }
         calendars.set(engine, calendar);
-        lastFailure = '';
       } catch (err) {
         const failure = err instanceof PollError ? err : new PollError('validation', String(err));
         errors.inc({ engine, reason: failure.reason });
-        const summary = `${failure.reason}: ${failure.message}`;
-        if (summary !== lastFailure)
-          log.warn(
-            { reason: failure.reason, error: failure.message, kept: calendars.has(engine) ? 'last known calendar' : 'none yet' },
-            'trading calendar fetch failed',
-          );
-        lastFailure = summary;
+        failures.failed(`${failure.reason}: ${failure.message}`, {
+          reason: failure.reason,
+          error: failure.message,
+          kept: calendars.has(engine) ? 'last known calendar' : 'none yet',
+        });
         nextMs = Math.min(refreshMs, RETRY_AFTER_FAILURE_MS);
       }
       if (!stopped) timers.set(engine, setTimeout(() => void refresh(), nextMs).unref());

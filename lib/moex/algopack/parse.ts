@@ -1,4 +1,5 @@
 import { PollError } from '../errors';
+import { findIssBlock, readIssBlock } from '../iss-block';
 import { parseMoscowTime } from '../moscow-time';
 import { isValue, type InvalidValue } from '../parse';
 import { DATASETS, KEY_COLUMNS, type AlgopackFeed, type ExportedColumn } from './datasets';
@@ -40,27 +41,11 @@ export interface AlgopackPage {
   cursor: AlgopackCursor | null;
 }
 
-interface Block {
-  columns: string[];
-  data: unknown[][];
-}
-
-function blockOf(json: Record<string, unknown>, name: string): Block | null {
-  const block = json[name] as { columns?: unknown; data?: unknown } | undefined;
-  if (!block || !Array.isArray(block.columns) || !Array.isArray(block.data) || !block.data.every(Array.isArray)) return null;
-  return { columns: block.columns.map((c) => String(c).toLowerCase()), data: block.data as unknown[][] };
-}
-
-/** A block's rows as column → cell maps. */
-function rowsOf(block: Block): Array<Map<string, unknown>> {
-  return block.data.map((row) => new Map(block.columns.map((column, i) => [column, row[i]] as const)));
-}
-
-function cursorOf(json: Record<string, unknown>, name: string): AlgopackCursor | null {
-  const block = blockOf(json, `${name}.cursor`);
-  const row = block && rowsOf(block)[0];
-  if (!row) return null;
-  const [index, total, pageSize] = ['index', 'total', 'pagesize'].map((c) => row.get(c));
+function cursorOf(json: unknown, name: string): AlgopackCursor | null {
+  const block = findIssBlock(json, `${name}.cursor`, { anyCase: true });
+  const row = block?.rows[0];
+  if (!block || !row) return null;
+  const [index, total, pageSize] = ['index', 'total', 'pagesize'].map((c) => block.cell(row, c));
   if (!isValue(index, 'count') || !isValue(total, 'count') || !isValue(pageSize, 'count'))
     throw new PollError('validation', `ISS "${name}.cursor" is not INDEX, TOTAL, PAGESIZE counts`);
   return { index, total, pageSize };
@@ -71,23 +56,21 @@ function cursorOf(json: Record<string, unknown>, name: string): AlgopackCursor |
  * dataset's block, what ISS sends a login without the subscription, is refused by the transport.)
  */
 export function parseAlgopackPage(json: unknown, feed: AlgopackFeed): AlgopackPage {
-  if (!json || typeof json !== 'object' || Array.isArray(json)) throw new PollError('validation', 'ISS answer is not a JSON object');
   const spec = DATASETS[feed.dataset];
-  const answer = json as Record<string, unknown>;
-  const block = blockOf(answer, spec.block);
-  if (!block) throw new PollError('validation', `ISS "${spec.block}" block has no columns and data`);
+  const block = readIssBlock(json, spec.block, { anyCase: true });
   const exported = new Map<string, ExportedColumn>(spec.exported.map((c) => [c.column, c]));
-  const page: AlgopackPage = { bars: [], rows: block.data.length, invalidRows: 0, invalidValues: [], cursor: cursorOf(answer, spec.block) };
-  for (const row of rowsOf(block)) {
-    const ticker = row.get(spec.tickerColumn);
-    const group = spec.groupColumn === null ? null : row.get(spec.groupColumn);
-    const end = parseMoscowTime(`${row.get('tradedate')} ${row.get('tradetime')}`);
+  const page: AlgopackPage = { bars: [], rows: block.rows.length, invalidRows: 0, invalidValues: [], cursor: cursorOf(json, spec.block) };
+  for (const row of block.rows) {
+    const ticker = block.cell(row, spec.tickerColumn);
+    const group = spec.groupColumn === null ? null : block.cell(row, spec.groupColumn);
+    const end = parseMoscowTime(`${block.cell(row, 'tradedate')} ${block.cell(row, 'tradetime')}`);
     if (typeof ticker !== 'string' || ticker === '' || !end || (group !== null && (typeof group !== 'string' || group === ''))) {
       page.invalidRows++;
       continue;
     }
     const fields: Record<string, number> = {};
-    for (const [column, cell] of row) {
+    for (const [column, at] of block.index) {
+      const cell = row[at];
       if (KEY_COLUMNS.has(column) || cell === null || cell === undefined) continue;
       const kind = exported.get(column)?.kind;
       // A column outside the exported table is a field when it holds a number; a text column MOEX adds later is not an error.
@@ -96,7 +79,7 @@ export function parseAlgopackPage(json: unknown, feed: AlgopackFeed): AlgopackPa
       } else if (isValue(cell, kind)) fields[column] = cell;
       else page.invalidValues.push({ ticker, field: column, value: cell });
     }
-    page.bars.push({ ...feed, ticker, group, end, published: parseMoscowTime(row.get('systime')), fields });
+    page.bars.push({ ...feed, ticker, group, end, published: parseMoscowTime(block.cell(row, 'systime')), fields });
   }
   return page;
 }

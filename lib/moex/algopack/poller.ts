@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from '../../log';
+import { logOnChange } from '../../log-once';
 import { startSchedule, type Schedule } from '../../schedule';
 import { PollError, POLL_FAILURE_REASONS } from '../errors';
 import type { IssTransport } from '../iss-client';
@@ -106,7 +107,12 @@ export function startAlgopackPolling(options: AlgopackPollerOptions): Schedule {
   const { issUrl, feeds, filters, transport, subscriber, backfill, stateFile, onBars, onInstrumentsSeen, log } = options;
   const metrics = registerAlgopackPollMetrics(options.registry, feeds);
   const state = loadState(stateFile, log);
-  const lastFailure = new Map<string, string>();
+  const failures = new Map(
+    feeds.map((feed) => [
+      feedName(feed),
+      logOnChange(log, { failed: 'ALGOPACK request failed; nothing exported for this dataset until it succeeds', recovered: 'ALGOPACK requests recovered' }),
+    ]),
+  );
 
   async function fetchPage(feed: AlgopackFeed, request: DatasetPage): Promise<AlgopackPage> {
     const labels = { market: feed.market, dataset: feed.dataset };
@@ -159,20 +165,13 @@ export function startAlgopackPolling(options: AlgopackPollerOptions): Schedule {
       if (!backfill) cursor = { ...cursor, backfill: null };
       if (latest.length > 0) seen = new Set(kept.map(instrumentKey));
       metrics.up.set(labels, 1);
-      if (lastFailure.get(name)) log.info({ feed: name }, 'ALGOPACK requests recovered');
-      lastFailure.set(name, '');
+      failures.get(name)!.recovered({ feed: name });
     } catch (err) {
       const failure = err instanceof PollError ? err : new PollError('validation', String(err));
       retry = failure.reason !== 'auth';
       metrics.errors.inc({ ...labels, reason: failure.reason });
       metrics.up.set(labels, 0);
-      const summary = `${failure.reason}: ${failure.message}`;
-      if (summary !== lastFailure.get(name))
-        log.warn(
-          { feed: name, reason: failure.reason, error: failure.message },
-          'ALGOPACK request failed; nothing exported for this dataset until it succeeds',
-        );
-      lastFailure.set(name, summary);
+      failures.get(name)!.failed(`${failure.reason}: ${failure.message}`, { feed: name, reason: failure.reason, error: failure.message });
     }
     if (seen) onInstrumentsSeen?.(feed, seen);
     if (collected.length > 0 && !onBars(collected)) {
