@@ -99,50 +99,36 @@ interface Handover {
   quotes: string[];
 }
 
-/** The "quotes handed over" debug lines of a service's log (every run of it, appended). */
-function handovers(logFile: string): Handover[] {
-  const out: Handover[] = [];
+type LogEntry = Record<string, unknown> & { time: string; msg: string; level: number };
+
+/** The JSON lines of a service's log (every run of it, appended), with `msg` when given; lines cut by a SIGKILL skipped. */
+function logEntries(logFile: string, msg?: string): LogEntry[] {
+  const out: LogEntry[] = [];
   for (const line of fs.readFileSync(logFile, 'utf8').split('\n')) {
-    if (!line.includes('"quotes handed over"')) continue;
+    if (!line || (msg && !line.includes(msg))) continue;
     try {
-      const entry = JSON.parse(line) as { time: string; quotes: string[] };
-      out.push({ at: Date.parse(entry.time), quotes: entry.quotes });
+      const entry = JSON.parse(line) as LogEntry;
+      if (!msg || entry.msg === msg) out.push(entry);
     } catch {
       // a line cut by a SIGKILL
     }
   }
   return out;
 }
+
+/** The "quotes handed over" debug lines of a service's log. */
+const handovers = (logFile: string): Handover[] =>
+  logEntries(logFile, 'quotes handed over').map((e) => ({ at: Date.parse(e.time), quotes: e.quotes as string[] }));
 
 /** The quotes the scraper logged as refused by `sink` (a full spool disk). */
-function refusedQuotes(logFile: string, sink: string): Set<string> {
-  const out = new Set<string>();
-  for (const line of fs.readFileSync(logFile, 'utf8').split('\n')) {
-    if (!line.includes('"quotes refused"')) continue;
-    try {
-      const entry = JSON.parse(line) as { sink: string; quotes: string[] };
-      if (entry.sink === sink) for (const q of entry.quotes) out.add(q);
-    } catch {
-      // a line cut by a SIGKILL
-    }
-  }
-  return out;
-}
+const refusedQuotes = (logFile: string, sink: string): Set<string> =>
+  new Set(logEntries(logFile, 'quotes refused').flatMap((e) => (e.sink === sink ? (e.quotes as string[]) : [])));
 
 /** Sum of a numeric field over the log lines with message `msg` (and `sink`, when given). */
-function logSum(logFile: string, msg: string, field: string, sink?: string): number {
-  let sum = 0;
-  for (const line of fs.readFileSync(logFile, 'utf8').split('\n')) {
-    if (!line.includes(msg)) continue;
-    try {
-      const entry = JSON.parse(line) as Record<string, unknown>;
-      if (entry.msg === msg && (!sink || entry.sink === sink)) sum += Number(entry[field] ?? 0);
-    } catch {
-      // a line cut by a SIGKILL
-    }
-  }
-  return sum;
-}
+const logSum = (logFile: string, msg: string, field: string, sink?: string): number =>
+  logEntries(logFile, msg)
+    .filter((e) => !sink || e.sink === sink)
+    .reduce((sum, e) => sum + Number(e[field] ?? 0), 0);
 
 const shuffled = <T>(items: readonly T[]): T[] => {
   const a = [...items];
@@ -210,16 +196,10 @@ async function refuseInfluxAuth(stack: NativeStack, password: string, log: (line
 
 /** The scraper's newest warning or error (pino level 40 or above), for a wait that times out. */
 function lastWarning(logFile: string): string {
-  const lines = fs.readFileSync(logFile, 'utf8').trimEnd().split('\n');
-  for (let i = lines.length - 1; i >= 0; i--) {
-    try {
-      const entry = JSON.parse(lines[i]!) as { level: number; time: string; msg: string; sink?: string; err?: string };
-      if (entry.level >= 40) return `${entry.time} ${entry.sink ?? ''} ${entry.msg}${entry.err ? `: ${entry.err}` : ''}`.trim();
-    } catch {
-      // a line cut by a SIGKILL
-    }
-  }
-  return 'none';
+  const entry = logEntries(logFile)
+    .filter((e) => e.level >= 40)
+    .at(-1);
+  return entry ? `${entry.time} ${String(entry.sink ?? '')} ${entry.msg}${entry.err ? `: ${String(entry.err)}` : ''}`.trim() : 'none';
 }
 
 /** What the scraper says of each sink: held lines, spool bytes, write errors by reason, its /readyz and its last warning. */

@@ -4,7 +4,7 @@ import { logOnChange } from '../../lib/log-once';
 import type { Quote } from '../../lib/moex/quote';
 import { algopackInfluxLine } from './algopack-series';
 import { candleInfluxLine } from './candle-series';
-import { createMemoryQueue, type LineQueue } from './line-queue';
+import { createMemoryQueue, offerLines, type LineQueue } from './line-queue';
 import { quoteToInfluxPoint } from './series';
 import type { Sink, SinkStats, WriteErrorReason } from './sink';
 
@@ -209,14 +209,7 @@ export function createInfluxSink(options: InfluxOptions, stats: SinkStats, log: 
 
   /** Queues a cycle's lines; never throws (Sink's promise): a refusal is counted by the queue. */
   const enqueue = (lines: string[]): boolean => {
-    if (lines.length === 0) return true;
-    let taken = false;
-    try {
-      taken = queue.push(lines);
-    } catch (err) {
-      stats.dropped(lines.length);
-      log.error({ err: err instanceof Error ? err.message : String(err), lines: lines.length }, 'InfluxDB queue failed; points dropped');
-    }
+    const taken = offerLines(queue, lines, stats.dropped, log, 'InfluxDB');
     stats.buffered(queue.length);
     pump();
     return taken;

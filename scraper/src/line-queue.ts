@@ -1,3 +1,5 @@
+import type { Logger } from '../../lib/log';
+
 /**
  * The FIFO a sink sends from: lines (carbon plaintext or InfluxDB line protocol) wait here until the
  * store has taken them. Lines are handed out (`take`) and stay queued until `accepted` or `rewind`,
@@ -70,4 +72,20 @@ export function createMemoryQueue(maxLines: number, events: QueueEvents): LineQu
     problem: () => null,
     close() {},
   };
+}
+
+/**
+ * `queue.push` for a sink, which promises never to throw. The queue answers what it refuses (the
+ * spool: the file system's errors); anything it throws besides is logged and the lines counted as
+ * dropped, so one sink's failure never keeps a cycle from the other sinks.
+ */
+export function offerLines(queue: LineQueue, lines: readonly string[], dropped: (points: number) => void, log: Logger, store: string): boolean {
+  if (lines.length === 0) return true;
+  try {
+    return queue.push(lines);
+  } catch (err) {
+    dropped(lines.length);
+    log.error({ err: err instanceof Error ? err.message : String(err), lines: lines.length }, `${store} queue failed; points dropped`);
+    return false;
+  }
 }

@@ -4,7 +4,7 @@ import { logOnChange } from '../../lib/log-once';
 import type { Quote } from '../../lib/moex/quote';
 import { algopackGraphitePoints } from './algopack-series';
 import { candleGraphitePoints } from './candle-series';
-import { createMemoryQueue, type LineQueue } from './line-queue';
+import { createMemoryQueue, offerLines, type LineQueue } from './line-queue';
 import { graphitePointsFor, plaintextLine } from './series';
 import type { Sink, SinkStats } from './sink';
 
@@ -117,14 +117,13 @@ export function createPlaintextSink(options: PlaintextSinkOptions, stats: SinkSt
 
   /** Queues a cycle's lines; never throws (Sink's promise): a refusal is counted by the queue. */
   const enqueue = (lines: string[]): boolean => {
-    if (lines.length === 0) return true;
-    let taken = false;
-    try {
-      taken = queue.push(lines.map((line) => line.replace(/\n$/, '')));
-    } catch (err) {
-      stats.dropped(lines.length);
-      log.error({ err: err instanceof Error ? err.message : String(err), lines: lines.length }, 'carbon queue failed; points dropped');
-    }
+    const taken = offerLines(
+      queue,
+      lines.map((line) => line.replace(/\n$/, '')),
+      stats.dropped,
+      log,
+      'carbon',
+    );
     pump();
     return taken;
   };

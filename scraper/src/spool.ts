@@ -58,9 +58,9 @@ export interface SpoolStats extends QueueEvents {
 }
 
 /** Writes all of `buffer` (a short write is continued, never ignored); throws what the file system says. */
-function writeFully(fd: number, buffer: Buffer, position: number | null = null): void {
+function writeFully(fd: number, buffer: Buffer): void {
   for (let done = 0; done < buffer.length;) {
-    const n = fs.writeSync(fd, buffer, done, buffer.length - done, position === null ? null : position + done);
+    const n = fs.writeSync(fd, buffer, done, buffer.length - done);
     if (n <= 0) throw Object.assign(new Error(`write made no progress at byte ${done} of ${buffer.length}`), { code: 'ESHORT' });
     done += n;
   }
