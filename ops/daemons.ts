@@ -145,6 +145,10 @@ export const DAEMONS: readonly DaemonSpec[] = [
     // storage-schemas.conf and storage-aggregation.conf are read straight from graphite/carbon/.
     prepare(s, dir) {
       mkdirs(`${dir}/storage/whisper`, `${dir}/storage/lists`, `${dir}/log`, `${dir}/run`);
+      // The supervisor starts carbon only when its own record (pid and start time) says it is not running.
+      // carbon's pidfile has no start time: after a SIGKILL it names a pid the machine may have reused,
+      // and carbon then refuses to start ("already running"), so the stale file goes.
+      fs.rmSync(`${dir}/run/carbon-cache-a.pid`, { force: true });
       fs.writeFileSync(
         `${dir}/carbon.conf`,
         `# ${GENERATED('')}

@@ -158,6 +158,27 @@ describe('native daemons', { timeout: 10 * 60_000 }, () => {
       await web.start();
       assert.deepEqual(await graphiteValues(web.url, 'stocks.TEST.last'), [271.25, 272.5]);
     });
+
+    it('carbon SIGKILLed starts again although its own pidfile names a pid now in use', async () => {
+      const pid = carbon.pid();
+      assert.ok(pid);
+      process.kill(pid, 'SIGKILL');
+      await eventually('carbon gone', async () => ((await tcpAccepts(portOf(carbon.url))) ? undefined : true));
+      // A busy machine hands the dead carbon's pid to another process; this test process stands in for it.
+      const carbonPidFile = path.join(carbon.stateDir, 'carbon', 'run', 'carbon-cache-a.pid');
+      assert.ok(fs.existsSync(carbonPidFile), `carbon left no pidfile at ${carbonPidFile}`);
+      fs.writeFileSync(carbonPidFile, `${process.pid}\n`);
+      await carbon.start();
+      assert.notEqual(carbon.pid(), pid);
+      await sendCarbonLine(carbon, `stocks.TEST.restarted 1.5 ${Math.floor(Date.now() / 1000)}`);
+      assert.deepEqual(
+        await eventually('the point sent after the restart', async () => {
+          const values = await graphiteValues(web.url, 'stocks.TEST.restarted');
+          return values.length ? values : undefined;
+        }),
+        [1.5],
+      );
+    });
   });
 
   describe('statsd -> carbon', () => {
