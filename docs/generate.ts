@@ -38,6 +38,7 @@ import { algopackGraphitePoints, algopackInfluxLine } from '../scraper/src/algop
 import { candleGraphitePoints, candleInfluxLine } from '../scraper/src/candle-series';
 import { scraperShape } from '../scraper/src/config';
 import { graphitePointsFor, quoteToInfluxPoint } from '../scraper/src/series';
+import { optionLabels } from '../lib/moex/options';
 import { registerSinkMetrics, WRITE_ERROR_REASONS } from '../scraper/src/sink';
 import { registerSpoolMetrics } from '../scraper/src/spool';
 import { workerShape } from '../worker-prometheus/src/config';
@@ -437,10 +438,11 @@ function fullQuote(kind: MarketKind): Quote {
     engine,
     market,
     shortName: null,
-    trading: kind === 'index' || kind === 'futures' ? null : true,
+    trading: MARKETS[kind].tradingStatus ? true : null,
     time: new Date(0),
     delaySeconds: 0,
     ...numbers,
+    ...(MARKETS[kind].optionSeries ? { option: { underlying: '<UNDERLYING>', type: 'call', strike: '1', expiry: '1970-01-01' } } : {}),
   } as Quote;
 }
 
@@ -450,9 +452,21 @@ function quoteFamilies(): Family[] {
   const families: Family[] = [];
   for (const line of metrics.render().split('\n')) {
     const help = /^# HELP (\S+) (.*)$/.exec(line);
-    if (help) families.push({ name: help[1]!, help: help[2]!, type: '', labels: ['ticker', 'board', 'engine', 'market'] });
+    if (help) families.push({ name: help[1]!, help: help[2]!, type: '', labels: [] });
     const type = /^# TYPE (\S+) (\S+)$/.exec(line);
     if (type) families.find((f) => f.name === type[1])!.type = type[2]!;
+    // The labels are those the samples carry (an option series' contract labels only on options families).
+    const sample = /^[a-z_]+\{(.*)\} /.exec(line);
+    const family = families.at(-1);
+    for (const [, label] of sample?.[1]!.matchAll(/([a-z_]+)="(?:[^"\\]|\\.)*"/g) ?? []) {
+      if (label !== 'le' && !family!.labels.includes(label!)) family!.labels.push(label!);
+    }
+  }
+  // A family every market shares carries the contract labels on option series only.
+  const contractLabels = Object.keys(optionLabels({ underlying: '', type: 'call', strike: '', expiry: '' }));
+  for (const f of families) {
+    if (f.name.startsWith('moex_option_') || !f.labels.includes(contractLabels[0]!)) continue;
+    f.labels = [...f.labels.filter((l) => !contractLabels.includes(l)), `(option series also ${contractLabels.join(', ')})`];
   }
   return families;
 }

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import cron from 'node-cron';
-import { marketKindOf, SUPPORTED_MARKETS, type BoardSource } from './moex/markets';
+import { marketKindOf, SUPPORTED_MARKETS, type BoardSource, type MarketKind } from './moex/markets';
+import { parseOptionSelection } from './moex/options';
 import type { Shard } from './moex/shard';
 import { TICKER_PATTERN } from './moex/quote';
 
@@ -132,6 +133,20 @@ export function tickerList(value: string, where = ''): readonly string[] | 'ALL'
   return list;
 }
 
+/**
+ * What a MOEX_SOURCES entry selects: a SECID list or ALL on every board; on an options board also
+ * `ASSET,ASSET@N` (lib/moex/options.ts): the whole board, narrowed to those assets' nearest N expiries.
+ */
+function boardSelection(kind: MarketKind, value: string, where: string): Pick<BoardSource, 'tickers' | 'optionSelection'> {
+  if (!value.includes('@')) return { tickers: tickerList(value, where) };
+  if (kind !== 'options') throw new Problem(`${where}ASSET@N selects option series; this board takes a comma list of SECIDs or ALL`);
+  try {
+    return { tickers: 'ALL', optionSelection: parseOptionSelection(value)! };
+  } catch (err) {
+    throw new Problem(`${where}${(err as Error).message}`);
+  }
+}
+
 const tickers: Setting<readonly string[] | 'ALL'> = (raw) => tickerList(text('SBERP,SBER,GAZP')(raw));
 
 const SOURCE_PATTERN = /^([a-z_]+)\/([a-z_]+)\/([A-Za-z0-9_]+)=(.*)$/;
@@ -154,7 +169,7 @@ const sources: Setting<BoardSource[] | null> = (raw) => {
     if (!kind) throw new Problem(`entry "${entry}": market ${engine}/${market} is not supported (supported: ${SUPPORTED_MARKETS.join(', ')})`);
     const board = boardId.toUpperCase();
     if (list.some((s) => s.board === board)) throw new Problem(`entry "${entry}": board ${board} is listed twice`);
-    list.push({ engine, market, board, kind, tickers: tickerList(tickerText, `entry "${entry}": `) });
+    list.push({ engine, market, board, kind, ...boardSelection(kind, tickerText, `entry "${entry}": `) });
   }
   if (list.length === 0) throw new Problem('must list at least one engine/market/board=TICKERS entry');
   return list;
@@ -190,7 +205,7 @@ export const moexShape = {
   MOEX_BOARD: doc('ISS board id of that board', matching('TQBR', /^[A-Z0-9]+$/, 'must be an ISS board id such as TQBR')),
   MOEX_TICKERS: doc('comma list of SECIDs on that board; ALL = every security of the board', tickers),
   MOEX_SOURCES: doc(
-    'several boards of any market: `;`-list of engine/market/board=TICKERS (TICKERS a comma list or ALL), e.g. stock/shares/TQBR=SBER;currency/selt/CETS=USD000UTSTOM; unset: the one board above',
+    "several boards of any market: `;`-list of engine/market/board=TICKERS (TICKERS a comma list or ALL; on futures/options also ASSET,ASSET@N: those assets' nearest N expiries), e.g. stock/shares/TQBR=SBER;currency/selt/CETS=USD000UTSTOM;futures/options/ROPD=Si,RTS@2; unset: the one board above",
     sources,
   ),
   MOEX_SHARD: doc(

@@ -1,4 +1,5 @@
 import type { BlockColumns } from './iss-requests';
+import { OPTION_CONTRACT_COLUMNS, type OptionSelection } from './options';
 import type { NumericField } from './quote';
 
 /**
@@ -6,10 +7,14 @@ import type { NumericField } from './quote';
  * from (checked against real captured answers in test/fixtures/iss/real/), and the InfluxDB
  * measurement its points go to. Every output reads this table; adding a market is adding a row.
  */
-export type MarketKind = 'shares' | 'currency' | 'index' | 'bonds' | 'futures';
+export type MarketKind = 'shares' | 'currency' | 'index' | 'bonds' | 'futures' | 'options';
 
-/** What a cell must be to count as a value of its field; anything else is left out and counted. */
-export type ValueKind = 'price' | 'amount' | 'count' | 'signed' | 'date';
+/**
+ * What a cell must be to count as a value of its field; anything else is left out and counted.
+ * `quoted`: a price where 0 means "no price" (ISS sends 0 for every price of every option series
+ * off-hours), so 0 is left out uncounted, as a null is.
+ */
+export type ValueKind = 'price' | 'quoted' | 'amount' | 'count' | 'signed' | 'date';
 
 export interface ColumnSource {
   block: 'securities' | 'marketdata';
@@ -27,8 +32,10 @@ export interface MarketSpec {
   change: { value: NumericField; previous: NumericField };
   /** Has a MATDATE (securities block): `daysToMaturity` is derived from it. */
   maturity: boolean;
-  /** Has TRADINGSTATUS (marketdata block): indices and futures do not. */
+  /** Has TRADINGSTATUS (marketdata block): indices, futures and options do not. */
   tradingStatus: boolean;
+  /** Each row is an option series (options.ts): its contract is read and labels every output. */
+  optionSeries: boolean;
 }
 
 const md = (column: string, kind: ValueKind): ColumnSource => ({ block: 'marketdata', column, kind });
@@ -52,8 +59,16 @@ const TRADED = {
 const LAST_VS_PREVIOUS = { value: 'last', previous: 'prevClose' } as const;
 
 export const MARKETS: Readonly<Record<MarketKind, MarketSpec>> = {
-  shares: { kind: 'shares', measurement: 'stocks', columns: TRADED, change: LAST_VS_PREVIOUS, maturity: false, tradingStatus: true },
-  currency: { kind: 'currency', measurement: 'currencies', columns: TRADED, change: LAST_VS_PREVIOUS, maturity: false, tradingStatus: true },
+  shares: { kind: 'shares', measurement: 'stocks', columns: TRADED, change: LAST_VS_PREVIOUS, maturity: false, tradingStatus: true, optionSeries: false },
+  currency: {
+    kind: 'currency',
+    measurement: 'currencies',
+    columns: TRADED,
+    change: LAST_VS_PREVIOUS,
+    maturity: false,
+    tradingStatus: true,
+    optionSeries: false,
+  },
   index: {
     kind: 'index',
     measurement: 'indices',
@@ -69,6 +84,7 @@ export const MARKETS: Readonly<Record<MarketKind, MarketSpec>> = {
     change: { value: 'indexValue', previous: 'indexPrevClose' },
     maturity: false,
     tradingStatus: false,
+    optionSeries: false,
   },
   bonds: {
     kind: 'bonds',
@@ -84,6 +100,7 @@ export const MARKETS: Readonly<Record<MarketKind, MarketSpec>> = {
     change: LAST_VS_PREVIOUS,
     maturity: true,
     tradingStatus: true,
+    optionSeries: false,
   },
   futures: {
     kind: 'futures',
@@ -105,6 +122,31 @@ export const MARKETS: Readonly<Record<MarketKind, MarketSpec>> = {
     change: LAST_VS_PREVIOUS,
     maturity: false,
     tradingStatus: false,
+    optionSeries: false,
+  },
+  options: {
+    kind: 'options',
+    measurement: 'options',
+    columns: {
+      last: md('LAST', 'quoted'),
+      bid: md('BID', 'quoted'),
+      offer: md('OFFER', 'quoted'),
+      open: md('OPEN', 'quoted'),
+      high: md('HIGH', 'quoted'),
+      low: md('LOW', 'quoted'),
+      prevClose: sec('PREVSETTLEPRICE', 'quoted'),
+      volume: md('VOLTODAY', 'count'),
+      value: md('VALTODAY', 'amount'),
+      trades: md('NUMTRADES', 'count'),
+      optionOpenInterest: md('OPENPOSITION', 'count'),
+      optionOpenInterestChange: md('OICHANGE', 'signed'),
+      centralStrike: sec('CENTRALSTRIKE', 'quoted'),
+      underlyingPrice: sec('UNDERLYINGSETTLEPRICE', 'quoted'),
+    },
+    change: LAST_VS_PREVIOUS,
+    maturity: false,
+    tradingStatus: false,
+    optionSeries: true,
   },
 };
 
@@ -115,6 +157,7 @@ const KIND_OF: Readonly<Record<string, MarketKind>> = {
   'stock/index': 'index',
   'stock/bonds': 'bonds',
   'futures/forts': 'futures',
+  'futures/options': 'options',
 };
 
 export const SUPPORTED_MARKETS = Object.keys(KIND_OF);
@@ -130,6 +173,8 @@ export interface BoardSource {
   board: string;
   kind: MarketKind;
   tickers: readonly string[] | 'ALL';
+  /** Options boards: which series of the whole board (`tickers` is then ALL); absent: `tickers` alone. */
+  optionSelection?: OptionSelection;
 }
 
 /** Every numeric field a quote of this market can have (its columns, the change, a maturity). */
@@ -153,7 +198,7 @@ export function boardColumns(kind: MarketKind): BlockColumns {
       .filter((c) => c.block === block)
       .map((c) => c.column);
   return {
-    securities: ['SECID', 'SHORTNAME', ...of('securities'), ...(spec.maturity ? ['MATDATE'] : [])],
+    securities: ['SECID', 'SHORTNAME', ...of('securities'), ...(spec.maturity ? ['MATDATE'] : []), ...(spec.optionSeries ? OPTION_CONTRACT_COLUMNS : [])],
     marketdata: ['SECID', ...of('marketdata'), 'SYSTIME', 'UPDATETIME', ...(spec.tradingStatus ? ['TRADINGSTATUS'] : [])],
   };
 }

@@ -1,6 +1,7 @@
 import { readIssBlock, type IssBlockReader } from './iss-block';
 import { MARKETS, type BoardSource, type ColumnSource, type MarketSpec, type ValueKind } from './markets';
 import { moscowDay, parseMoscowTime, SECONDS_PER_DAY, secondsOfDayOf } from './moscow-time';
+import { optionContractOf, selectOptionSeries, type OptionContract } from './options';
 import { changePercent, NUMERIC_FIELDS, type NumericField, type Quote } from './quote';
 
 /** A cell ISS sent that cannot be a value of its field; the field is left out and this is counted. */
@@ -94,6 +95,7 @@ export function isValue(raw: unknown, kind: ValueKind): raw is number {
   if (typeof raw !== 'number' || !Number.isFinite(raw)) return false;
   switch (kind) {
     case 'price':
+    case 'quoted':
       return raw > 0;
     case 'amount':
       return raw >= 0;
@@ -140,12 +142,30 @@ function readNumbers(
   const numbers = { ...NO_NUMBERS };
   for (const { field, block, at, kind } of sources) {
     const raw = at === undefined ? null : rows[block][at];
-    if (raw === null || raw === undefined) continue;
+    if (raw === null || raw === undefined || (kind === 'quoted' && raw === 0)) continue;
     if (isValue(raw, kind)) numbers[field] = raw;
     else invalid.push({ ticker, field, value: raw });
   }
   numbers.changePercent = changePercent(numbers[spec.change.value], numbers[spec.change.previous]);
   return numbers;
+}
+
+/**
+ * The option series among the wanted rows, with their contracts, narrowed to the board's selection
+ * (`Si,RTS@2`). A row whose contract cannot be told is reported invalid (field `option`) and left out.
+ */
+function optionSeriesOf(wanted: readonly string[], securities: BlockRows, source: BoardSource, invalid: InvalidValue[]) {
+  const series: Array<{ ticker: string; contract: OptionContract | undefined }> = [];
+  const contracts: Array<{ ticker: string; contract: OptionContract }> = [];
+  for (const ticker of wanted) {
+    const sec = securities.rows.get(ticker);
+    // Not on the board: reported missing by the caller, as on every market.
+    if (!sec) series.push({ ticker, contract: undefined });
+    const contract = sec && optionContractOf(sec.secid, (column) => securities.block.cell(sec.row, column));
+    if (contract) contracts.push({ ticker, contract });
+    else if (sec) invalid.push({ ticker: sec.secid, field: 'option', value: securities.block.cell(sec.row, 'SHORTNAME') ?? null });
+  }
+  return [...series, ...(source.optionSelection ? selectOptionSeries(contracts, source.optionSelection) : contracts)];
 }
 
 /**
@@ -170,13 +190,14 @@ export function parseBoardSnapshot(json: unknown, source: BoardSource): BoardSna
   const invalidValues: InvalidValue[] = [];
   const wanted = source.tickers === 'ALL' ? [...securities.rows.keys()] : source.tickers.map((t) => t.toUpperCase());
   const missingTickers: string[] = [];
+  const series = spec.optionSeries ? optionSeriesOf(wanted, securities, source, invalidValues) : wanted.map((ticker) => ({ ticker, contract: undefined }));
   // Every row of one answer carries the same SYSTIME and mostly the same UPDATETIME: parsed once each.
   let lastSystime: unknown;
   let lastSnapshotTime: Date | null = null;
   let lastUpdate: unknown;
   let lastTime: Date | null = null;
 
-  for (const wantedTicker of wanted) {
+  for (const { ticker: wantedTicker, contract } of series) {
     const sec = securities.rows.get(wantedTicker);
     const md = marketdata.rows.get(wantedTicker);
     if (!sec || !md) {
@@ -222,6 +243,7 @@ export function parseBoardSnapshot(json: unknown, source: BoardSource): BoardSna
       time,
       // A real-time row stamped a moment after the snapshot is not "negative delay".
       delaySeconds: Math.max(0, (snapshotTime.getTime() - time.getTime()) / 1000),
+      ...(contract ? { option: contract } : {}),
     });
   }
   return { quotes, missingTickers, invalidValues };

@@ -1,3 +1,5 @@
+import type { OptionContract } from './options';
+
 /**
  * The quote model: one snapshot of one security on one board, as every output sees it.
  * A field that ISS sent as null (or sent as garbage), or that the security's market does not have,
@@ -26,7 +28,11 @@ export type NumericField =
   | 'couponValue'
   | 'daysToMaturity'
   | 'openInterest'
-  | 'settlePrice';
+  | 'settlePrice'
+  | 'optionOpenInterest'
+  | 'optionOpenInterestChange'
+  | 'centralStrike'
+  | 'underlyingPrice';
 
 export type Quote = {
   ticker: string;
@@ -41,6 +47,8 @@ export type Quote = {
   time: Date;
   /** SYSTIME − time: the feed's delay (about 900 on the anonymous feed, about 0 in real time). */
   delaySeconds: number;
+  /** Option series only (market `options`): underlying, call or put, strike, expiry. */
+  option?: OptionContract;
 } & Record<NumericField, number | null>;
 
 export interface NumericFieldSpec {
@@ -87,6 +95,16 @@ export const NUMERIC_FIELDS: readonly NumericFieldSpec[] = [
   field('daysToMaturity', 'days_to_maturity', 'moex_bond_days_to_maturity', 'Days from the quote to maturity (MATDATE)', true),
   field('openInterest', 'open_interest', 'moex_futures_open_interest', 'Open interest (OPENPOSITION), contracts', true),
   field('settlePrice', 'settle_price', 'moex_futures_settle_price', 'Settlement price (SETTLEPRICE)'),
+  field('optionOpenInterest', 'open_interest', 'moex_option_open_interest', 'Open interest of the option series (OPENPOSITION), contracts', true),
+  field(
+    'optionOpenInterestChange',
+    'open_interest_change',
+    'moex_option_open_interest_change',
+    "Open interest change since the previous session's close (OICHANGE), contracts",
+    true,
+  ),
+  field('centralStrike', 'central_strike', 'moex_option_central_strike', "Central (at-the-money) strike of the series' underlying and expiry (CENTRALSTRIKE)"),
+  field('underlyingPrice', 'underlying_price', 'moex_option_underlying_settle_price', "The underlying's settlement price (UNDERLYINGSETTLEPRICE)"),
 ];
 
 /** The fields of a quote that have a value, with their spec; what every output iterates. */

@@ -1,5 +1,6 @@
 import { Point } from '@influxdata/influxdb-client';
 import { marketKindOf, MARKETS } from '../../lib/moex/markets';
+import { optionLabels } from '../../lib/moex/options';
 import { presentNumericFields, type Quote } from '../../lib/moex/quote';
 
 /** One Graphite data point. */
@@ -12,10 +13,13 @@ export interface GraphitePoint {
 
 /**
  * The Graphite node of a quote (docs/metrics.md): `<prefix>.<TICKER>` for shares (and funds),
- * `<prefix>.<market>.<TICKER>` for every other market, e.g. `stocks.selt.USD000UTSTOM`.
+ * `<prefix>.<market>.<TICKER>` for every other market, e.g. `stocks.selt.USD000UTSTOM`; option
+ * series under their underlying, `<prefix>.options.<UNDERLYING>.<SECID>`, so one asset's are one subtree.
  */
-function graphiteNodeFor(quote: Pick<Quote, 'ticker' | 'market'>, prefix: string): string {
-  return quote.market === 'shares' ? `${prefix}.${quote.ticker}` : `${prefix}.${quote.market}.${quote.ticker}`;
+function graphiteNodeFor(quote: Pick<Quote, 'ticker' | 'market' | 'option'>, prefix: string): string {
+  if (quote.market === 'shares') return `${prefix}.${quote.ticker}`;
+  if (quote.option) return `${prefix}.${quote.market}.${quote.option.underlying}.${quote.ticker}`;
+  return `${prefix}.${quote.market}.${quote.ticker}`;
 }
 
 /** `<node>.<field>` for every field the quote has; nulls are not sent. */
@@ -37,7 +41,8 @@ function influxMeasurementFor(quote: Pick<Quote, 'engine' | 'market'>, sharesMea
 }
 
 /**
- * Measurement by market (`stocks`, `currencies`, `indices`, `bonds`, `futures`), tags ticker/board,
+ * Measurement by market (`stocks`, `currencies`, `indices`, `bonds`, `futures`, `options`), tags
+ * ticker/board (option series also underlying, option_type, strike, expiry),
  * float and integer fields, the exchange time as the timestamp (docs/metrics.md): writing the same
  * quote twice stores it once.
  */
@@ -46,6 +51,7 @@ export function quoteToInfluxPoint(quote: Quote, sharesMeasurement: string): Poi
   // A point without fields is not valid line protocol; such a quote has nothing to store.
   if (fields.length === 0) return null;
   const point = new Point(influxMeasurementFor(quote, sharesMeasurement)).tag('ticker', quote.ticker).tag('board', quote.board).timestamp(quote.time);
+  if (quote.option) for (const [tag, value] of Object.entries(optionLabels(quote.option))) point.tag(tag, value);
   for (const { spec, value } of fields) {
     if (spec.integer) point.intField(spec.seriesName, value);
     else point.floatField(spec.seriesName, value);

@@ -20,6 +20,10 @@ const NO_MARKET_SPECIFIC_FIELDS = {
   daysToMaturity: null,
   openInterest: null,
   settlePrice: null,
+  optionOpenInterest: null,
+  optionOpenInterestChange: null,
+  centralStrike: null,
+  underlyingPrice: null,
 };
 
 describe('parseBoardSnapshot', () => {

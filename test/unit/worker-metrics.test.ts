@@ -4,6 +4,7 @@ import http from 'node:http';
 import { describe, test } from 'node:test';
 import { Gauge, Histogram, Registry } from 'prom-client';
 import { CachedExposition } from '../../lib/exposition';
+import { optionLabels } from '../../lib/moex/options';
 import { parseBoardSnapshot } from '../../lib/moex/parse';
 import { NUMERIC_FIELDS, type Quote } from '../../lib/moex/quote';
 import { ConfigError, parseConfig } from '../../lib/config';
@@ -25,7 +26,7 @@ async function render(fixtures: string[]) {
 
 /** The quote families as prom-client renders them (what the worker used before rendering them by hand). */
 function promClientQuoteMetrics(registry: Registry) {
-  const labelNames = ['ticker', 'board', 'engine', 'market'];
+  const labelNames = ['ticker', 'board', 'engine', 'market', 'underlying', 'option_type', 'strike', 'expiry'];
   const registers = [registry];
   const gauges = [
     ...NUMERIC_FIELDS.map(({ metric, help, field }) => ({ gauge: new Gauge({ name: metric, help, labelNames, registers }), read: (q: Quote) => q[field] })),
@@ -37,6 +38,15 @@ function promClientQuoteMetrics(registry: Registry) {
         registers,
       }),
       read: (q: Quote) => (q.trading === null ? null : q.trading ? 1 : 0),
+    },
+    {
+      gauge: new Gauge({
+        name: 'moex_option_at_the_money',
+        help: 'Option series: 1 when its strike is the central strike of its underlying and expiry (CENTRALSTRIKE), else 0',
+        labelNames,
+        registers,
+      }),
+      read: (q: Quote) => (q.option && q.centralStrike !== null ? (Number(q.option.strike) === q.centralStrike ? 1 : 0) : null),
     },
     {
       gauge: new Gauge({
@@ -66,7 +76,7 @@ function promClientQuoteMetrics(registry: Registry) {
   });
   return (quotes: readonly Quote[]) => {
     for (const q of quotes) {
-      const labels = { ticker: q.ticker, board: q.board, engine: q.engine, market: q.market };
+      const labels = { ticker: q.ticker, board: q.board, engine: q.engine, market: q.market, ...(q.option ? optionLabels(q.option) : {}) };
       for (const { gauge, read } of gauges) {
         const value = read(q);
         if (value === null) gauge.remove(labels);
@@ -221,9 +231,21 @@ describe('quote metrics rendered by hand', () => {
     const polls = [quotesOf('trading-day'), quotesOf('before-first-trade'), quotesOf('after-close'), quotesOf('trading-day')];
     const above = { ...polls[0]![0]!, ticker: 'HIGH"\\X', last: 500, prevClose: 100 };
     const bond = { ...polls[0]![1]!, board: 'TQOB', market: 'bonds', bondYield: 14.25, last: null };
-    for (const quotes of [...polls, [above, bond]]) {
+    const option: Quote = {
+      ...polls[0]![2]!,
+      ticker: 'Si80000BL5',
+      board: 'ROPD',
+      engine: 'futures',
+      market: 'options',
+      trading: null,
+      optionOpenInterest: 1250,
+      optionOpenInterestChange: -40,
+      centralStrike: 80000,
+      option: { underlying: 'Si', type: 'call', strike: '80000', expiry: '2025-12-18' },
+    };
+    for (const quotes of [...polls, [above, bond, option]]) {
       reference(quotes);
-      ours.update(quotes, ['TQBR', 'TQOB']);
+      ours.update(quotes, ['TQBR', 'TQOB', 'ROPD']);
     }
     const theirs = await registry.metrics();
     const mine = ours.render();
@@ -232,6 +254,11 @@ describe('quote metrics rendered by hand', () => {
     assert.deepEqual(sorted(mine), sorted(theirs));
     assert.equal(mine.split('\n\n').length, theirs.split('\n\n').length, 'families separated as prom-client separates them');
     assert.ok(mine.includes('moex_price_relative_to_prev_close_bucket{le="+Inf",ticker="HIGH\\"\\\\X"'), 'label values escaped');
+    assert.ok(
+      mine.includes('moex_option_open_interest{ticker="Si80000BL5",board="ROPD",engine="futures",market="options",underlying="Si",option_type="call",strike="80000",expiry="2025-12-18"} 1250'),
+      'an option series carries its contract labels',
+    );
+    assert.ok(mine.includes('moex_option_at_the_money{ticker="Si80000BL5",board="ROPD",engine="futures",market="options",underlying="Si",option_type="call",strike="80000",expiry="2025-12-18"} 1'));
   });
 });
 

@@ -1,6 +1,7 @@
 import { Counter, type Registry } from 'prom-client';
 import { familyHeader, labelPairs, sampleValue } from '../../lib/exposition';
 import type { BoardSource } from '../../lib/moex/markets';
+import { optionLabels } from '../../lib/moex/options';
 import { NUMERIC_FIELDS, type Quote } from '../../lib/moex/quote';
 
 /** Each quote gauge of docs/metrics.md and the quote field it shows; null → the series is absent. */
@@ -10,6 +11,11 @@ const QUOTE_GAUGES: ReadonlyArray<{ name: string; help: string; read: (q: Quote)
     name: 'moex_trading',
     help: '1 while the security trades (TRADINGSTATUS T), else 0; absent where ISS has no status',
     read: (q) => (q.trading === null ? null : q.trading ? 1 : 0),
+  },
+  {
+    name: 'moex_option_at_the_money',
+    help: 'Option series: 1 when its strike is the central strike of its underlying and expiry (CENTRALSTRIKE), else 0',
+    read: (q) => (q.option && q.centralStrike !== null ? (Number(q.option.strike) === q.centralStrike ? 1 : 0) : null),
   },
   {
     name: 'moex_quote_timestamp_seconds',
@@ -80,7 +86,8 @@ export interface QuoteMetricsOptions {
 }
 
 /**
- * The quote families (docs/metrics.md: labels ticker, board, engine, market), kept per security and
+ * The quote families (docs/metrics.md: labels ticker, board, engine, market; option series also
+ * underlying, option_type, strike, expiry), kept per security and
  * rendered by hand rather than through prom-client: at 30,000 securities prom-client's label
  * hashing per Gauge.set and its per-sample formatting took seconds of every cycle. The text is what
  * prom-client writes for the same series (test/unit/worker-metrics.test.ts compares the two).
@@ -102,7 +109,13 @@ export function createQuoteMetrics({ histogramBoards: withHistogram, removeAfter
         const previous = series.get(key);
         const s: Series = previous ?? {
           board: quote.board,
-          labels: labelPairs({ ticker: quote.ticker, board: quote.board, engine: quote.engine, market: quote.market }),
+          labels: labelPairs({
+            ticker: quote.ticker,
+            board: quote.board,
+            engine: quote.engine,
+            market: quote.market,
+            ...(quote.option ? optionLabels(quote.option) : {}),
+          }),
           values: [],
           ratio: null,
           trades: null,

@@ -72,8 +72,8 @@ export const algopackBackfillShape = {
   MOEX_ALGOPACK_BACKFILL_HOURS: doc('scraper: how far back an ALGOPACK gap is filled after an outage or at first start, hours', positiveInt(24)),
 };
 
-/** Which ALGOPACK market a polled board's instruments are in; none for indices and bonds. */
-const ALGOPACK_MARKET_OF: Readonly<Record<MarketKind, AlgopackMarket | null>> = { shares: 'eq', futures: 'fo', currency: 'fx', index: null, bonds: null };
+/** Which ALGOPACK market a polled board's instruments are in; none for indices, bonds and options. */
+const ALGOPACK_MARKET_OF: Readonly<Record<MarketKind, AlgopackMarket | null>> = { shares: 'eq', futures: 'fo', currency: 'fx', index: null, bonds: null, options: null };
 
 /** Upper-case tickers (futoi: asset codes) a feed's rows are kept for, or every row. */
 export type TickerFilter = 'ALL' | ReadonlySet<string>;
