@@ -11,57 +11,81 @@ import { Registry } from 'prom-client';
  * encoded once, not per scrape, and no string copy of them stays in the heap.
  */
 interface CycleBytes {
-  /** Null once deflated: Prometheus asks for gzip, so the 80 MB of plain text are not kept beside it. */
+  /** Null once deflated (or deflated from the start): Prometheus asks for gzip, so the 80 MB of plain text are not kept. */
   parts: Buffer[] | null;
-  length: number;
   deflated?: Promise<DeflatedCycle>;
 }
 
-/** The cycle's raw deflate blocks, ended by a sync flush (byte-aligned, not final), and their CRC-32. */
+/** The cycle's raw deflate blocks, ended by a sync flush (byte-aligned, not final), their CRC-32 and plain length. */
 interface DeflatedCycle {
   blocks: Buffer;
   crc: number;
+  length: number;
 }
 
 /** One render: the cycle's bytes, then the live ones (process metrics, counters: small, rendered often). */
 interface Rendered {
   cycle: CycleBytes;
   live: Buffer;
-  length: number;
   gzipped?: Promise<Buffer[]>;
 }
 
 /**
- * Above this the cycle is deflated at level 1, not 6: at 30,000 securities (87 MB) level 6 took 3-4 s
- * of CPU per cycle and level 1 about 1 s, for a body 15% larger (5.0 MB instead of 4.3 MB).
- */
-const FAST_GZIP_ABOVE_BYTES = 1024 * 1024;
-
-/**
- * Below this the cycle is deflated in one synchronous call: for a 3-ticker render (~20 KB) a zlib
- * stream cost 0.7-1.0 ms of CPU (its setup and the hops to libuv's thread pool), the sync call 0.2-0.3 ms.
- * Larger renders stream, so the event loop is not held for the whole compression.
+ * Below this the cycle is deflated in one synchronous call at level 6: for a 3-ticker render (~20 KB)
+ * a zlib stream cost 0.7-1.0 ms of CPU (its setup and the hops to libuv's thread pool), the sync
+ * call 0.2-0.3 ms. Larger renders stream, so the event loop is not held for the whole compression,
+ * at level 1: at 30,000 securities (87 MB) level 6 took 3-4 s of CPU per cycle and level 1 about
+ * 1 s, for a body 15% larger (5.0 MB instead of 4.3 MB).
  */
 const SYNC_GZIP_BELOW_BYTES = 256 * 1024;
 
-function deflateCycle(parts: readonly Buffer[], length: number): Promise<DeflatedCycle> {
-  const crc = parts.reduce((sum, part) => crc32(part, sum), 0);
-  const options = { level: length > FAST_GZIP_ABOVE_BYTES ? 1 : 6, finishFlush: constants.Z_SYNC_FLUSH };
-  if (length < SYNC_GZIP_BELOW_BYTES) {
+/**
+ * Deflates the cycle's bytes as they come (each part is let go once written, and the next is made
+ * only when zlib has taken the last: no plain copy of the whole is held), ended by a sync flush.
+ */
+function deflateCycle(parts: Iterable<Buffer>): Promise<DeflatedCycle> {
+  const iterator = parts[Symbol.iterator]();
+  let length = 0;
+  let crc = 0;
+  const take = () => {
+    const next = iterator.next();
+    if (next.done) return null;
+    length += next.value.length;
+    crc = crc32(next.value, crc);
+    return next.value;
+  };
+  const head: Buffer[] = [];
+  let part = take();
+  while (part && length < SYNC_GZIP_BELOW_BYTES) {
+    head.push(part);
+    part = take();
+  }
+  const finishFlush = constants.Z_SYNC_FLUSH;
+  if (!part) {
     try {
-      return Promise.resolve({ blocks: deflateRawSync(Buffer.concat(parts, length), options), crc });
+      return Promise.resolve({ blocks: deflateRawSync(Buffer.concat(head, length), { level: 6, finishFlush }), crc, length });
     } catch (err) {
       return Promise.reject(err);
     }
   }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    const deflate = createDeflateRaw(options);
+    const deflate = createDeflateRaw({ level: 1, finishFlush });
     deflate.on('data', (chunk: Buffer) => chunks.push(chunk));
-    deflate.on('end', () => resolve({ blocks: Buffer.concat(chunks), crc }));
+    deflate.on('end', () => resolve({ blocks: Buffer.concat(chunks), crc, length }));
     deflate.on('error', reject);
-    for (const part of parts) deflate.write(part);
-    deflate.end();
+    for (const p of head) deflate.write(p);
+    const pump = () => {
+      for (; part; part = take()) {
+        if (!deflate.write(part)) {
+          part = take();
+          deflate.once('drain', pump);
+          return;
+        }
+      }
+      deflate.end();
+    };
+    pump();
   });
 }
 
@@ -83,14 +107,14 @@ const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
  */
 function gzipOf(r: Rendered): Promise<Buffer[]> {
   const { cycle } = r;
-  cycle.deflated ??= deflateCycle(cycle.parts!, cycle.length).then((deflated) => {
+  cycle.deflated ??= deflateCycle(cycle.parts!).then((deflated) => {
     cycle.parts = null;
     return deflated;
   });
-  r.gzipped ??= cycle.deflated.then(({ blocks, crc }) => {
+  r.gzipped ??= cycle.deflated.then(({ blocks, crc, length }) => {
     const trailer = Buffer.alloc(8);
     trailer.writeUInt32LE(crc32(r.live, crc) >>> 0, 0);
-    trailer.writeUInt32LE((r.cycle.length + r.live.length) % 2 ** 32, 4);
+    trailer.writeUInt32LE((length + r.live.length) % 2 ** 32, 4);
     return [GZIP_HEADER, blocks, deflateRawSync(r.live), trailer];
   });
   return r.gzipped;
@@ -120,15 +144,15 @@ const FINAL_NEWLINE = Buffer.from('\n');
  * The bytes of joinText(...texts), each text encoded on its own as it comes (a generator's text
  * can be collected once encoded): no joined copy of them all, nor all of them as strings at once.
  */
-function joinedParts(texts: Iterable<string>): Buffer[] {
-  const parts: Buffer[] = [];
+function* joinedParts(texts: Iterable<string>): Generator<Buffer> {
+  let first = true;
   for (const text of texts) {
     if (text === '') continue;
-    if (parts.length) parts.push(BLANK_LINE);
-    parts.push(Buffer.from(withoutFinalNewline(text), 'utf8'));
+    if (!first) yield BLANK_LINE;
+    first = false;
+    yield Buffer.from(withoutFinalNewline(text), 'utf8');
   }
-  if (parts.length) parts.push(FINAL_NEWLINE);
-  return parts;
+  if (!first) yield FINAL_NEWLINE;
 }
 
 /**
@@ -166,7 +190,7 @@ export const familyHeader = (name: string, help: string, type: 'gauge' | 'counte
  * no scrape waits on it. Concurrent scrapes share one render, one encoding and one gzip.
  */
 export class CachedExposition {
-  private cycleBytes: CycleBytes = { parts: [], length: 0 };
+  private cycleBytes: CycleBytes = { parts: [] };
   private cycleStale = true;
   /** Bumped by cycleChanged(): a background render started before it must not be served after it. */
   private generation = 0;
@@ -251,10 +275,13 @@ export class CachedExposition {
       this.cycleStale = false;
       const cycle = await this.cycle.metrics();
       const parts = joinedParts(typeof cycle === 'string' ? [cycle] : cycle);
-      this.cycleBytes = { parts, length: parts.reduce((sum, part) => sum + part.length, 0) };
+      // Once a scraper asked for gzip (Prometheus does), each cycle goes to deflate as it is rendered, with
+      // no plain copy. The families render while zlib takes them: a poll that ended meanwhile (only a cycle
+      // that outlasts its period) can lend the later families its values.
+      this.cycleBytes = this.gzipAsked ? { parts: null, deflated: deflateCycle(parts) } : { parts: [...parts] };
     }
     // Two expositions follow each other as prom-client writes them: no blank line between (a family's lines end with one newline).
     const live = Buffer.from(await this.live.metrics(), 'utf8');
-    return { cycle: this.cycleBytes, live, length: this.cycleBytes.length + live.length };
+    return { cycle: this.cycleBytes, live };
   }
 }
