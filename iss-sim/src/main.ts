@@ -10,8 +10,10 @@ import { FaultPlan, FAULTS, isFault, type Fault } from './faults';
 import { scaleBoards, SIM_BOARDS, simBoard } from './boards';
 import { issSimShape } from './config';
 import { CandleBook, SimClock, walkClock } from './candles';
-import { boardSecuritiesJson, feedDelayOf } from './iss-response';
+import { boardSecuritiesJson, feedDelayOf, type ResponseShape } from './iss-response';
 import { Market, type SecurityOverride, type SecurityState } from './market';
+import { OptionsBook, optionsBoardBeside, underlyingsIn } from './options-book';
+import { optionsBoardJson } from './options-response';
 import { SimTradingCalendar } from './trading-calendar';
 
 /**
@@ -23,6 +25,7 @@ import { SimTradingCalendar } from './trading-calendar';
  * Boards: every market of iss-sim/src/boards.ts (TQBR and TQTF shares and funds, CETS currencies,
  * SNDX indices, TQOB bonds, RFUD futures), each in its market's real column set. ISS_SIM_SCALE=N
  * adds generated instruments of each board's market until the boards list N securities together.
+ * ROPD, the options board: ~30,000 series priced on their underlyings' walk (options-book.ts).
  *   GET /sim/securities[?secids=A,B][&board=TQBR]  current simulated values
  *   PATCH /sim/securities/:secid    set values or `session` (trading | pre-open | closed)
  *   PUT /sim/walk {enabled}         start/stop the random walk (stopped = prices hold still)
@@ -46,7 +49,10 @@ const log = createLogger('iss-sim', config.LOG_LEVEL);
 const historySeconds = Number(config.SIM_HISTORY_MINUTES) * 60;
 const clock = new SimClock(Number(config.SIM_CLOCK_OFFSET_SECONDS) * 1000 - historySeconds * 1000);
 const boards = scaleBoards(SIM_BOARDS, config.ISS_SIM_SCALE);
-const market = new Market({ walking: config.SIM_WALK === 'on', now: clock.now, boards });
+const optionsBoard = optionsBoardBeside(boards, clock.date());
+const servedBoards = [...boards, optionsBoard];
+const market = new Market({ walking: config.SIM_WALK === 'on', now: clock.now, boards: servedBoards });
+const options = new OptionsBook(underlyingsIn(market));
 const candles = new CandleBook();
 const delistings = new Delistings();
 // Bars from the clock's start (history included), before walkClock moves it to now.
@@ -119,6 +125,12 @@ function serveIss(req: IncomingMessage, res: ServerResponse, url: URL, route: Ro
   const authorization = String(req.headers.authorization ?? '');
   const bearer = /^Bearer \S/.test(authorization);
   logRequest({ path: url.pathname, securities: params.get('securities'), fault, gzip, bearer });
+  /** A JSON answer, held back by the timeout fault. */
+  const reply = (body: unknown) => {
+    const send = () => sendJson(req, res, Buffer.from(JSON.stringify(body)));
+    if (fault === 'timeout') setTimeout(send, config.SIM_DELAY_MS).unref();
+    else send();
+  };
 
   if (config.ISS_SIM_TOKEN && authorization !== `Bearer ${config.ISS_SIM_TOKEN}`) {
     const status = bearer ? 403 : 401;
@@ -155,6 +167,7 @@ function serveIss(req: IncomingMessage, res: ServerResponse, url: URL, route: Ro
       return;
   }
 
+  const optionsSession = fault === 'closed' || fault === 'pre-open' ? fault : null;
   if ('dataset' in route) {
     if (!config.ISS_SIM_TOKEN) {
       res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end('<html><body><h1>Информация доступна только подписчикам</h1></body></html>');
@@ -175,7 +188,7 @@ function serveIss(req: IncomingMessage, res: ServerResponse, url: URL, route: Ro
     ? simBoard('stock', 'shares', 'TQBR', boards)
     : board.toUpperCase() === 'TQBR'
       ? undefined
-      : simBoard(engine, marketName, board, boards);
+      : simBoard(engine, marketName, board, servedBoards);
   if (served) market.advance(served.board);
   const securities = served ? market.boards.get(served.board)! : new Map<string, SecurityState>();
   // ISS matches SECIDs case-insensitively (SiZ6 / SIZ6) and answers with its own spelling.
@@ -192,6 +205,22 @@ function serveIss(req: IncomingMessage, res: ServerResponse, url: URL, route: Ro
 
   const only = listParam(params, 'iss.only');
   const withMetadata = params.get('iss.meta') !== 'off';
+  const shape: ResponseShape = {
+    reorderColumns: fault === 'reordered-columns',
+    dropMarketdata: fault === 'no-marketdata',
+    withMetadata,
+    only: only ? new Set(only) : null,
+    columns: { securities: listParam(params, 'securities.columns'), marketdata: listParam(params, 'marketdata.columns') },
+  };
+  if (served?.kind === 'options' && candleSecid === undefined) {
+    const at = tradingCalendar.snapshotTime(clock.date(), feedDelayOf(served, feedDelaySeconds));
+    const day = options.series(at);
+    const quotes = options.quotes(at, optionsSession);
+    const indices = requested ? [...new Set(requested.flatMap((secid) => day.bySecid.get(secid.toUpperCase()) ?? []))].sort((a, b) => a - b) : null;
+    const victim = fault === 'missing-ticker' ? config.SIM_MISSING_TICKER || requested?.[0] || day.list[0]?.secid : undefined;
+    const chosen = (indices ? indices.map((i) => quotes[i]!) : quotes).filter((q) => q.series.secid !== victim && !delistings.has(board, q.series.secid));
+    return reply(optionsBoardJson(chosen, quotes[0]!, board, at, shape, feedDelayOf(served, feedDelaySeconds)));
+  }
   const candleSecurity = candleSecid === undefined ? undefined : byUpper.get(candleSecid.toUpperCase());
   const answeringBoard = served ?? simBoard('stock', 'shares', 'TQBR', boards)!;
   // Outside the sessions ISS's snapshot stands still: SYSTIME and UPDATETIME frozen since the close.
@@ -199,23 +228,8 @@ function serveIss(req: IncomingMessage, res: ServerResponse, url: URL, route: Ro
   const body =
     candleSecid !== undefined
       ? candles.json(served?.board ?? '', candleSecurity?.listing.secid ?? candleSecid, params, dataTime(served?.board ?? ''), withMetadata)
-      : boardSecuritiesJson(
-          states,
-          answeringBoard,
-          board,
-          systime,
-          {
-            reorderColumns: fault === 'reordered-columns',
-            dropMarketdata: fault === 'no-marketdata',
-            withMetadata,
-            only: only ? new Set(only) : null,
-            columns: { securities: listParam(params, 'securities.columns'), marketdata: listParam(params, 'marketdata.columns') },
-          },
-          feedDelaySeconds,
-        );
-  const send = () => sendJson(req, res, Buffer.from(JSON.stringify(body)));
-  if (fault === 'timeout') setTimeout(send, config.SIM_DELAY_MS).unref();
-  else send();
+      : boardSecuritiesJson(states, answeringBoard, board, systime, shape, feedDelaySeconds);
+  reply(body);
 }
 
 /** A 200 JSON answer as ISS sends it: gzip when asked for. */
