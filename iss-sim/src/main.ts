@@ -12,6 +12,7 @@ import { issSimShape } from './config';
 import { CandleBook, SimClock, walkClock } from './candles';
 import { boardSecuritiesJson, feedDelayOf, type ResponseShape } from './iss-response';
 import { Market, type SecurityOverride, type SecurityState } from './market';
+import { OPTION_CALC_PREFIX, optionCalcAnswer } from './option-calc';
 import { OptionsBook, optionsBoardBeside, underlyingsIn } from './options-book';
 import { optionsBoardJson } from './options-response';
 import { SimTradingCalendar } from './trading-calendar';
@@ -25,7 +26,9 @@ import { SimTradingCalendar } from './trading-calendar';
  * Boards: every market of iss-sim/src/boards.ts (TQBR and TQTF shares and funds, CETS currencies,
  * SNDX indices, TQOB bonds, RFUD futures), each in its market's real column set. ISS_SIM_SCALE=N
  * adds generated instruments of each board's market until the boards list N securities together.
- * ROPD, the options board: ~30,000 series priced on their underlyings' walk (options-book.ts).
+ * ROPD, the options board: ~30,000 series priced on their underlyings' walk (options-book.ts), and
+ * MOEX's Options Calculator on the same series and prices under /iss/apps/option-calc/v1
+ * (option-calc.ts; public: no token needed). Faults aimed at board `OPTIONCALC` hit only it.
  *   GET /sim/securities[?secids=A,B][&board=TQBR]  current simulated values
  *   PATCH /sim/securities/:secid    set values or `session` (trading | pre-open | closed)
  *   PUT /sim/walk {enabled}         start/stop the random walk (stopped = prices hold still)
@@ -114,10 +117,16 @@ function listParam(params: URLSearchParams, name: string): string[] | null {
     : null;
 }
 
-type Route = { engine: string; marketName: string; board: string; candleSecid?: string } | { dataset: NonNullable<ReturnType<typeof algopackRoute>> };
+type Route =
+  | { engine: string; marketName: string; board: string; candleSecid?: string }
+  | { dataset: NonNullable<ReturnType<typeof algopackRoute>> }
+  | { calculator: string };
+
+/** The name faults aimed at the Options Calculator's routes use (PUT /sim/faults {board}). */
+const CALCULATOR_FAULT_BOARD = 'OPTIONCALC';
 
 function serveIss(req: IncomingMessage, res: ServerResponse, url: URL, route: Route): void {
-  const board = 'dataset' in route ? 'ALGOPACK' : route.board;
+  const board = 'dataset' in route ? 'ALGOPACK' : 'calculator' in route ? CALCULATOR_FAULT_BOARD : route.board;
   const params = url.searchParams;
   const requestedFault = params.get('sim.fault');
   const fault = isFault(requestedFault) ? requestedFault : faults.take(board);
@@ -126,13 +135,14 @@ function serveIss(req: IncomingMessage, res: ServerResponse, url: URL, route: Ro
   const bearer = /^Bearer \S/.test(authorization);
   logRequest({ path: url.pathname, securities: params.get('securities'), fault, gzip, bearer });
   /** A JSON answer, held back by the timeout fault. */
-  const reply = (body: unknown) => {
-    const send = () => sendJson(req, res, Buffer.from(JSON.stringify(body)));
+  const reply = (body: unknown, status?: number, contentType?: string) => {
+    const send = () => sendJson(req, res, Buffer.from(JSON.stringify(body)), status, contentType);
     if (fault === 'timeout') setTimeout(send, config.SIM_DELAY_MS).unref();
     else send();
   };
 
-  if (config.ISS_SIM_TOKEN && authorization !== `Bearer ${config.ISS_SIM_TOKEN}`) {
+  // The calculator is public, login or not (issue #30): a token is neither needed nor checked.
+  if (config.ISS_SIM_TOKEN && !('calculator' in route) && authorization !== `Bearer ${config.ISS_SIM_TOKEN}`) {
     const status = bearer ? 403 : 401;
     res
       .writeHead(status, { 'Content-Type': 'application/json; charset=utf-8' })
@@ -168,6 +178,12 @@ function serveIss(req: IncomingMessage, res: ServerResponse, url: URL, route: Ro
   }
 
   const optionsSession = fault === 'closed' || fault === 'pre-open' ? fault : null;
+  if ('calculator' in route) {
+    tradeEachSecond();
+    const at = tradingCalendar.snapshotTime(clock.date(), feedDelaySeconds);
+    const answer = optionCalcAnswer(route.calculator, params, options.series(at), options.quotes(at, optionsSession), at);
+    return reply(answer.body, answer.status, 'application/json');
+  }
   if ('dataset' in route) {
     if (!config.ISS_SIM_TOKEN) {
       res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end('<html><body><h1>Информация доступна только подписчикам</h1></body></html>');
@@ -232,15 +248,15 @@ function serveIss(req: IncomingMessage, res: ServerResponse, url: URL, route: Ro
   reply(body);
 }
 
-/** A 200 JSON answer as ISS sends it: gzip when asked for. */
-function sendJson(req: IncomingMessage, res: ServerResponse, text: Buffer): void {
+/** A JSON answer as ISS sends it (200 unless told): gzip when asked for. */
+function sendJson(req: IncomingMessage, res: ServerResponse, text: Buffer, status = 200, contentType = 'application/json; charset=utf-8'): void {
   if (res.destroyed) return;
   const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
   const payload = gzip ? gzipSync(text) : text;
-  res.writeHead(200, {
+  res.writeHead(status, {
     // Says plainly that these prices are made up: the stack shows SIMULATED wherever it shows them.
     'X-MOEX-Simulator': '1',
-    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Type': contentType,
     'Content-Length': payload.length,
     ...(gzip ? { 'Content-Encoding': 'gzip' } : {}),
   });
@@ -338,6 +354,11 @@ const server = http.createServer((req, res) => {
   const dataset = algopackRoute(url.pathname);
   if ((iss || dataset) && (req.method === 'GET' || req.method === 'HEAD')) {
     return serveIss(req, res, url, dataset ? { dataset } : { engine: iss![1]!, marketName: iss![2]!, board: iss![3]!, candleSecid: iss![4] });
+  }
+  if (url.pathname === OPTION_CALC_PREFIX || url.pathname.startsWith(`${OPTION_CALC_PREFIX}/`)) {
+    if (req.method === 'GET' || req.method === 'HEAD') return serveIss(req, res, url, { calculator: url.pathname.slice(OPTION_CALC_PREFIX.length) });
+    res.writeHead(405, { 'Content-Type': 'application/json', Allow: 'GET' }).end(JSON.stringify({ detail: 'Method Not Allowed' }));
+    return;
   }
   if (url.pathname === '/healthz' || url.pathname === '/readyz') return writeJson(res, 200, { status: 'ok' });
   if (url.pathname.startsWith('/sim/')) {

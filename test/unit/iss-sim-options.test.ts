@@ -5,6 +5,7 @@ import { parseOptionSelection } from '../../lib/moex/options';
 import type { BoardSource } from '../../lib/moex/markets';
 import { SIM_BOARDS } from '../../iss-sim/src/boards';
 import { Market } from '../../iss-sim/src/market';
+import { optionCalcAnswer } from '../../iss-sim/src/option-calc';
 import { OptionsBook, optionsBoardBeside, underlyingsIn, type OptionQuote } from '../../iss-sim/src/options-book';
 import { optionsBoardJson } from '../../iss-sim/src/options-response';
 import type { ResponseShape } from '../../iss-sim/src/iss-response';
@@ -176,4 +177,123 @@ describe('simulated ROPD', () => {
       );
     },
   );
+});
+
+describe('simulated Options Calculator', () => {
+  const { book } = simulatedOptions();
+  const day = book.series(AT);
+  const quotes = book.quotes(AT);
+  const calc = (path: string, query = '') => optionCalcAnswer(path, new URLSearchParams(query), day, quotes, AT);
+  const siMonthly = day.list.find((s) => s.asset.asset === 'Si' && s.seriesType === 'M')!;
+
+  test("assets and option series: the board's assets, each expiry a series with its central strike and totals", () => {
+    const assets = calc('/assets').body as Array<{ asset_code: string; asset_type: string }>;
+    assert.ok(assets.some((a) => a.asset_code === 'Si' && a.asset_type === 'futures'));
+    assert.ok(assets.some((a) => a.asset_code === 'SBER' && a.asset_type === 'share'));
+    assert.deepEqual((calc('/assets', 'query=sb').body as Array<{ asset_code: string }>).map((a) => a.asset_code).sort(), ['SBER', 'SBRF']);
+    const series = calc('/assets/si/optionseries').body as Array<Record<string, unknown> & { call: Record<string, number> }>;
+    const one = series.find((s) => s.optionseries_code === siMonthly.seriesCode)!;
+    assert.equal(one.asset_code, 'Si');
+    assert.equal(one.futures_code, siMonthly.underlying);
+    assert.equal(one.series_type, 'M');
+    assert.equal(one.expiration_date, siMonthly.expiry);
+    assert.equal(one.central_strike, siMonthly.centralStrike);
+    const ofSeries = quotes.filter((q) => q.series.seriesCode === siMonthly.seriesCode && q.series.kind === 'call');
+    assert.equal(
+      one.call.openposition,
+      ofSeries.reduce((sum, q) => sum + q.openPosition, 0),
+    );
+    assert.deepEqual(Object.keys(one), [
+      'optionseries_code',
+      'asset_code',
+      'asset_type',
+      'futures_code',
+      'series_type',
+      'expiration_date',
+      'central_strike',
+      'call',
+      'put',
+      'updatetime',
+    ]);
+  });
+
+  test("optionboard rows are the board's series: same SECIDs and strikes, theorprice and volatility the board's model, greeks in the calculator's units", () => {
+    const answer = calc(`/assets/Si/optionseries/${siMonthly.seriesCode}/optionboard`, 'rows=5');
+    assert.equal(answer.status, 200);
+    const board = answer.body as { call: Array<Record<string, number | string>>; put: Array<Record<string, number | string>> };
+    assert.equal(board.call.length, 11);
+    assert.equal(board.put.length, 11);
+    assert.deepEqual(Object.keys(board.call[0]!), [
+      'delta',
+      'gamma',
+      'vega',
+      'theta',
+      'rho',
+      'secid',
+      'theorprice',
+      'theorprice_rub',
+      'last',
+      'offer',
+      'bid',
+      'numtrades',
+      'strike',
+      'volatility',
+      'intrinsic_value',
+      'timed_value',
+    ]);
+    for (const kind of ['call', 'put'] as const) {
+      for (const row of board[kind]) {
+        const q = quotes[day.bySecid.get(String(row.secid).toUpperCase())!]!;
+        assert.equal(q.series.kind, kind);
+        assert.equal(q.series.seriesCode, siMonthly.seriesCode);
+        assert.equal(row.strike, q.series.strike);
+        assert.equal(row.theorprice, Number(q.theoretical.toFixed(6)));
+        assert.equal(row.volatility, Number((q.volatility * 100).toFixed(2)));
+        assert.equal(row.last, q.last);
+        assert.ok((row.gamma as number) > 0 && (row.vega as number) > 0 && (row.theta as number) < 0);
+        assert.ok(kind === 'call' ? (row.delta as number) > 0 && (row.delta as number) < 1 : (row.delta as number) < 0 && (row.delta as number) > -1);
+        assert.ok(Math.abs((row.intrinsic_value as number) + (row.timed_value as number) - (row.theorprice as number)) < 0.02);
+      }
+    }
+    const central = board.call[5]!;
+    assert.equal(central.strike, siMonthly.centralStrike);
+    // Vega per vol point and theta per day: an at-the-money Si call a month or so out moves by tens of roubles, not thousands.
+    assert.ok((central.vega as number) > 10 && (central.vega as number) < 300, String(central.vega));
+    assert.ok((central.theta as number) < -1 && (central.theta as number) > -200, String(central.theta));
+  });
+
+  test('volatility_graph: one point per strike, the smile of the board', () => {
+    const points = calc(`/assets/Si/optionseries/${siMonthly.seriesCode}/volatility_graph`).body as Array<{ strike: number; volatility: number }>;
+    assert.equal(points.length, new Set(day.list.filter((s) => s.seriesCode === siMonthly.seriesCode).map((s) => s.strike)).size);
+    const atm = points.find((p) => p.strike === siMonthly.centralStrike)!;
+    assert.ok(points[0]!.volatility > atm.volatility);
+  });
+
+  test('unknown assets and series are 404 {detail}; bad parameters 422 as FastAPI words them', () => {
+    assert.deepEqual(calc('/assets/XYZ/optionseries'), { status: 404, body: { detail: 'Asset XYZ not found' } });
+    assert.equal(calc('/assets/Si/optionseries/Si-1.99M010199XA/optionboard').status, 404);
+    assert.equal(calc('/nothing').status, 404);
+    const rows = calc(`/assets/Si/optionseries/${siMonthly.seriesCode}/optionboard`, 'rows=many');
+    assert.equal(rows.status, 422);
+    assert.deepEqual(
+      (rows.body as { detail: Array<{ loc: unknown; type: string }> }).detail.map((d) => [d.loc, d.type]),
+      [[['query', 'rows'], 'int_parsing']],
+    );
+    const type = calc('/assets', 'asset_type=bond');
+    assert.equal(type.status, 422);
+    assert.match(JSON.stringify(type.body), /Input should be 'commodity', 'currency', 'futures', 'index' or 'share'/);
+    assert.equal(calc('/assets/ABCDEFGHIJKLM').status, 422);
+  });
+
+  test('off-hours the calculator still prices every series, with no quotes (0)', () => {
+    const closed = optionCalcAnswer(
+      `/assets/Si/optionseries/${siMonthly.seriesCode}/optionboard`,
+      new URLSearchParams('rows=2'),
+      day,
+      book.quotes(AT, 'closed'),
+      AT,
+    );
+    const rows = (closed.body as { call: Array<Record<string, number>> }).call;
+    assert.ok(rows.every((r) => r.last === 0 && r.bid === 0 && r.offer === 0 && r.theorprice! > 0));
+  });
 });
