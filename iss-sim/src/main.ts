@@ -84,6 +84,8 @@ const tradeEachSecond = () => {
 walkClock(historySeconds, clock, tradeEachSecond);
 // Outside the schedule the market is closed from the first request on, not from the first second.
 tradingCalendar.apply(market, clock.date());
+// ROPD's series of the day built now, not in the first poll's time.
+options.series(clock.date());
 const faults = new FaultPlan(isFault(config.SIM_FAULT) ? config.SIM_FAULT : null);
 
 interface LoggedRequest {
@@ -181,7 +183,7 @@ function serveIss(req: IncomingMessage, res: ServerResponse, url: URL, route: Ro
   if ('calculator' in route) {
     tradeEachSecond();
     const at = tradingCalendar.snapshotTime(clock.date(), feedDelaySeconds);
-    const answer = optionCalcAnswer(route.calculator, params, options.series(at), options.quotes(at, optionsSession), at);
+    const answer = optionCalcAnswer(route.calculator, params, options.series(at), options.quoteReader(at, optionsSession), at);
     return reply(answer.body, answer.status, 'application/json');
   }
   if ('dataset' in route) {
@@ -231,11 +233,13 @@ function serveIss(req: IncomingMessage, res: ServerResponse, url: URL, route: Ro
   if (served?.kind === 'options' && candleSecid === undefined) {
     const at = tradingCalendar.snapshotTime(clock.date(), feedDelayOf(served, feedDelaySeconds));
     const day = options.series(at);
-    const quotes = options.quotes(at, optionsSession);
-    const indices = requested ? [...new Set(requested.flatMap((secid) => day.bySecid.get(secid.toUpperCase()) ?? []))].sort((a, b) => a - b) : null;
+    const quoteAt = options.quoteReader(at, optionsSession);
+    const indices = requested
+      ? [...new Set(requested.flatMap((secid) => day.bySecid.get(secid.toUpperCase()) ?? []))].sort((a, b) => a - b)
+      : day.list.map((_, i) => i);
     const victim = fault === 'missing-ticker' ? config.SIM_MISSING_TICKER || requested?.[0] || day.list[0]?.secid : undefined;
-    const chosen = (indices ? indices.map((i) => quotes[i]!) : quotes).filter((q) => q.series.secid !== victim && !delistings.has(board, q.series.secid));
-    return reply(optionsBoardJson(chosen, quotes[0]!, board, at, shape, feedDelayOf(served, feedDelaySeconds)));
+    const chosen = indices.filter((i) => day.list[i]!.secid !== victim && !delistings.has(board, day.list[i]!.secid)).map(quoteAt);
+    return reply(optionsBoardJson(chosen, quoteAt(0), board, at, shape, feedDelayOf(served, feedDelaySeconds)));
   }
   const candleSecurity = candleSecid === undefined ? undefined : byUpper.get(candleSecid.toUpperCase());
   const answeringBoard = served ?? simBoard('stock', 'shares', 'TQBR', boards)!;

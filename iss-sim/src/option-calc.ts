@@ -109,8 +109,8 @@ function boardRow(q: OptionQuote) {
   };
 }
 
-/** The answer to `GET {OPTION_CALC_PREFIX}{path}` on the board's series and quotes at `at`. */
-export function optionCalcAnswer(path: string, params: URLSearchParams, day: SeriesDay, quotes: readonly OptionQuote[], at: Date): CalcAnswer {
+/** The answer to `GET {OPTION_CALC_PREFIX}{path}` on the board's series and their quotes at `at` (`quoteAt`: OptionsBook.quoteReader). */
+export function optionCalcAnswer(path: string, params: URLSearchParams, day: SeriesDay, quoteAt: (index: number) => OptionQuote, at: Date): CalcAnswer {
   const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
   if (parts[0] !== 'assets' || parts.length > 5) return notFound('Not Found');
   const problems: Problem[] = [];
@@ -139,7 +139,7 @@ export function optionCalcAnswer(path: string, params: URLSearchParams, day: Ser
   if (resource !== 'optionseries') return notFound('Not Found');
 
   const codes = day.byAsset.get(asset.asset.toUpperCase()) ?? new Map<string, readonly number[]>();
-  const quotesOf = (indices: readonly number[]) => indices.map((i) => quotes[i]!);
+  const quotesOf = (indices: readonly number[]) => indices.map(quoteAt);
   if (seriesCode === undefined) return { status: 200, body: [...codes].map(([code, indices]) => seriesJson(code, quotesOf(indices), at)) };
   const found = [...codes].find(([code]) => code.toUpperCase() === seriesCode.toUpperCase());
   if (!found) return notFound(`Option series ${seriesCode} not found`);

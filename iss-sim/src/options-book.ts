@@ -161,11 +161,13 @@ export class OptionsBook {
   }
 
   /**
-   * Every series' quote at `at` (aligned with series(at).list), computed once per second and state of
-   * the underlyings: a poll of the whole board and the calculator's answers in the same second share it.
-   * `session` (the closed and pre-open faults) overrides the underlyings' sessions.
+   * The quote of the series at an index of series(at).list, at `at`: each computed when first asked
+   * and kept while the second and the underlyings' state stay the same, so a poll of the whole board
+   * and the calculator's answers in that second share one computation, and a request for a few series
+   * (a `securities=` list, one calculator series) prices only those. `session` (the closed and
+   * pre-open faults) overrides the underlyings' sessions.
    */
-  quotes(at: Date, session: Session | null = null): readonly OptionQuote[] {
+  quoteReader(at: Date, session: Session | null = null): (index: number) => OptionQuote {
     const day = this.series(at);
     const states = day.underlyings.map((secid) => this.underlyingOf(secid));
     const key = [
@@ -173,20 +175,28 @@ export class OptionsBook {
       session,
       ...states.map((u) => (u ? `${u.last}/${u.open}/${u.high}/${u.low}/${u.prevPrice}/${u.trades}/${u.session}` : '-')),
     ].join('|');
-    if (this.priced?.key === key) return this.priced.quotes;
+    if (this.priced?.key !== key) this.priced = { key, quotes: new Array<OptionQuote>(day.list.length) };
+    const { quotes } = this.priced;
     const byUnderlying = new Map(day.underlyings.map((secid, i) => [secid, states[i]!]));
     const t = at.getTime();
     const settled = this.settled!;
-    const quotes = day.list.map((s, i) => {
+    return (i) => {
+      const cached = quotes[i];
+      if (cached) return cached;
+      const s = day.list[i]!;
       const u = byUnderlying.get(s.underlying)!;
       if (settled.on[i] !== u.prevPrice) {
         settled.on[i] = u.prevPrice;
         settled.price[i] = prevSettleOf(s, u, day.day);
       }
-      return quoteOf(s, u, t, session ?? u.session, settled.price[i]!);
-    });
-    this.priced = { key, quotes };
-    return quotes;
+      return (quotes[i] = quoteOf(s, u, t, session ?? u.session, settled.price[i]!));
+    };
+  }
+
+  /** Every series' quote at `at`, aligned with series(at).list. */
+  quotes(at: Date, session: Session | null = null): readonly OptionQuote[] {
+    const quoteAt = this.quoteReader(at, session);
+    return this.series(at).list.map((_, i) => quoteAt(i));
   }
 }
 

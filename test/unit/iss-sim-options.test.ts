@@ -183,7 +183,7 @@ describe('simulated Options Calculator', () => {
   const { book } = simulatedOptions();
   const day = book.series(AT);
   const quotes = book.quotes(AT);
-  const calc = (path: string, query = '') => optionCalcAnswer(path, new URLSearchParams(query), day, quotes, AT);
+  const calc = (path: string, query = '') => optionCalcAnswer(path, new URLSearchParams(query), day, (i) => quotes[i]!, AT);
   const siMonthly = day.list.find((s) => s.asset.asset === 'Si' && s.seriesType === 'M')!;
 
   test("assets and option series: the board's assets, each expiry a series with its central strike and totals", () => {
@@ -290,7 +290,7 @@ describe('simulated Options Calculator', () => {
       `/assets/Si/optionseries/${siMonthly.seriesCode}/optionboard`,
       new URLSearchParams('rows=2'),
       day,
-      book.quotes(AT, 'closed'),
+      book.quoteReader(AT, 'closed'),
       AT,
     );
     const rows = (closed.body as { call: Array<Record<string, number>> }).call;
