@@ -144,13 +144,12 @@ describe('simulated ROPD', () => {
     const unread = new Set(all.invalidValues.filter((v) => v.field === 'option').map((v) => v.ticker));
     return { all, unread };
   };
-  const weeklyShareOption = (s: (typeof day.list)[number]) => s.asset.underlyingType === 'S' && s.seriesType === 'W';
 
   test("the product's parser reads each series' contract as the board means it, and ROPD=Si,RTS@2 keeps Si's and RTS's two nearest expiries", () => {
     const json = ropdJson(quotes);
     const { all, unread } = parsedContracts(json);
     const bySecid = new Map(all.quotes.map((q) => [q.ticker, q.option]));
-    for (const s of day.list.filter((x) => !weeklyShareOption(x))) {
+    for (const s of day.list) {
       assert.ok(!unread.has(s.secid), `${s.secid} (${s.shortName}) read`);
       assert.deepEqual(bySecid.get(s.secid), { underlying: s.asset.asset, type: s.kind, strike: String(s.strike), expiry: s.expiry }, s.secid);
     }
@@ -163,20 +162,6 @@ describe('simulated ROPD', () => {
     assert.ok(expected.length > 400);
     assert.deepEqual(picked.quotes.map((q) => q.ticker).sort(), expected.map((s) => s.secid).sort());
   });
-
-  test(
-    "the product's parser reads weekly share options too (SECID SR300CL6B, SHORTNAME SBERP091226CE300)",
-    {
-      todo: 'lib/moex/options.ts: the SHORTNAME pattern wants the futures-style `M`, and the SECID fallback reads the year digit of a weekly SECID as its month letter',
-    },
-    () => {
-      const { unread } = parsedContracts(ropdJson(quotes));
-      assert.deepEqual(
-        day.list.filter((s) => weeklyShareOption(s) && unread.has(s.secid)).map((s) => s.secid),
-        [],
-      );
-    },
-  );
 });
 
 describe('simulated Options Calculator', () => {

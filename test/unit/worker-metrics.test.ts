@@ -256,10 +256,16 @@ describe('quote metrics rendered by hand', () => {
     assert.equal(mine.split('\n\n').length, theirs.split('\n\n').length, 'families separated as prom-client separates them');
     assert.ok(mine.includes('moex_price_relative_to_prev_close_bucket{le="+Inf",ticker="HIGH\\"\\\\X"'), 'label values escaped');
     assert.ok(
-      mine.includes('moex_option_open_interest{ticker="Si80000BL5",board="ROPD",engine="futures",market="options",underlying="Si",option_type="call",strike="80000",expiry="2025-12-18"} 1250'),
+      mine.includes(
+        'moex_option_open_interest{ticker="Si80000BL5",board="ROPD",engine="futures",market="options",underlying="Si",option_type="call",strike="80000",expiry="2025-12-18"} 1250',
+      ),
       'an option series carries its contract labels',
     );
-    assert.ok(mine.includes('moex_option_at_the_money{ticker="Si80000BL5",board="ROPD",engine="futures",market="options",underlying="Si",option_type="call",strike="80000",expiry="2025-12-18"} 1'));
+    assert.ok(
+      mine.includes(
+        'moex_option_at_the_money{ticker="Si80000BL5",board="ROPD",engine="futures",market="options",underlying="Si",option_type="call",strike="80000",expiry="2025-12-18"} 1',
+      ),
+    );
   });
 });
 
