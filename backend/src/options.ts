@@ -1,3 +1,4 @@
+import { GREEK_FIELDS, type GreekField } from '../../lib/moex/option-greeks';
 import { NUMERIC_FIELDS, type NumericField } from '../../lib/moex/quote';
 import type { VectorSample } from './prometheus-client';
 
@@ -77,6 +78,9 @@ export interface OptionSide {
 
 type SideFigure = Exclude<keyof OptionSide, 'ticker'>;
 
+/** The calculator's figures a chain row shows; gamma, vega and theta are left to the dashboards, to keep a row readable. */
+const CHAIN_GREEKS: ReadonlySet<GreekField> = new Set(['impliedVolatility', 'theoreticalPrice', 'delta']);
+
 /** Worker gauge → figure of a series: the board snapshot's, then the Options Calculator's (docs/metrics.md). */
 const SIDE_FIGURE_OF_METRIC: Readonly<Record<string, SideFigure>> = {
   [metricOf('last')]: 'last',
@@ -84,9 +88,8 @@ const SIDE_FIGURE_OF_METRIC: Readonly<Record<string, SideFigure>> = {
   [metricOf('offer')]: 'offer',
   [metricOf('optionOpenInterest')]: 'openInterest',
   [metricOf('optionOpenInterestChange')]: 'openInterestChange',
-  moex_option_implied_volatility: 'impliedVolatility',
-  moex_option_theoretical_price: 'theoreticalPrice',
-  moex_option_delta: 'delta',
+  // OptionSide names the calculator's figures as OptionGreeks does.
+  ...Object.fromEntries(GREEK_FIELDS.filter((g) => CHAIN_GREEKS.has(g.field)).map((g) => [g.metric, g.field as SideFigure])),
 };
 
 /** Gauges every series of one underlying and expiry carries alike: the chain's own figures. */
