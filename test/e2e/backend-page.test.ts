@@ -3,6 +3,7 @@
 // ul#status li[data-component][data-ok].
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { isDeepStrictEqual } from 'node:util';
 import { By, type WebDriver } from 'selenium-webdriver';
 import { request } from '../support/https';
 import { backendPageUrl, withoutCredentials, e2eConfig, parsePriceText, saveScreenshot, startBrowser, waitFor } from './browser';
@@ -153,9 +154,7 @@ function chainDifference(page: Awaited<ReturnType<typeof pageChain>>, api: Chain
     callIv: ivText(r.call),
     putIv: ivText(r.put),
   }));
-  return JSON.stringify(page.rows) === JSON.stringify(want)
-    ? null
-    : `page ${JSON.stringify(page.rows.slice(0, 3))}… vs API ${JSON.stringify(want.slice(0, 3))}…`;
+  return isDeepStrictEqual(page.rows, want) ? null : `page ${JSON.stringify(page.rows.slice(0, 3))}… vs API ${JSON.stringify(want.slice(0, 3))}…`;
 }
 
 test('the options section shows the chosen chain, calls and puts by strike as the API answers it', async (t) => {
