@@ -99,7 +99,8 @@ describe('backend options against the real Prometheus scraping the worker fed by
         const total = json.underlyings?.flatMap((u) => u.expiries).reduce((sum, e) => sum + e.calls + e.puts, 0);
         return status === 200 && total === polled.length ? json : null;
       },
-      30_000,
+      // The index is cached 30 s: an answer from before every series was scraped lasts that long.
+      60_000,
       `${polled.length} option series in /api/options`,
     );
     const got = new Map(index.underlyings.flatMap((u) => u.expiries.map((e) => [`${u.underlying} ${e.expiry}`, { calls: e.calls, puts: e.puts }] as const)));
