@@ -107,6 +107,7 @@ describe('prometheus/ (promtool)', { timeout: 5 * 60_000 }, () => {
       'MoexPollsFailing',
       'MoexQuotesStale',
       'MoexLargePriceMove',
+      'MoexOptionVolatilityJump',
       'ScraperWriteErrors',
       'ScraperBufferGrowing',
       'HostDiskSpaceLow',
