@@ -21,7 +21,7 @@ import { NUMERIC_FIELDS, type Quote } from '../lib/moex/quote';
 import { registerIssRequestMetrics } from '../lib/iss-transport';
 import { algopackMetricName, ALGOPACK_FEEDS, DATASETS, type AlgopackFeed } from '../lib/moex/algopack/datasets';
 import { registerAlgopackPollMetrics } from '../lib/moex/algopack/poller';
-import { registerPollMetrics } from '../lib/poll-metrics';
+import { registerGreeksPollMetrics, registerPollMetrics } from '../lib/poll-metrics';
 import { registerShardClaimMetrics } from '../lib/polling-service';
 import { httpShape } from '../lib/web-config';
 import { createApp } from '../backend/src/app';
@@ -37,8 +37,10 @@ import { createCandleSync } from '../scraper/src/candles-sync';
 import { algopackGraphitePoints, algopackInfluxLine } from '../scraper/src/algopack-series';
 import { candleGraphitePoints, candleInfluxLine } from '../scraper/src/candle-series';
 import { scraperShape } from '../scraper/src/config';
-import { graphitePointsFor, quoteToInfluxPoint } from '../scraper/src/series';
+import { graphitePointsFor, greeksGraphitePoints, greeksInfluxLine, quoteToInfluxPoint } from '../scraper/src/series';
+import { GREEK_FIELDS, type OptionGreeks, type SeriesGreeks } from '../lib/moex/option-greeks';
 import { optionLabels } from '../lib/moex/options';
+import { createOptionGreeksMetrics } from '../worker-prometheus/src/option-greeks-metrics';
 import { registerSinkMetrics, WRITE_ERROR_REASONS } from '../scraper/src/sink';
 import { registerSpoolMetrics } from '../scraper/src/spool';
 import { workerShape } from '../worker-prometheus/src/config';
@@ -446,11 +448,10 @@ function fullQuote(kind: MarketKind): Quote {
   } as Quote;
 }
 
-function quoteFamilies(): Family[] {
-  const metrics = createQuoteMetrics({ histogramBoards: new Set(['<BOARD>']), removeAfterPolls: 1 });
-  metrics.update((Object.keys(MARKETS) as MarketKind[]).map(fullQuote), ['<BOARD>']);
+/** The families of an exposition rendered by hand, with the labels its samples carry. */
+function renderedFamilies(text: string): Family[] {
   const families: Family[] = [];
-  for (const line of metrics.render().split('\n')) {
+  for (const line of text.split('\n')) {
     const help = /^# HELP (\S+) (.*)$/.exec(line);
     if (help) families.push({ name: help[1]!, help: help[2]!, type: '', labels: [] });
     const type = /^# TYPE (\S+) (\S+)$/.exec(line);
@@ -462,6 +463,13 @@ function quoteFamilies(): Family[] {
       if (label !== 'le' && !family!.labels.includes(label!)) family!.labels.push(label!);
     }
   }
+  return families;
+}
+
+function quoteFamilies(): Family[] {
+  const metrics = createQuoteMetrics({ histogramBoards: new Set(['<BOARD>']), removeAfterPolls: 1 });
+  metrics.update((Object.keys(MARKETS) as MarketKind[]).map(fullQuote), ['<BOARD>']);
+  const families = renderedFamilies(metrics.render());
   // A family every market shares carries the contract labels on option series only.
   const contractLabels = Object.keys(optionLabels({ underlying: '', type: 'call', strike: '', expiry: '' }));
   for (const f of families) {
@@ -469,6 +477,20 @@ function quoteFamilies(): Family[] {
     f.labels = [...f.labels.filter((l) => !contractLabels.includes(l)), `(option series also ${contractLabels.join(', ')})`];
   }
   return families;
+}
+
+/** An option series with every figure of the Options Calculator. */
+function sampleGreeks(): SeriesGreeks {
+  const option = fullQuote('options');
+  const greeks = Object.fromEntries(GREEK_FIELDS.map(({ field }) => [field, 1])) as unknown as OptionGreeks;
+  return { ticker: option.ticker, board: option.board, engine: option.engine, market: option.market, contract: option.option!, greeks };
+}
+
+/** The calculator's figures of an option series (worker-prometheus/src/option-greeks-metrics.ts). */
+function greeksFamilies(): Family[] {
+  const metrics = createOptionGreeksMetrics();
+  metrics.update([sampleGreeks()], new Set());
+  return renderedFamilies(metrics.render());
 }
 
 function scraperRegistry(): Registry {
@@ -500,6 +522,7 @@ function issRegistry(): Registry {
   const registry = new Registry();
   registerIssRequestMetrics(registry);
   registerAlgopackPollMetrics(registry, []);
+  registerGreeksPollMetrics(registry);
   return registry;
 }
 
@@ -534,7 +557,7 @@ function metricsBlocks(): Record<string, string> {
   httpMetricsMiddleware(backend);
   const pollNames = new Set(familiesOf(poll).map((f) => f.name));
   return {
-    'metrics-worker': metricsTable([...quoteFamilies(), ...familiesOf(poll), ...familiesOf(workerRegistry())]),
+    'metrics-worker': metricsTable([...quoteFamilies(), ...greeksFamilies(), ...familiesOf(poll), ...familiesOf(workerRegistry())]),
     'metrics-iss': metricsTable(familiesOf(issRegistry())),
     'metrics-scraper': metricsTable(familiesOf(scraperRegistry()).filter((f) => !pollNames.has(f.name))),
     'metrics-algopack': metricsTable(algopackGaugeFamilies()),
@@ -559,6 +582,14 @@ function graphiteBlock(): string {
   );
   const candleNode = candle[0]!.path.slice(0, candle[0]!.path.lastIndexOf('.'));
   rows.push(['candles (1 minute)', 'every polled market', code(`${candleNode}.<field>`), candle.map((p) => p.path.slice(candleNode.length + 1)).join(' ')]);
+  const greeks = greeksGraphitePoints(sampleGreeks(), '<GRAPHITE_PREFIX>', new Date(0));
+  const greeksNode = greeks[0]!.path.slice(0, greeks[0]!.path.lastIndexOf('.'));
+  rows.push([
+    'options: Options Calculator figures',
+    'futures/options',
+    code(`${greeksNode}.<field>`),
+    greeks.map((p) => p.path.slice(greeksNode.length + 1)).join(' '),
+  ]);
   return table(['market', 'ISS engine/market', 'series', 'fields'], rows);
 }
 
@@ -584,6 +615,8 @@ function influxBlock(): string {
     candleInfluxLine({ ticker: 'T', board: 'B', interval: 1, begin: new Date(0), open: 1, high: 1, low: 1, close: 1, value: 1, volume: 1 } as never),
   );
   rows.push([code(candle.measurement), '1-minute candles', candle.tags.join(', '), candle.floats.join(' '), candle.integers.join(' ')]);
+  const greeks = lineSchema(greeksInfluxLine(sampleGreeks(), new Date(0))!);
+  rows.push([code(greeks.measurement), 'options: Options Calculator figures', greeks.tags.join(', '), greeks.floats.join(' '), '—']);
   return table(['measurement', 'market', 'tags', 'float fields', 'integer fields'], rows);
 }
 

@@ -214,6 +214,14 @@ export const moexShape = {
   ),
   MOEX_SHARD_CLAIM_DIR: doc('where MOEX_SHARD=auto/N replicas claim their shards: a directory they all share', text('')),
   POLL_SCHEDULE: doc('node-cron expression, 6 fields, seconds first; a cycle never overlaps the previous one', cronExpression('*/30 * * * * *')),
+  MOEX_OPTION_GREEKS_SCHEDULE: doc(
+    'node-cron schedule of the Options Calculator refresh (greeks and IV of the polled option series; only with an options board), or off',
+    check(
+      text('20 * * * * *'),
+      (v) => v === 'off' || (v !== '' && cron.validate(v)),
+      'must be a node-cron expression such as "20 * * * * *" (seconds first) or off',
+    ),
+  ),
   MOEX_TIMEOUT_MS: doc('timeout of one ISS request, milliseconds', positiveInt(10_000)),
   MOEX_ISS_TOKEN: doc("sent as Authorization: Bearer on every ISS request (MOEX's authenticated API, real time for subscribers); never logged", secret()),
   MOEX_ISS_MAX_RPS: doc(

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { POLL_FAILURE_REASONS } from './moex/errors';
+import type { GreeksPollMetrics } from './moex/option-greeks';
 import type { PollMetrics } from './moex/poll';
 
 /** The moex_up / moex_board_up / moex_poll_* family, shared by every service that polls ISS. */
@@ -65,6 +66,38 @@ export function registerPollMetrics(registry: Registry, boards: readonly string[
       duration.observe(durationSeconds);
       up.set(everyBoardOk ? 1 : 0);
       if (everyBoardOk) lastSuccess.set(Date.now() / 1000);
+    },
+  };
+}
+
+/** moex_option_greeks_*: the Options Calculator refreshes (lib/moex/option-greeks.ts), in every service that runs them. */
+export function registerGreeksPollMetrics(registry: Registry): GreeksPollMetrics {
+  const registers = [registry];
+  const up = new Gauge({ name: 'moex_option_greeks_up', help: '1 if the last Options Calculator refresh answered for every asset, else 0', registers });
+  const errors = new Counter({
+    name: 'moex_option_greeks_errors_total',
+    help: 'Options Calculator refreshes of one asset that failed, by reason',
+    labelNames: ['reason'],
+    registers,
+  });
+  const invalid = new Counter({
+    name: 'moex_option_greeks_invalid_values_total',
+    help: 'Options Calculator figures that were not a valid value (a negative IV, a delta beyond ±1); left out, never exported',
+    registers,
+  });
+  const lastSuccess = new Gauge({
+    name: 'moex_option_greeks_last_success_timestamp_seconds',
+    help: 'Unix time of the last Options Calculator refresh that answered for every asset',
+    registers,
+  });
+  for (const reason of POLL_FAILURE_REASONS) errors.inc({ reason }, 0);
+  up.set(0);
+  return {
+    recordFailure: (reason) => errors.inc({ reason }),
+    recordInvalid: (count) => invalid.inc(count),
+    recordCycle(ok) {
+      up.set(ok ? 1 : 0);
+      if (ok) lastSuccess.set(Date.now() / 1000);
     },
   };
 }

@@ -185,6 +185,10 @@ function entitledJson(answer: HttpAnswer, request: IssRequest, url: URL): unknow
   } catch {
     throw new PollError('parse', `ISS answered malformed JSON for ${loggableUrl(url)}`);
   }
+  if (request.blocks.length === 0) {
+    if (!Array.isArray(json)) throw refused('JSON other than the list asked for');
+    return json;
+  }
   const blocks = json && typeof json === 'object' && !Array.isArray(json) ? Object.keys(json) : [];
   if (!request.blocks.some((b) => blocks.includes(b))) throw refused(`JSON without any of the blocks ${request.blocks.join(', ')}`);
   return json;

@@ -6,14 +6,17 @@ import type { TickerSelection } from './parse';
  * (the `kind` label of moex_iss_requests_total) and the blocks the answer must carry. An answer
  * without any of its blocks is an entitlement answer (iss-client.ts). Pure.
  */
-export type IssRequestKind = 'board' | 'candles' | 'calendar' | 'dataset';
+export type IssRequestKind = 'board' | 'candles' | 'calendar' | 'dataset' | 'calculator';
 
-export const ISS_REQUEST_KINDS: readonly IssRequestKind[] = ['board', 'candles', 'calendar', 'dataset'];
+export const ISS_REQUEST_KINDS: readonly IssRequestKind[] = ['board', 'candles', 'calendar', 'dataset', 'calculator'];
 
 export interface IssRequest {
   url: string;
   kind: IssRequestKind;
-  /** The data blocks asked for (`iss.only`); at least one must be in a JSON answer. */
+  /**
+   * The data blocks asked for (`iss.only`); at least one must be in a JSON answer. None: the answer
+   * is a JSON array (the Options Calculator's lists, which are plain JSON, not ISS blocks).
+   */
   blocks: readonly string[];
 }
 
@@ -142,4 +145,21 @@ function datasetQuery(page: DatasetPage, only: readonly string[]): string {
     latest: page.latest ? '1' : undefined,
     start: page.start ? String(page.start) : undefined,
   });
+}
+
+/** MOEX's Options Calculator (OpenAPI 3.1, test/fixtures/iss/real/options/): plain JSON beside ISS, no login. */
+const OPTION_CALC = '/apps/option-calc/v1';
+
+/** An asset's option series (codes, expiries, central strikes): a JSON array. */
+export function optionSeriesListRequest(issUrl: string, asset: string): IssRequest {
+  return { url: `${issUrl}${OPTION_CALC}/assets/${segment(asset)}/optionseries`, kind: 'calculator', blocks: [] };
+}
+
+/** One option series' board: greeks, theoretical price and implied volatility of each strike's call and put. */
+export function optionBoardRequest(issUrl: string, asset: string, seriesCode: string): IssRequest {
+  return {
+    url: `${issUrl}${OPTION_CALC}/assets/${segment(asset)}/optionseries/${segment(seriesCode)}/optionboard`,
+    kind: 'calculator',
+    blocks: ['call', 'put'],
+  };
 }

@@ -118,6 +118,6 @@ export function parseOptionSelection(value: string): OptionSelection | null {
   const bad = names.find((a) => !ASSET_PATTERN.test(a));
   if (names.length === 0 || bad !== undefined) throw new Error(`"${value}": ${bad ? `"${bad}" is not an asset code` : 'names no asset'} (e.g. Si,RTS@2)`);
   const count = m[2]!.toUpperCase() === 'ALL' ? 'ALL' : Number(m[2]);
-  if (count === 0) throw new Error(`"${value}": the number of nearest expiries must be at least 1 (or ALL)`);
+  if (count === 0) throw new Error(`"${value}": the number of nearest expiries must be at least 1 or ALL (e.g. Si,RTS@2)`);
   return { assets: names.includes('ALL') ? 'ALL' : [...new Set(names)], nearestExpiries: count };
 }

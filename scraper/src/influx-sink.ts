@@ -5,7 +5,7 @@ import type { Quote } from '../../lib/moex/quote';
 import { algopackInfluxLine } from './algopack-series';
 import { candleInfluxLine } from './candle-series';
 import { createMemoryQueue, offerLines, type LineQueue } from './line-queue';
-import { quoteToInfluxPoint } from './series';
+import { greeksInfluxLine, quoteToInfluxPoint } from './series';
 import type { Sink, SinkStats, WriteErrorReason } from './sink';
 
 export type InfluxOptions =
@@ -225,6 +225,9 @@ export function createInfluxSink(options: InfluxOptions, stats: SinkStats, log: 
     },
     writeAlgopack(bars) {
       return enqueue(bars.flatMap((b) => algopackInfluxLine(b) ?? []));
+    },
+    writeGreeks(series, at) {
+      return enqueue(series.flatMap((s) => greeksInfluxLine(s, at) ?? []));
     },
     problem() {
       const queueProblem = queue.problem();

@@ -1,10 +1,11 @@
 import path from 'node:path';
 import { Registry } from 'prom-client';
-import { loadConfig } from '../../lib/config';
+import { boardSources, configOrExit, loadConfig } from '../../lib/config';
 import { createLogger, type Logger } from '../../lib/log';
 import { startAlgopackFromConfig } from '../../lib/moex/algopack/start';
 import { createProcessIssTransport } from '../../lib/iss-transport';
 import { quoteLogKeys, runPollingService } from '../../lib/polling-service';
+import { startOptionGreeksPolling } from '../../lib/option-greeks-polling';
 import { exitOnStartupFailure } from '../../lib/service';
 import { createCandleSync } from './candles-sync';
 import { scraperShape, type ScraperConfig } from './config';
@@ -125,13 +126,31 @@ const algopack =
       )
     : null;
 
+// The calculator's figures go to the stores that keep a point's own time, as ALGOPACK bars do.
+const greeksSinks = sinks.filter((s) => s.writeGreeks);
+const greeks =
+  greeksSinks.length > 0
+    ? startOptionGreeksPolling(
+        config,
+        configOrExit(() => boardSources(config)),
+        liveRegistry,
+        transport,
+        log,
+        (answered) => {
+          const at = new Date(Math.floor(Date.now() / 1000) * 1000);
+          for (const sink of greeksSinks) sink.writeGreeks!(answered, at);
+        },
+      )
+    : null;
+
 runPollingService({
   config,
   log,
   transport,
   cycleRegistry: new Registry(),
   liveRegistry,
-  onQuotes: (quotes) => {
+  onQuotes: (quotes, answeredBoards) => {
+    greeks?.observe(quotes, answeredBoards);
     for (const sink of sinks) {
       // A refusal (the spool's disk full) is counted by the sink; the soak also needs to know which quotes.
       if (!sink.write(quotes) && log.isLevelEnabled('debug')) log.debug({ sink: sink.name, quotes: quoteLogKeys(quotes) }, 'quotes refused');
@@ -141,7 +160,10 @@ runPollingService({
   onShutdown: async () => {
     // The sinks get the larger part of the shutdown grace: a long ALGOPACK or candle cycle is not
     // waited for past PRODUCERS_STOP_MS (its cursors are saved only when it ends; the next start asks again).
-    await Promise.race([Promise.all([algopack?.stop(), candleSync?.idle()]), new Promise((resolve) => setTimeout(resolve, PRODUCERS_STOP_MS).unref())]);
+    await Promise.race([
+      Promise.all([algopack?.stop(), candleSync?.idle(), greeks?.stop()]),
+      new Promise((resolve) => setTimeout(resolve, PRODUCERS_STOP_MS).unref()),
+    ]);
     await Promise.all(sinks.map((s) => s.close()));
   },
   problem: () =>

@@ -5,7 +5,7 @@ import type { Quote } from '../../lib/moex/quote';
 import { algopackGraphitePoints } from './algopack-series';
 import { candleGraphitePoints } from './candle-series';
 import { createMemoryQueue, offerLines, type LineQueue } from './line-queue';
-import { graphitePointsFor, plaintextLine } from './series';
+import { graphitePointsFor, greeksGraphitePoints, plaintextLine } from './series';
 import type { Sink, SinkStats } from './sink';
 
 export interface PlaintextSinkOptions {
@@ -190,6 +190,9 @@ export function createPlaintextSink(options: PlaintextSinkOptions, stats: SinkSt
     },
     writeAlgopack(bars) {
       return enqueue(bars.flatMap((b) => algopackGraphitePoints(b, prefix).map(plaintextLine)));
+    },
+    writeGreeks(series, at) {
+      return enqueue(series.flatMap((s) => greeksGraphitePoints(s, prefix, at).map(plaintextLine)));
     },
     // carbon down is waited for (the buffer is for that; scraper_write_errors_total shows it); only a spool that cannot write is named.
     problem: () => queue.problem(),

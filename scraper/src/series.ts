@@ -1,5 +1,6 @@
 import { Point } from '@influxdata/influxdb-client';
 import { marketKindOf, MARKETS } from '../../lib/moex/markets';
+import { GREEK_FIELDS, type SeriesGreeks } from '../../lib/moex/option-greeks';
 import { optionLabels } from '../../lib/moex/options';
 import { presentNumericFields, type Quote } from '../../lib/moex/quote';
 
@@ -57,4 +58,26 @@ export function quoteToInfluxPoint(quote: Quote, sharesMeasurement: string): Poi
     else point.floatField(spec.seriesName, value);
   }
   return point;
+}
+
+/**
+ * The Options Calculator's figures of one series at `at` (the refresh): Graphite beside its quote
+ * fields (`<prefix>.options.<UNDERLYING>.<SECID>.implied_volatility` …), nulls not sent.
+ */
+export function greeksGraphitePoints(series: SeriesGreeks, prefix: string, at: Date): GraphitePoint[] {
+  const timestamp = Math.floor(at.getTime() / 1000);
+  const node = graphiteNodeFor({ ticker: series.ticker, market: series.market, option: series.contract }, prefix);
+  return GREEK_FIELDS.flatMap(({ field, seriesName }) => {
+    const value = series.greeks[field];
+    return value === null ? [] : [{ path: `${node}.${seriesName}`, value, timestamp }];
+  });
+}
+
+/** The same figures as an InfluxDB point of measurement `options`, tagged as the series' quotes; null when the calculator sent none. */
+export function greeksInfluxLine(series: SeriesGreeks, at: Date): string | null {
+  const point = new Point(MARKETS.options.measurement).tag('ticker', series.ticker).tag('board', series.board).timestamp(at);
+  for (const [tag, value] of Object.entries(optionLabels(series.contract))) point.tag(tag, value);
+  const present = GREEK_FIELDS.filter(({ field }) => series.greeks[field] !== null);
+  for (const { field, seriesName } of present) point.floatField(seriesName, series.greeks[field]!);
+  return present.length ? (point.toLineProtocol({ convertTime: () => String(Math.floor(at.getTime() / 1000)) }) as string) : null;
 }

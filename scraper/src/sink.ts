@@ -1,6 +1,7 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { AlgopackBar } from '../../lib/moex/algopack/parse';
 import type { Candle } from '../../lib/moex/candles';
+import type { SeriesGreeks } from '../../lib/moex/option-greeks';
 import type { Quote } from '../../lib/moex/quote';
 
 export type SinkName = 'graphite' | 'influxdb';
@@ -39,6 +40,8 @@ export interface Sink {
   writeCandles?(candles: readonly Candle[]): boolean;
   /** ALGOPACK bars, likewise at their own time (the bar's end). */
   writeAlgopack?(bars: readonly AlgopackBar[]): boolean;
+  /** The Options Calculator's figures of option series, likewise at their own time (the refresh). */
+  writeGreeks?(series: readonly SeriesGreeks[], at: Date): boolean;
   /** What keeps the store from taking points right now, for /readyz and the backend's status; null when nothing. */
   problem(): string | null;
   /** Flushes what it can within the shutdown grace, then releases sockets and timers. */

@@ -6,7 +6,10 @@ import { startAlgopackFromConfig } from '../../lib/moex/algopack/start';
 import { engineCalendarRequest } from '../../lib/moex/iss-requests';
 import { runPollingService } from '../../lib/polling-service';
 import { exitOnStartupFailure } from '../../lib/service';
+import { joinText } from '../../lib/exposition';
+import { startOptionGreeksPolling } from '../../lib/option-greeks-polling';
 import { createAlgopackMetrics } from './algopack-metrics';
+import { createOptionGreeksMetrics } from './option-greeks-metrics';
 import { workerShape } from './config';
 import { registerIssClockSkew } from './iss-clock-skew';
 import { startMarketCalendar } from './market-calendar';
@@ -53,20 +56,27 @@ const algopack = startAlgopackFromConfig(
   log,
 );
 
+const greeksMetrics = createOptionGreeksMetrics();
+const greeks = startOptionGreeksPolling(config, sources, liveRegistry, transport, log, (answered, failedAssets) =>
+  greeksMetrics.update(answered, failedAssets),
+);
+
 runPollingService({
   config,
   log,
   transport,
   cycleRegistry: new Registry(),
-  renderCycle: () => quoteMetrics.render(),
+  // The calculator's figures are rendered with each poll cycle's exposition: a refresh shows at the next cycle.
+  renderCycle: () => joinText(quoteMetrics.render(), greeks ? greeksMetrics.render() : ''),
   liveRegistry,
   // On a failed poll the board is not among answeredBoards: its last good quotes stay exposed and moex_up drops to 0.
   onQuotes: (quotes, answeredBoards) => {
     quoteMetrics.update(quotes, answeredBoards);
+    greeks?.observe(quotes, answeredBoards);
     observeIssClock(quotes);
   },
   onShardLost: () => quoteMetrics.forgetAll(),
   onShutdown: async () => {
-    await Promise.all([calendar.stop(), algopack?.stop()]);
+    await Promise.all([calendar.stop(), algopack?.stop(), greeks?.stop()]);
   },
 }).catch((err: unknown) => exitOnStartupFailure('worker-prometheus', err));

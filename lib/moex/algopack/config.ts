@@ -73,7 +73,14 @@ export const algopackBackfillShape = {
 };
 
 /** Which ALGOPACK market a polled board's instruments are in; none for indices, bonds and options. */
-const ALGOPACK_MARKET_OF: Readonly<Record<MarketKind, AlgopackMarket | null>> = { shares: 'eq', futures: 'fo', currency: 'fx', index: null, bonds: null, options: null };
+const ALGOPACK_MARKET_OF: Readonly<Record<MarketKind, AlgopackMarket | null>> = {
+  shares: 'eq',
+  futures: 'fo',
+  currency: 'fx',
+  index: null,
+  bonds: null,
+  options: null,
+};
 
 /** Upper-case tickers (futoi: asset codes) a feed's rows are kept for, or every row. */
 export type TickerFilter = 'ALL' | ReadonlySet<string>;
