@@ -41,6 +41,7 @@ import { infinityRows, repeatCopies, runTarget, selectionsFor, selectPath, varia
 import { fieldsOfMarket, MARKETS, type MarketKind, marketKindOf, SUPPORTED_MARKETS } from '../../lib/moex/markets';
 import { NUMERIC_FIELDS } from '../../lib/moex/quote';
 import { algopackMetricName, DATASETS } from '../../lib/moex/algopack/datasets';
+import { GREEK_FIELDS } from '../../lib/moex/option-greeks';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const datasources = loadDatasources();
@@ -69,6 +70,8 @@ const DOCUMENTED_METRICS = new Set([
   ...Object.values(DATASETS).flatMap((d) => d.exported.map((c) => algopackMetricName(d.dataset, c.column))),
   'moex_algopack_bar_timestamp_seconds',
   'moex_algopack_bar_lag_seconds',
+  // The Options Calculator's gauges: lib/moex/option-greeks.ts.
+  ...GREEK_FIELDS.map((f) => f.metric),
 ]);
 // Beyond the contract: what lib/poll-metrics.ts, scraper/src/sink.ts, spool.ts, candles-sync.ts, worker-prometheus/src/market-calendar.ts and quote-metrics.ts also export.
 const SERVICE_EXTRAS = new Set([
@@ -83,8 +86,6 @@ const SERVICE_EXTRAS = new Set([
   'moex_market_open',
   // worker-prometheus/src/quote-metrics.ts: read from the quote's strike and CENTRALSTRIKE, not a field of its own.
   'moex_option_at_the_money',
-  // The Options Calculator's gauges (docs/metrics.md).
-  'moex_option_implied_volatility',
 ]);
 const STANDARD_METRICS = new Set([
   'up',
