@@ -25,7 +25,7 @@ export interface IssPlusOptions {
   url: string;
   credentials: IssPlusCredentials;
   sources: readonly BoardSource[];
-  registry: Registry;
+  metrics: StreamMetrics;
   log: Logger;
   /** Quotes the stream changed (only those that changed); the outputs apply them as they do the poll's. */
   onQuotes(quotes: Quote[]): void;
@@ -49,7 +49,9 @@ const STREAM_ERRORS = {
   invalid_value: 'a cell that cannot be its quote field (left out, as the poll does)',
 } as const;
 
-function registerStreamMetrics(registry: Registry, destinations: readonly string[]) {
+/** The moex_stream_* metrics (docs/metrics.md); registered once per process, kept across restarts of the stream. */
+export function registerStreamMetrics(registry: Registry, sources: readonly BoardSource[]) {
+  const destinations = [...new Set(streamSubscriptions(sources).map((s) => s.destination))];
   const registers = [registry];
   const up = new Gauge({ name: 'moex_stream_up', help: '1 while the ISS+ stream is connected and subscribed (MOEX_STREAM=issplus only), else 0', registers });
   const messages = new Counter({
@@ -81,12 +83,13 @@ function registerStreamMetrics(registry: Registry, destinations: readonly string
   return { up, messages, reconnects, lastMessage, error: (reason: keyof typeof STREAM_ERRORS) => errors.inc({ reason }) };
 }
 
+export type StreamMetrics = ReturnType<typeof registerStreamMetrics>;
+
 export function startIssPlusStream(options: IssPlusOptions): IssPlusStream {
-  const { url, credentials, sources, registry, log, onQuotes } = options;
+  const { url, credentials, sources, metrics, log, onQuotes } = options;
   const { first, max } = options.reconnectDelayMs ?? { first: 1_000, max: 60_000 };
   const heartbeatMs = options.heartbeatMs ?? 10_000;
   const subscriptions = streamSubscriptions(sources);
-  const metrics = registerStreamMetrics(registry, [...new Set(subscriptions.map((s) => s.destination))]);
   const state: StreamQuotes = createStreamQuotes();
   const connection = logOnChange(log, { failed: 'ISS+ stream down; the poll carries on alone', recovered: 'ISS+ stream connected' });
   const malformed = logOnChange(log, { failed: 'ISS+ sent a frame that is not what it should; left out' });
