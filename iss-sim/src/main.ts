@@ -13,6 +13,7 @@ import { CandleBook, SimClock, walkClock } from './candles';
 import { boardSecuritiesJson, feedDelayOf } from './iss-response';
 import { Market, type SecurityOverride, type SecurityState } from './market';
 import { SimTradingCalendar } from './trading-calendar';
+import { attachStreamSim } from './stream';
 
 /**
  * ISS simulator: serves `/iss/engines/{engine}/markets/{market}/boards/{board}/securities.json`
@@ -326,12 +327,16 @@ const server = http.createServer((req, res) => {
     return serveIss(req, res, url, dataset ? { dataset } : { engine: iss![1]!, marketName: iss![2]!, board: iss![3]!, candleSecid: iss![4] });
   }
   if (url.pathname === '/healthz' || url.pathname === '/readyz') return writeJson(res, 200, { status: 'ok' });
+  if (stream.serveControl(req, res, url)) return;
   if (url.pathname.startsWith('/sim/')) {
     serveControl(req, res, url).catch((err: unknown) => writeJson(res, 400, { error: err instanceof Error ? err.message : String(err) }));
     return;
   }
   writeJson(res, 404, { error: `no route ${url.pathname}` });
 });
+
+// ISS+ (STOMP over WebSocket) at /infocx/v3/websocket, pushing every change of the market (stream.ts).
+const stream = attachStreamSim(server, { market, boards, dataTime, log });
 
 listen(server, config.PORT, log, config.LISTEN_ADDRESS)
   .then(() => {
