@@ -675,7 +675,11 @@ const ROUTE_DOCS: Record<string, string> = {
   'GET /readyz': '200 once Prometheus answers, else 503 with a JSON reason',
   'GET /metrics': '`http_request_duration_seconds` and the default process metrics',
   'GET /api/quotes':
-    '`{"quotes":[{ticker, board, engine, market, last, bid, offer, open, high, low, prevClose, changePercent, volume, value, trades, trading, time, ageSeconds, delaySeconds, ...the market\'s own fields, orderFlow: {disbalance, boughtLots, soldLots} for shares with an ALGOPACK bar, else absent}], "simulated"}`; null fields are `null`',
+    '`{"quotes":[{ticker, board, engine, market, last, bid, offer, open, high, low, prevClose, changePercent, volume, value, trades, trading, time, ageSeconds, delaySeconds, ...the market\'s own fields, orderFlow: {disbalance, boughtLots, soldLots} for shares with an ALGOPACK bar, else absent}], "simulated"}`; null fields are `null`; option series are not here (`/api/options`)',
+  'GET /api/options':
+    '`{"underlyings":[{"underlying","expiries":[{"expiry","calls","puts"}]}]}`: the option series polled, counted by underlying, expiry (by date) and type',
+  'GET /api/options/:underlying/:expiry':
+    '`{"underlying","expiry","centralStrike","underlyingPrice","rows":[{"strike","atTheMoney","call","put"}]}`, rows by strike (numeric order), each side `{ticker, last, bid, offer, openInterest, openInterestChange, impliedVolatility, theoreticalPrice, delta}` or null; 404 when no series of that underlying (any case) and expiry is polled, 400 for a malformed one',
   'GET /api/quotes/:ticker': 'one quote; 404 for an unknown ticker, 400 for a malformed one',
   'GET /api/quotes/:ticker/history':
     '`?range=1h&step=30s[&source=prometheus|candles]` → `{"ticker","points":[[unixSeconds,last],...]}`; 400 for a bad range/step or more than 11,000 points',

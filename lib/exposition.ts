@@ -1,61 +1,158 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createGzip, gzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { constants, crc32, createDeflateRaw, deflateRawSync, inflateRaw as inflateRawCallback } from 'node:zlib';
+
+const inflateRaw = promisify(inflateRawCallback);
 import { Registry } from 'prom-client';
 
 /**
- * One render, kept as bytes only: encoded once, not per scrape (a large string handed to res.end()
- * is encoded again each time), and no string copy of it stays in the heap. The parts are the cycle's
- * bytes (shared by every render until the next poll) and the live ones: never copied into one buffer,
- * so a live refresh allocates only the small live part and the gzip.
+ * The cycle's bytes (what changes once per poll: the quote series), shared by every render until
+ * the next poll, and their compressed form once a scraper asked for gzip. Kept as bytes only:
+ * encoded once, not per scrape, and no string copy of them stays in the heap.
  */
-interface Rendered {
-  parts: Buffer[];
+interface CycleBytes {
+  /** Null once deflated (or deflated from the start): Prometheus asks for gzip, so the 80 MB of plain text are not kept. */
+  parts: Buffer[] | null;
+  deflated?: Promise<DeflatedCycle>;
+}
+
+/** The cycle's raw deflate blocks, ended by a sync flush (byte-aligned, not final), their CRC-32 and plain length. */
+interface DeflatedCycle {
+  blocks: Buffer;
+  crc: number;
   length: number;
-  gzipped?: Promise<Buffer>;
+}
+
+/** One render: the cycle's bytes, then the live ones (process metrics, counters: small, rendered often). */
+interface Rendered {
+  cycle: CycleBytes;
+  live: Buffer;
+  gzipped?: Promise<Buffer[]>;
 }
 
 /**
- * Above this a render is gzipped at level 1, not 6: at 30,000 securities (87 MB) level 6 took 3-4 s
- * of CPU per cycle and level 1 about 1 s, for a body 15% larger (5.0 MB instead of 4.3 MB).
- */
-const FAST_GZIP_ABOVE_BYTES = 1024 * 1024;
-
-/**
- * Below this a render is gzipped in one synchronous call: for a 3-ticker render (~20 KB) a zlib
- * stream cost 0.7-1.0 ms of CPU (its setup and the hops to libuv's thread pool), gzipSync 0.2-0.3 ms.
- * Larger renders stream, so the event loop is not held for the whole compression.
+ * Below this the cycle is deflated in one synchronous call at level 6: for a 3-ticker render (~20 KB)
+ * a zlib stream cost 0.7-1.0 ms of CPU (its setup and the hops to libuv's thread pool), the sync
+ * call 0.2-0.3 ms. Larger renders stream, so the event loop is not held for the whole compression,
+ * at level 1: at 30,000 securities (87 MB) level 6 took 3-4 s of CPU per cycle and level 1 about
+ * 1 s, for a body 15% larger (5.0 MB instead of 4.3 MB).
  */
 const SYNC_GZIP_BELOW_BYTES = 256 * 1024;
 
-function gzipParts(parts: readonly Buffer[]): Promise<Buffer> {
-  const length = parts.reduce((sum, part) => sum + part.length, 0);
-  if (length < SYNC_GZIP_BELOW_BYTES) {
+/**
+ * Deflates the cycle's bytes as they come (each part is let go once written, and the next is made
+ * only when zlib has taken the last: no plain copy of the whole is held), ended by a sync flush.
+ */
+function deflateCycle(parts: Iterable<Buffer>): Promise<DeflatedCycle> {
+  const iterator = parts[Symbol.iterator]();
+  let length = 0;
+  let crc = 0;
+  const take = () => {
+    const next = iterator.next();
+    if (next.done) return null;
+    length += next.value.length;
+    crc = crc32(next.value, crc);
+    return next.value;
+  };
+  const head: Buffer[] = [];
+  let part = take();
+  while (part && length < SYNC_GZIP_BELOW_BYTES) {
+    head.push(part);
+    part = take();
+  }
+  const finishFlush = constants.Z_SYNC_FLUSH;
+  if (!part) {
     try {
-      return Promise.resolve(gzipSync(Buffer.concat(parts, length), { level: 6 }));
+      return Promise.resolve({ blocks: deflateRawSync(Buffer.concat(head, length), { level: 6, finishFlush }), crc, length });
     } catch (err) {
       return Promise.reject(err);
     }
   }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    const gz = createGzip({ level: length > FAST_GZIP_ABOVE_BYTES ? 1 : 6 });
-    gz.on('data', (chunk: Buffer) => chunks.push(chunk));
-    gz.on('end', () => resolve(Buffer.concat(chunks)));
-    gz.on('error', reject);
-    for (const part of parts) gz.write(part);
-    gz.end();
+    const deflate = createDeflateRaw({ level: 1, finishFlush });
+    deflate.on('data', (chunk: Buffer) => chunks.push(chunk));
+    deflate.on('end', () => resolve({ blocks: Buffer.concat(chunks), crc, length }));
+    deflate.on('error', reject);
+    for (const p of head) deflate.write(p);
+    const pump = () => {
+      for (; part; part = take()) {
+        if (!deflate.write(part)) {
+          part = take();
+          deflate.once('drain', pump);
+          return;
+        }
+      }
+      deflate.end();
+    };
+    pump();
   });
 }
 
-/** What CachedExposition renders once per cycle: a prom-client Registry, or anything with its `metrics()`. */
-export interface MetricsSource {
-  metrics(): Promise<string> | string;
+/** The cycle's plain bytes: kept, or inflated again for the rare plain scrape (curl) once only the deflated form is kept. */
+async function plainOf(cycle: CycleBytes): Promise<Buffer[]> {
+  if (cycle.parts) return cycle.parts;
+  const { blocks } = await cycle.deflated!;
+  return [await inflateRaw(blocks, { finishFlush: constants.Z_SYNC_FLUSH })];
 }
+
+/** gzip's member header: magic, deflate, no flags, no time, no extra flags, unknown OS (RFC 1952 2.3). */
+const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
+
+/**
+ * A render's gzip body, one gzip member: the cycle's deflate blocks, compressed once per poll, then
+ * the live bytes deflated on their own (a new deflate stream may follow a sync flush: its blocks
+ * refer back only into themselves), with the CRC-32 continued from the cycle's. So a live refresh,
+ * at most every second, compresses its few kilobytes, not the cycle's 80 MB again.
+ */
+function gzipOf(r: Rendered): Promise<Buffer[]> {
+  const { cycle } = r;
+  cycle.deflated ??= deflateCycle(cycle.parts!).then((deflated) => {
+    cycle.parts = null;
+    return deflated;
+  });
+  r.gzipped ??= cycle.deflated.then(({ blocks, crc, length }) => {
+    const trailer = Buffer.alloc(8);
+    trailer.writeUInt32LE(crc32(r.live, crc) >>> 0, 0);
+    trailer.writeUInt32LE((length + r.live.length) % 2 ** 32, 4);
+    return [GZIP_HEADER, blocks, deflateRawSync(r.live), trailer];
+  });
+  return r.gzipped;
+}
+
+/**
+ * What CachedExposition renders once per cycle: a prom-client Registry, or anything with its
+ * `metrics()`; several texts are joined (families rendered by hand: at 30,000 securities they are
+ * 80 MB, and joining them into one string before encoding would copy them twice more).
+ */
+export interface MetricsSource {
+  metrics(): Promise<string | Iterable<string>> | string | Iterable<string>;
+}
+
+const withoutFinalNewline = (t: string) => (t.endsWith('\n') ? t.slice(0, -1) : t);
 
 /** Text expositions one after the other, as prom-client joins its families (a blank line between). */
 export function joinText(...texts: string[]): string {
   const present = texts.filter((t) => t !== '');
-  return present.length ? `${present.map((t) => (t.endsWith('\n') ? t.slice(0, -1) : t)).join('\n\n')}\n` : '';
+  return present.length ? `${present.map(withoutFinalNewline).join('\n\n')}\n` : '';
+}
+
+const BLANK_LINE = Buffer.from('\n\n');
+const FINAL_NEWLINE = Buffer.from('\n');
+
+/**
+ * The bytes of joinText(...texts), each text encoded on its own as it comes (a generator's text
+ * can be collected once encoded): no joined copy of them all, nor all of them as strings at once.
+ */
+function* joinedParts(texts: Iterable<string>): Generator<Buffer> {
+  let first = true;
+  for (const text of texts) {
+    if (text === '') continue;
+    if (!first) yield BLANK_LINE;
+    first = false;
+    yield Buffer.from(withoutFinalNewline(text), 'utf8');
+  }
+  if (!first) yield FINAL_NEWLINE;
 }
 
 /**
@@ -84,8 +181,6 @@ export function sampleValue(value: number): string {
 export const familyHeader = (name: string, help: string, type: 'gauge' | 'counter' | 'histogram') =>
   `# HELP ${name} ${escapeHelp(help)}\n# TYPE ${name} ${type}`;
 
-const gzipOf = (r: Rendered): Promise<Buffer> => (r.gzipped ??= gzipParts(r.parts));
-
 /**
  * Serves /metrics from text rendered ahead of time instead of per scrape.
  * `cycle` holds what changes once per poll (quote series): rendered when the owner calls
@@ -95,7 +190,7 @@ const gzipOf = (r: Rendered): Promise<Buffer> => (r.gzipped ??= gzipParts(r.part
  * no scrape waits on it. Concurrent scrapes share one render, one encoding and one gzip.
  */
 export class CachedExposition {
-  private cycleBody = Buffer.alloc(0);
+  private cycleBytes: CycleBytes = { parts: [] };
   private cycleStale = true;
   /** Bumped by cycleChanged(): a background render started before it must not be served after it. */
   private generation = 0;
@@ -130,16 +225,17 @@ export class CachedExposition {
     const wantsGzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
     res.setHeader('Content-Type', this.contentType);
     res.setHeader('Vary', 'Accept-Encoding');
+    const parts = wantsGzip ? await gzipOf(rendered) : [...(await plainOf(rendered.cycle)), rendered.live];
     if (wantsGzip) {
       this.gzipAsked = true;
-      const gzipped = await gzipOf(rendered);
       res.setHeader('Content-Encoding', 'gzip');
-      res.end(gzipped);
-    } else {
-      res.setHeader('Content-Length', rendered.length);
-      for (const part of rendered.parts.slice(0, -1)) res.write(part);
-      res.end(rendered.parts.at(-1));
     }
+    res.setHeader(
+      'Content-Length',
+      parts.reduce((sum, part) => sum + part.length, 0),
+    );
+    for (const part of parts.slice(0, -1)) res.write(part);
+    res.end(parts.at(-1));
   }
 
   private rendered(): Promise<Rendered> {
@@ -177,18 +273,15 @@ export class CachedExposition {
   private async render(): Promise<Rendered> {
     if (this.cycleStale) {
       this.cycleStale = false;
-      this.cycleBody = Buffer.from(await this.cycle.metrics(), 'utf8');
+      const cycle = await this.cycle.metrics();
+      const parts = joinedParts(typeof cycle === 'string' ? [cycle] : cycle);
+      // Once a scraper asked for gzip (Prometheus does), each cycle goes to deflate as it is rendered, with
+      // no plain copy. The families render while zlib takes them: a poll that ended meanwhile (only a cycle
+      // that outlasts its period) can lend the later families its values.
+      this.cycleBytes = this.gzipAsked ? { parts: null, deflated: deflateCycle(parts) } : { parts: [...parts] };
     }
-    const liveBody = Buffer.from(await this.live.metrics(), 'utf8');
-    const parts = joinExpositions(this.cycleBody, liveBody);
-    return { parts, length: parts.reduce((sum, part) => sum + part.length, 0) };
+    // Two expositions follow each other as prom-client writes them: no blank line between (a family's lines end with one newline).
+    const live = Buffer.from(await this.live.metrics(), 'utf8');
+    return { cycle: this.cycleBytes, live };
   }
-}
-
-const NEWLINE = Buffer.from('\n');
-
-function joinExpositions(a: Buffer, b: Buffer): Buffer[] {
-  if (a.length === 0) return [b];
-  if (b.length === 0) return [a];
-  return a[a.length - 1] === NEWLINE[0] ? [a, b] : [a, NEWLINE, b];
 }

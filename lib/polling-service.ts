@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { collectDefaultMetrics, Counter, Registry } from 'prom-client';
-import { CachedExposition, joinText } from './exposition';
+import { CachedExposition } from './exposition';
 import type { ProcessIssTransport } from './iss-transport';
 import type { Logger } from './log';
 import type { Quote } from './moex/quote';
@@ -21,8 +21,8 @@ export interface PollingServiceOptions {
   transport: ProcessIssTransport;
   /** Series that change once per cycle (rendered when the cycle ends). */
   cycleRegistry: Registry;
-  /** Families rendered by hand, served before cycleRegistry's and rendered with them once per cycle. */
-  renderCycle?(): string;
+  /** Families rendered by hand (texts, each one or more whole families), served before cycleRegistry's and rendered with them once per cycle. */
+  renderCycle?(): Iterable<string>;
   /** Series that change on their own; process metrics are added here. */
   liveRegistry: Registry;
   /**
@@ -78,7 +78,17 @@ export async function runPollingService(options: PollingServiceOptions): Promise
     });
   }
   collectDefaultMetrics({ register: liveRegistry });
-  const cycleSource = renderCycle ? { metrics: async () => joinText(renderCycle(), await cycleRegistry.metrics()) } : cycleRegistry;
+  const cycleSource = renderCycle
+    ? {
+        async metrics() {
+          const registered = await cycleRegistry.metrics();
+          return (function* () {
+            yield* renderCycle();
+            yield registered;
+          })();
+        },
+      }
+    : cycleRegistry;
   const exposition = new CachedExposition(cycleSource, liveRegistry);
 
   let polling: ReturnType<typeof startQuotePolling> | null = null;

@@ -186,7 +186,134 @@ async function renderChart(ticker) {
   charts.set(ticker, new uPlot(options, data, plot));
 }
 
+// The options section: the index (/api/options, one entry per underlying and expiry), then only the
+// chain chosen in the two lists; with ROPD=ALL the other ~30,000 series never reach the page.
+const optionChoice = { underlying: '', expiry: '' };
+let optionIndex = { underlyings: [] };
+let shownChain = '';
+
+/** Replaces a list's options only when they changed, so a refresh does not close it under the user. */
+function setChoices(select, values, chosen, label) {
+  if ([...select.options].map((o) => o.value).join('\n') !== values.join('\n')) {
+    select.replaceChildren(...values.map((v) => el('option', { value: v }, label(v))));
+  }
+  select.value = chosen;
+}
+
+function chooseOption() {
+  const underlyings = optionIndex.underlyings;
+  const current = underlyings.find((u) => u.underlying === optionChoice.underlying) || underlyings[0];
+  optionChoice.underlying = current ? current.underlying : '';
+  const expiries = current ? current.expiries : [];
+  const expiry = expiries.find((e) => e.expiry === optionChoice.expiry) || expiries[0];
+  optionChoice.expiry = expiry ? expiry.expiry : '';
+  setChoices(
+    $('#option-underlying'),
+    underlyings.map((u) => u.underlying),
+    optionChoice.underlying,
+    (u) => u,
+  );
+  setChoices(
+    $('#option-expiry'),
+    expiries.map((e) => e.expiry),
+    optionChoice.expiry,
+    (e) => {
+      const x = expiries.find((y) => y.expiry === e);
+      return `${e} (${x.calls} calls, ${x.puts} puts)`;
+    },
+  );
+}
+
+function optionsPlaceholder(state, text) {
+  $('#options-panel').dataset.state = state;
+  $('#option-summary').textContent = '';
+  $('#option-chain tbody').replaceChildren(el('tr', { class: 'placeholder' }, el('td', { colspan: '17' }, text)));
+  shownChain = '';
+}
+
+const signed = (v) => (v === null ? '—' : `${v > 0 ? '+' : ''}${fmt(v, 0)}`);
+const iv = (v) => (v === null ? '—' : `${fmt(v, 1)} %`);
+// One side's cells, calls mirrored so that each side reads outward from the strike.
+const SIDE_CELLS = [
+  ['iv', (s) => iv(s.impliedVolatility)],
+  ['delta', (s) => fmt(s.delta, 2)],
+  ['theor', (s) => price(s.theoreticalPrice)],
+  ['oi-change', (s) => signed(s.openInterestChange)],
+  ['oi', (s) => fmt(s.openInterest, 0)],
+  ['last', (s) => price(s.last)],
+  ['bid', (s) => price(s.bid)],
+  ['offer', (s) => price(s.offer)],
+];
+const sideCells = (type, side, cells) =>
+  cells.map(([name, show]) => el('td', { class: `${type}-${name}`, title: side ? side.ticker : '' }, side ? show(side) : ''));
+
+function renderChain(chain) {
+  const key = `${chain.underlying} ${chain.expiry}`;
+  const fresh = key !== shownChain;
+  shownChain = key;
+  $('#options-panel').dataset.state = 'ok';
+  $('#option-summary').textContent = [
+    chain.centralStrike !== null ? `central strike ${price(chain.centralStrike)}` : '',
+    chain.underlyingPrice !== null ? `underlying settle ${price(chain.underlyingPrice)}` : '',
+    `${chain.rows.length} strikes`,
+  ]
+    .filter(Boolean)
+    .join(' · ');
+  const putCells = [...SIDE_CELLS.slice(5), ...SIDE_CELLS.slice(0, 5).reverse()];
+  $('#option-chain tbody').replaceChildren(
+    ...chain.rows.map((r) =>
+      el(
+        'tr',
+        { 'data-strike': r.strike, 'data-atm': String(r.atTheMoney), ...(r.atTheMoney ? { class: 'atm' } : {}) },
+        ...sideCells('call', r.call, SIDE_CELLS),
+        el('td', { class: 'strike' }, r.strike),
+        ...sideCells('put', r.put, putCells),
+      ),
+    ),
+  );
+  // A new chain opens at the money, inside its own scroll box (the page itself does not move).
+  const atm = $('#option-chain tr.atm');
+  if (fresh && atm) {
+    const box = $('#options-panel .chain-scroll');
+    box.scrollTop = atm.offsetTop - box.clientHeight / 2;
+  }
+}
+
+async function refreshChain() {
+  const { underlying, expiry } = optionChoice;
+  if (!underlying || !expiry) return optionsPlaceholder('none', 'No option series polled (MOEX_SOURCES futures/options/ROPD=..., docs/configuration.md).');
+  try {
+    const chain = await getJson(`/api/options/${encodeURIComponent(underlying)}/${encodeURIComponent(expiry)}`);
+    // The user may have chosen another chain while this one was on its way.
+    if (underlying === optionChoice.underlying && expiry === optionChoice.expiry) renderChain(chain);
+  } catch (err) {
+    if (underlying === optionChoice.underlying && expiry === optionChoice.expiry) optionsPlaceholder('error', `Cannot read the chain: ${err.message}.`);
+  }
+}
+
+async function refreshOptions() {
+  try {
+    optionIndex = await getJson('/api/options');
+  } catch (err) {
+    return optionsPlaceholder('error', `Cannot read options: ${err.message}.`);
+  }
+  chooseOption();
+  await refreshChain();
+}
+
+$('#option-underlying').addEventListener('change', (event) => {
+  optionChoice.underlying = event.target.value;
+  optionChoice.expiry = '';
+  chooseOption();
+  refreshChain();
+});
+$('#option-expiry').addEventListener('change', (event) => {
+  optionChoice.expiry = event.target.value;
+  refreshChain();
+});
+
 async function refresh() {
+  const options = refreshOptions();
   const [quotes, status, alerts] = await Promise.allSettled([getJson('/api/quotes'), getJson('/api/status'), getJson('/api/alerts')]);
   if (status.status === 'fulfilled') renderStatus(status.value);
   if (alerts.status === 'fulfilled') renderAlerts(alerts.value.alerts);
@@ -213,6 +340,7 @@ async function refresh() {
       await Promise.allSettled(list.map((q) => renderChart(q.ticker)));
     }
   }
+  await options;
   $('#updated').textContent = `updated ${new Date().toLocaleTimeString()}`;
 }
 

@@ -13,6 +13,7 @@ import type { CandleHistory } from './candle-history';
 import { historyWindow, parseDurationSeconds } from './durations';
 import { httpMetricsMiddleware } from './http-metrics';
 import { UpstreamError, type PrometheusClient } from './prometheus-client';
+import { OPTION_INDEX_PROMQL, optionChainFromSamples, optionChainPromql, optionIndexFromSamples, type OptionChain, type OptionIndex } from './options';
 import { lastPricePromql, QUOTES_PROMQL, quotesAnswerFromSamples, type QuotesAnswer } from './quotes';
 import { HttpError, matches, validate, type Check } from './request-schema';
 import type { StackStatus } from './status';
@@ -34,6 +35,12 @@ export interface BackendDeps {
 const PUBLIC_DIR = [path.join(__dirname, '..', 'public'), path.join(__dirname, '..', '..', '..', 'backend', 'public')].find((dir) => fs.existsSync(dir))!;
 const UPLOT_DIR = path.dirname(require.resolve('uplot/dist/uPlot.iife.min.js'));
 const CACHE_TTL_MS = 1000;
+/**
+ * The option index counts every option series (ROPD=ALL: ~27,000, about 2 s of Prometheus on this
+ * machine under load, against ~0.15 s for one chain), and changes only when ISS lists or delists a
+ * series: kept 30 s, refreshed ahead, so no page waits for it after the first.
+ */
+const OPTION_INDEX_TTL_MS = 30_000;
 /** URLs beyond this are refused before any route runs (bodies: each route that reads one limits it, e.g. /api/alerts). */
 const MAX_URL_LENGTH = 4096;
 
@@ -53,7 +60,20 @@ const SCHEMAS = {
     },
   }),
   demo: validate({ params: { id: matches(/^[A-Za-z0-9_.-]{1,64}$/, 'id must be 1-64 letters, digits, _ . or -') } }),
+  optionChain: validate({
+    params: {
+      underlying: matches(/^[A-Za-z0-9_]{1,20}$/, 'underlying must be an asset code (1-20 letters, digits or _), such as Si or RTS'),
+      expiry: (v) => (isCalendarDate(v) ? null : 'expiry must be a date YYYY-MM-DD, such as 2026-12-17'),
+    },
+  }),
 };
+
+/** `YYYY-MM-DD` naming a day that exists (not 2026-02-30). */
+function isCalendarDate(text: string): boolean {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(text)) return false;
+  const time = Date.parse(`${text}T00:00:00Z`);
+  return Number.isFinite(time) && new Date(time).toISOString().startsWith(text);
+}
 
 /** Express wraps this for async routes: a rejection reaches the error handler, never the process. */
 type AsyncRoute = (req: Request, res: Response) => Promise<void>;
@@ -72,6 +92,8 @@ export function createApp({
   const quotesCache = new ShortCache<QuotesAnswer>(CACHE_TTL_MS, 1);
   const historyCache = new ShortCache<Array<[number, number]>>(CACHE_TTL_MS);
   const statusCache = new ShortCache<StackStatus>(CACHE_TTL_MS, 1);
+  const optionIndexCache = new ShortCache<OptionIndex>(OPTION_INDEX_TTL_MS, 1);
+  const optionChainCache = new ShortCache<OptionChain | null>(CACHE_TTL_MS, 100);
 
   const answer = () => quotesCache.get('all', async () => quotesAnswerFromSamples(await prometheus.query(QUOTES_PROMQL), Date.now() / 1000));
   const quotes = async () => (await answer()).quotes;
@@ -153,6 +175,20 @@ export function createApp({
     });
     if (points.length === 0 && !(await quotes()).some((q) => q.ticker.toUpperCase() === ticker)) throw new HttpError(404, `no quote for ${ticker}`);
     res.json({ ticker, points });
+  }) as AsyncRoute);
+
+  // Options one chain at a time (options.ts): the index is a count, never a list of the series.
+  app.get('/api/options', SCHEMAS.none, (async (_req, res) => {
+    res.json(await optionIndexCache.get('index', async () => optionIndexFromSamples(await prometheus.query(OPTION_INDEX_PROMQL))));
+  }) as AsyncRoute);
+
+  app.get('/api/options/:underlying/:expiry', SCHEMAS.optionChain, (async (req, res) => {
+    const [underlying, expiry] = [String(req.params.underlying), String(req.params.expiry)];
+    const chain = await optionChainCache.get(`${underlying.toUpperCase()} ${expiry}`, async () =>
+      optionChainFromSamples(await prometheus.query(optionChainPromql(underlying, expiry))),
+    );
+    if (!chain) throw new HttpError(404, `no option series of ${underlying} expiring ${expiry} (GET /api/options lists those polled)`);
+    res.json(chain);
   }) as AsyncRoute);
 
   app.get('/api/status', SCHEMAS.none, (async (_req, res) => {

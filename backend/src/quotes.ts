@@ -46,8 +46,12 @@ const FIELD_OF_METRIC: Record<string, NumericField | 'trading' | 'timestamp' | '
   moex_data_delay_seconds: 'delaySeconds',
 };
 
-/** One query for every quote family of every ticker, and whether the feed is the simulator. */
-export const QUOTES_PROMQL = `{__name__=~"${[...Object.keys(FIELD_OF_METRIC), ...Object.keys(ORDER_FLOW_OF_METRIC), 'moex_simulated_feed'].join('|')}"}`;
+/**
+ * One query for every quote family of every ticker, and whether the feed is the simulator. Option
+ * series are left out: ROPD=ALL is ~30,000 of them per family, more than every other board together;
+ * /api/options serves them one chain at a time (options.ts).
+ */
+export const QUOTES_PROMQL = `{__name__=~"${[...Object.keys(FIELD_OF_METRIC), ...Object.keys(ORDER_FLOW_OF_METRIC), 'moex_simulated_feed'].join('|')}", market!="options"}`;
 
 /** What /api/quotes answers: the quotes, and `simulated` when their prices come from the ISS simulator. */
 export interface QuotesAnswer {

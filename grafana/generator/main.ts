@@ -8,6 +8,7 @@ import path from 'node:path';
 import { moexGraphite } from './moex-graphite';
 import { moexInfluxdb } from './moex-influxdb';
 import { moexMarkets } from './moex-markets';
+import { moexOptions } from './moex-options';
 import { moexOrderFlow } from './moex-order-flow';
 import { moexPrometheus } from './moex-prometheus';
 import { stackHealth } from './stack-health';
@@ -22,6 +23,7 @@ export function renderDashboards(): Map<string, string> {
     'moex-influxdb.json': moexInfluxdb,
     'moex-markets.json': moexMarkets,
     'moex-order-flow.json': moexOrderFlow,
+    'moex-options.json': moexOptions,
     'stack-health.json': stackHealth,
   };
   return new Map(Object.entries(dashboards).map(([file, d]) => [file, `${JSON.stringify(d, null, 2)}\n`]));

@@ -8,6 +8,7 @@
  * provisions; test/unit/grafana-provisioning.test.ts fails when it drifts from this
  * generator or from Grafana's dashboard schema (grafana/schema/).
  */
+import * as barchartPanel from '@grafana/grafana-foundation-sdk/barchart';
 import type * as cog from '@grafana/grafana-foundation-sdk/cog';
 import * as candlestickPanel from '@grafana/grafana-foundation-sdk/candlestick';
 import * as common from '@grafana/grafana-foundation-sdk/common';
@@ -184,7 +185,7 @@ export function heatmap(spec: QueryPanelSpec & { yUnit?: string }): heatmapPanel
  * Points of one table-shaped frame: in Grafana's "auto" series mapping the frame's first number field is
  * x and every other number field a y series, so the transformations decide what is plotted against what.
  */
-export function xychart(spec: QueryPanelSpec & { xLabel: string; yLabel: string }): xychartPanel.PanelBuilder {
+export function xychart(spec: QueryPanelSpec & { xLabel: string; yLabel: string; xDecimals?: number }): xychartPanel.PanelBuilder {
   return queryPanel(new xychartPanel.PanelBuilder(), spec)
     .mapping(xychartPanel.SeriesMapping.Auto)
     .series([])
@@ -198,8 +199,32 @@ export function xychart(spec: QueryPanelSpec & { xLabel: string; yLabel: string 
     .tooltip(new common.VizTooltipOptionsBuilder().mode(common.TooltipDisplayMode.Single).sort(common.SortOrder.None))
     .overrideByName(spec.xLabel, [
       { id: 'custom.axisLabel', value: spec.xLabel },
-      { id: 'decimals', value: 0 },
+      { id: 'decimals', value: spec.xDecimals ?? 0 },
     ]);
+}
+
+/**
+ * Bars per category of one table-shaped frame: `xField` names the category field (text), every
+ * number field is a bar of each category, grouped side by side.
+ */
+export function barchart(spec: QueryPanelSpec & { xField: string }): barchartPanel.PanelBuilder {
+  return queryPanel(new barchartPanel.PanelBuilder(), spec)
+    .xField(spec.xField)
+    .orientation(common.VizOrientation.Vertical)
+    .xTickLabelRotation(-45)
+    .xTickLabelMaxLength(10)
+    .stacking(common.StackingMode.None)
+    .showValue(common.VisibilityMode.Never)
+    .barWidth(0.9)
+    .groupWidth(0.8)
+    .fullHighlight(false)
+    .lineWidth(1)
+    .fillOpacity(80)
+    .gradientMode(common.GraphGradientMode.None)
+    .axisPlacement(common.AxisPlacement.Auto)
+    .scaleDistribution(new common.ScaleDistributionConfigBuilder().type(common.ScaleDistribution.Linear))
+    .legend(new common.VizLegendOptionsBuilder().calcs([]).displayMode(common.LegendDisplayMode.List).placement(common.LegendPlacement.Bottom).showLegend(true))
+    .tooltip(new common.VizTooltipOptionsBuilder().mode(common.TooltipDisplayMode.Multi).sort(common.SortOrder.None));
 }
 
 /**
@@ -249,6 +274,8 @@ export function clock(title: string): dashboard.PanelBuilder {
 /**
  * A multi-value query variable with "All"; `query` is the datasource's own variable query shape,
  * `regex` keeps only the values it matches, `current` is the value selected on opening (else All).
+ * `single`: one value at a time, no "All" (a chart of one underlying's strikes); without `current`
+ * Grafana opens it on the first value of the sorted list.
  */
 export function queryVariable(
   name: string,
@@ -256,7 +283,7 @@ export function queryVariable(
   datasource: common.DataSourceRef,
   query: string | Record<string, unknown>,
   definition: string,
-  opts: { allValue?: string; regex?: string; current?: string } = {},
+  opts: { allValue?: string; regex?: string; current?: string; single?: boolean } = {},
 ): dashboard.QueryVariableBuilder {
   const variable = new dashboard.QueryVariableBuilder(name)
     .label(label)
@@ -264,9 +291,14 @@ export function queryVariable(
     .query(query)
     .definition(definition)
     .refresh(dashboard.VariableRefresh.OnTimeRangeChanged) // new tickers show up without a reload
-    .multi(true)
-    .includeAll(true)
-    .current(opts.current ? { selected: true, text: [opts.current], value: [opts.current] } : { selected: true, text: ['All'], value: ['$__all'] })
+    .multi(!opts.single)
+    .includeAll(!opts.single);
+  if (opts.current)
+    variable.current(
+      opts.single ? { selected: true, text: opts.current, value: opts.current } : { selected: true, text: [opts.current], value: [opts.current] },
+    );
+  else if (!opts.single) variable.current({ selected: true, text: ['All'], value: ['$__all'] });
+  variable
     .options([])
     .regex(opts.regex ?? '')
     .sort(dashboard.VariableSort.AlphabeticalAsc)

@@ -67,7 +67,7 @@ export function dashboardValidator(schema: JsonObject = withAnyValueFixes(readDa
 }
 
 /** Panel types with a vendored schema (grafana/schema/<type>.jsonschema.json): their `Options` and `FieldConfig`. */
-export const PANEL_SCHEMA_TYPES = ['timeseries', 'stat', 'table', 'heatmap', 'xychart', 'candlestick'] as const;
+export const PANEL_SCHEMA_TYPES = ['timeseries', 'stat', 'table', 'heatmap', 'xychart', 'candlestick', 'barchart'] as const;
 
 export interface PanelLike {
   type: string;

@@ -16,7 +16,7 @@ export interface ResponseShape {
   columns: { securities: readonly string[] | null; marketdata: readonly string[] | null };
 }
 
-type Row = Record<string, string | number | null>;
+export type Row = Record<string, string | number | null>;
 
 function securitiesRow(s: SecurityState, board: string): Row {
   const { listing } = s;
@@ -280,15 +280,38 @@ function rowsFor(s: SecurityState, board: SimBoard, boardId: string, systime: st
 
 const EXTRA_COLUMNS: Row = { NEWFIELD: 'x', RISKINDICATOR: 2.5, NOTE: null };
 
-function block(rows: Row[], template: Row, shape: ResponseShape, filter: readonly string[] | null) {
-  let columns = Object.keys(template);
-  // As ISS: the columns asked for, in the order asked (real captures show it), names it does not have left out.
-  if (filter) columns = filter.filter((c) => columns.includes(c));
+type Cell = Row[string];
+
+/** The columns a block answers with: those asked for, in the order asked (real captures show it), names it does not have left out. */
+function columnsOf(names: readonly string[], shape: ResponseShape, filter: readonly string[] | null): string[] {
+  let columns = filter ? filter.filter((c) => names.includes(c)) : [...names];
   if (shape.reorderColumns) columns = [...Object.keys(EXTRA_COLUMNS), ...columns.reverse()];
-  const data = rows.map((row) => columns.map((c) => row[c] ?? EXTRA_COLUMNS[c] ?? null));
+  return columns;
+}
+
+function withMetadata(columns: string[], data: Cell[][], typeOf: (column: string) => Cell | undefined, shape: ResponseShape) {
   if (!shape.withMetadata) return { columns, data };
-  const metadata = Object.fromEntries(columns.map((c) => [c, { type: typeof template[c] === 'number' ? 'double' : 'string' }]));
+  const metadata = Object.fromEntries(columns.map((c) => [c, { type: typeof typeOf(c) === 'number' ? 'double' : 'string' }]));
   return { metadata, columns, data };
+}
+
+function block(rows: Row[], template: Row, shape: ResponseShape, filter: readonly string[] | null) {
+  const columns = columnsOf(Object.keys(template), shape, filter);
+  const data = rows.map((row) => columns.map((c) => row[c] ?? EXTRA_COLUMNS[c] ?? null));
+  return withMetadata(columns, data, (c) => template[c], shape);
+}
+
+/**
+ * A block of rows given as arrays in the order of `names` (a board of 30,000 rows: no object per
+ * row); `template` is one such row, for the metadata's types. Rows are sent as they are when the
+ * shape keeps every column in order.
+ */
+export function arrayBlock(names: readonly string[], rows: Cell[][], template: readonly Cell[], shape: ResponseShape, filter: readonly string[] | null) {
+  const columns = columnsOf(names, shape, filter);
+  const positions = columns.map((c) => names.indexOf(c));
+  const asGiven = positions.length === names.length && positions.every((p, i) => p === i);
+  const data = asGiven ? rows : rows.map((row) => positions.map((p, i) => (p >= 0 ? row[p]! : (EXTRA_COLUMNS[columns[i]!] ?? null))));
+  return withMetadata(columns, data, (c) => (names.includes(c) ? template[names.indexOf(c)] : EXTRA_COLUMNS[c]), shape);
 }
 
 /** How far a board's UPDATETIME runs behind SYSTIME: indices are computed by the exchange and published as they are, ISS does not delay them. */
@@ -310,11 +333,23 @@ export function boardSecuritiesJson(states: readonly SecurityState[], board: Sim
   const mdRows = rows.map(([, md]) => md);
   // Column lists come from a template row so an empty board still answers with its columns.
   const template = rows[0] ?? rowsFor(templateState(board), board, boardId, systime, updatetime);
-  const [secTemplate, mdTemplate] = template;
+  return boardAnswer(
+    (filter) => block(secRows, template[0], shape, filter),
+    (filter) => block(mdRows, template[1], shape, filter),
+    shape,
+  );
+}
+
+/** A board's `securities` and `marketdata` blocks as the shape asks for them, each made for its `*.columns` filter. */
+export function boardAnswer(
+  securities: (filter: readonly string[] | null) => unknown,
+  marketdata: (filter: readonly string[] | null) => unknown,
+  shape: ResponseShape,
+): Record<string, unknown> {
   const answer: Record<string, unknown> = {};
   const wants = (name: string) => shape.only === null || shape.only.has(name);
-  if (wants('securities')) answer.securities = block(secRows, secTemplate, shape, shape.columns.securities);
-  if (wants('marketdata') && !shape.dropMarketdata) answer.marketdata = block(mdRows, mdTemplate, shape, shape.columns.marketdata);
+  if (wants('securities')) answer.securities = securities(shape.columns.securities);
+  if (wants('marketdata') && !shape.dropMarketdata) answer.marketdata = marketdata(shape.columns.marketdata);
   return answer;
 }
 

@@ -10,8 +10,11 @@ import { FaultPlan, FAULTS, isFault, type Fault } from './faults';
 import { scaleBoards, SIM_BOARDS, simBoard } from './boards';
 import { issSimShape } from './config';
 import { CandleBook, SimClock, walkClock } from './candles';
-import { boardSecuritiesJson, feedDelayOf } from './iss-response';
+import { boardSecuritiesJson, feedDelayOf, type ResponseShape } from './iss-response';
 import { Market, type SecurityOverride, type SecurityState } from './market';
+import { OPTION_CALC_PREFIX, optionCalcAnswer } from './option-calc';
+import { OptionsBook, optionsBoardBeside, underlyingsIn } from './options-book';
+import { optionsBoardJson } from './options-response';
 import { SimTradingCalendar } from './trading-calendar';
 import { attachStreamSim } from './stream';
 
@@ -24,6 +27,9 @@ import { attachStreamSim } from './stream';
  * Boards: every market of iss-sim/src/boards.ts (TQBR and TQTF shares and funds, CETS currencies,
  * SNDX indices, TQOB bonds, RFUD futures), each in its market's real column set. ISS_SIM_SCALE=N
  * adds generated instruments of each board's market until the boards list N securities together.
+ * ROPD, the options board: ~30,000 series priced on their underlyings' walk (options-book.ts), and
+ * MOEX's Options Calculator on the same series and prices under /iss/apps/option-calc/v1
+ * (option-calc.ts; public: no token needed). Faults aimed at board `OPTIONCALC` hit only it.
  *   GET /sim/securities[?secids=A,B][&board=TQBR]  current simulated values
  *   PATCH /sim/securities/:secid    set values or `session` (trading | pre-open | closed)
  *   PUT /sim/walk {enabled}         start/stop the random walk (stopped = prices hold still)
@@ -47,7 +53,10 @@ const log = createLogger('iss-sim', config.LOG_LEVEL);
 const historySeconds = Number(config.SIM_HISTORY_MINUTES) * 60;
 const clock = new SimClock(Number(config.SIM_CLOCK_OFFSET_SECONDS) * 1000 - historySeconds * 1000);
 const boards = scaleBoards(SIM_BOARDS, config.ISS_SIM_SCALE);
-const market = new Market({ walking: config.SIM_WALK === 'on', now: clock.now, boards });
+const optionsBoard = optionsBoardBeside(boards, clock.date());
+const servedBoards = [...boards, optionsBoard];
+const market = new Market({ walking: config.SIM_WALK === 'on', now: clock.now, boards: servedBoards });
+const options = new OptionsBook(underlyingsIn(market));
 const candles = new CandleBook();
 const delistings = new Delistings();
 // Bars from the clock's start (history included), before walkClock moves it to now.
@@ -76,6 +85,8 @@ const tradeEachSecond = () => {
 walkClock(historySeconds, clock, tradeEachSecond);
 // Outside the schedule the market is closed from the first request on, not from the first second.
 tradingCalendar.apply(market, clock.date());
+// ROPD's series of the day built now, not in the first poll's time.
+options.series(clock.date());
 const faults = new FaultPlan(isFault(config.SIM_FAULT) ? config.SIM_FAULT : null);
 
 interface LoggedRequest {
@@ -109,10 +120,16 @@ function listParam(params: URLSearchParams, name: string): string[] | null {
     : null;
 }
 
-type Route = { engine: string; marketName: string; board: string; candleSecid?: string } | { dataset: NonNullable<ReturnType<typeof algopackRoute>> };
+type Route =
+  | { engine: string; marketName: string; board: string; candleSecid?: string }
+  | { dataset: NonNullable<ReturnType<typeof algopackRoute>> }
+  | { calculator: string };
+
+/** The name faults aimed at the Options Calculator's routes use (PUT /sim/faults {board}). */
+const CALCULATOR_FAULT_BOARD = 'OPTIONCALC';
 
 function serveIss(req: IncomingMessage, res: ServerResponse, url: URL, route: Route): void {
-  const board = 'dataset' in route ? 'ALGOPACK' : route.board;
+  const board = 'dataset' in route ? 'ALGOPACK' : 'calculator' in route ? CALCULATOR_FAULT_BOARD : route.board;
   const params = url.searchParams;
   const requestedFault = params.get('sim.fault');
   const fault = isFault(requestedFault) ? requestedFault : faults.take(board);
@@ -120,8 +137,15 @@ function serveIss(req: IncomingMessage, res: ServerResponse, url: URL, route: Ro
   const authorization = String(req.headers.authorization ?? '');
   const bearer = /^Bearer \S/.test(authorization);
   logRequest({ path: url.pathname, securities: params.get('securities'), fault, gzip, bearer });
+  /** A JSON answer, held back by the timeout fault. */
+  const reply = (body: unknown, status?: number, contentType?: string) => {
+    const send = () => sendJson(req, res, Buffer.from(JSON.stringify(body)), status, contentType);
+    if (fault === 'timeout') setTimeout(send, config.SIM_DELAY_MS).unref();
+    else send();
+  };
 
-  if (config.ISS_SIM_TOKEN && authorization !== `Bearer ${config.ISS_SIM_TOKEN}`) {
+  // The calculator is public, login or not (issue #30): a token is neither needed nor checked.
+  if (config.ISS_SIM_TOKEN && !('calculator' in route) && authorization !== `Bearer ${config.ISS_SIM_TOKEN}`) {
     const status = bearer ? 403 : 401;
     res
       .writeHead(status, { 'Content-Type': 'application/json; charset=utf-8' })
@@ -156,6 +180,13 @@ function serveIss(req: IncomingMessage, res: ServerResponse, url: URL, route: Ro
       return;
   }
 
+  const optionsSession = fault === 'closed' || fault === 'pre-open' ? fault : null;
+  if ('calculator' in route) {
+    tradeEachSecond();
+    const at = tradingCalendar.snapshotTime(clock.date(), feedDelaySeconds);
+    const answer = optionCalcAnswer(route.calculator, params, options.series(at), options.quoteReader(at, optionsSession), at);
+    return reply(answer.body, answer.status, 'application/json');
+  }
   if ('dataset' in route) {
     if (!config.ISS_SIM_TOKEN) {
       res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end('<html><body><h1>Информация доступна только подписчикам</h1></body></html>');
@@ -176,7 +207,7 @@ function serveIss(req: IncomingMessage, res: ServerResponse, url: URL, route: Ro
     ? simBoard('stock', 'shares', 'TQBR', boards)
     : board.toUpperCase() === 'TQBR'
       ? undefined
-      : simBoard(engine, marketName, board, boards);
+      : simBoard(engine, marketName, board, servedBoards);
   if (served) market.advance(served.board);
   const securities = served ? market.boards.get(served.board)! : new Map<string, SecurityState>();
   // ISS matches SECIDs case-insensitively (SiZ6 / SIZ6) and answers with its own spelling.
@@ -193,6 +224,24 @@ function serveIss(req: IncomingMessage, res: ServerResponse, url: URL, route: Ro
 
   const only = listParam(params, 'iss.only');
   const withMetadata = params.get('iss.meta') !== 'off';
+  const shape: ResponseShape = {
+    reorderColumns: fault === 'reordered-columns',
+    dropMarketdata: fault === 'no-marketdata',
+    withMetadata,
+    only: only ? new Set(only) : null,
+    columns: { securities: listParam(params, 'securities.columns'), marketdata: listParam(params, 'marketdata.columns') },
+  };
+  if (served?.kind === 'options' && candleSecid === undefined) {
+    const at = tradingCalendar.snapshotTime(clock.date(), feedDelayOf(served, feedDelaySeconds));
+    const day = options.series(at);
+    const quoteAt = options.quoteReader(at, optionsSession);
+    const indices = requested
+      ? [...new Set(requested.flatMap((secid) => day.bySecid.get(secid.toUpperCase()) ?? []))].sort((a, b) => a - b)
+      : day.list.map((_, i) => i);
+    const victim = fault === 'missing-ticker' ? config.SIM_MISSING_TICKER || requested?.[0] || day.list[0]?.secid : undefined;
+    const chosen = indices.filter((i) => day.list[i]!.secid !== victim && !delistings.has(board, day.list[i]!.secid)).map(quoteAt);
+    return reply(optionsBoardJson(chosen, quoteAt(0), board, at, shape, feedDelayOf(served, feedDelaySeconds)));
+  }
   const candleSecurity = candleSecid === undefined ? undefined : byUpper.get(candleSecid.toUpperCase());
   const answeringBoard = served ?? simBoard('stock', 'shares', 'TQBR', boards)!;
   // Outside the sessions ISS's snapshot stands still: SYSTIME and UPDATETIME frozen since the close.
@@ -200,34 +249,19 @@ function serveIss(req: IncomingMessage, res: ServerResponse, url: URL, route: Ro
   const body =
     candleSecid !== undefined
       ? candles.json(served?.board ?? '', candleSecurity?.listing.secid ?? candleSecid, params, dataTime(served?.board ?? ''), withMetadata)
-      : boardSecuritiesJson(
-          states,
-          answeringBoard,
-          board,
-          systime,
-          {
-            reorderColumns: fault === 'reordered-columns',
-            dropMarketdata: fault === 'no-marketdata',
-            withMetadata,
-            only: only ? new Set(only) : null,
-            columns: { securities: listParam(params, 'securities.columns'), marketdata: listParam(params, 'marketdata.columns') },
-          },
-          feedDelaySeconds,
-        );
-  const send = () => sendJson(req, res, Buffer.from(JSON.stringify(body)));
-  if (fault === 'timeout') setTimeout(send, config.SIM_DELAY_MS).unref();
-  else send();
+      : boardSecuritiesJson(states, answeringBoard, board, systime, shape, feedDelaySeconds);
+  reply(body);
 }
 
-/** A 200 JSON answer as ISS sends it: gzip when asked for. */
-function sendJson(req: IncomingMessage, res: ServerResponse, text: Buffer): void {
+/** A JSON answer as ISS sends it (200 unless told): gzip when asked for. */
+function sendJson(req: IncomingMessage, res: ServerResponse, text: Buffer, status = 200, contentType = 'application/json; charset=utf-8'): void {
   if (res.destroyed) return;
   const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
   const payload = gzip ? gzipSync(text) : text;
-  res.writeHead(200, {
+  res.writeHead(status, {
     // Says plainly that these prices are made up: the stack shows SIMULATED wherever it shows them.
     'X-MOEX-Simulator': '1',
-    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Type': contentType,
     'Content-Length': payload.length,
     ...(gzip ? { 'Content-Encoding': 'gzip' } : {}),
   });
@@ -325,6 +359,11 @@ const server = http.createServer((req, res) => {
   const dataset = algopackRoute(url.pathname);
   if ((iss || dataset) && (req.method === 'GET' || req.method === 'HEAD')) {
     return serveIss(req, res, url, dataset ? { dataset } : { engine: iss![1]!, marketName: iss![2]!, board: iss![3]!, candleSecid: iss![4] });
+  }
+  if (url.pathname === OPTION_CALC_PREFIX || url.pathname.startsWith(`${OPTION_CALC_PREFIX}/`)) {
+    if (req.method === 'GET' || req.method === 'HEAD') return serveIss(req, res, url, { calculator: url.pathname.slice(OPTION_CALC_PREFIX.length) });
+    res.writeHead(405, { 'Content-Type': 'application/json', Allow: 'GET' }).end(JSON.stringify({ detail: 'Method Not Allowed' }));
+    return;
   }
   if (url.pathname === '/healthz' || url.pathname === '/readyz') return writeJson(res, 200, { status: 'ok' });
   if (stream.serveControl(req, res, url)) return;

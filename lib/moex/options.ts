@@ -40,12 +40,16 @@ const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
 /** A cell of the series' row by column name (undefined: the answer has no such column). */
 export type RowCells = (column: string) => unknown;
 
+/**
+ * `<asset><strike><kind letter><month letter><year digit>[week letter]`: `Si80000BL5` a December (L)
+ * call, `RI100000BV5` an October (V) put, `RI102500BJ5B` a weekly (B) October call.
+ */
+const SECID_MONTH_PATTERN = /\d[A-Za-z]([A-Xa-x])\d[A-Za-z]?$/;
+
 function typeFromSecid(secid: string): OptionType | null {
-  // The month letter is the second-last character: `Si80000BL5` is a December (L) call.
-  const letter = secid.length >= 3 ? secid.charCodeAt(secid.length - 2) : 0;
-  if (letter >= 65 && letter <= 76) return 'call'; // A–L
-  if (letter >= 77 && letter <= 88) return 'put'; // M–X
-  return null;
+  const letter = SECID_MONTH_PATTERN.exec(secid)?.[1]?.toUpperCase();
+  if (!letter) return null;
+  return letter <= 'L' ? 'call' : 'put';
 }
 
 const text = (v: unknown): string | null => (typeof v === 'string' && v.trim() !== '' ? v.trim() : null);

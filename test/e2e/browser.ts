@@ -36,6 +36,8 @@ export const e2eConfig = {
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean),
+  // The stack polls an options board (MOEX_SOURCES futures/options/...): the page's options section shows a chain.
+  optionsPolled: /(^|;)\s*futures\/options\//.test(process.env.MOEX_SOURCES ?? ''),
 };
 
 /** A headless Chromium session with a fresh profile, at SELENIUM_URL. Call `quit` when done. */

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
+import { OPTION_INDEX_PROMQL, optionChainPromql } from '../../backend/src/options';
 import { eventually, parseExposition, startService, type RunningService } from '../support/services';
 
 /**
@@ -35,6 +36,41 @@ const SAMPLES = [
   sample('moex_quote_timestamp_seconds', 'GAZP', NOW - 5),
 ];
 
+// Two option series of one chain, labelled as the worker labels them (docs/metrics.md).
+const optionSample = (name: string, ticker: string, type: 'call' | 'put', value: number) => ({
+  metric: {
+    __name__: name,
+    ticker,
+    board: 'ROPD',
+    engine: 'futures',
+    market: 'options',
+    underlying: 'Si',
+    option_type: type,
+    strike: '80000',
+    expiry: '2026-12-17',
+  },
+  value: [NOW, String(value)],
+});
+const OPTION_SAMPLES = [
+  optionSample('moex_last_price', 'Si80000BL6', 'call', 1602),
+  optionSample('moex_option_open_interest', 'Si80000BX6', 'put', 1200),
+  optionSample('moex_option_central_strike', 'Si80000BL6', 'call', 80000),
+  optionSample('moex_option_central_strike', 'Si80000BX6', 'put', 80000),
+];
+
+/** What the stub answers to a PromQL query: the option index, one chain's samples, or the quotes. */
+function stubResult(query: string) {
+  if (query.startsWith('moex_up')) return [sample('moex_up', '', 1)];
+  if (query.startsWith('count by (underlying, expiry, option_type)'))
+    return [
+      { metric: { underlying: 'Si', expiry: '2026-12-17', option_type: 'call' }, value: [NOW, '1'] },
+      { metric: { underlying: 'Si', expiry: '2026-12-17', option_type: 'put' }, value: [NOW, '1'] },
+    ];
+  const chain = /underlying=~"\(\?i\)(\w+)", expiry="([\d-]+)"/.exec(query);
+  if (chain) return chain[1]!.toLowerCase() === 'si' && chain[2] === '2026-12-17' ? OPTION_SAMPLES : [];
+  return SAMPLES;
+}
+
 interface StubPrometheus {
   url: string;
   mode: 'ok' | 'error' | 'hang';
@@ -56,8 +92,7 @@ async function startStubPrometheus(): Promise<StubPrometheus> {
     stub.queries.push(`${url.pathname} ${query}`);
     if (url.pathname === '/api/v1/query') {
       // Slow enough that concurrent requests overlap, so collapsing them is observable.
-      const result = query.startsWith('moex_up') ? [sample('moex_up', '', 1)] : SAMPLES;
-      return void Promise.resolve(stub.hold).then(() => setTimeout(() => json({ resultType: 'vector', result }), 50));
+      return void Promise.resolve(stub.hold).then(() => setTimeout(() => json({ resultType: 'vector', result: stubResult(query) }), 50));
     }
     if (url.pathname === '/api/v1/query_range') {
       const start = Number(url.searchParams.get('start'));
@@ -201,6 +236,40 @@ describe('backend HTTP API', () => {
     }
     assert.equal((await get(`${backend.url}/api/quotes/NOPE/history`)).status, 404);
     assert.equal((await get(`${backend.url}/api/quotes/no-pe/history`)).status, 400);
+  });
+
+  test('GET /api/options: the index from one count query, never the series', async () => {
+    prometheus.queries.length = 0;
+    const { status, json } = await get(`${backend.url}/api/options`);
+    assert.equal(status, 200);
+    assert.deepEqual(json, { underlyings: [{ underlying: 'Si', expiries: [{ expiry: '2026-12-17', calls: 1, puts: 1 }] }] });
+    assert.deepEqual(prometheus.queries, [`/api/v1/query ${OPTION_INDEX_PROMQL}`]);
+  });
+
+  test('GET /api/options/:underlying/:expiry: one chain asked by name; 404 unknown, 400 malformed', async () => {
+    prometheus.queries.length = 0;
+    const { status, json } = await get(`${backend.url}/api/options/si/2026-12-17`);
+    assert.equal(status, 200);
+    assert.deepEqual(prometheus.queries, [`/api/v1/query ${optionChainPromql('si', '2026-12-17')}`]);
+    assert.equal(json.underlying, 'Si', 'named as exported, whatever the case asked');
+    assert.equal(json.centralStrike, 80000);
+    assert.deepEqual(
+      json.rows.map((r: { strike: string; atTheMoney: boolean; call: { last: number }; put: { openInterest: number } }) => [
+        r.strike,
+        r.atTheMoney,
+        r.call.last,
+        r.put.openInterest,
+      ]),
+      [['80000', true, 1602, 1200]],
+    );
+    const unknown = await get(`${backend.url}/api/options/Si/2027-03-18`);
+    assert.equal(unknown.status, 404);
+    assert.match(unknown.json.error, /Si expiring 2027-03-18/);
+    for (const bad of ['S-i/2026-12-17', 'Si/2026-13-01', 'Si/2026-02-30', 'Si/17.12.2026', 'Si/2026-12-17?all=1', 'ABCDEFGHIJKLMNOPQRSTUV/2026-12-17']) {
+      const res = await get(`${backend.url}/api/options/${bad}`);
+      assert.equal(res.status, 400, bad);
+      assert.match(res.json.error, /underlying|expiry|parameter/, bad);
+    }
   });
 
   test('concurrent identical requests cost one Prometheus query', async () => {

@@ -93,6 +93,9 @@ async function addUnreachableTarget(stack: NativeStack): Promise<void> {
   }
 }
 
+/** What a variable's values look like, where they are not tickers. */
+const VARIABLE_VALUE_PATTERNS: Record<string, RegExp> = { market: /^[a-z]+$/, expiry: /^\d{4}-\d{2}-\d{2}$/ };
+
 /** "now-1h" → milliseconds before now. */
 function relativeMs(from: string): number {
   const m = /^now-(\d+)([smhd])$/.exec(from);
@@ -153,8 +156,9 @@ describe('Grafana dashboards against the live native stack', { timeout: 15 * 60_
           for (const v of variables(dashboard)) {
             const values = list.flatMap((s) => s.variables.get(v.name)?.values ?? []);
             assert.ok(values.length > 0, `$${v.name} has no values`);
-            // Tickers are SECIDs (USD000UTSTOM, EUR_RUB__TOM, SiZ6); markets ISS's names (shares, selt, forts).
-            for (const value of values) assert.match(value, v.name === 'market' ? /^[a-z]+$/ : TICKER_PATTERN, `$${v.name}`);
+            // Tickers are SECIDs (USD000UTSTOM, EUR_RUB__TOM, SiZ6), underlyings ISS's asset codes (Si, RTS);
+            // markets ISS's names (shares, selt, forts); option expiries ISO dates.
+            for (const value of values) assert.match(value, VARIABLE_VALUE_PATTERNS[v.name] ?? TICKER_PATTERN, `$${v.name}`);
           }
         });
       }

@@ -107,6 +107,7 @@ describe('prometheus/ (promtool)', { timeout: 5 * 60_000 }, () => {
       'MoexPollsFailing',
       'MoexQuotesStale',
       'MoexLargePriceMove',
+      'MoexOptionVolatilityJump',
       'ScraperWriteErrors',
       'ScraperBufferGrowing',
       'HostDiskSpaceLow',
@@ -130,41 +131,61 @@ describe('prometheus/ (promtool)', { timeout: 5 * 60_000 }, () => {
   });
 });
 
-/** `name{a="x", b="y"}` → `name{a="x",b="y"}` with the labels sorted, `job` and `instance` left out (Prometheus adds them). */
+// An option series' SECID, strike and expiry depend on the day: ISS (and the simulator) list the
+// strikes around today's price of the expiries after today. The rule tests' option series are one
+// day's; they are compared by every other label's value and by the names of these three.
+const DAY_DEPENDENT_OPTION_LABELS = new Set(['ticker', 'strike', 'expiry']);
+
+/**
+ * `name{a="x", b="y"}` → `name{a="x",b="y"}` with the labels sorted, `job` and `instance` left out
+ * (Prometheus adds them); an option series' day-dependent labels as `name="*"`.
+ */
 function seriesKey(selector: string): string {
   const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?$/.exec(selector.trim());
   assert.ok(m, `not a series: ${selector}`);
-  const labels = [...(m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*"((?:[^"\\]|\\.)*)"/g)]
-    .filter(([, name]) => name !== 'job' && name !== 'instance')
-    .map(([, name, value]) => `${name}="${value}"`)
-    .sort();
+  const pairs = [...(m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*"((?:[^"\\]|\\.)*)"/g)].filter(([, name]) => name !== 'job' && name !== 'instance');
+  const option = pairs.some(([, name, value]) => name === 'market' && value === 'options');
+  const labels = pairs.map(([, name, value]) => `${name}="${option && DAY_DEPENDENT_OPTION_LABELS.has(name as string) ? '*' : value}"`).sort();
   return `${m[1]}{${labels.join(',')}}`;
 }
 
 // The rule tests stand for real workers: a series the worker cannot produce (a label it does not
 // set, a market without TRADINGSTATUS given moex_trading) would let a test pass where the rule fails.
 // So every input series of job worker-prometheus must be in a live worker's exposition, the worker
-// polling every market of the simulator (shares, futures, indices, currency, bonds), with one failed
-// poll behind it so the error series exist too.
+// polling every market of the simulator (shares, futures, indices, currency, bonds, Si options with
+// their greeks), with one failed poll behind it so the error series exist too.
 describe('prometheus/tests/ feed only series a live worker exports', { timeout: 3 * 60_000 }, () => {
-  const SOURCES = ['stock/shares/TQBR=ALL', 'futures/forts/RFUD=ALL', 'stock/index/SNDX=ALL', 'currency/selt/CETS=ALL', 'stock/bonds/TQOB=ALL'].join(';');
+  const SOURCES = [
+    'stock/shares/TQBR=ALL',
+    'futures/forts/RFUD=ALL',
+    'stock/index/SNDX=ALL',
+    'currency/selt/CETS=ALL',
+    'stock/bonds/TQOB=ALL',
+    'futures/options/ROPD=Si@1',
+  ].join(';');
   let sim: IssSim;
   let worker: RunningService;
   let exported: Set<string>;
 
   before(async () => {
     sim = await startIssSim();
-    worker = await startService('worker', { MOEX_ISS_URL: sim.issUrl, MOEX_SOURCES: SOURCES, POLL_SCHEDULE: '* * * * * *' }, { waitFor: 'readyz' });
+    worker = await startService(
+      'worker',
+      { MOEX_ISS_URL: sim.issUrl, MOEX_SOURCES: SOURCES, POLL_SCHEDULE: '* * * * * *', MOEX_OPTION_GREEKS_SCHEDULE: '* * * * * *' },
+      { waitFor: 'readyz' },
+    );
     // A validation failure, which the client does not retry: one failed poll.
     await sim.control.setFault('malformed-json', 1, 'TQBR');
     const samples = await eventually(
       async () => {
         const s = await scrape(worker.url);
-        const ready = ['stock', 'futures', 'currency'].every((engine) => s.has(`moex_market_open{engine="${engine}"}`));
+        const ready =
+          ['stock', 'futures', 'currency'].every((engine) => s.has(`moex_market_open{engine="${engine}"}`)) &&
+          [...s.keys()].some((k) => k.startsWith('moex_option_implied_volatility{'));
         return ready && (s.get('moex_polls_total{result="error",board="TQBR"}') ?? 0) > 0 && s.get('moex_up') === 1 ? s : null;
       },
       60_000,
-      'every calendar read, a failed TQBR poll, and every board answering again',
+      'every calendar read, the option series’ implied volatility, a failed TQBR poll, and every board answering again',
     );
     exported = new Set([...samples.keys()].map(seriesKey));
   });

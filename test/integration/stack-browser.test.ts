@@ -10,14 +10,16 @@ import { eventually, REPO_ROOT } from '../support/services';
 /**
  * The whole native stack fed by the simulator, checked in headless Chromium the way
  * `./runner.sh e2e` checks a running stack: the backend page shows SBER, SBERP and GAZP with the
- * simulator's prices and every component green, and a screenshot is written.
+ * simulator's prices, the options section a chain of the demo's option series, and every component
+ * green, and a screenshot is written.
  */
+const MOEX_SOURCES = 'stock/shares/TQBR=SBERP,SBER,GAZP;futures/options/ROPD=Si,RTS@2';
 describe('native demo stack in a real browser', () => {
   let stack: NativeStack;
   let simControl: string;
 
   before(async () => {
-    stack = await startNativeStack({ demo: true, env: { POLL_SCHEDULE: '*/2 * * * * *' } });
+    stack = await startNativeStack({ demo: true, env: { POLL_SCHEDULE: '*/2 * * * * *', MOEX_SOURCES } });
     simControl = stack.urls.issSim!.replace(/\/iss$/, '');
     // Prices hold still so that the page can be compared with the simulator exactly.
     await fetch(`${simControl}/sim/walk`, { method: 'PUT', body: JSON.stringify({ enabled: false }) });
@@ -48,6 +50,8 @@ describe('native demo stack in a real browser', () => {
         BACKEND_URL: stack.urls.backend,
         GRAFANA_URL: 'http://127.0.0.1:9', // no Grafana natively: its check reports "not applicable"
         E2E_SIM_CONTROL_URL: simControl,
+        // The page's tickers and whether it must show an options chain (test/e2e/browser.ts).
+        MOEX_SOURCES,
         E2E_RESULTS_DIR: results,
         E2E_TIMEOUT_MS: '60000',
         SELENIUM_URL: '',

@@ -41,6 +41,7 @@ import { infinityRows, repeatCopies, runTarget, selectionsFor, selectPath, varia
 import { fieldsOfMarket, MARKETS, type MarketKind, marketKindOf, SUPPORTED_MARKETS } from '../../lib/moex/markets';
 import { NUMERIC_FIELDS } from '../../lib/moex/quote';
 import { algopackMetricName, DATASETS } from '../../lib/moex/algopack/datasets';
+import { GREEK_FIELDS } from '../../lib/moex/option-greeks';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const datasources = loadDatasources();
@@ -69,8 +70,10 @@ const DOCUMENTED_METRICS = new Set([
   ...Object.values(DATASETS).flatMap((d) => d.exported.map((c) => algopackMetricName(d.dataset, c.column))),
   'moex_algopack_bar_timestamp_seconds',
   'moex_algopack_bar_lag_seconds',
+  // The Options Calculator's gauges: lib/moex/option-greeks.ts.
+  ...GREEK_FIELDS.map((f) => f.metric),
 ]);
-// Beyond the contract: what lib/poll-metrics.ts, scraper/src/sink.ts, spool.ts, candles-sync.ts and worker-prometheus/src/market-calendar.ts also export.
+// Beyond the contract: what lib/poll-metrics.ts, scraper/src/sink.ts, spool.ts, candles-sync.ts, worker-prometheus/src/market-calendar.ts and quote-metrics.ts also export.
 const SERVICE_EXTRAS = new Set([
   'moex_missing_tickers',
   'moex_invalid_values_total',
@@ -81,6 +84,8 @@ const SERVICE_EXTRAS = new Set([
   'scraper_candle_requests_total',
   'scraper_candles_total',
   'moex_market_open',
+  // worker-prometheus/src/quote-metrics.ts: read from the quote's strike and CENTRALSTRIKE, not a field of its own.
+  'moex_option_at_the_money',
 ]);
 const STANDARD_METRICS = new Set([
   'up',
@@ -483,6 +488,43 @@ describe('Grafana dashboards', () => {
       [...dashboards.values()].some((d) => JSON.stringify(d).includes('"uid":"backend-api"')),
       'no panel uses the backend API',
     );
+  });
+
+  it('give MOEX options one underlying and one of its expiries at a time, the smile, open interest by strike, the put/call ratio and the IV moves', () => {
+    const options = byUid.get('moex-options') as GrafanaDashboard;
+    assert.deepEqual(
+      variables(options).map((v) => [v.name, v.definition, v.multi, v.includeAll]),
+      [
+        ['underlying', 'label_values(moex_option_open_interest,underlying)', false, false],
+        ['expiry', 'label_values(moex_option_open_interest{underlying="$underlying"},expiry)', false, false],
+      ],
+    );
+    type Transformed = GrafanaPanel & { transformations: Array<{ id: string; options: Record<string, unknown> }>; options: Record<string, unknown> };
+    const panel = (title: string) => panelsOf('moex-options').find((p) => p.title === title) as Transformed;
+    const smile = panel('Volatility smile');
+    const oi = panel('Open interest by strike');
+    assert.equal(smile.type, 'xychart');
+    assert.equal(oi.type, 'barchart');
+    assert.equal(oi.options.xField, 'Strike');
+    for (const p of [smile, oi]) {
+      // Calls and puts of the chosen underlying and expiry, one row per strike, strikes in numeric order.
+      assert.deepEqual(
+        (p.targets ?? []).map((t) => String(t.expr).match(/option_type="(\w+)"/)?.[1]),
+        ['call', 'put'],
+      );
+      for (const t of p.targets ?? []) assert.ok(String(t.expr).includes('underlying="$underlying", expiry="$expiry"'), p.title);
+      const ids = p.transformations.map((t) => t.id);
+      assert.ok(ids.indexOf('convertFieldType') < ids.indexOf('sortBy'), `${p.title}: strikes sorted as numbers`);
+    }
+    const exprs = exprsOf('moex-options').join('\n');
+    for (const q of [
+      'sum by (underlying) (moex_option_open_interest{option_type="put"}) / sum by (underlying) (moex_option_open_interest{option_type="call"})',
+      'topk(10, max by (ticker, underlying, option_type, strike, expiry) (max_over_time(moex_option_implied_volatility[15m]) - min_over_time(moex_option_implied_volatility[15m])))',
+      'and on (ticker, board) moex_option_at_the_money == 1',
+      'moex_option_central_strike{',
+    ]) {
+      assert.ok(exprs.includes(q), `moex-options lacks ${q}`);
+    }
   });
 });
 

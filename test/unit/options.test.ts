@@ -33,6 +33,10 @@ describe('optionContractOf', () => {
     assert.deepEqual(optionContractOf('CR0.925BC6', row(cells)), { underlying: 'CNY', type: 'call', strike: '0.925', expiry: '2026-03-19' });
     assert.equal(optionContractOf('CR0.925BO6', row(cells))?.type, 'put', 'O (March, put range M–X)');
     assert.equal(optionContractOf('CR0.925BO6', row({ ...cells, OPTIONTYPE: 'C' }))?.type, 'call', 'an OPTIONTYPE column is read first');
+    // Weekly series carry a week letter after the year digit (RI102500BJ5B above).
+    assert.equal(optionContractOf('RI102500BJ5B', row(cells))?.type, 'call');
+    assert.equal(optionContractOf('RI100000BV5', row(cells))?.type, 'put');
+    assert.equal(optionContractOf('SR40CX6D', row(cells))?.type, 'put');
   });
 
   test('a series whose contract cannot be told is null, never a guess', () => {

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { gunzipSync } from 'node:zlib';
 import http from 'node:http';
 import { describe, test } from 'node:test';
 import { Gauge, Histogram, Registry } from 'prom-client';
-import { CachedExposition } from '../../lib/exposition';
+import { CachedExposition, joinText } from '../../lib/exposition';
 import { optionLabels } from '../../lib/moex/options';
 import { parseBoardSnapshot } from '../../lib/moex/parse';
 import { NUMERIC_FIELDS, type Quote } from '../../lib/moex/quote';
@@ -255,10 +256,16 @@ describe('quote metrics rendered by hand', () => {
     assert.equal(mine.split('\n\n').length, theirs.split('\n\n').length, 'families separated as prom-client separates them');
     assert.ok(mine.includes('moex_price_relative_to_prev_close_bucket{le="+Inf",ticker="HIGH\\"\\\\X"'), 'label values escaped');
     assert.ok(
-      mine.includes('moex_option_open_interest{ticker="Si80000BL5",board="ROPD",engine="futures",market="options",underlying="Si",option_type="call",strike="80000",expiry="2025-12-18"} 1250'),
+      mine.includes(
+        'moex_option_open_interest{ticker="Si80000BL5",board="ROPD",engine="futures",market="options",underlying="Si",option_type="call",strike="80000",expiry="2025-12-18"} 1250',
+      ),
       'an option series carries its contract labels',
     );
-    assert.ok(mine.includes('moex_option_at_the_money{ticker="Si80000BL5",board="ROPD",engine="futures",market="options",underlying="Si",option_type="call",strike="80000",expiry="2025-12-18"} 1'));
+    assert.ok(
+      mine.includes(
+        'moex_option_at_the_money{ticker="Si80000BL5",board="ROPD",engine="futures",market="options",underlying="Si",option_type="call",strike="80000",expiry="2025-12-18"} 1',
+      ),
+    );
   });
 });
 
@@ -270,6 +277,36 @@ describe('CachedExposition', () => {
     await new Promise((resolve) => setImmediate(resolve));
     assert.equal(renders, 1, 'rendered without a scrape');
     assert.match((await serveOnce(exposition)).body.toString(), /^q 1$/m, 'the scrape gets that render, not another');
+  });
+
+  test('texts of a cycle are served as joinText joins them, then the live registry; the same bytes gzipped', async () => {
+    const live = new Registry();
+    new Gauge({ name: 'live_gauge', help: 'live', registers: [live] }).set(1);
+    const texts = ['# HELP a A\n# TYPE a gauge\na 1', '', '# HELP b B\n# TYPE b gauge\nb 2\n'];
+    const exposition = new CachedExposition({ metrics: () => texts }, live);
+    exposition.cycleChanged();
+    const plain = (await serveOnce(exposition)).body.toString();
+    assert.equal(plain, joinText(...texts) + (await live.metrics()));
+    const gzipped = await serveOnce(exposition, { 'Accept-Encoding': 'gzip' });
+    assert.equal(gunzipSync(gzipped.body).toString(), plain);
+  });
+
+  test('a large cycle (streamed deflate) and a live part refreshed after it: one gzip member that gzip(1) reads whole', async () => {
+    const live = new Registry();
+    const counter = new Gauge({ name: 'live_refreshes', help: 'changes between scrapes', registers: [live] });
+    const family = ['# HELP big B', '# TYPE big gauge', ...Array.from({ length: 20_000 }, (_, i) => `big{ticker="T${i}",board="TQBR"} ${i * 1.25}`)].join('\n');
+    const exposition = new CachedExposition({ metrics: () => [family, family.replace(/big/g, 'other')] }, live, 0);
+    exposition.cycleChanged();
+    for (let scrape = 1; scrape <= 3; scrape++) {
+      counter.set(scrape);
+      // liveMaxAgeMs 0: each scrape starts a live refresh that the next one is served.
+      const gzipped = await serveOnce(exposition, { 'Accept-Encoding': 'gzip' });
+      const plain = (await serveOnce(exposition)).body.toString();
+      assert.ok(gzipped.body.length < plain.length / 3, 'compressed');
+      assert.equal(execFileSync('gzip', ['-dc'], { input: gzipped.body, maxBuffer: 64 * 1024 * 1024 }).toString(), gunzipSync(gzipped.body).toString());
+      assert.ok(plain.startsWith(joinText(family, family.replace(/big/g, 'other'))), 'the cycle first, unchanged');
+      assert.match(plain, /^live_refreshes \d$/m);
+    }
   });
 
   async function serveOnce(exposition: CachedExposition, headers: Record<string, string> = {}) {

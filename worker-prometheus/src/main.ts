@@ -6,7 +6,6 @@ import { startAlgopackFromConfig } from '../../lib/moex/algopack/start';
 import { engineCalendarRequest } from '../../lib/moex/iss-requests';
 import { runPollingService } from '../../lib/polling-service';
 import { exitOnStartupFailure } from '../../lib/service';
-import { joinText } from '../../lib/exposition';
 import { startOptionGreeksPolling } from '../../lib/option-greeks-polling';
 import { createAlgopackMetrics } from './algopack-metrics';
 import { createOptionGreeksMetrics } from './option-greeks-metrics';
@@ -67,7 +66,10 @@ runPollingService({
   transport,
   cycleRegistry: new Registry(),
   // The calculator's figures are rendered with each poll cycle's exposition: a refresh shows at the next cycle.
-  renderCycle: () => joinText(quoteMetrics.render(), greeks ? greeksMetrics.render() : ''),
+  renderCycle: function* () {
+    yield* quoteMetrics.families();
+    if (greeks) yield* greeksMetrics.families();
+  },
   liveRegistry,
   // On a failed poll the board is not among answeredBoards: its last good quotes stay exposed and moex_up drops to 0.
   onQuotes: (quotes, answeredBoards) => {

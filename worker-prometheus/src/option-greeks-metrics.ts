@@ -1,4 +1,4 @@
-import { familyHeader, labelPairs, sampleValue } from '../../lib/exposition';
+import { familyHeader, joinText, labelPairs, sampleValue } from '../../lib/exposition';
 import { GREEK_FIELDS, type SelectedSeries, type SeriesGreeks } from '../../lib/moex/option-greeks';
 import { optionLabels } from '../../lib/moex/options';
 
@@ -26,15 +26,19 @@ export function createOptionGreeksMetrics() {
     },
 
     render(): string {
-      const families = GREEK_FIELDS.map(({ metric, help }, g) => {
+      return joinText(...this.families());
+    },
+
+    /** Each family's text, as the quote families (quote-metrics.ts). */
+    *families(): Generator<string> {
+      for (const [g, { metric, help }] of GREEK_FIELDS.entries()) {
         const lines = [familyHeader(metric, help, 'gauge')];
         for (const s of series.values()) {
           const value = s.values[g];
           if (value !== null && value !== undefined) lines.push(`${metric}{${s.labels}} ${sampleValue(value)}`);
         }
-        return lines.join('\n');
-      });
-      return `${families.join('\n\n')}\n`;
+        yield lines.join('\n');
+      }
     },
   };
 }

@@ -1,5 +1,5 @@
 import { Counter, type Registry } from 'prom-client';
-import { familyHeader, labelPairs, sampleValue } from '../../lib/exposition';
+import { familyHeader, joinText, labelPairs, sampleValue } from '../../lib/exposition';
 import type { BoardSource } from '../../lib/moex/markets';
 import { optionLabels } from '../../lib/moex/options';
 import { NUMERIC_FIELDS, type Quote } from '../../lib/moex/quote';
@@ -169,7 +169,11 @@ export function createQuoteMetrics({ histogramBoards: withHistogram, removeAfter
 
     /** The families as Prometheus text, one family after another as prom-client joins them. */
     render(): string {
-      const families: string[] = [];
+      return joinText(...this.families());
+    },
+
+    /** Each family's text, one at a time (the worker encodes each as it comes, never joining them: lib/exposition.ts). */
+    *families(): Generator<string> {
       for (let g = 0; g < QUOTE_GAUGES.length; g++) {
         const { name, help } = QUOTE_GAUGES[g]!;
         const lines = [familyHeader(name, help, 'gauge')];
@@ -177,7 +181,7 @@ export function createQuoteMetrics({ histogramBoards: withHistogram, removeAfter
           const value = s.values[g];
           if (value !== null && value !== undefined) lines.push(`${name}{${s.labels}} ${sampleValue(value)}`);
         }
-        families.push(lines.join('\n'));
+        yield lines.join('\n');
       }
       const lines = [familyHeader(RATIO.name, RATIO.help, 'histogram')];
       const les = [...PRICE_RATIO_BUCKETS.map((b) => sampleValue(b)), '+Inf'];
@@ -190,8 +194,7 @@ export function createQuoteMetrics({ histogramBoards: withHistogram, removeAfter
         }
         lines.push(`${RATIO.name}_sum{${s.labels}} ${sampleValue(s.ratio.sum)}`, `${RATIO.name}_count{${s.labels}} ${s.ratio.count}`);
       }
-      families.push(lines.join('\n'));
-      return `${families.join('\n\n')}\n`;
+      yield lines.join('\n');
     },
   };
 }
