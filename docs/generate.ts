@@ -14,7 +14,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Registry } from 'prom-client';
 import { parse } from 'yaml';
-import { docOf, isSecret, logShape, moexShape, parseConfig, type ConfigShape } from '../lib/config';
+import { docOf, isSecret, logShape, moexShape, parseConfig, streamShape, type ConfigShape } from '../lib/config';
+import { registerStreamMetrics } from '../lib/moex/issplus';
 import { createLogger } from '../lib/log';
 import { fieldsOfMarket, MARKETS, marketKindOf, SUPPORTED_MARKETS, type MarketKind } from '../lib/moex/markets';
 import { NUMERIC_FIELDS, type Quote } from '../lib/moex/quote';
@@ -78,7 +79,7 @@ function defaultOf(setting: (raw: string | undefined) => unknown): string {
 /** Groups of variables: the shared shapes once, then what each program adds. */
 const SHARED: Array<[string, ConfigShape]> = [
   ['Every service of ours (worker, scraper, backend, simulator)', { ...logShape, ...httpShape }],
-  ['Every poller of ISS (worker, scraper)', moexShape],
+  ['Every poller of ISS (worker, scraper)', { ...moexShape, ...streamShape }],
 ];
 const PROGRAMS: Array<[string, ConfigShape]> = [
   ['worker-prometheus (`./runner.sh worker`)', workerShape],
@@ -523,6 +524,7 @@ function issRegistry(): Registry {
   registerIssRequestMetrics(registry);
   registerAlgopackPollMetrics(registry, []);
   registerGreeksPollMetrics(registry);
+  registerStreamMetrics(registry, [{ engine: 'stock', market: 'shares', board: 'TQBR', kind: 'shares', tickers: ['SBER'] }]);
   return registry;
 }
 

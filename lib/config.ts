@@ -230,6 +230,33 @@ export const moexShape = {
   ),
 };
 
+const isWebSocketUrl = (value: string) => {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'ws:' || url.protocol === 'wss:';
+  } catch {
+    return false;
+  }
+};
+
+/** ISS+, MOEX's STOMP stream beside the poll (docs/iss.md "ISS+"): the worker's and the scraper's. */
+export const streamShape = {
+  MOEX_STREAM: doc(
+    'issplus: quotes also from the ISS+ stream (STOMP over WebSocket) as they happen, beside the poll; off: the poll alone',
+    oneOf('off', ['off', 'issplus']),
+  ),
+  MOEX_STREAM_URL: doc(
+    'the ISS+ WebSocket (the simulator: ws://127.0.0.1:8999/infocx/v3/websocket)',
+    check(text('wss://iss.moex.com/infocx/v3/websocket'), isWebSocketUrl, 'must be a ws(s) URL'),
+  ),
+  MOEX_STREAM_DOMAIN: doc(
+    'ISS+ CONNECT domain: DEMO for guests (15 min delayed), passport for subscribers',
+    nonEmpty('DEMO', 'must name a domain such as DEMO or passport'),
+  ),
+  MOEX_STREAM_LOGIN: doc("ISS+ login: guest, or a subscriber's MOEX account", nonEmpty('guest', 'must name a login (guest for the guest access)')),
+  MOEX_STREAM_PASSCODE: doc("ISS+ password (guest for guests; a subscriber's in MOEX_STREAM_PASSCODE_FILE); never logged", secret('guest')),
+};
+
 /** The boards to poll: MOEX_SOURCES, or the one board of MOEX_ENGINE/MARKET/BOARD/TICKERS. */
 export function boardSources(config: ConfigOf<typeof moexShape>): BoardSource[] {
   if (config.MOEX_SOURCES) return config.MOEX_SOURCES;

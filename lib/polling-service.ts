@@ -4,7 +4,8 @@ import { CachedExposition } from './exposition';
 import type { ProcessIssTransport } from './iss-transport';
 import type { Logger } from './log';
 import type { Quote } from './moex/quote';
-import { boardSources, configOrExit } from './config';
+import { boardSources, configOrExit, type ConfigOf, type streamShape } from './config';
+import { registerStreamMetrics, startIssPlusStream, type IssPlusStream } from './moex/issplus';
 import os from 'node:os';
 import { ConfigError } from './config';
 import { sourcesOfShard, type Shard } from './moex/shard';
@@ -14,7 +15,7 @@ import { closeServer, createPollerServer, exitOnSignals, listen } from './servic
 import type { WebConfig } from './web-config';
 
 export interface PollingServiceOptions {
-  config: MoexConfig & { PORT: number; LISTEN_ADDRESS: string; WEB_CONFIG_FILE: WebConfig | null };
+  config: MoexConfig & ConfigOf<typeof streamShape> & { PORT: number; LISTEN_ADDRESS: string; WEB_CONFIG_FILE: WebConfig | null };
   log: Logger;
   /** The process's one ISS transport (createProcessIssTransport): the poll shares its request budget. */
   transport: ProcessIssTransport;
@@ -30,6 +31,11 @@ export interface PollingServiceOptions {
    * they were.
    */
   onQuotes(quotes: readonly Quote[], answeredBoards: readonly string[]): void;
+  /**
+   * MOEX_STREAM=issplus: quotes the stream changed between polls (only those securities). The
+   * cycle's exposition is rendered again after them, at most once per STREAM_RENDER_MS.
+   */
+  onStreamQuotes?(quotes: readonly Quote[]): void;
   /** MOEX_SHARD=auto/N: another replica took this one's shard over; forget what it exported. */
   onShardLost?(): void;
   /** After polling has stopped, before the HTTP server closes (flush sinks). */
@@ -43,6 +49,9 @@ export const quoteLogKeys = (quotes: readonly Quote[]) => quotes.map((q) => `${q
 
 /** How long a replica waits before claiming a shard again after a failed claim (a full or read-only claim dir). */
 const RECLAIM_RETRY_MS = 5_000;
+
+/** At most one render of the cycle's exposition per this long for stream updates (a poll cycle renders at once). */
+const STREAM_RENDER_MS = 1_000;
 
 /** moex_shard_claim_lost_total: MOEX_SHARD=auto/N replicas only. */
 export function registerShardClaimMetrics(registry: Registry): Counter {
@@ -59,7 +68,7 @@ export function registerShardClaimMetrics(registry: Registry): Counter {
  */
 
 export async function runPollingService(options: PollingServiceOptions): Promise<void> {
-  const { config, log, transport, cycleRegistry, liveRegistry, onQuotes, onShutdown, onShardLost, renderCycle, problem } = options;
+  const { config, log, transport, cycleRegistry, liveRegistry, onQuotes, onStreamQuotes, onShutdown, onShardLost, renderCycle, problem } = options;
   const configured = configOrExit(() => boardSources(config));
   // MOEX_SHARD=auto/N: the shard is claimed at start (after listening, so /healthz answers meanwhile).
   const autoShard = config.MOEX_SHARD && 'auto' in config.MOEX_SHARD ? config.MOEX_SHARD : null;
@@ -83,6 +92,22 @@ export async function runPollingService(options: PollingServiceOptions): Promise
   const exposition = new CachedExposition(cycleSource, liveRegistry);
 
   let polling: ReturnType<typeof startQuotePolling> | null = null;
+  let stream: IssPlusStream | null = null;
+  // Registered once for the process (every board configured), kept across shard claims.
+  const streamMetrics = config.MOEX_STREAM === 'issplus' && onStreamQuotes ? registerStreamMetrics(liveRegistry, configured) : null;
+  /** A stream update's render, waiting so renders come at most once per STREAM_RENDER_MS. */
+  let streamRender: NodeJS.Timeout | null = null;
+  let renderedAt = 0;
+  const renderCycleNow = () => {
+    if (streamRender) clearTimeout(streamRender);
+    streamRender = null;
+    renderedAt = Date.now();
+    exposition.cycleChanged();
+  };
+  const renderAfterStream = () => {
+    if (streamRender) return;
+    streamRender = setTimeout(renderCycleNow, Math.max(0, renderedAt + STREAM_RENDER_MS - Date.now()));
+  };
   let claim: ShardClaim | null = null;
   const server = createPollerServer(
     { '/metrics': (req, res) => exposition.serve(req, res) },
@@ -99,21 +124,38 @@ export async function runPollingService(options: PollingServiceOptions): Promise
   const stopped = new AbortController();
   exitOnSignals(log, async () => {
     stopped.abort(new Error('shutting down'));
-    await polling?.stop();
+    await Promise.all([polling?.stop(), stream?.stop()]);
+    if (streamRender) clearTimeout(streamRender);
     claim?.release();
     await onShutdown?.();
     await closeServer(server);
   });
 
   const startPolling = (shard: Shard | null) => {
-    polling = startQuotePolling(config, sourcesOfShard(configured, shard), shard, cycleRegistry, transport, log, (quotes, answeredBoards) => {
+    const sources = sourcesOfShard(configured, shard);
+    if (streamMetrics && onStreamQuotes) {
+      stream = startIssPlusStream({
+        url: config.MOEX_STREAM_URL,
+        credentials: { domain: config.MOEX_STREAM_DOMAIN, login: config.MOEX_STREAM_LOGIN, passcode: config.MOEX_STREAM_PASSCODE },
+        sources,
+        metrics: streamMetrics,
+        log: log.child({ part: 'issplus' }),
+        onQuotes: (quotes) => {
+          onStreamQuotes(quotes);
+          renderAfterStream();
+        },
+      });
+    }
+    polling = startQuotePolling(config, sources, shard, cycleRegistry, transport, log, (polled, answeredBoards) => {
+      // The poll is the source of truth; where the stream told something newer, that stays.
+      const quotes = stream ? stream.reconcile(polled) : polled;
       // A failed board adds nothing: its last good quotes stay as they were in every output.
       if (answeredBoards.length > 0) {
         onQuotes(quotes, answeredBoards);
         // What this cycle handed over, once the outputs hold it (the soak counts it against the stores).
         if (log.isLevelEnabled('debug')) log.debug({ quotes: quoteLogKeys(quotes) }, 'quotes handed over');
       }
-      exposition.cycleChanged();
+      renderCycleNow();
     });
   };
   if (!autoShard) return startPolling(config.MOEX_SHARD as Shard | null);
@@ -136,7 +178,7 @@ export async function runPollingService(options: PollingServiceOptions): Promise
     claimsLost.inc();
     const lost = polling;
     polling = null; // /readyz: waiting for a free shard
-    await lost?.stop();
+    await Promise.all([lost?.stop(), stream?.stop()]);
     claim?.release();
     claim = null;
     // The poll metrics are registered again for the next shard's boards (as after a restart).

@@ -16,6 +16,7 @@ import { OPTION_CALC_PREFIX, optionCalcAnswer } from './option-calc';
 import { OptionsBook, optionsBoardBeside, underlyingsIn } from './options-book';
 import { optionsBoardJson } from './options-response';
 import { SimTradingCalendar } from './trading-calendar';
+import { attachStreamSim } from './stream';
 
 /**
  * ISS simulator: serves `/iss/engines/{engine}/markets/{market}/boards/{board}/securities.json`
@@ -365,12 +366,16 @@ const server = http.createServer((req, res) => {
     return;
   }
   if (url.pathname === '/healthz' || url.pathname === '/readyz') return writeJson(res, 200, { status: 'ok' });
+  if (stream.serveControl(req, res, url)) return;
   if (url.pathname.startsWith('/sim/')) {
     serveControl(req, res, url).catch((err: unknown) => writeJson(res, 400, { error: err instanceof Error ? err.message : String(err) }));
     return;
   }
   writeJson(res, 404, { error: `no route ${url.pathname}` });
 });
+
+// ISS+ (STOMP over WebSocket) at /infocx/v3/websocket, pushing every change of the market (stream.ts).
+const stream = attachStreamSim(server, { market, boards, dataTime, log });
 
 listen(server, config.PORT, log, config.LISTEN_ADDRESS)
   .then(() => {

@@ -5,6 +5,7 @@ import {
   httpUrlOrOff,
   logShape,
   moexShape,
+  streamShape,
   nonEmpty,
   nonNegativeInt,
   oneOf,
@@ -20,6 +21,7 @@ import { httpShape } from '../../lib/web-config';
 /** The scraper's environment (docs/configuration.md): the poller's plus the Graphite and InfluxDB sinks. */
 export const scraperShape = {
   ...moexShape,
+  ...streamShape,
   ...algopackShape,
   ...algopackBackfillShape,
   ...logShape,

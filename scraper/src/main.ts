@@ -2,6 +2,7 @@ import path from 'node:path';
 import { Registry } from 'prom-client';
 import { boardSources, configOrExit, loadConfig } from '../../lib/config';
 import { createLogger, type Logger } from '../../lib/log';
+import type { Quote } from '../../lib/moex/quote';
 import { startAlgopackFromConfig } from '../../lib/moex/algopack/start';
 import { createProcessIssTransport } from '../../lib/iss-transport';
 import { quoteLogKeys, runPollingService } from '../../lib/polling-service';
@@ -15,6 +16,7 @@ import { createPlaintextSink } from './plaintext-sink';
 import { registerSinkMetrics, type Sink, type SinkStats } from './sink';
 import { openSpool, registerSpoolMetrics } from './spool';
 import { createStatsdSink } from './statsd-sink';
+import { createStreamCoalescer } from './stream-coalescer';
 
 /** How far back candles are backfilled after a long stop (ISS pages 500 minutes per request). */
 const CANDLES_MAX_BACKFILL_MINUTES = 7 * 24 * 60;
@@ -143,6 +145,15 @@ const greeks =
       )
     : null;
 
+/** Quotes to every sink; a refusal (the spool's disk full) is counted by the sink, and the soak also needs to know which quotes. */
+const writeQuotes = (quotes: readonly Quote[]) => {
+  for (const sink of sinks) {
+    if (!sink.write(quotes) && log.isLevelEnabled('debug')) log.debug({ sink: sink.name, quotes: quoteLogKeys(quotes) }, 'quotes refused');
+  }
+};
+// MOEX_STREAM=issplus: the stream's changes, at most one point per security per second.
+const streamed = createStreamCoalescer(writeQuotes);
+
 runPollingService({
   config,
   log,
@@ -151,12 +162,11 @@ runPollingService({
   liveRegistry,
   onQuotes: (quotes, answeredBoards) => {
     greeks?.observe(quotes, answeredBoards);
-    for (const sink of sinks) {
-      // A refusal (the spool's disk full) is counted by the sink; the soak also needs to know which quotes.
-      if (!sink.write(quotes) && log.isLevelEnabled('debug')) log.debug({ sink: sink.name, quotes: quoteLogKeys(quotes) }, 'quotes refused');
-    }
+    streamed.written(quotes);
+    writeQuotes(quotes);
     candleSync?.onQuotes(quotes);
   },
+  onStreamQuotes: (quotes) => streamed.add(quotes),
   onShutdown: async () => {
     // The sinks get the larger part of the shutdown grace: a long ALGOPACK or candle cycle is not
     // waited for past PRODUCERS_STOP_MS (its cursors are saved only when it ends; the next start asks again).
@@ -164,6 +174,7 @@ runPollingService({
       Promise.all([algopack?.stop(), candleSync?.idle(), greeks?.stop()]),
       new Promise((resolve) => setTimeout(resolve, PRODUCERS_STOP_MS).unref()),
     ]);
+    streamed.flush();
     await Promise.all(sinks.map((s) => s.close()));
   },
   problem: () =>

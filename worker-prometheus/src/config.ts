@@ -1,4 +1,4 @@
-import { doc, logShape, moexShape, oneOf, port, positiveInt } from '../../lib/config';
+import { doc, logShape, moexShape, oneOf, port, positiveInt, streamShape } from '../../lib/config';
 import { algopackShape } from '../../lib/moex/algopack/config';
 import { httpShape } from '../../lib/web-config';
 import { HISTOGRAM_MODES } from './quote-metrics';
@@ -6,6 +6,7 @@ import { HISTOGRAM_MODES } from './quote-metrics';
 /** The worker's environment (docs/configuration.md): the poller's, the HTTP shell's, and what shapes its quote series. */
 export const workerShape = {
   ...moexShape,
+  ...streamShape,
   ...algopackShape,
   ...logShape,
   ...httpShape,

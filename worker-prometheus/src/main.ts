@@ -77,6 +77,8 @@ runPollingService({
     greeks?.observe(quotes, answeredBoards);
     observeIssClock(quotes);
   },
+  // MOEX_STREAM=issplus: the gauges follow the stream between polls.
+  onStreamQuotes: (quotes) => quoteMetrics.refresh(quotes),
   onShardLost: () => quoteMetrics.forgetAll(),
   onShutdown: async () => {
     await Promise.all([calendar.stop(), algopack?.stop(), greeks?.stop()]);

@@ -76,6 +76,9 @@ export function tradesNow(quote: Quote, previous: { trades: number | null; volum
   return rose(quote.trades, previous.trades) || rose(quote.volume, previous.volume);
 }
 
+/** One security's series: the same ticker on another board or market is another. */
+const seriesKey = (quote: Quote) => `${quote.ticker}\u0000${quote.board}\u0000${quote.engine}\u0000${quote.market}`;
+
 export interface QuoteMetricsOptions {
   /** Boards whose securities get the relative-price histogram (see histogramBoards). */
   histogramBoards: ReadonlySet<string>;
@@ -105,7 +108,7 @@ export function createQuoteMetrics({ histogramBoards: withHistogram, removeAfter
     update(quotes: readonly Quote[], answeredBoards: readonly string[]): void {
       const update = ++updates;
       for (const quote of quotes) {
-        const key = `${quote.ticker}\u0000${quote.board}\u0000${quote.engine}\u0000${quote.market}`;
+        const key = seriesKey(quote);
         const previous = series.get(key);
         const s: Series = previous ?? {
           board: quote.board,
@@ -144,6 +147,18 @@ export function createQuoteMetrics({ histogramBoards: withHistogram, removeAfter
         if (++s.absentPolls < removeAfterPolls) continue;
         series.delete(key);
         onSeriesRemoved?.(s.board);
+      }
+    },
+
+    /**
+     * Quotes the stream (ISS+) changed between polls: their gauges take the new values. Only the
+     * poll observes the histogram and tells a security gone, so neither is touched here; a security
+     * with no series yet (the poll has not returned it) waits for the poll.
+     */
+    refresh(quotes: readonly Quote[]): void {
+      for (const quote of quotes) {
+        const s = series.get(seriesKey(quote));
+        if (s) for (let g = 0; g < QUOTE_GAUGES.length; g++) s.values[g] = QUOTE_GAUGES[g]!.read(quote);
       }
     },
 
