@@ -130,13 +130,9 @@ async function cyclesOf(service: RunningService): Promise<number> {
 }
 
 async function promQuery(url: string, query: string): Promise<number> {
-  return Number((await promQueryResult(url, query))[0]?.value[1] ?? NaN);
-}
-
-async function promQueryResult(url: string, query: string): Promise<Array<{ metric: Record<string, string>; value: [number, string] }>> {
   const res = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(query)}`);
-  const body = (await res.json()) as { data?: { result?: Array<{ metric: Record<string, string>; value: [number, string] }> } };
-  return body.data?.result ?? [];
+  const body = (await res.json()) as { data?: { result?: Array<{ value: [number, string] }> } };
+  return Number(body.data?.result?.[0]?.value[1] ?? NaN);
 }
 
 /** vmagent (Debian's victoria-metrics package) scraping `target` every `interval`, remote-writing to `writeUrl`. */
@@ -296,7 +292,9 @@ async function measureScale(spec: PointSpec, options: BenchOptions, log: (line: 
     }
     let jsonBytes = 0;
     for (const b of boards) jsonBytes += (await getRaw(boardUrl(b))).wireBytes;
-    const version = (await promQueryResult(prometheus.url, 'prometheus_build_info'))[0]?.metric.version ?? 'unknown';
+    // Prometheus does not scrape itself here: its own figures come from its /metrics.
+    const buildInfo = [...promSelf.keys()].find((key) => key.startsWith('prometheus_build_info{'));
+    const version = /version="([^"]*)"/.exec(buildInfo ?? '')?.[1] ?? 'unknown';
 
     return {
       spec,
@@ -313,7 +311,7 @@ async function measureScale(spec: PointSpec, options: BenchOptions, log: (line: 
         ...promCost,
         // Exactly the gauge of that name: a prefix sum would add prometheus_tsdb_head_series_created_total and the like.
         headSeries: sumOf(promSelf, 'prometheus_tsdb_head_series'),
-        ruleSeries: await promQuery(prometheus.url, 'sum(prometheus_rule_group_last_evaluation_samples)'),
+        ruleSeries: sumOf(promSelf, 'prometheus_rule_group_last_evaluation_samples'),
         scrapeSecondsAvg: await promQuery(prometheus.url, `avg_over_time(scrape_duration_seconds{job="worker"}[${window}])`),
         scrapeSecondsMax: await promQuery(prometheus.url, `max_over_time(scrape_duration_seconds{job="worker"}[${window}])`),
         samplesScraped: await promQuery(prometheus.url, 'scrape_samples_scraped{job="worker"}'),
@@ -470,7 +468,7 @@ export async function measureScaleCurve(options: BenchOptions, log: (line: strin
   const bothUs = pullUs + perSecurityUs(last, last.scraper);
   rows.push({
     section: '6',
-    what: `where one 2-core machine stops keeping a 30 s cycle (linear from the ${last.spec.label} point; the simulator excluded)`,
+    what: `where one 2-core machine stops keeping a 30 s cycle (linear from the point of ${last.spec.label}; the simulator excluded)`,
     ours: `worker alone on one core: ${num(ceiling(perSecurityUs(last, last.worker), 1))} instruments; worker + Prometheus on 2 cores: ${num(ceiling(pullUs, 2))}; worker + Prometheus + scraper on 2 cores: ${num(ceiling(bothUs, 2))}`,
     reference: `the poll itself on one core: ${num(ceiling(perSecurityUs(last, last.bare), 1))}`,
     target: 'where CPU per 30 s cycle reaches the cores; memory not counted',
