@@ -11,8 +11,11 @@ import type { Quote } from './quote';
  * The ISS+ stream (docs/iss.md "ISS+"): STOMP 1.2 over a WebSocket, through @stomp/stompjs over ws.
  * stompjs sends whatever CONNECT headers it is given (ISS+ wants `domain`, `login`, `passcode`),
  * writes frames with LF line ends only (the server is said to refuse CRLF), reads binary WebSocket
- * messages, reconnects with exponential backoff, and closes a connection whose heart-beats stopped.
- * This shell adds the resubscription on each CONNECTED, the metrics and the once-per-change log.
+ * messages, reconnects with exponential backoff, and closes a connection whose heart-beats stopped,
+ * but only when the server's CONNECTED agrees to send heart-beats (nothing documents that ISS+ does).
+ * This shell adds the resubscription on each CONNECTED, the metrics, the once-per-change log, and its
+ * own silence watch on every socket: no CONNECTED, or after it nothing at all (no frame, no heart-beat)
+ * for SILENT_AFTER_INTERVALS expected intervals, and the socket is dropped and the stream reconnects.
  */
 
 export interface IssPlusCredentials {
@@ -31,9 +34,16 @@ export interface IssPlusOptions {
   onQuotes(quotes: Quote[]): void;
   /** Reconnect delay: the first, doubled on each failure up to the last (stompjs' exponential mode). */
   reconnectDelayMs?: { first: number; max: number };
-  /** Heart-beats asked for in both directions, milliseconds (a silent server is dropped after about twice this). */
+  /** Heart-beats asked for in both directions, milliseconds (a silent server is dropped after SILENT_AFTER_INTERVALS of this, or of the server's, if longer). */
   heartbeatMs?: number;
 }
+
+/**
+ * A connection silent for this many expected intervals is dropped: the heart-beat the server agreed
+ * to, else the one asked for. stompjs' own heart-beat check (agreed heart-beats only) keeps the same
+ * tolerance, so both watches tell the same rule.
+ */
+const SILENT_AFTER_INTERVALS = 3;
 
 export interface IssPlusStream {
   /** Poll quotes through the stream's state: where the stream is newer, its values lie over them. */
@@ -49,6 +59,14 @@ const STREAM_ERRORS = {
   invalid_value: 'a cell that cannot be its quote field (left out, as the poll does)',
 } as const;
 
+/** moex_stream_reconnects_total reasons. */
+const STREAM_LOSSES = {
+  closed: 'the server or the network closed the connection',
+  refused: 'the server refused the login (ERROR to CONNECT) and closed',
+  silent: `nothing arrived (no frame, no heart-beat) for ${SILENT_AFTER_INTERVALS} expected heart-beat intervals, or no CONNECTED within as long; the client dropped the connection`,
+} as const;
+type StreamLoss = keyof typeof STREAM_LOSSES;
+
 /** The moex_stream_* metrics (docs/metrics.md); registered once per process, kept across restarts of the stream. */
 export function registerStreamMetrics(registry: Registry, sources: readonly BoardSource[]) {
   const destinations = [...new Set(streamSubscriptions(sources).map((s) => s.destination))];
@@ -60,7 +78,16 @@ export function registerStreamMetrics(registry: Registry, sources: readonly Boar
     labelNames: ['destination'] as const,
     registers,
   });
-  const reconnects = new Counter({ name: 'moex_stream_reconnects_total', help: 'ISS+ connections lost (or refused) and tried again', registers });
+  const reconnects = new Counter({
+    name: 'moex_stream_reconnects_total',
+    help:
+      'ISS+ connections lost and tried again, by reason: ' +
+      Object.entries(STREAM_LOSSES)
+        .map(([k, v]) => `${k} = ${v}`)
+        .join('; '),
+    labelNames: ['reason'] as const,
+    registers,
+  });
   const lastMessage = new Gauge({
     name: 'moex_stream_last_message_timestamp_seconds',
     help: 'Unix time the newest ISS+ MESSAGE arrived',
@@ -77,10 +104,16 @@ export function registerStreamMetrics(registry: Registry, sources: readonly Boar
     registers,
   });
   up.set(0);
-  reconnects.inc(0);
+  for (const reason of Object.keys(STREAM_LOSSES)) reconnects.inc({ reason }, 0);
   for (const destination of destinations) messages.inc({ destination }, 0);
   for (const reason of Object.keys(STREAM_ERRORS)) errors.inc({ reason }, 0);
-  return { up, messages, reconnects, lastMessage, error: (reason: keyof typeof STREAM_ERRORS) => errors.inc({ reason }) };
+  return {
+    up,
+    messages,
+    lastMessage,
+    reconnect: (reason: StreamLoss) => reconnects.inc({ reason }),
+    error: (reason: keyof typeof STREAM_ERRORS) => errors.inc({ reason }),
+  };
 }
 
 export type StreamMetrics = ReturnType<typeof registerStreamMetrics>;
@@ -98,6 +131,12 @@ export function startIssPlusStream(options: IssPlusOptions): IssPlusStream {
 
   let connected = false;
   let stopping = false;
+  /** Why the current socket is being dropped, when the client drops it (else the server or network closed it). */
+  let dropping: StreamLoss | null = null;
+  /** The current socket, when anything last arrived on it, and how often something should. */
+  let socket: WebSocket | null = null;
+  let heardAt = 0;
+  let expectedEveryMs = heartbeatMs;
   const lost = (failure: string, fields: Record<string, unknown> = {}) => {
     if (stopping) return;
     metrics.up.set(0);
@@ -128,20 +167,37 @@ export function startIssPlusStream(options: IssPlusOptions): IssPlusStream {
   const client = new Client({
     webSocketFactory: () => {
       // ISS+ asks for the `STOMP` subprotocol (moexalgo's beta/issplus.py) and sends binary messages.
-      const socket = new WebSocket(url, ['STOMP']);
+      // An upgrade that hangs is given up on after as long as a silent connection is kept.
+      socket = new WebSocket(url, ['STOMP'], { handshakeTimeout: SILENT_AFTER_INTERVALS * heartbeatMs });
       socket.binaryType = 'arraybuffer';
+      heardAt = Date.now();
+      expectedEveryMs = heartbeatMs;
+      // Before CONNECTED only CONNECTED counts: a server that beats but never answers CONNECT is as stuck.
+      socket.on('message', () => {
+        if (connected) heardAt = Date.now();
+      });
       return socket as unknown as IStompSocket;
     },
     stompVersions: new Versions([Versions.V1_2]),
     connectHeaders: { domain: credentials.domain, login: credentials.login, passcode: credentials.passcode },
     heartbeatIncoming: heartbeatMs,
     heartbeatOutgoing: heartbeatMs,
+    heartbeatToleranceMultiplier: SILENT_AFTER_INTERVALS,
+    onHeartbeatLost: () => {
+      dropping = 'silent';
+    },
+    // A silent server may not answer a close handshake either: the socket is cut at once.
+    discardWebsocketOnCommFailure: true,
     reconnectDelay: first,
     maxReconnectDelay: max,
     reconnectTimeMode: ReconnectionTimeMode.EXPONENTIAL,
     debug: () => {},
-    onConnect: () => {
+    onConnect: (frame) => {
       connected = true;
+      heardAt = Date.now();
+      // CONNECTED's heart-beat: "cx,cy", cx the server's promise (STOMP 1.2 "Heart-beating"); none or 0: no promise.
+      const serverEveryMs = Number((frame.headers['heart-beat'] ?? '0').split(',')[0]) || 0;
+      expectedEveryMs = Math.max(heartbeatMs, serverEveryMs);
       // Each CONNECTED is a new session: every subscription is made again.
       for (const { destination, selector } of subscriptions) client.subscribe(destination, (frame) => onMessage(destination, frame), { selector });
       metrics.up.set(1);
@@ -151,6 +207,7 @@ export function startIssPlusStream(options: IssPlusOptions): IssPlusStream {
       const message = frame.headers.message ?? 'ERROR';
       if (!connected) {
         metrics.error('refused');
+        dropping = 'refused';
         lost(`refused: ${message}`, { message, login: credentials.login, domain: credentials.domain });
       } else {
         metrics.error('server_error');
@@ -173,14 +230,30 @@ export function startIssPlusStream(options: IssPlusOptions): IssPlusStream {
     onWebSocketClose: (event: { code?: number; reason?: string }) => {
       if (stopping) return;
       const wasConnected = connected;
+      const reason = dropping ?? 'closed';
       connected = false;
-      metrics.reconnects.inc();
-      lost(wasConnected ? 'connection lost' : (connection.failure ?? 'cannot connect'), { code: event.code, reason: event.reason });
+      dropping = null;
+      socket = null;
+      metrics.reconnect(reason);
+      const failure = reason === 'silent' ? 'silent' : wasConnected ? 'connection lost' : (connection.failure ?? 'cannot connect');
+      lost(failure, { code: event.code, reason: event.reason, ...(reason === 'silent' ? { silentForMs: Date.now() - heardAt } : {}) });
     },
     onWebSocketError: () => {
       // The close that follows is what counts; this only keeps ws from throwing.
     },
   });
+  // The silence watch for what stompjs does not watch: a server that agreed to no heart-beats, or
+  // never answered CONNECT.
+  const silence = setInterval(
+    () => {
+      if (!socket || socket.readyState !== WebSocket.OPEN || dropping) return;
+      if (Date.now() - heardAt <= SILENT_AFTER_INTERVALS * expectedEveryMs) return;
+      dropping = 'silent';
+      client.forceDisconnect();
+    },
+    Math.max(1, heartbeatMs / 2),
+  );
+  silence.unref();
   log.info({ url, domain: credentials.domain, login: credentials.login, subscriptions: subscriptions.length }, 'ISS+ stream starting');
   client.activate();
 
@@ -188,6 +261,7 @@ export function startIssPlusStream(options: IssPlusOptions): IssPlusStream {
     reconcile: (quotes) => state.reconcile(quotes, new Date()),
     async stop() {
       stopping = true;
+      clearInterval(silence);
       metrics.up.set(0);
       await client.deactivate({ force: true });
     },

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startDaemon, type Daemon } from '../support/daemons';
-import { eventually, scrape, startIssSim, startService, type IssSim, type RunningService } from '../support/services';
+import { eventually, scrape, startIssSim, startService, sumOf, type IssSim, type RunningService } from '../support/services';
 import { influxQuery } from '../support/stores';
 
 /** The poll every 5 s: slow enough that a change seen within a second came by the stream. */
@@ -13,7 +13,7 @@ async function streamControl(sim: IssSim, method: 'PUT' | 'DELETE', fault?: stri
   assert.equal(res.status, 200, await res.text());
 }
 
-describe('MOEX_STREAM=issplus: the worker and the scraper against the simulator’s ISS+ stream', { timeout: 5 * 60_000 }, () => {
+describe('MOEX_STREAM=issplus: the worker and the scraper against the simulator’s ISS+ stream', { timeout: 8 * 60_000 }, () => {
   let sim: IssSim;
   let influx: Daemon;
   let worker: RunningService;
@@ -76,7 +76,9 @@ describe('MOEX_STREAM=issplus: the worker and the scraper against the simulator�
     assert.equal(down.get('moex_up'), 1, 'the poll carries on');
     await streamControl(sim, 'DELETE');
     for (const service of [worker, scraper]) await eventually(async () => (await scrape(service.url)).get('moex_stream_up') === 1, 40_000, 'stream back');
-    assert.ok((await scrape(worker.url)).get('moex_stream_reconnects_total')! >= 1);
+    const back = await scrape(worker.url);
+    assert.ok(back.get('moex_stream_reconnects_total{reason="refused"}')! >= 1, 'the refused reconnects are counted as refused');
+    assert.ok(sumOf(back, 'moex_stream_reconnects_total') >= 2, 'the drop and the refusals');
     const took = await changeAndWait(335.55, 2_500);
     process.stdout.write(`# stream after reconnect: change → worker ${took.workerMs} ms, → InfluxDB ${took.influxMs} ms\n`);
   });
@@ -89,6 +91,24 @@ describe('MOEX_STREAM=issplus: the worker and the scraper against the simulator�
     assert.equal(m.get('moex_stream_up'), 1, 'the connection survives a bad frame');
     for (const [key, value] of m)
       if (key.startsWith('moex_last_price') || key.startsWith('moex_bid_price')) assert.ok(Number.isFinite(value) && value > 0, `${key} = ${value}`);
+  });
+
+  test('the stream goes silent (no frame, no heart-beat): dropped and counted as silent, the poll carries on, it comes back by itself', async () => {
+    await streamControl(sim, 'PUT', 'silent');
+    const silentAt = Date.now();
+    // The simulator agreed to heart-beats every 1 s, the client asked for 10 s: three 10 s intervals
+    // of nothing, checked every 5 s.
+    for (const service of [worker, scraper]) await eventually(async () => (await scrape(service.url)).get('moex_stream_up') === 0, 50_000, 'silence noticed');
+    process.stdout.write(`# silent stream dropped after ${Date.now() - silentAt} ms\n`);
+    const silent = await scrape(worker.url);
+    assert.ok(silent.get('moex_stream_reconnects_total{reason="silent"}')! >= 1, 'counted as silent');
+    assert.equal(silent.get('moex_up'), 1, 'the poll carries on');
+    await changeAndWait(336.66, 12_000);
+    await streamControl(sim, 'DELETE');
+    // A connection opened during the silence got no CONNECTED: it too is dropped as silent, then the next one comes up.
+    for (const service of [worker, scraper]) await eventually(async () => (await scrape(service.url)).get('moex_stream_up') === 1, 90_000, 'stream back');
+    const took = await changeAndWait(337.77, 2_500);
+    process.stdout.write(`# stream after silence: change → worker ${took.workerMs} ms, → InfluxDB ${took.influxMs} ms\n`);
   });
 
   test('InfluxDB holds at most one SBER point per second', async () => {

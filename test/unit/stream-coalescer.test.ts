@@ -15,27 +15,40 @@ function quote(secid: string, last: number, updateTime: string): Quote {
 }
 
 describe('stream coalescer: at most one point per security per period', () => {
-  test('many changes of one security in a period leave as its newest; each security once', async () => {
-    const writes: Quote[][] = [];
-    const coalescer = createStreamCoalescer((quotes) => writes.push([...quotes]), 50);
+  test('a change after a quiet period leaves at once; those within the period leave together at its end, the newest of each security', async () => {
+    const writes: Array<{ at: number; quotes: Array<[string, number | null]> }> = [];
+    const coalescer = createStreamCoalescer((quotes) => writes.push({ at: Date.now(), quotes: quotes.map((q) => [q.ticker, q.last]) }), 100);
     coalescer.add([quote('SBER', 301, '10:15:01')]);
+    assert.deepEqual(
+      writes.map((w) => w.quotes),
+      [[['SBER', 301]]],
+      'the first change leaves at once',
+    );
     coalescer.add([quote('SBER', 302, '10:15:01'), quote('GAZP', 150, '10:15:01')]);
     coalescer.add([quote('SBER', 303, '10:15:02')]);
-    assert.equal(writes.length, 0, 'nothing before the period ends');
-    await sleep(120);
-    assert.equal(writes.length, 1);
+    assert.equal(writes.length, 1, 'nothing more before the period ends');
+    await sleep(250);
     assert.deepEqual(
-      writes[0]!.map((q) => [q.ticker, q.last]),
+      writes.map((w) => w.quotes),
       [
-        ['SBER', 303],
-        ['GAZP', 150],
+        [['SBER', 301]],
+        [
+          ['SBER', 303],
+          ['GAZP', 150],
+        ],
       ],
     );
+    assert.ok(writes[1]!.at - writes[0]!.at >= 99, `batches ${writes[1]!.at - writes[0]!.at} ms apart`);
+    // A period after the last batch, the next change leaves at once again.
+    coalescer.add([quote('SBER', 304, '10:15:03')]);
+    assert.deepEqual(writes[2]?.quotes, [['SBER', 304]]);
   });
 
   test('a change the poll wrote at the same instant is not written again; flush writes what waits', () => {
     const writes: Quote[][] = [];
     const coalescer = createStreamCoalescer((quotes) => writes.push([...quotes]), 60_000);
+    coalescer.add([quote('SBER', 300, '10:15:00')]); // leaves at once and opens the period
+    writes.length = 0;
     coalescer.add([quote('SBER', 301, '10:15:01'), quote('GAZP', 150, '10:15:03')]);
     coalescer.written([quote('SBER', 301, '10:15:01'), quote('GAZP', 149, '10:15:00')]);
     coalescer.flush();
