@@ -11,7 +11,10 @@ function goProfile(stacks: Array<{ frames: string[]; nanos: number }>): Uint8Arr
   const functions = names.map((name, i) => new ProfileFunction({ id: i + 1, name: strings.dedup(name) }));
   const locations = names.map((_, i) => new Location({ id: i + 1, line: [new Line({ functionId: i + 1 })] }));
   const profile = new Profile({
-    sampleType: [new ValueType({ type: strings.dedup('samples'), unit: strings.dedup('count') }), new ValueType({ type: strings.dedup('cpu'), unit: strings.dedup('nanoseconds') })],
+    sampleType: [
+      new ValueType({ type: strings.dedup('samples'), unit: strings.dedup('count') }),
+      new ValueType({ type: strings.dedup('cpu'), unit: strings.dedup('nanoseconds') }),
+    ],
     sample: stacks.map((s) => new Sample({ locationId: s.frames.map((f) => names.indexOf(f) + 1), value: [1, s.nanos] })),
     location: locations,
     function: functions,
@@ -23,9 +26,19 @@ function goProfile(stacks: Array<{ frames: string[]; nanos: number }>): Uint8Arr
 test("Prometheus' CPU by the kind of work on each stack: the first kind any frame belongs to, the cpu value summed", () => {
   const shares = cpuByKind(
     goProfile([
-      { frames: ['github.com/prometheus/prometheus/model/textparse.(*PromParser).Next', 'github.com/prometheus/prometheus/scrape.(*scrapeLoop).append'], nanos: 3e9 },
+      {
+        frames: ['github.com/prometheus/prometheus/model/textparse.(*PromParser).Next', 'github.com/prometheus/prometheus/scrape.(*scrapeLoop).append'],
+        nanos: 3e9,
+      },
       { frames: ['github.com/prometheus/prometheus/tsdb.(*headAppender).Append', 'github.com/prometheus/prometheus/scrape.(*scrapeLoop).append'], nanos: 2e9 },
-      { frames: ['compress/flate.(*decompressor).huffmanBlock', 'compress/gzip.(*Reader).Read', 'github.com/prometheus/prometheus/scrape.(*scrapeLoop).scrapeAndReport'], nanos: 1e9 },
+      {
+        frames: [
+          'compress/flate.(*decompressor).huffmanBlock',
+          'compress/gzip.(*Reader).Read',
+          'github.com/prometheus/prometheus/scrape.(*scrapeLoop).scrapeAndReport',
+        ],
+        nanos: 1e9,
+      },
       { frames: ['runtime.scanobject', 'runtime.gcBgMarkWorker'], nanos: 1.5e9 },
       { frames: ['github.com/prometheus/prometheus/promql.(*evaluator).eval', 'github.com/prometheus/prometheus/rules.(*Group).Eval'], nanos: 0.5e9 },
       { frames: ['syscall.Syscall', 'net/http.(*conn).serve'], nanos: 2e9 },
@@ -42,5 +55,8 @@ test("Prometheus' CPU by the kind of work on each stack: the first kind any fram
       ['rule evaluation', 0.5],
     ],
   );
-  assert.equal(shares.reduce((sum, s) => sum + s.share, 0), 1);
+  assert.equal(
+    shares.reduce((sum, s) => sum + s.share, 0),
+    1,
+  );
 });
