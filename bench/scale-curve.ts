@@ -294,7 +294,7 @@ async function measureScale(spec: PointSpec, options: BenchOptions, log: (line: 
     for (const b of boards) jsonBytes += (await getRaw(boardUrl(b))).wireBytes;
     // Prometheus does not scrape itself here: its own figures come from its /metrics.
     const buildInfo = [...promSelf.keys()].find((key) => key.startsWith('prometheus_build_info{'));
-    const version = /version="([^"]*)"/.exec(buildInfo ?? '')?.[1] ?? 'unknown';
+    const version = /[{,]version="([^"]*)"/.exec(buildInfo ?? '')?.[1] ?? 'unknown';
 
     return {
       spec,
