@@ -189,8 +189,10 @@ const shard: Setting<Shard | { auto: true; count: number } | null> = (raw) => {
   return { index, count };
 };
 
+const isCronExpression = (v: string) => v !== '' && cron.validate(v);
+
 export const cronExpression = (fallback: string) =>
-  check(text(fallback), (v) => v !== '' && cron.validate(v), `must be a node-cron expression such as "${fallback}" (seconds first)`);
+  check(text(fallback), isCronExpression, `must be a node-cron expression such as "${fallback}" (seconds first)`);
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -216,11 +218,7 @@ export const moexShape = {
   POLL_SCHEDULE: doc('node-cron expression, 6 fields, seconds first; a cycle never overlaps the previous one', cronExpression('*/30 * * * * *')),
   MOEX_OPTION_GREEKS_SCHEDULE: doc(
     'node-cron schedule of the Options Calculator refresh (greeks and IV of the polled option series; only with an options board), or off',
-    check(
-      text('20 * * * * *'),
-      (v) => v === 'off' || (v !== '' && cron.validate(v)),
-      'must be a node-cron expression such as "20 * * * * *" (seconds first) or off',
-    ),
+    check(text('20 * * * * *'), (v) => v === 'off' || isCronExpression(v), 'must be a node-cron expression such as "20 * * * * *" (seconds first) or off'),
   ),
   MOEX_TIMEOUT_MS: doc('timeout of one ISS request, milliseconds', positiveInt(10_000)),
   MOEX_ISS_TOKEN: doc("sent as Authorization: Bearer on every ISS request (MOEX's authenticated API, real time for subscribers); never logged", secret()),

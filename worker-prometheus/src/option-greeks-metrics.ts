@@ -20,8 +20,11 @@ export function createOptionGreeksMetrics() {
       const fresh = new Set(answered.map(keyOf));
       for (const [key, s] of series) if (!fresh.has(key) && !failedAssets.has(s.asset)) series.delete(key);
       for (const a of answered) {
-        const labels = labelPairs({ ticker: a.ticker, board: a.board, engine: a.engine, market: a.market, ...optionLabels(a.contract) });
-        series.set(keyOf(a), { labels, asset: a.contract.underlying, values: GREEK_FIELDS.map(({ field }) => a.greeks[field]) });
+        const key = keyOf(a);
+        // A series' contract (its SECID's strike and expiry) never changes: its label text is rendered once.
+        const labels =
+          series.get(key)?.labels ?? labelPairs({ ticker: a.ticker, board: a.board, engine: a.engine, market: a.market, ...optionLabels(a.contract) });
+        series.set(key, { labels, asset: a.contract.underlying, values: GREEK_FIELDS.map(({ field }) => a.greeks[field]) });
       }
     },
 
