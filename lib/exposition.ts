@@ -14,6 +14,8 @@ interface CycleBytes {
   /** Null once deflated (or deflated from the start): Prometheus asks for gzip, so the 80 MB of plain text are not kept. */
   parts: Buffer[] | null;
   deflated?: Promise<DeflatedCycle>;
+  /** The plain bytes inflated again for a plain scrape, kept for the next ones of this cycle. */
+  inflated?: Promise<Buffer[]>;
 }
 
 /** The cycle's raw deflate blocks, ended by a sync flush (byte-aligned, not final), their CRC-32 and plain length. */
@@ -31,19 +33,26 @@ interface Rendered {
 }
 
 /**
- * Below this the cycle is deflated in one synchronous call at level 6: for a 3-ticker render (~20 KB)
- * a zlib stream cost 0.7-1.0 ms of CPU (its setup and the hops to libuv's thread pool), the sync
- * call 0.2-0.3 ms. Larger renders stream, so the event loop is not held for the whole compression,
- * at level 1: at 30,000 securities (87 MB) level 6 took 3-4 s of CPU per cycle and level 1 about
- * 1 s, for a body 15% larger (5.0 MB instead of 4.3 MB).
+ * Below this the cycle is deflated in one synchronous call: for a 3-ticker render (~20 KB) a zlib
+ * stream cost 0.7-1.0 ms of CPU (its setup and the hops to libuv's thread pool), the sync call
+ * 0.2-0.3 ms. Larger renders stream, so the event loop is not held for the whole compression.
  */
 const SYNC_GZIP_BELOW_BYTES = 256 * 1024;
 
 /**
- * Deflates the cycle's bytes as they come (each part is let go once written, and the next is made
- * only when zlib has taken the last: no plain copy of the whole is held), ended by a sync flush.
+ * Above this a cycle is deflated at level 1, not 6: at 30,000 securities (87 MB) level 6 took 3-4 s
+ * of CPU per cycle and level 1 about 1 s, for a body 15% larger (5.0 MB instead of 4.3 MB).
  */
-function deflateCycle(parts: Iterable<Buffer>): Promise<DeflatedCycle> {
+const FAST_GZIP_ABOVE_BYTES = 1024 * 1024;
+
+const levelFor = (bytes: number) => (bytes > FAST_GZIP_ABOVE_BYTES ? 1 : 6);
+
+/**
+ * Deflates the cycle's bytes as they come (each part is let go once written, and the next is made
+ * only when zlib has taken the last: no plain copy of the whole is held), ended by a sync flush;
+ * `expectedBytes` (the whole's size, or the last cycle's) picks the level before the end is known.
+ */
+function deflateCycle(parts: Iterable<Buffer>, expectedBytes: number): Promise<DeflatedCycle> {
   const iterator = parts[Symbol.iterator]();
   let length = 0;
   let crc = 0;
@@ -63,14 +72,14 @@ function deflateCycle(parts: Iterable<Buffer>): Promise<DeflatedCycle> {
   const finishFlush = constants.Z_SYNC_FLUSH;
   if (!part) {
     try {
-      return Promise.resolve({ blocks: deflateRawSync(Buffer.concat(head, length), { level: 6, finishFlush }), crc, length });
+      return Promise.resolve({ blocks: deflateRawSync(Buffer.concat(head, length), { level: levelFor(length), finishFlush }), crc, length });
     } catch (err) {
       return Promise.reject(err);
     }
   }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    const deflate = createDeflateRaw({ level: 1, finishFlush });
+    const deflate = createDeflateRaw({ level: levelFor(Math.max(length, expectedBytes)), finishFlush });
     deflate.on('data', (chunk: Buffer) => chunks.push(chunk));
     deflate.on('end', () => resolve({ blocks: Buffer.concat(chunks), crc, length }));
     deflate.on('error', reject);
@@ -90,10 +99,10 @@ function deflateCycle(parts: Iterable<Buffer>): Promise<DeflatedCycle> {
 }
 
 /** The cycle's plain bytes: kept, or inflated again for the rare plain scrape (curl) once only the deflated form is kept. */
-async function plainOf(cycle: CycleBytes): Promise<Buffer[]> {
-  if (cycle.parts) return cycle.parts;
-  const { blocks } = await cycle.deflated!;
-  return [await inflateRaw(blocks, { finishFlush: constants.Z_SYNC_FLUSH })];
+function plainOf(cycle: CycleBytes): Promise<Buffer[]> {
+  if (cycle.parts) return Promise.resolve(cycle.parts);
+  cycle.inflated ??= cycle.deflated!.then(async ({ blocks }) => [await inflateRaw(blocks, { finishFlush: constants.Z_SYNC_FLUSH })]);
+  return cycle.inflated;
 }
 
 /** gzip's member header: magic, deflate, no flags, no time, no extra flags, unknown OS (RFC 1952 2.3). */
@@ -107,7 +116,11 @@ const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
  */
 function gzipOf(r: Rendered): Promise<Buffer[]> {
   const { cycle } = r;
-  cycle.deflated ??= deflateCycle(cycle.parts!).then((deflated) => {
+  const parts = cycle.parts!;
+  cycle.deflated ??= deflateCycle(
+    parts,
+    parts.reduce((sum, part) => sum + part.length, 0),
+  ).then((deflated) => {
     cycle.parts = null;
     return deflated;
   });
@@ -270,6 +283,15 @@ export class CachedExposition {
       });
   }
 
+  /** The plain length of the last cycle deflated as it was rendered; unknown at first (level 1 then, for a large one). */
+  private lastStreamedBytes = Infinity;
+
+  private deflateStreamed(parts: Iterable<Buffer>): Promise<DeflatedCycle> {
+    const deflated = deflateCycle(parts, this.lastStreamedBytes);
+    deflated.then(({ length }) => (this.lastStreamedBytes = length)).catch(() => {});
+    return deflated;
+  }
+
   private async render(): Promise<Rendered> {
     if (this.cycleStale) {
       this.cycleStale = false;
@@ -278,7 +300,8 @@ export class CachedExposition {
       // Once a scraper asked for gzip (Prometheus does), each cycle goes to deflate as it is rendered, with
       // no plain copy. The families render while zlib takes them: a poll that ended meanwhile (only a cycle
       // that outlasts its period) can lend the later families its values.
-      this.cycleBytes = this.gzipAsked ? { parts: null, deflated: deflateCycle(parts) } : { parts: [...parts] };
+      // Streamed, the cycle's size is known only at the end: the level follows the last cycle's (about the same).
+      this.cycleBytes = this.gzipAsked ? { parts: null, deflated: this.deflateStreamed(parts) } : { parts: [...parts] };
     }
     // Two expositions follow each other as prom-client writes them: no blank line between (a family's lines end with one newline).
     const live = Buffer.from(await this.live.metrics(), 'utf8');
