@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import { readProcStat } from '../lib/proc-stat';
 
 /** What the kernel says about one process: memory now and at its peak, CPU used so far. */
 export interface ProcSample {
@@ -22,16 +23,13 @@ function ticksPerSecond(): number {
 export function sampleProcess(pid: number): ProcSample {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after "pid (comm) ": the comm may hold spaces, so split after its closing parenthesis.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const utime = Number(fields[11]);
-  const stime = Number(fields[12]);
+  const stat = readProcStat(pid);
+  if (!stat) throw new Error(`no process ${pid}`);
   return {
     rssBytes: kb('VmRSS'),
     anonRssBytes: kb('RssAnon'),
     fileRssBytes: kb('RssFile'),
     peakRssBytes: kb('VmHWM'),
-    cpuSeconds: (utime + stime) / ticksPerSecond(),
+    cpuSeconds: (stat.utimeTicks + stat.stimeTicks) / ticksPerSecond(),
   };
 }

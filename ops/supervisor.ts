@@ -2,6 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { isZombie, readProcStat } from '../lib/proc-stat';
 import { daemonSpec, type DaemonSpec } from './daemons';
 import { portHeld } from './probes';
 import { REPO_ROOT, type StackSettings } from './stack-settings';
@@ -22,17 +23,10 @@ export class StartError extends Error {}
 const pidFile = (s: StackSettings, name: string) => path.join(s.stateDir, 'run', `${name}.pid`);
 export const logFile = (s: StackSettings, name: string) => path.join(s.stateDir, 'logs', `${name}.log`);
 
-/** Field 22 of /proc/PID/stat (start time in clock ticks); undefined for a dead or zombie pid. */
+/** Start time of a live pid (its identity with the pid); undefined for a dead or zombie pid. */
 function startTimeOf(pid: number): string | undefined {
-  try {
-    const fields = fs
-      .readFileSync(`/proc/${pid}/stat`, 'utf8')
-      .replace(/^.*\) /s, '')
-      .split(' ');
-    return fields[0] === 'Z' ? undefined : fields[19];
-  } catch {
-    return undefined;
-  }
+  const stat = readProcStat(pid);
+  return stat && !isZombie(stat) ? stat.startTime : undefined;
 }
 
 /** The pid `start` recorded for NAME, if that very process is still alive. */

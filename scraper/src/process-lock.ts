@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { isZombie, readProcStat } from '../../lib/proc-stat';
 
 /**
  * A lock file that dies with its process, as flock(2) would (Node has no flock without a native
@@ -22,17 +23,8 @@ function readOr(file: string): string | null {
   }
 }
 
-/** Field 22 of /proc/<pid>/stat: clock ticks from boot to the process's start. */
-export function processStartTime(pid: number): string | null {
-  const stat = readOr(`/proc/${pid}/stat`);
-  if (!stat) return null;
-  // The command name (field 2) may hold spaces and parentheses: count fields after its last ')'.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return fields[22 - 3] ?? null;
-}
-
 export function currentIdentity(pid = process.pid): ProcessIdentity {
-  return { pid, bootId: readOr('/proc/sys/kernel/random/boot_id'), startTime: processStartTime(pid) };
+  return { pid, bootId: readOr('/proc/sys/kernel/random/boot_id'), startTime: readProcStat(pid)?.startTime ?? null };
 }
 
 export function formatIdentity(id: ProcessIdentity): string {
@@ -56,9 +48,13 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-/** Whether the process the lock names still runs: same pid alive, and the same boot and start where both are known. */
+/**
+ * Whether the process the lock names still runs: same pid alive and not a zombie (a SIGKILLed
+ * holder whose parent has not reaped it yet, which kill(pid, 0) still finds), and the same boot and
+ * start where both are known.
+ */
 export function holderRuns(holder: ProcessIdentity, now: ProcessIdentity = currentIdentity(holder.pid)): boolean {
-  if (!pidAlive(holder.pid)) return false;
+  if (!pidAlive(holder.pid) || isZombie(readProcStat(holder.pid))) return false;
   if (holder.bootId && now.bootId && holder.bootId !== now.bootId) return false;
   if (holder.startTime && now.startTime && holder.startTime !== now.startTime) return false;
   return true;

@@ -1,12 +1,16 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { createLogger } from '../../lib/log';
+import { readProcStat } from '../../lib/proc-stat';
 import { createMemoryQueue } from '../../scraper/src/line-queue';
 import { currentIdentity, formatIdentity, parseIdentity } from '../../scraper/src/process-lock';
 import { encodeRecord, openSpool, type SpoolStats } from '../../scraper/src/spool';
+import { eventually } from '../support/services';
 
 const log = createLogger('test', 'silent');
 
@@ -285,6 +289,25 @@ describe('spool', () => {
     open().queue.close();
     fs.writeFileSync(lock, formatIdentity({ ...runner, bootId: '00000000-0000-0000-0000-000000000000' })); // after a reboot
     open().queue.close();
+  });
+
+  test('a SIGKILLed holder not yet reaped (a zombie, which kill(pid, 0) still finds) is not the holder', async () => {
+    // `sleep 0` exits at once; its parent execs `sleep 30`, which never reaps it: a zombie for 30 s.
+    const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      const [line] = (await once(parent.stdout!, 'data')) as [Buffer];
+      const zombie = Number(line.toString().trim());
+      await eventually(async () => readProcStat(zombie)?.state === 'Z', 5_000, 'the child turned zombie');
+      process.kill(zombie, 0); // alive as far as signals go
+      const lock = path.join(dir, 'graphite.lock');
+      fs.writeFileSync(lock, formatIdentity(currentIdentity(zombie)));
+      assert.equal(parseIdentity(fs.readFileSync(lock, 'utf8'))!.startTime, readProcStat(zombie)!.startTime, 'the lock names that very process');
+      const { queue } = open();
+      assert.equal(parseIdentity(fs.readFileSync(lock, 'utf8'))!.pid, process.pid);
+      queue.close();
+    } finally {
+      parent.kill('SIGKILL');
+    }
   });
 
   test('a short write then ENOSPC: the cycle is refused and counted, the file is cut back, later cycles and a reopen see whole records only', (t) => {
