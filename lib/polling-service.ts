@@ -5,7 +5,7 @@ import type { ProcessIssTransport } from './iss-transport';
 import type { Logger } from './log';
 import type { Quote } from './moex/quote';
 import { boardSources, configOrExit, type ConfigOf, type streamShape } from './config';
-import { registerStreamMetrics, startIssPlusStream, type IssPlusStream } from './moex/issplus';
+import type { IssPlusStream } from './moex/issplus';
 import os from 'node:os';
 import { ConfigError } from './config';
 import { sourcesOfShard, type Shard } from './moex/shard';
@@ -77,6 +77,9 @@ export async function runPollingService(options: PollingServiceOptions): Promise
       throw new ConfigError('MOEX_SHARD_CLAIM_DIR', 'must name a directory the replicas share when MOEX_SHARD=auto/N');
     });
   }
+  // The STOMP client and ws are loaded only for MOEX_STREAM=issplus: ~2 MB of RSS a poller without
+  // the stream does not carry (bench part 2's 80 MB at MOEX_TICKERS=ALL).
+  const issplus = config.MOEX_STREAM === 'issplus' && onStreamQuotes ? await import('./moex/issplus') : null;
   collectDefaultMetrics({ register: liveRegistry });
   const cycleSource = renderCycle
     ? {
@@ -94,7 +97,7 @@ export async function runPollingService(options: PollingServiceOptions): Promise
   let polling: ReturnType<typeof startQuotePolling> | null = null;
   let stream: IssPlusStream | null = null;
   // Registered once for the process (every board configured), kept across shard claims.
-  const streamMetrics = config.MOEX_STREAM === 'issplus' && onStreamQuotes ? registerStreamMetrics(liveRegistry, configured) : null;
+  const streamMetrics = issplus ? issplus.registerStreamMetrics(liveRegistry, configured) : null;
   /** A stream update's render, waiting so renders come at most once per STREAM_RENDER_MS. */
   let streamRender: NodeJS.Timeout | null = null;
   let renderedAt = 0;
@@ -133,8 +136,8 @@ export async function runPollingService(options: PollingServiceOptions): Promise
 
   const startPolling = (shard: Shard | null) => {
     const sources = sourcesOfShard(configured, shard);
-    if (streamMetrics && onStreamQuotes) {
-      stream = startIssPlusStream({
+    if (issplus && streamMetrics && onStreamQuotes) {
+      stream = issplus.startIssPlusStream({
         url: config.MOEX_STREAM_URL,
         credentials: { domain: config.MOEX_STREAM_DOMAIN, login: config.MOEX_STREAM_LOGIN, passcode: config.MOEX_STREAM_PASSCODE },
         sources,
