@@ -174,13 +174,13 @@ case "$cmd" in
   configs)  ensure_built; exec node dist/ops/main.js configs "$@" ;;
   containers)
     if [ "${1:-}" = test ]; then ensure_built; run_tests containers; else exec ops/containers.sh "$@"; fi ;;
-  # The demo shows every market the simulator has; without MOEX_SOURCES the stack polls the three shares.
+  # The demo shows every market the simulator has (ops/demo.sh, shared with the compose demo).
   # One token on both sides makes the simulator a subscriber's ISS, so the ALGOPACK datasets answer;
   # its history has bars to show at once. (Exported: assignments before a function call end with it.)
-  demo)     export MOEX_ISS_URL=${MOEX_ISS_URL:-http://127.0.0.1:8999/iss} \
-            MOEX_SOURCES=${MOEX_SOURCES-stock/shares/TQBR=SBERP,SBER,GAZP;stock/shares/TQTF=ALL;currency/selt/CETS=USD000UTSTOM,CNYRUB_TOM,EUR_RUB__TOM;stock/index/SNDX=IMOEX,MOEXBC,RGBI;stock/bonds/TQOB=ALL;futures/forts/RFUD=ALL;futures/options/ROPD=Si,RTS@2} \
+  demo)     . ops/demo.sh
+            export MOEX_ISS_URL=${MOEX_ISS_URL:-http://127.0.0.1:8999/iss} MOEX_SOURCES=${MOEX_SOURCES-$DEMO_SOURCES} \
             ISS_SIM_TOKEN=${ISS_SIM_TOKEN-demo-subscriber} MOEX_ISS_TOKEN=${MOEX_ISS_TOKEN-demo-subscriber} \
-            MOEX_ALGOPACK=${MOEX_ALGOPACK-eq/tradestats,eq/obstats,fo/tradestats,fo/obstats,fo/futoi} SIM_HISTORY_MINUTES=${SIM_HISTORY_MINUTES-15}
+            MOEX_ALGOPACK=${MOEX_ALGOPACK-$DEMO_ALGOPACK} SIM_HISTORY_MINUTES=${SIM_HISTORY_MINUTES-15}
             ensure_built; exec node dist/ops/main.js local up --demo "$@" ;;
   test)
     ops/install-test-deps.sh

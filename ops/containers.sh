@@ -5,8 +5,9 @@
 # else `docker-compose`) or Podman (set COMPOSE="podman compose" or "podman-compose"). Plain
 # `docker compose up -d` is the whole stack already; this adds:
 #   up [--demo] [--scale]  start and wait until every service is healthy (--demo: the ISS
-#                          simulator's profile, MOEX_ISS_URL pointing at it, its ALGOPACK datasets
-#                          with secrets/demo_iss_token as the subscriber token; --scale: WORKER_SHARDS
+#                          simulator's profile, MOEX_ISS_URL pointing at it, every market it has and
+#                          its ALGOPACK datasets (ops/demo.sh), with secrets/demo_iss_token as the
+#                          subscriber token; --scale: WORKER_SHARDS
 #                          (2) worker-shard replicas and VictoriaMetrics, which Prometheus
 #                          remote-writes to; docs/scale.md), then print where everything is
 #                          (`init urls` in our image, so the host needs no Node)
@@ -61,10 +62,11 @@ up() {
   for arg in "$@"; do
     case $arg in
       --demo) profiles+=(--profile demo); export MOEX_ISS_URL=http://iss-sim:8999/iss
-        # The simulator serves ALGOPACK to subscribers only: init's demo token for it and the
-        # pollers (unless one is given), and the datasets of the polled shares and futures open interest.
-        export MOEX_ISS_TOKEN_FILE=${MOEX_ISS_TOKEN_FILE:-./secrets/demo_iss_token} \
-          MOEX_ALGOPACK=${MOEX_ALGOPACK-eq/tradestats,eq/obstats;fo/futoi=ALL} ;;
+        # What the native demo polls too (ops/demo.sh). The simulator serves ALGOPACK to
+        # subscribers only: init's demo token for it and the pollers (unless one is given).
+        . "$ROOT/ops/demo.sh"
+        export MOEX_SOURCES=${MOEX_SOURCES-$DEMO_SOURCES} MOEX_ALGOPACK=${MOEX_ALGOPACK-$DEMO_ALGOPACK} \
+          MOEX_ISS_TOKEN_FILE=${MOEX_ISS_TOKEN_FILE:-./secrets/demo_iss_token} ;;
       --scale) profiles+=(--profile scale)
         # Prometheus discovers the shards only when told how many there are, and VictoriaMetrics
         # receives only what Prometheus is told to remote-write.
@@ -88,8 +90,13 @@ e2e() {
   mkdir -p "$ROOT/test-results/e2e"
   if [ "$(id -u)" -eq 0 ]; then chown 1000:1000 "$ROOT/test-results/e2e"; else chmod 0777 "$ROOT/test-results/e2e"; fi
   compose --profile e2e up -d selenium
+  # The checks compare the page with what the running worker polls (an options chain or none), which
+  # `up` may have set (--demo) in a shell that is not this one.
+  local sources tickers
+  sources=$(compose exec -T worker-prometheus printenv MOEX_SOURCES || true)
+  tickers=$(compose exec -T worker-prometheus printenv MOEX_TICKERS || true)
   # --no-deps: the stack is up already (and a service it left out, e.g. Grafana, stays out).
-  compose --profile e2e run --rm --no-deps e2e
+  compose --profile e2e run --rm --no-deps -e "MOEX_SOURCES=$sources" -e "MOEX_TICKERS=${tickers:-SBERP,SBER,GAZP}" e2e
 }
 
 down() {

@@ -431,6 +431,23 @@ describe('the compose stack in containers (./runner.sh containers up --demo)', {
     }
   });
 
+  test('up --demo polls every market of ops/demo.sh (what the native demo polls): each board answered on the worker', { timeout: 3 * 60_000 }, async () => {
+    const sources = (await runProcess('bash', ['-c', '. ops/demo.sh && printf %s "$DEMO_SOURCES"'], {}, REPO_ROOT)).stdout;
+    const boards = sources.split(';').map((s) => s.split('=')[0]!.split('/')[2]!);
+    assert.ok(boards.includes('ROPD') && boards.length >= 7, sources);
+    const answered = await eventually(
+      async () => {
+        const { body: text } = await getJson<string>(`${WORKER}/metrics`);
+        const ok = new Set([...text.matchAll(/^moex_polls_total\{(?=[^}]*result="ok")[^}]*board="([A-Z0-9]+)"/gm)].map((m) => m[1]));
+        return boards.every((b) => ok.has(b)) ? ok : undefined;
+      },
+      120_000,
+      `a successful poll of each of ${boards.join(', ')}`,
+      PROBE_INTERVAL_MS,
+    );
+    assert.deepEqual([...answered].sort(), [...boards].sort());
+  });
+
   test(
     "the demo's ALGOPACK datasets: the simulator's subscriber token from secrets/demo_iss_token reaches the worker and InfluxDB",
     { timeout: 3 * 60_000 },

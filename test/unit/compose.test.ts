@@ -453,6 +453,26 @@ test('MOEX_ISS_URL defaults to the real ISS and points every poller at the simul
   }
 });
 
+test(".env.example's demo block, uncommented, is the demo ./runner.sh containers up --demo runs: the simulator, every market of ops/demo.sh", () => {
+  const text = readFileSync(ENV_EXAMPLE, 'utf8');
+  const block = text.slice(text.indexOf('# --- The simulator'), text.indexOf('# ---', text.indexOf('# --- The simulator') + 1));
+  const uncommented = join(mkdtempSync(join(tmpdir(), 'demo-env-')), 'demo.env');
+  writeFileSync(uncommented, block.replace(/^# ([A-Z][A-Z0-9_]*=)/gm, '$1'));
+  const demo = composeConfig(uncommented);
+  assert.equal(demo.status, 0, demo.stderr);
+  const demoServices = (parse(demo.stdout) as Compose).services;
+  assert.ok(demoServices['iss-sim'], 'COMPOSE_PROFILES=demo starts the simulator');
+  const shell = spawnSync('bash', ['-c', '. ops/demo.sh && printf "%s\\n%s" "$DEMO_SOURCES" "$DEMO_ALGOPACK"'], { cwd: ROOT, encoding: 'utf8' });
+  const [sources, algopack] = shell.stdout.split('\n');
+  assert.match(sources!, /futures\/options\/ROPD=/, 'ops/demo.sh names every market, options included');
+  for (const name of ['worker-prometheus', 'scraper']) {
+    const env = demoServices[name]!.environment!;
+    assert.equal(env.MOEX_ISS_URL, 'http://iss-sim:8999/iss', name);
+    assert.equal(env.MOEX_SOURCES, sources, `${name}: MOEX_SOURCES as ops/demo.sh`);
+    assert.equal(env.MOEX_ALGOPACK, algopack, `${name}: MOEX_ALGOPACK as ops/demo.sh`);
+  }
+});
+
 test('alertmanager: pinned image, config rendered at start, healthcheck, networks, port bound to BIND_ADDRESS', () => {
   const am = services.alertmanager!;
   assert.match(am.image ?? '', /^prom\/alertmanager:v0\.(27|28)\.\d+$/);
