@@ -352,6 +352,9 @@ describe('the compose stack in containers (./runner.sh containers up --demo)', {
     const up = await containers('up', '--demo');
     assertOk(up, './runner.sh containers up --demo');
     console.log(`containers up --demo: ${Math.round((Date.now() - started) / 1000)} s`);
+    // It ends with `init urls` run in our image: where everything is, with no Node on the host.
+    assert.match(up.stdout, /^ {2}backend .*https:\/\/127\.0\.0\.1:8998\/ +user prometheus, password in secrets\/prometheus_password$/m, up.stdout);
+    assert.match(up.stdout, /^ {2}Grafana .*http:\/\/127\.0\.0\.1:3000\/ +user admin, password in secrets\/grafana_admin_password$/m, up.stdout);
     assert.equal(statSync(SECRETS_DIR).mode & 0o077, 0, 'secrets/ is private to its owner');
     const passwords = PASSWORD_FILES.map((f) => secret(f));
     assert.equal(new Set(passwords).size, passwords.length, 'a different password in each file');
@@ -583,7 +586,13 @@ describe('the compose stack in containers (./runner.sh containers up --demo)', {
       const r = await engineCli('inspect', '--format', '{{.State.Status}} {{.State.ExitCode}}', id);
       assertOk(r, `inspect ${name}`);
       // Killed after the 10 s grace period it would show 137; a crash on SIGTERM, another code.
-      assert.equal(r.stdout.trim(), 'exited 0', `${name}: ${r.stdout.trim()}`);
+      if (r.stdout.trim() !== 'exited 0') {
+        const logs = await compose('logs', '--no-color', '--tail', '40', name);
+        const state = await engineCli('inspect', '--format', '{{json .State}} restarts {{.RestartCount}}', id);
+        assert.fail(
+          `${name}: ${r.stdout.trim()} after compose stop (${seconds.toFixed(1)} s); state ${state.stdout.trim()}; its last lines:\n${logs.stdout}${logs.stderr}`,
+        );
+      }
     }
   });
 
