@@ -17,6 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parse } from 'yaml';
 import { PASSWORD_FILES } from '../../init/src/secrets';
 import { REPO_ROOT } from '../support/daemons';
+import { demoSettings } from '../support/demo';
 import { eventually } from '../support/services';
 import { request } from '../support/https';
 import { runProcess, type RunResult } from '../support/run';
@@ -435,7 +436,7 @@ describe('the compose stack in containers (./runner.sh containers up --demo)', {
   });
 
   test('up --demo polls every market of ops/demo.sh (what the native demo polls): each board answered on the worker', { timeout: 3 * 60_000 }, async () => {
-    const sources = (await runProcess('bash', ['-c', '. ops/demo.sh && printf %s "$DEMO_SOURCES"'], {}, REPO_ROOT)).stdout;
+    const sources = demoSettings().DEMO_SOURCES;
     const boards = sources.split(';').map((s) => s.split('=')[0]!.split('/')[2]!);
     assert.ok(boards.includes('ROPD') && boards.length >= 7, sources);
     const answered = await eventually(

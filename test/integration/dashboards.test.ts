@@ -36,7 +36,8 @@ import {
 import { type DatasourceKind, parseDurationS, type VariableSelection } from '../../grafana/testing/interpolate';
 import { type QueryOutcome, repeatCopies, runTarget, selectionsFor, type StoreEndpoints, variableValues } from '../../grafana/testing/store-queries';
 import { TICKER_PATTERN } from '../../lib/moex/quote';
-import { getFreePort, REPO_ROOT } from '../support/daemons';
+import { getFreePort } from '../support/daemons';
+import { nativeDemoEnv } from '../support/demo';
 import { type NativeStack, startNativeStack } from '../support/native-stack';
 
 const dashboards = loadDashboards();
@@ -54,14 +55,15 @@ const RETRY_EVERY_MS = 2_000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * What `./runner.sh demo` sets: the boards it polls (every market of the simulator), the ALGOPACK
- * datasets and the token both sides share. runner.sh is the one place that lists them.
+ * What `./runner.sh demo` sets: the boards it polls (every market of the simulator, ops/demo.sh),
+ * the ALGOPACK datasets and the token both sides share.
  */
 function demoEnv(): Record<string, string> {
-  const demo = /^\s*demo\)([\s\S]*?);;/m.exec(readFileSync(path.join(REPO_ROOT, 'runner.sh'), 'utf8'));
-  assert.ok(demo, 'runner.sh has no demo command');
-  const env = Object.fromEntries([...demo[1]!.matchAll(/\b([A-Z_]+)=\$\{\1:?-([^}]+)\}/g)].map((m) => [m[1]!, m[2]!]));
-  assert.ok(env.MOEX_SOURCES && env.MOEX_ALGOPACK, 'runner.sh demo no longer sets a default MOEX_SOURCES and MOEX_ALGOPACK');
+  const env = nativeDemoEnv();
+  assert.ok(
+    env.MOEX_SOURCES?.includes('=') && env.MOEX_ALGOPACK?.includes('/'),
+    `runner.sh demo no longer sets a default MOEX_SOURCES and MOEX_ALGOPACK: ${JSON.stringify(env)}`,
+  );
   return env;
 }
 

@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
+import { demoSettings } from '../support/demo';
 
 const ROOT = resolve(__dirname, '../..');
 const COMPOSE_FILE = join(ROOT, 'docker-compose.yml');
@@ -462,9 +463,8 @@ test(".env.example's demo block, uncommented, is the demo ./runner.sh containers
   assert.equal(demo.status, 0, demo.stderr);
   const demoServices = (parse(demo.stdout) as Compose).services;
   assert.ok(demoServices['iss-sim'], 'COMPOSE_PROFILES=demo starts the simulator');
-  const shell = spawnSync('bash', ['-c', '. ops/demo.sh && printf "%s\\n%s" "$DEMO_SOURCES" "$DEMO_ALGOPACK"'], { cwd: ROOT, encoding: 'utf8' });
-  const [sources, algopack] = shell.stdout.split('\n');
-  assert.match(sources!, /futures\/options\/ROPD=/, 'ops/demo.sh names every market, options included');
+  const { DEMO_SOURCES: sources, DEMO_ALGOPACK: algopack } = demoSettings();
+  assert.match(sources, /futures\/options\/ROPD=/, 'ops/demo.sh names every market, options included');
   for (const name of ['worker-prometheus', 'scraper']) {
     const env = demoServices[name]!.environment!;
     assert.equal(env.MOEX_ISS_URL, 'http://iss-sim:8999/iss', name);
