@@ -1,12 +1,12 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { ConfigOf, moexShape } from './config';
 import { POLL_FAILURE_REASONS } from './moex/errors';
-import { createIssTransport, type IssRequestMetrics, type IssTransport } from './moex/iss-client';
+import { createIssTransport, type IssRequestMetrics, type AbandonableIssTransport } from './moex/iss-client';
 import { ISS_REQUEST_KINDS } from './moex/iss-requests';
 import { createRequestLimiter, type RequestLimiter } from './moex/request-limiter';
 
 /** The process's ISS transport and the request budget it shares with every caller. */
-export interface ProcessIssTransport extends IssTransport {
+export interface ProcessIssTransport extends AbandonableIssTransport {
   limiter: RequestLimiter;
 }
 

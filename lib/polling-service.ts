@@ -127,6 +127,9 @@ export async function runPollingService(options: PollingServiceOptions): Promise
   const stopped = new AbortController();
   exitOnSignals(log, async () => {
     stopped.abort(new Error('shutting down'));
+    // A cycle in flight ends with what it has: waiting out its requests (a DNS lookup of a host
+    // that stopped beside us, a timeout, retries) would spend the grace the outputs need.
+    transport.abandon();
     await Promise.all([polling?.stop(), stream?.stop()]);
     if (streamRender) clearTimeout(streamRender);
     claim?.release();

@@ -92,6 +92,16 @@ export interface IssTransport {
   get(request: IssRequest): Promise<IssAnswer>;
 }
 
+/** A transport a stopping service can let go of. */
+export interface AbandonableIssTransport extends IssTransport {
+  /**
+   * For a shutdown: requests in flight fail at once and later ones are not made, so a poll cycle
+   * ends now instead of waiting out DNS lookups, timeouts and retries (what it had received it
+   * still hands over; the next start polls again).
+   */
+  abandon(): void;
+}
+
 /** The URL as it may be logged: without user and password (MOEX_ISS_URL may carry them). */
 export function loggableUrl(url: URL): string {
   const shown = new URL(url);
@@ -108,19 +118,22 @@ type Attempt = { answer: IssAnswer } | { error: PollError; retryable: boolean; w
  * and the entitlement check: an answer that is not JSON, or JSON without any of the requested
  * blocks, is what ISS sends for a request the user is not entitled to (HTML with status 200).
  */
-export function createIssTransport(options: IssTransportOptions): IssTransport {
+export function createIssTransport(options: IssTransportOptions): AbandonableIssTransport {
   const { timeoutMs, limiter, metrics, maxRetries = 2, backoffMs = 500, maxRetryAfterMs = 10_000, token } = options;
   const agents = { 'http:': new http.Agent({ keepAlive: true }), 'https:': new https.Agent({ keepAlive: true }) };
   const headers: http.OutgoingHttpHeaders = { 'User-Agent': USER_AGENT, Accept: 'application/json', 'Accept-Encoding': 'gzip, deflate' };
   if (token) headers.Authorization = `Bearer ${token}`;
+  const stopping = new AbortController();
+  const abandoned = () => new PollError('network', 'ISS request abandoned: the service is stopping');
 
   async function attempt(url: URL, request: IssRequest): Promise<Attempt> {
-    const signal = AbortSignal.timeout(timeoutMs);
+    const timeout = AbortSignal.timeout(timeoutMs);
     let answer: HttpAnswer;
     try {
-      answer = await getText(url, url.protocol === 'https:' ? agents['https:'] : agents['http:'], headers, signal);
+      answer = await getText(url, url.protocol === 'https:' ? agents['https:'] : agents['http:'], headers, AbortSignal.any([timeout, stopping.signal]));
     } catch (err) {
-      if (signal.aborted) {
+      if (stopping.signal.aborted) return { error: abandoned(), retryable: false, waitMs: null };
+      if (timeout.aborted) {
         // A timeout is not retried: ISS was slow once already, and the retries would push the poll past its slot.
         return { error: new PollError('timeout', `ISS did not answer within ${timeoutMs} ms`), retryable: false, waitMs: null };
       }
@@ -146,16 +159,18 @@ export function createIssTransport(options: IssTransportOptions): IssTransport {
   }
 
   return {
+    abandon: () => stopping.abort(),
     async get(request) {
       const url = new URL(request.url);
       for (let retry = 0; ; retry++) {
         const waited = await limiter.acquire();
         metrics?.limiterWaited(request.kind, waited / 1000);
+        if (stopping.signal.aborted) throw abandoned();
         const result = await attempt(url, request);
         metrics?.requestMade(request.kind, 'answer' in result ? 'ok' : result.error.reason);
         if ('answer' in result) return result.answer;
         const { error, retryable, waitMs } = result;
-        if (!retryable || retry >= maxRetries || (waitMs !== null && waitMs > maxRetryAfterMs)) throw error;
+        if (!retryable || retry >= maxRetries || (waitMs !== null && waitMs > maxRetryAfterMs) || stopping.signal.aborted) throw error;
         const backoff = backoffMs * 2 ** retry * (0.5 + Math.random() / 2);
         await sleep(Math.max(backoff, waitMs ?? 0));
       }

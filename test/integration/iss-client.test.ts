@@ -84,6 +84,21 @@ describe('ISS client against the simulator', () => {
     assert.equal((await sim.control.requests()).length, 1);
   });
 
+  test('abandon() (a shutdown): the request in flight fails at once, unretried, and no later request is made', async () => {
+    await sim.control.setFault('timeout', 1); // held for SIM_DELAY_MS, 1.5 s
+    const t = transport({ timeoutMs: 5_000 });
+    const board = boardSnapshotRequest(location(sim.issUrl), ['SBER']);
+    const started = Date.now();
+    const inFlight = failure(t.get(board));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    t.abandon();
+    const error = await inFlight;
+    assert.match(error.message, /abandoned: the service is stopping/);
+    assert.ok(Date.now() - started < 1000, `ended after ${Date.now() - started} ms, not at the answer or the timeout`);
+    assert.match((await failure(t.get(board))).message, /abandoned/);
+    assert.equal((await sim.control.requests()).length, 1, 'neither a retry nor the later request reached ISS');
+  });
+
   test('a reset connection is a network error, retried', async () => {
     await sim.control.setFault('reset', 1);
     await client().fetchBoardSnapshot();
