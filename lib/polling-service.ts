@@ -52,6 +52,8 @@ const RECLAIM_RETRY_MS = 5_000;
 
 /** At most one render of the cycle's exposition per this long for stream updates (a poll cycle renders at once). */
 const STREAM_RENDER_MS = 1_000;
+/** On SIGTERM, how long a poll cycle in flight may take to finish before its ISS requests are abandoned. */
+const CYCLE_STOP_MS = 2_000;
 
 /** moex_shard_claim_lost_total: MOEX_SHARD=auto/N replicas only. */
 export function registerShardClaimMetrics(registry: Registry): Counter {
@@ -127,10 +129,13 @@ export async function runPollingService(options: PollingServiceOptions): Promise
   const stopped = new AbortController();
   exitOnSignals(log, async () => {
     stopped.abort(new Error('shutting down'));
-    // A cycle in flight ends with what it has: waiting out its requests (a DNS lookup of a host
-    // that stopped beside us, a timeout, retries) would spend the grace the outputs need.
-    transport.abandon();
+    // A cycle in flight may finish (its quotes reach the outputs); one still waiting after
+    // CYCLE_STOP_MS (a DNS lookup of a host that stopped beside us, a timeout, retries) ends with
+    // what it has, so the outputs keep the rest of the grace.
+    const abandon = setTimeout(() => transport.abandon(), CYCLE_STOP_MS);
     await Promise.all([polling?.stop(), stream?.stop()]);
+    clearTimeout(abandon);
+    transport.abandon();
     if (streamRender) clearTimeout(streamRender);
     claim?.release();
     await onShutdown?.();

@@ -263,7 +263,7 @@ describe('worker-prometheus edge cases', () => {
     await sim.stop();
   });
 
-  test('SIGTERM while a poll waits on ISS (an answer held 15 s): exits 0 at once, not after the answer or the timeout', async () => {
+  test('SIGTERM while a poll waits on ISS (an answer held 15 s): exits 0 after the 2 s a cycle may take to finish, not after the answer or the timeout', async () => {
     const sim = await startIssSim({ SIM_DELAY_MS: '15000' });
     const worker = await startService('worker', { MOEX_ISS_URL: sim.issUrl, POLL_SCHEDULE: EVERY_SECOND, MOEX_TIMEOUT_MS: '12000' }, { waitFor: 'readyz' });
     try {
@@ -273,7 +273,8 @@ describe('worker-prometheus edge cases', () => {
       await eventually(async () => ((await sim.control.requests()).length > 0 ? true : undefined), 10_000, 'a poll held by the simulator');
       const started = Date.now();
       assert.equal(await worker.stop('SIGTERM'), 0);
-      assert.ok(Date.now() - started < 3000, `exited after ${Date.now() - started} ms`);
+      const took = Date.now() - started;
+      assert.ok(took >= 1900 && took < 6000, `exited after ${took} ms`);
     } finally {
       await worker.stop();
       await sim.stop();
